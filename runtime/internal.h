@@ -1,0 +1,106 @@
+/*
+ * internal.h — contracts between the runtime's stages (not installed).
+ *
+ *   record → ring.c → flusher.c → codec.c (encode one chunk) → filedb.c (append)
+ *   reader.c (decode) ← value.c (msgpack → dasf_value trees)
+ *
+ * Who calls what: app threads only touch ring.c's inline fast path; the
+ * flusher thread (one per FileDatabase) calls the codec and filedb; tools
+ * and get_traces call the reader.  Nothing here is thread-safe unless it
+ * says so: each object belongs to one thread at a time.
+ */
+#ifndef DASF_INTERNAL_H
+#define DASF_INTERNAL_H
+
+#include "dasf/profiler.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define DASF_HIDDEN __attribute__((visibility("hidden")))
+#define DASF_LIKELY(x) __builtin_expect(!!(x), 1)
+#define DASF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define DASF_COLD __attribute__((cold, noinline))
+
+/* ---- growable byte buffer (buf.c) ------------------------------------- */
+typedef struct dasf_buf {
+    uint8_t *data;
+    size_t len, cap;
+} dasf_buf;
+
+DASF_HIDDEN int dasf_buf_reserve(dasf_buf *b, size_t extra);
+DASF_HIDDEN int dasf_buf_append(dasf_buf *b, const void *p, size_t n);
+DASF_HIDDEN void dasf_buf_free(dasf_buf *b);
+
+/* ---- codec.c: events → the bytes of one chunk -------------------------- */
+
+/* One event ready to encode.  Ids are resolved (never DASF_ID_AUTO for
+ * process_id/thread_id).  Timestamps come in both forms so each layout
+ * gets what it needs bit-exactly: the archive stores ts_ns/dur_ns, the
+ * legacy layout stores ts/dur (the caller's doubles).  Exactly one of the
+ * three args forms is used: args/n_args, args_msgpack (one msgpack map),
+ * or args_value (a DASF_VAL_MAP tree); none → empty map. */
+typedef struct dasf_enc_event {
+    const char *name;
+    size_t name_len;
+    int64_t ts_ns, dur_ns;
+    double ts, dur;
+    char phase;
+    char scope;        /* 0 = absent (written as 'g' for phase I in legacy) */
+    dasf_id pid, tid;  /* resolved */
+    const char *cat;   /* NULL = absent */
+    size_t cat_len;
+    dasf_id id;        /* DASF_ID_AUTO = absent */
+    const dasf_arg *args;
+    size_t n_args;
+    const void *args_msgpack;
+    size_t args_msgpack_size;
+    const dasf_value *args_value;
+} dasf_enc_event;
+
+/* Writer identity recorded in an archive chunk's metadata. */
+typedef struct dasf_chunk_origin {
+    int64_t pid;
+    const char *host;
+    const char *clock;          /* "monotonic" */
+    int64_t realtime_offset_ns; /* CLOCK_REALTIME - clock at write time */
+    uint64_t dropped;           /* events dropped since the previous chunk */
+} dasf_chunk_origin;
+
+typedef struct dasf_chunk_enc dasf_chunk_enc;
+
+/* level 0: legacy layout with byte_size-byte big-endian length prefixes;
+ * level 1..19: archive chunk compressed at that zstd level. */
+DASF_HIDDEN int dasf_chunk_enc_create(dasf_chunk_enc **out, int level, int byte_size);
+/* Adds one event (DASF_EINVAL on a bad args_msgpack/args_value, nothing added). */
+DASF_HIDDEN int dasf_chunk_enc_add(dasf_chunk_enc *e, const dasf_enc_event *ev);
+DASF_HIDDEN size_t dasf_chunk_enc_count(const dasf_chunk_enc *e);
+/* Appends the whole chunk (the exact bytes to write to the file) to out
+ * and resets the encoder for the next chunk.  0 events → nothing appended. */
+DASF_HIDDEN int dasf_chunk_enc_finish(dasf_chunk_enc *e, const dasf_chunk_origin *o,
+                                      dasf_buf *out);
+DASF_HIDDEN void dasf_chunk_enc_destroy(dasf_chunk_enc *e);
+
+/* Layout of a file from its first bytes (n may be < 8 for tiny files).
+ * @return DASF_LAYOUT_* or DASF_EFORMAT. */
+DASF_HIDDEN int dasf_detect_layout(const uint8_t *head, size_t n);
+
+/* Validates that p..p+n is exactly one msgpack value; map_only → must be a map. */
+DASF_HIDDEN int dasf_msgpack_check(const void *p, size_t n, int map_only);
+
+/* ---- filedb.c: appending a chunk to a file ---------------------------- */
+
+/* Opens (O_APPEND|O_CREAT), takes flock(LOCK_EX) polled with backoff up to
+ * lock_timeout seconds, checks that the file is empty or of `layout`,
+ * writes all of buf in one write(), fsyncs when flush, unlocks.  On a
+ * failed or short write the file is truncated back to its size before
+ * the append.  fd is cached in *fdp across calls (-1 = not open yet). */
+DASF_HIDDEN int dasf_file_append(int *fdp, const char *path, int layout, const void *buf,
+                                 size_t len, double lock_timeout, int flush);
+
+/* ---- misc -------------------------------------------------------------- */
+DASF_HIDDEN int64_t dasf_realtime_offset_ns(void);
+DASF_HIDDEN const char *dasf_hostname(void);
+DASF_HIDDEN uint32_t dasf_crc32c(uint32_t crc, const void *p, size_t n);
+
+#endif

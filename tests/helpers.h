@@ -1,0 +1,24 @@
+/* helpers.h — small utilities shared by the Criterion tests (not the library). */
+#ifndef DASF_TEST_HELPERS_H
+#define DASF_TEST_HELPERS_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* A fresh private directory under $TMPDIR (or /tmp); never NULL (aborts). */
+char *th_tmpdir(void);
+/* dir + "/" + name, malloc'ed. */
+char *th_path(const char *dir, const char *name);
+/* Runs a shell command; returns its exit status (or -1).  When out is not
+ * NULL, *out receives its stdout (malloc'ed, NUL-terminated). */
+int th_run(const char *cmd, char **out);
+/* Number of events the reader returns for path (negative dasf_status on error). */
+long th_count_events(const char *path);
+/* Reads a whole file (malloc'ed); *len set; NULL on error. */
+uint8_t *th_read_file(const char *path, size_t *len);
+/* Writes a whole file; 0 on success. */
+int th_write_file(const char *path, const void *p, size_t n);
+/* The dasf-trace binary (from $DASF_TRACE_BIN), or NULL. */
+const char *th_dasf_trace(void);
+/* Debian's python3 with python3-msgpack. */
+#define TH_PYTHON "/usr/bin/python3"
+#endif
