@@ -1,0 +1,125 @@
+/*
+ * filedb.c — appending one chunk to a trace file, safely among many writers.
+ *
+ * Called by the flusher thread (and dasf_writer).  The protocol is the
+ * Python FileDatabase's (portalocker = flock(LOCK_EX) on the data file), so
+ * C and Python writers can share a file:
+ *   open O_APPEND → flock(LOCK_EX|LOCK_NB) polled with backoff until
+ *   lock_timeout → check the file is empty or of our layout → one write of
+ *   the whole chunk → fsync if asked → unlock.
+ * Invariants: a failed or short write is truncated back to the size the file
+ * had under our lock, so readers never see a partial chunk we know about;
+ * on any error the caller still owns its bytes and retries later.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int status_from_errno(int e) {
+    switch (e) {
+    case ENOSPC:
+    case EDQUOT:
+        return DASF_ENOSPC;
+    case ENOENT:
+        return DASF_ENOENT;
+    default:
+        return DASF_EIO;
+    }
+}
+
+static double mono_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Poll for the lock with exponential backoff (1 ms → 50 ms). */
+static int lock_with_timeout(int fd, double timeout) {
+    double deadline = mono_seconds() + (timeout > 0 ? timeout : 0);
+    long sleep_us = 1000;
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) return DASF_OK;
+        if (errno == EINTR) continue;
+        if (errno != EWOULDBLOCK) return DASF_EIO;
+        double left = deadline - mono_seconds();
+        if (left <= 0) return DASF_ELOCK_TIMEOUT;
+        long us = sleep_us;
+        if ((double)us > left * 1e6) us = (long)(left * 1e6) + 1;
+        struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+        if (sleep_us < 50000) sleep_us *= 2;
+    }
+}
+
+/* The cached fd may point at a file that was removed or replaced since we
+ * opened it (another process' remove_old_output_file, log rotation): then
+ * appending to it would lose the data, so reopen. */
+static int ensure_open(int *fdp, const char *path) {
+    if (*fdp >= 0) {
+        struct stat a, b;
+        if (fstat(*fdp, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino)
+            return DASF_OK;
+        close(*fdp);
+        *fdp = -1;
+    }
+    int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return status_from_errno(errno);
+    *fdp = fd;
+    return DASF_OK;
+}
+
+static int check_layout(int fd, off_t size, int layout) {
+    if (size == 0) return DASF_OK;
+    uint8_t head[16];
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    if (n <= 0) return DASF_EIO;
+    int found = dasf_detect_layout(head, (size_t)n);
+    return found == layout ? DASF_OK : DASF_EFORMAT;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len) {
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return status_from_errno(errno);
+        }
+        if (w == 0) return DASF_ENOSPC;
+        p += w;
+        len -= (size_t)w;
+    }
+    return DASF_OK;
+}
+
+int dasf_file_append(int *fdp, const char *path, int layout, const void *buf, size_t len,
+                     double lock_timeout, int flush) {
+    if (!path || (!buf && len)) return DASF_EINVAL;
+    int rc = ensure_open(fdp, path);
+    if (rc) return rc;
+    int fd = *fdp;
+    rc = lock_with_timeout(fd, lock_timeout);
+    if (rc) return rc;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        rc = status_from_errno(errno);
+        goto out;
+    }
+    rc = check_layout(fd, st.st_size, layout);
+    if (rc) goto out;
+    rc = write_all(fd, buf, len);
+    if (rc == DASF_OK && flush && fsync(fd) != 0) rc = status_from_errno(errno);
+    if (rc != DASF_OK) {
+        /* Take back whatever part of the chunk reached the file. */
+        if (ftruncate(fd, st.st_size) != 0) rc = DASF_EIO;
+    }
+out:
+    flock(fd, LOCK_UN);
+    return rc;
+}
