@@ -1,0 +1,89 @@
+/*
+ * bench_mutex.c — the naive baseline: every thread appends its event
+ * (name string copied, double ts, double dur, pid, tid) to one shared
+ * buffer under a pthread mutex.  What a tracer looks like before anyone
+ * optimises it; the buffer wraps instead of being written out, so the
+ * figure is the recording cost alone, a lower bound for such a design.
+ *
+ *   dasf-bench-mutex latency --threads N --rounds R --batches B
+ */
+#include "bench_util.h"
+#include "workload.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MUTEX_BUF_SIZE ((size_t)64 << 20)
+
+typedef struct mutex_buf {
+    pthread_mutex_t lock;
+    unsigned char *data;
+    size_t pos;
+    int pid;
+    const char *names[16];
+} mutex_buf;
+
+static inline void mutex_record(mutex_buf *m, const char *name, double ts, double dur,
+                                int tid) {
+    size_t n = strlen(name);
+    size_t need = 2 + n + 2 * sizeof(double) + 2 * sizeof(int);
+    pthread_mutex_lock(&m->lock);
+    if (m->pos + need > MUTEX_BUF_SIZE)
+        m->pos = 0;
+    unsigned char *d = m->data + m->pos;
+    uint16_t len = (uint16_t)n;
+    memcpy(d, &len, 2);
+    memcpy(d + 2, name, n);
+    d += 2 + n;
+    memcpy(d, &ts, sizeof ts);
+    memcpy(d + 8, &dur, sizeof dur);
+    memcpy(d + 16, &m->pid, sizeof m->pid);
+    memcpy(d + 20, &tid, sizeof tid);
+    m->pos += need;
+    pthread_mutex_unlock(&m->lock);
+}
+
+static uint64_t mutex_batch(void *ctx, int t, uint64_t first, unsigned n) {
+    mutex_buf *m = ctx;
+    (void)t;
+    int tid = bench_gettid();
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t k = first + i;
+        mutex_record(m, m->names[k & 15], (double)k * 1e-7, 5e-8, tid);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "latency") != 0)
+        bench_die("usage: dasf-bench-mutex latency [--threads N --rounds R --batches B]");
+    mutex_buf m = {.pid = (int)getpid()};
+    pthread_mutex_init(&m.lock, NULL);
+    m.data = malloc(MUTEX_BUF_SIZE);
+    if (!m.data)
+        bench_die("out of memory");
+    memset(m.data, 0, MUTEX_BUF_SIZE); /* pre-fault, like our rings */
+    for (unsigned i = 0; i < 16; i++)
+        m.names[i] = wl_name(WL_REGULAR, i);
+    bench_lat_cfg cfg = {
+        .threads = (int)bench_opt_ll(argc, argv, "threads", 1),
+        .rounds = (unsigned)bench_opt_ll(argc, argv, "rounds", 16),
+        .batches_per_round = (unsigned)bench_opt_ll(argc, argv, "batches", 128),
+    };
+    bench_impl impl = {.ctx = &m, .run_batch = mutex_batch, .between_rounds = NULL};
+    bench_lat_result r;
+    if (bench_lat_run(&impl, &cfg, &r) != 0)
+        bench_die("latency run failed");
+    bench_json j;
+    bench_json_begin(&j, "record");
+    bench_json_str(&j, "impl", "mutex");
+    bench_json_str(&j, "path", "peer");
+    bench_json_int(&j, "threads", cfg.threads);
+    bench_json_lat(&j, &r);
+    bench_json_end(&j, stdout);
+    free(m.data);
+    pthread_mutex_destroy(&m.lock);
+    return 0;
+}
