@@ -365,7 +365,8 @@ DASF_API dasf_name dasf_zone_intern_slow(dasf_name *site, const char *name);
 #define DASF_CAT_(a, b) DASF_CAT2_(a, b)
 #define DASF_ZONE(p, literal)                                                                 \
     static dasf_name DASF_CAT_(dasf_zone_site_, __LINE__);                                     \
-    __attribute__((cleanup(dasf_zone_end))) dasf_zone_ctx DASF_CAT_(dasf_zone_, __LINE__) = { \
+    __attribute__((cleanup(dasf_zone_end), unused)) /* clang: cleanup is not a use */         \
+    dasf_zone_ctx DASF_CAT_(dasf_zone_, __LINE__) = {                                         \
         (p),                                                                                  \
         __builtin_expect(__atomic_load_n(&DASF_CAT_(dasf_zone_site_, __LINE__),               \
                                          __ATOMIC_RELAXED) != 0,                              \
