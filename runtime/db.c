@@ -1,0 +1,244 @@
+/*
+ * db.c — the EventDatabase interface and the built-in FileDatabase.
+ *
+ * Called from app threads (open, record, commit, get_traces, close).  A
+ * dasf_db is a vtable + self; the FileDatabase's vtable routes record into
+ * this thread's ring (record.c) and commit into the flusher's barrier.
+ * Invariant: a closed FileDatabase keeps its small handle (key = 0), so a
+ * stale handle or profiler gets DASF_ECLOSED instead of touching freed
+ * memory; rings, buffers, the encoder and the thread are freed at close.
+ */
+#include "ring.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DB_MAGIC 0x64617366u /* "dasf" */
+
+struct dasf_db {
+    uint32_t magic;
+    const dasf_db_ops *ops;
+    void *self;
+    dasf_filedb *file; /* non-NULL for the built-in FileDatabase */
+    int closed;
+};
+
+dasf_file_db_options dasf_file_db_options_default(void) {
+    dasf_file_db_options o;
+    memset(&o, 0, sizeof o);
+    o.database_file = "traces.msgpack";
+    o.commit_threshold = 5000;
+    o.remove_old_output_file = false;
+    o.commit_on_close = true;
+    o.lock_timeout = 30.0;
+    o.default_byte_size = 8;
+    o.flush = true;
+    o.compression_level = DASF_DEFAULT_COMPRESSION_LEVEL;
+    o.overflow = DASF_OVERFLOW_BLOCK;
+    o.ring_capacity = DASF_DEFAULT_RING_CAPACITY;
+    o.flush_interval = 1.0;
+    o.max_pending_bytes = (size_t)64 << 20;
+    return o;
+}
+
+static int options_valid(const dasf_file_db_options *o) {
+    if (o->commit_threshold < 1) return 0;
+    if (!isfinite(o->lock_timeout) || o->lock_timeout < 0) return 0;
+    if (o->default_byte_size < 1 || o->default_byte_size > 8) return 0;
+    if (o->compression_level < 0 || o->compression_level > 19) return 0;
+    if (o->overflow != DASF_OVERFLOW_BLOCK && o->overflow != DASF_OVERFLOW_DROP) return 0;
+    if (o->ring_capacity < ((size_t)64 << 10) || o->ring_capacity > ((size_t)1 << 30) ||
+        (o->ring_capacity & (o->ring_capacity - 1)))
+        return 0;
+    if (!isfinite(o->flush_interval) || o->flush_interval <= 0 || o->flush_interval > 3600)
+        return 0;
+    if (o->max_pending_bytes == 0) return 0;
+    return 1;
+}
+
+/* ---- the generic interface -------------------------------------------------- */
+
+int dasf_db_create(dasf_db **out, const dasf_db_ops *ops, void *self) {
+    if (!out || !ops || !ops->record || !ops->commit || !ops->get_traces) return DASF_EINVAL;
+    dasf_db *db = calloc(1, sizeof *db);
+    if (!db) return DASF_ENOMEM;
+    db->magic = DB_MAGIC;
+    db->ops = ops;
+    db->self = self;
+    *out = db;
+    return DASF_OK;
+}
+
+static int db_ok(const dasf_db *db) {
+    if (!db || db->magic != DB_MAGIC) return DASF_EINVAL;
+    return db->closed ? DASF_ECLOSED : DASF_OK;
+}
+
+int dasf_db_record(dasf_db *db, const dasf_event *ev) {
+    int rc = db_ok(db);
+    if (rc) return rc;
+    if (db->file) return dasf_filedb_record_event(db->file, ev); /* validates */
+    rc = dasf_event_validate(ev);
+    return rc ? rc : db->ops->record(db->self, ev);
+}
+
+int dasf_db_commit(dasf_db *db) {
+    int rc = db_ok(db);
+    return rc ? rc : db->ops->commit(db->self);
+}
+
+int dasf_db_get_traces(dasf_db *db, dasf_trace_visit visit, void *user) {
+    int rc = db_ok(db);
+    if (rc) return rc;
+    if (!visit) return DASF_EINVAL;
+    return db->ops->get_traces(db->self, visit, user);
+}
+
+int dasf_db_close(dasf_db *db) {
+    int rc = db_ok(db);
+    if (rc) return rc;
+    db->closed = 1;
+    rc = db->ops->close ? db->ops->close(db->self) : DASF_OK;
+    if (!db->file) free(db); /* user databases: the handle goes too */
+    return rc;
+}
+
+dasf_filedb *dasf_db_filedb(dasf_db *db) {
+    return db && db->magic == DB_MAGIC && !db->closed ? db->file : NULL;
+}
+
+int dasf_db_get_stats(dasf_db *db, dasf_db_stats *out) {
+    if (!db || db->magic != DB_MAGIC || !out) return DASF_EINVAL;
+    memset(out, 0, sizeof *out);
+    dasf_filedb *f = db->file;
+    if (!f) return DASF_OK;
+    out->recorded = __atomic_load_n(&f->st_recorded, __ATOMIC_RELAXED);
+    out->dropped = __atomic_load_n(&f->st_dropped, __ATOMIC_RELAXED);
+    out->written = __atomic_load_n(&f->st_written, __ATOMIC_RELAXED);
+    out->chunks_written = __atomic_load_n(&f->st_chunks, __ATOMIC_RELAXED);
+    out->bytes_written = __atomic_load_n(&f->st_bytes, __ATOMIC_RELAXED);
+    out->flushes = __atomic_load_n(&f->st_flushes, __ATOMIC_RELAXED);
+    out->last_error = __atomic_load_n(&f->st_last_error, __ATOMIC_RELAXED);
+    if (!db->closed) {
+        /* Drops not yet seen by the flusher are counted too. */
+        uint64_t unseen = 0;
+        rcu_read_lock();
+        dasf_ring *r;
+        cds_list_for_each_entry_rcu(r, &f->rings, node) {
+            uint64_t d = __atomic_load_n(&r->dropped, __ATOMIC_RELAXED);
+            uint64_t seen = __atomic_load_n(&r->dropped_seen, __ATOMIC_RELAXED);
+            if (d > seen) unseen += d - seen;
+        }
+        rcu_read_unlock();
+        out->dropped += unseen;
+    }
+    return DASF_OK;
+}
+
+/* ---- the FileDatabase --------------------------------------------------------- */
+
+static int fdb_record(void *self, const dasf_event *ev) {
+    return dasf_filedb_record_event(self, ev);
+}
+
+static int fdb_commit(void *self) {
+    dasf_filedb *f = self;
+    if (!__atomic_load_n(&f->key, __ATOMIC_ACQUIRE)) return DASF_ECLOSED;
+    return dasf_flusher_commit(f);
+}
+
+static int fdb_get_traces(void *self, dasf_trace_visit visit, void *user) {
+    dasf_filedb *f = self;
+    if (access(f->path, F_OK) != 0) return DASF_OK; /* nothing committed yet */
+    return dasf_trace_read_file(f->path, visit, user);
+}
+
+static void fdb_free_rings(dasf_filedb *f) {
+    /* The flusher is joined: no reader of the list remains but RCU
+     * stragglers of get_stats, hence call_rcu. */
+    dasf_ring *r, *tmp;
+    pthread_mutex_lock(&f->reg_lock);
+    cds_list_for_each_entry_safe(r, tmp, &f->rings, node) {
+        cds_list_del_rcu(&r->node);
+        __atomic_store_n(&r->linked, 2, __ATOMIC_RELEASE); /* orphaned */
+        call_rcu(&r->rcu, dasf_ring_free_rcu);
+    }
+    pthread_mutex_unlock(&f->reg_lock);
+}
+
+static int fdb_close(void *self) {
+    dasf_filedb *f = self;
+    /* Refuse new records first: threads that miss their cached ring see
+     * key 0 and return DASF_ECLOSED. */
+    __atomic_store_n(&f->key, 0, __ATOMIC_RELEASE);
+    int rc = DASF_OK;
+    if (!f->finalized) rc = dasf_flusher_stop(f, f->opts.commit_on_close);
+    f->finalized = 1;
+    dasf_registry_remove_db(f);
+    fdb_free_rings(f);
+    if (f->enc) dasf_chunk_enc_destroy(f->enc);
+    f->enc = NULL;
+    dasf_buf_free(&f->chunk);
+    while (f->pending_head) {
+        dasf_pending *pc = f->pending_head;
+        f->pending_head = pc->next;
+        dasf_buf_free(&pc->bytes);
+        free(pc);
+    }
+    if (f->fd >= 0) close(f->fd);
+    f->fd = -1;
+    free(f->path);
+    f->path = NULL;
+    return rc;
+}
+
+static const dasf_db_ops file_db_ops = {fdb_record, fdb_commit, fdb_get_traces, fdb_close};
+
+int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_options *opts) {
+    if (!out) return DASF_EINVAL;
+    dasf_file_db_options o = opts ? *opts : dasf_file_db_options_default();
+    if (!path) path = o.database_file;
+    if (!path || !*path || !options_valid(&o)) return DASF_EINVAL;
+    dasf_filedb *f = aligned_alloc(DASF_CACHELINE, sizeof *f);
+    if (!f) return DASF_ENOMEM;
+    memset(f, 0, sizeof *f);
+    f->path = strdup(path);
+    if (!f->path) {
+        free(f);
+        return DASF_ENOMEM;
+    }
+    f->opts = o;
+    f->opts.database_file = f->path;
+    f->layout = o.compression_level == 0 ? DASF_LAYOUT_LEGACY : DASF_LAYOUT_ARCHIVE;
+    f->ring_cap = o.ring_capacity;
+    /* commit_threshold in 32-byte record slots, at most half a ring so a
+     * full ring always has a wake-up pending. */
+    uint64_t thresh = (uint64_t)o.commit_threshold * DASF_REC_SIZE;
+    f->thresh_bytes = thresh < f->ring_cap / 2 ? thresh : f->ring_cap / 2;
+    f->overflow = o.overflow;
+    f->fd = -1;
+    pthread_mutex_init(&f->reg_lock, NULL);
+    pthread_mutex_init(&f->commit_lock, NULL);
+    pthread_cond_init(&f->commit_cond, NULL);
+    CDS_INIT_LIST_HEAD(&f->rings);
+    if (o.remove_old_output_file && unlink(path) != 0 && access(path, F_OK) == 0) {
+        free(f->path);
+        free(f);
+        return DASF_EIO;
+    }
+    dasf_db *db;
+    int rc = dasf_db_create(&db, &file_db_ops, f);
+    if (rc) {
+        free(f->path);
+        free(f);
+        return rc;
+    }
+    db->file = f;
+    dasf_clock_ticks(); /* calibrate the clock now, not on a hot path */
+    f->key = dasf_registry_new_key();
+    dasf_registry_add_db(f);
+    *out = db;
+    return DASF_OK;
+}

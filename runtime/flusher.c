@@ -1,0 +1,513 @@
+/*
+ * flusher.c — one background thread per FileDatabase: drain, encode, append.
+ *
+ * Woken by a ring crossing commit_threshold, by commit()/close, or by the
+ * flush interval.  A cycle: retry unwritten chunks, drain every ring (RCU
+ * walk of the registry) into the chunk encoder, release the ring space,
+ * append the chunk under the file lock, reap rings of exited threads.
+ * Invariants: ring space is released only after its records are encoded
+ * into a chunk held in memory (pending list), and a chunk leaves memory
+ * only once appended — nothing is lost between the two.  The lock is only
+ * ever tried without waiting from here; waiting is done by looping, so
+ * recording never blocks on another process holding the file lock (until
+ * max_pending_bytes of unwritten chunks pile up).
+ */
+#include "ring.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK_MAX_EVENTS (1u << 18)
+
+/* ---- futex ---------------------------------------------------------------- */
+void dasf_futex_wake(uint32_t *addr, int n) {
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+void dasf_futex_wait(uint32_t *addr, uint32_t val, double timeout_s) {
+    struct timespec ts;
+    ts.tv_sec = (time_t)timeout_s;
+    ts.tv_nsec = (long)((timeout_s - (double)ts.tv_sec) * 1e9);
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
+static double mono_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+void dasf_flusher_wake(dasf_filedb *db) {
+    __atomic_add_fetch(&db->wake_seq, 1, __ATOMIC_RELEASE);
+    dasf_futex_wake(&db->wake_seq, 1);
+}
+
+/* ---- decoding ring records ------------------------------------------------- */
+
+/* Scratch for one decoded record (flusher-private, reused). */
+typedef struct decode_scratch {
+    dasf_arg *args;
+    size_t cap;
+} decode_scratch;
+
+static uint32_t get_u32(const uint8_t **p) {
+    uint32_t v;
+    memcpy(&v, *p, 4);
+    *p += 4;
+    return v;
+}
+
+static const char *get_str(const uint8_t **p, uint32_t *len) {
+    *len = get_u32(p);
+    const char *s = (const char *)*p;
+    *p += *len + 1; /* bytes + NUL */
+    return s;
+}
+
+static void get_id(const uint8_t **p, dasf_id *id) {
+    id->kind = (dasf_id_kind) * (*p)++;
+    if (id->kind == DASF_ID_INT) {
+        memcpy(&id->i, *p, 8);
+        *p += 8;
+    } else if (id->kind == DASF_ID_STR) {
+        uint32_t n;
+        id->s = get_str(p, &n);
+    }
+}
+
+static int64_t sec_to_ns(double s) {
+    double ns = s * 1e9;
+    if (ns >= 9.2e18) return INT64_MAX;
+    if (ns <= -9.2e18) return INT64_MIN;
+    return (int64_t)llround(ns);
+}
+
+static double bits_dbl(uint64_t b) {
+    double d;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
+static void decode_times(const dasf_rec *rec, unsigned kind, dasf_enc_event *e) {
+    switch (kind) {
+    case DASF_TS_DOUBLE:
+        e->ts = bits_dbl(rec->ts);
+        e->dur = bits_dbl(rec->dur);
+        e->ts_ns = sec_to_ns(e->ts);
+        e->dur_ns = sec_to_ns(e->dur);
+        break;
+    case DASF_TS_NS:
+        e->ts_ns = (int64_t)rec->ts;
+        e->dur_ns = (int64_t)rec->dur;
+        e->ts = (double)e->ts_ns * 1e-9;
+        e->dur = (double)e->dur_ns * 1e-9;
+        break;
+    default: /* ticks */
+        e->ts_ns = dasf_clock_ticks_to_ns(rec->ts);
+        e->dur_ns = dasf_clock_tickdiff_to_ns(rec->dur);
+        e->ts = (double)e->ts_ns * 1e-9;
+        e->dur = (double)e->dur_ns * 1e-9;
+        break;
+    }
+}
+
+static int decode_payload(const uint8_t *p, dasf_enc_event *e, decode_scratch *sc) {
+    size_t n = 0;
+    for (;;) {
+        uint8_t tag = *p++;
+        uint32_t len;
+        switch (tag) {
+        case DASF_PT_END:
+            e->args = sc->args;
+            e->n_args = n;
+            return 0;
+        case DASF_PT_NAME:
+            e->name = get_str(&p, &len);
+            e->name_len = len;
+            break;
+        case DASF_PT_PID:
+            get_id(&p, &e->pid);
+            break;
+        case DASF_PT_TID:
+            get_id(&p, &e->tid);
+            break;
+        case DASF_PT_ID:
+            get_id(&p, &e->id);
+            break;
+        case DASF_PT_CAT:
+            e->cat = get_str(&p, &len);
+            e->cat_len = len;
+            break;
+        case DASF_PT_ARGS_MP:
+            e->args_msgpack = get_str(&p, &len);
+            e->args_msgpack_size = len;
+            break;
+        case DASF_PT_ARG: {
+            if (n == sc->cap) {
+                size_t cap = sc->cap ? sc->cap * 2 : 16;
+                dasf_arg *a = realloc(sc->args, cap * sizeof *a);
+                if (!a) return DASF_ENOMEM;
+                sc->args = a;
+                sc->cap = cap;
+            }
+            dasf_arg *a = &sc->args[n++];
+            a->key = get_str(&p, &len);
+            a->type = (dasf_arg_type)*p++;
+            if (a->type == DASF_ARG_BOOL) {
+                a->v.b = *p++ != 0;
+            } else if (a->type == DASF_ARG_STR) {
+                a->v.s = get_str(&p, &len);
+            } else if (a->type == DASF_ARG_MSGPACK) {
+                a->v.raw.data = get_str(&p, &len);
+                a->v.raw.size = len;
+            } else {
+                memcpy(&a->v, p, 8);
+                p += 8;
+            }
+            break;
+        }
+        default:
+            return DASF_ECORRUPT; /* cannot happen: we wrote it */
+        }
+    }
+}
+
+static int decode_record(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event *e,
+                         decode_scratch *sc) {
+    memset(e, 0, sizeof *e);
+    uint64_t w = rec->word;
+    unsigned flags = (unsigned)(w >> 40) & 0xff;
+    e->phase = (char)((w >> 32) & 0xff);
+    e->scope = (char)((w >> 48) & 0xff);
+    e->pid = dasf_id_int(r->pid);
+    e->tid = dasf_id_int(r->tid);
+    decode_times(rec, flags & DASF_RF_TSKIND, e);
+    if (e->phase != DASF_PHASE_COMPLETE) e->dur = 0, e->dur_ns = 0;
+    dasf_name h = (dasf_name)(w & 0xffffffffu);
+    if (h) {
+        uint32_t len = 0;
+        e->name = dasf_intern_lookup(h, &len);
+        e->name_len = len;
+        if (!e->name) return DASF_ECORRUPT;
+    }
+    if (flags & DASF_RF_PAYLOAD) return decode_payload((const uint8_t *)(rec + 1), e, sc);
+    return 0;
+}
+
+/* ---- the cycle --------------------------------------------------------------- */
+
+typedef struct flusher_state {
+    decode_scratch sc;
+    double lock_wait_since; /* 0: not waiting for the file lock */
+    double last_recal;
+} flusher_state;
+
+static void add_dropped_event(dasf_filedb *db, int64_t pid, int64_t tid, uint64_t n) {
+    dasf_arg a = DASF_ARG_U64("count", n);
+    dasf_enc_event e;
+    memset(&e, 0, sizeof e);
+    e.name = "dasf.dropped";
+    e.name_len = strlen(e.name);
+    e.phase = DASF_PHASE_INSTANT;
+    e.scope = DASF_SCOPE_THREAD;
+    e.ts_ns = dasf_now_ns();
+    e.ts = (double)e.ts_ns * 1e-9;
+    e.pid = dasf_id_int(pid);
+    e.tid = dasf_id_int(tid);
+    e.args = &a;
+    e.n_args = 1;
+    dasf_chunk_enc_add(db->enc, &e);
+}
+
+static int push_chunk(dasf_filedb *db, uint64_t dropped) {
+    size_t n = dasf_chunk_enc_count(db->enc);
+    if (n == 0) return DASF_OK;
+    dasf_pending *pc = calloc(1, sizeof *pc);
+    if (!pc) return DASF_ENOMEM;
+    dasf_chunk_origin o = {getpid(), dasf_hostname(), "monotonic", dasf_realtime_offset_ns(),
+                           dropped};
+    int rc = dasf_chunk_enc_finish(db->enc, &o, &pc->bytes);
+    if (rc) {
+        free(pc);
+        return rc;
+    }
+    pc->events = n;
+    if (db->overflow == DASF_OVERFLOW_DROP &&
+        db->pending_bytes + pc->bytes.len > db->opts.max_pending_bytes) {
+        /* Past the cap of unwritten data: the DROP policy applies; the loss
+         * is reported in the next chunk. */
+        db->dropped_unreported += n;
+        __atomic_add_fetch(&db->st_dropped, n, __ATOMIC_RELAXED);
+        dasf_buf_free(&pc->bytes);
+        free(pc);
+        return DASF_OK;
+    }
+    if (db->pending_tail)
+        db->pending_tail->next = pc;
+    else
+        db->pending_head = pc;
+    db->pending_tail = pc;
+    db->pending_bytes += pc->bytes.len;
+    __atomic_store_n(&db->st_recorded, db->st_recorded + n, __ATOMIC_RELAXED);
+    return DASF_OK;
+}
+
+/* Drains one ring into the encoder up to its current head; returns the new
+ * tail (not yet released). */
+static uint64_t drain_ring(dasf_filedb *db, dasf_ring *r, flusher_state *fs) {
+    uint64_t t = r->tail;
+    uint64_t h = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+    while (t < h) {
+        const dasf_rec *rec = (const dasf_rec *)(r->buf + (t & r->mask));
+        uint64_t size = rec->size;
+        if (size < DASF_REC_SIZE || size > r->cap) break; /* defensive: never seen */
+        if (!((rec->word >> 40) & DASF_RF_PAD)) {
+            dasf_enc_event e;
+            if (decode_record(r, rec, &e, &fs->sc) == 0) dasf_chunk_enc_add(db->enc, &e);
+        }
+        t += size;
+    }
+    return t;
+}
+
+static int drain_all(dasf_filedb *db, flusher_state *fs) {
+    int rc = DASF_OK;
+    uint64_t dropped_total = 0;
+    rcu_read_lock();
+    dasf_ring *r;
+    cds_list_for_each_entry_rcu(r, &db->rings, node) {
+        uint64_t new_tail = drain_ring(db, r, fs);
+        uint64_t d = __atomic_load_n(&r->dropped, __ATOMIC_RELAXED);
+        if (d != r->dropped_seen) {
+            add_dropped_event(db, r->pid, r->tid, d - r->dropped_seen);
+            __atomic_add_fetch(&db->st_dropped, d - r->dropped_seen, __ATOMIC_RELAXED);
+            dropped_total += d - r->dropped_seen;
+            r->dropped_seen = d;
+        }
+        /* Encoded into the chunk: the chunk is pushed below before anything
+         * can fail, so releasing the ring space now loses nothing — except
+         * on ENOMEM in push_chunk, which is reported. */
+        __atomic_store_n(&r->tail, new_tail, __ATOMIC_RELEASE);
+        if (dasf_chunk_enc_count(db->enc) >= CHUNK_MAX_EVENTS) {
+            rc = push_chunk(db, dropped_total);
+            dropped_total = 0;
+            if (rc) break;
+        }
+    }
+    rcu_read_unlock();
+    if (db->dropped_unreported) {
+        add_dropped_event(db, getpid(), 0, db->dropped_unreported);
+        dropped_total += db->dropped_unreported;
+        db->dropped_unreported = 0;
+    }
+    if (rc == DASF_OK) rc = push_chunk(db, dropped_total);
+    /* Producers blocked on a full ring can go on. */
+    __atomic_add_fetch(&db->drain_seq, 1, __ATOMIC_RELEASE);
+    dasf_futex_wake(&db->drain_seq, INT32_MAX);
+    return rc;
+}
+
+/* Appends pending chunks in order; stops at the first failure (the chunk
+ * stays for the next try). */
+static int write_pending(dasf_filedb *db) {
+    while (db->pending_head) {
+        dasf_pending *pc = db->pending_head;
+        int rc = dasf_file_append(&db->fd, db->path, db->layout, pc->bytes.data, pc->bytes.len,
+                                  0.0, db->opts.flush);
+        if (rc) {
+            __atomic_store_n(&db->st_last_error, rc, __ATOMIC_RELAXED);
+            return rc;
+        }
+        __atomic_add_fetch(&db->st_written, pc->events, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&db->st_chunks, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&db->st_bytes, pc->bytes.len, __ATOMIC_RELAXED);
+        db->pending_bytes -= pc->bytes.len;
+        db->pending_head = pc->next;
+        if (!db->pending_head) db->pending_tail = NULL;
+        dasf_buf_free(&pc->bytes);
+        free(pc);
+    }
+    return DASF_OK;
+}
+
+/* Unlinks rings whose thread exited and that are fully drained. */
+static void reap_dead(dasf_filedb *db) {
+    dasf_ring *r, *tmp;
+    pthread_mutex_lock(&db->reg_lock);
+    cds_list_for_each_entry_safe(r, tmp, &db->rings, node) {
+        if (__atomic_load_n(&r->dead, __ATOMIC_ACQUIRE) &&
+            __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == r->tail &&
+            __atomic_load_n(&r->dropped, __ATOMIC_RELAXED) == r->dropped_seen) {
+            cds_list_del_rcu(&r->node);
+            __atomic_store_n(&r->linked, 0, __ATOMIC_RELEASE);
+            call_rcu(&r->rcu, dasf_ring_free_rcu);
+        }
+    }
+    pthread_mutex_unlock(&db->reg_lock);
+}
+
+static int cycle(dasf_filedb *db, flusher_state *fs) {
+    int rc = DASF_OK;
+    int blocked = db->overflow == DASF_OVERFLOW_BLOCK &&
+                  db->pending_bytes >= db->opts.max_pending_bytes;
+    if (!blocked) rc = drain_all(db, fs);
+    int wrc = write_pending(db);
+    __atomic_store_n(&db->st_flushes, db->st_flushes + 1, __ATOMIC_RELAXED);
+    if (blocked && wrc == DASF_OK) rc = drain_all(db, fs), wrc = write_pending(db);
+    reap_dead(db);
+    return rc ? rc : wrc;
+}
+
+static void finish_commits(dasf_filedb *db, uint64_t req, int rc) {
+    pthread_mutex_lock(&db->commit_lock);
+    if (req > db->commit_done) db->commit_done = req;
+    db->commit_status = rc;
+    pthread_cond_broadcast(&db->commit_cond);
+    pthread_mutex_unlock(&db->commit_lock);
+}
+
+static void *flusher_main(void *arg) {
+    dasf_filedb *db = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL); /* app signals are not ours */
+    flusher_state fs;
+    memset(&fs, 0, sizeof fs);
+    fs.last_recal = mono_s();
+    for (;;) {
+        uint32_t seq = __atomic_load_n(&db->wake_seq, __ATOMIC_ACQUIRE);
+        int stopping = __atomic_load_n(&db->stopping, __ATOMIC_ACQUIRE);
+        uint64_t req = __atomic_load_n(&db->commit_req, __ATOMIC_ACQUIRE);
+        if (stopping == 2) break; /* close without commit */
+        int rc = cycle(db, &fs);
+        int waiting_commit = req > __atomic_load_n(&db->commit_done, __ATOMIC_ACQUIRE);
+        if (rc == DASF_ELOCK_TIMEOUT && (waiting_commit || stopping == 1)) {
+            /* Someone waits for this data: keep trying (and keep draining,
+             * so recording goes on) until lock_timeout has passed. */
+            double now = mono_s();
+            if (fs.lock_wait_since == 0) fs.lock_wait_since = now;
+            if (now - fs.lock_wait_since < db->opts.lock_timeout) {
+                dasf_futex_wait(&db->wake_seq, __atomic_load_n(&db->wake_seq, __ATOMIC_ACQUIRE),
+                                0.005);
+                continue;
+            }
+        }
+        fs.lock_wait_since = 0;
+        if (waiting_commit || stopping) finish_commits(db, req, rc);
+        if (stopping) break;
+        double now = mono_s();
+        if (now - fs.last_recal >= 1.0) {
+            dasf_clock_recalibrate();
+            fs.last_recal = now;
+        }
+        if (__atomic_load_n(&db->wake_seq, __ATOMIC_ACQUIRE) == seq) {
+            /* Unwritten chunks: retry sooner than the flush interval. */
+            double wait = db->opts.flush_interval;
+            if (db->pending_head && wait > 0.05) wait = 0.05;
+            dasf_futex_wait(&db->wake_seq, seq, wait);
+        }
+    }
+    free(fs.sc.args);
+    return NULL;
+}
+
+/* Called with db->reg_lock held (or before the db is shared). */
+int dasf_flusher_start(dasf_filedb *db) {
+    pid_t me = getpid();
+    if (db->flusher_running && db->flusher_pid == me) return DASF_OK;
+    if (!db->enc) {
+        int rc = dasf_chunk_enc_create(&db->enc, db->opts.compression_level,
+                                       db->opts.default_byte_size);
+        if (rc) return rc;
+    }
+    if (pthread_create(&db->flusher, NULL, flusher_main, db) != 0) return DASF_ENOMEM;
+    db->flusher_running = 1;
+    db->flusher_pid = me;
+    return DASF_OK;
+}
+
+int dasf_flusher_commit(dasf_filedb *db) {
+    pthread_mutex_lock(&db->reg_lock);
+    int rc = dasf_flusher_start(db);
+    pthread_mutex_unlock(&db->reg_lock);
+    if (rc) return rc;
+    pthread_mutex_lock(&db->commit_lock);
+    uint64_t my = __atomic_add_fetch(&db->commit_req, 1, __ATOMIC_ACQ_REL);
+    pthread_mutex_unlock(&db->commit_lock);
+    dasf_flusher_wake(db);
+    pthread_mutex_lock(&db->commit_lock);
+    while (db->commit_done < my) pthread_cond_wait(&db->commit_cond, &db->commit_lock);
+    rc = db->commit_status;
+    pthread_mutex_unlock(&db->commit_lock);
+    return rc;
+}
+
+int dasf_flusher_stop(dasf_filedb *db, int commit) {
+    int rc = DASF_OK;
+    pthread_mutex_lock(&db->reg_lock);
+    int running = db->flusher_running && db->flusher_pid == getpid();
+    if (commit && !running && (db->pending_head || !cds_list_empty(&db->rings)))
+        running = dasf_flusher_start(db) == DASF_OK;
+    pthread_mutex_unlock(&db->reg_lock);
+    if (!running) return DASF_OK;
+    if (!commit) {
+        /* commit_on_close false: like the seed, uncommitted events are not
+         * written.  Throw them away before the flusher's last cycle. */
+        __atomic_store_n(&db->stopping, 2, __ATOMIC_RELEASE);
+    } else {
+        __atomic_store_n(&db->stopping, 1, __ATOMIC_RELEASE);
+    }
+    if (commit) {
+        pthread_mutex_lock(&db->commit_lock);
+        uint64_t my = __atomic_add_fetch(&db->commit_req, 1, __ATOMIC_ACQ_REL);
+        pthread_mutex_unlock(&db->commit_lock);
+        dasf_flusher_wake(db);
+        pthread_join(db->flusher, NULL);
+        pthread_mutex_lock(&db->commit_lock);
+        rc = db->commit_done >= my ? db->commit_status : DASF_EIO;
+        pthread_mutex_unlock(&db->commit_lock);
+    } else {
+        dasf_flusher_wake(db);
+        pthread_join(db->flusher, NULL);
+    }
+    db->flusher_running = 0;
+    if (rc && db->pending_head) {
+        uint64_t lost = 0;
+        for (dasf_pending *pc = db->pending_head; pc; pc = pc->next) lost += pc->events;
+        fprintf(stderr, "dasf-profiler: %llu events could not be written to %s: %s\n",
+                (unsigned long long)lost, db->path, dasf_strerror(rc));
+    }
+    return rc;
+}
+
+void dasf_flusher_reset_after_fork(dasf_filedb *db) {
+    /* The parent's flusher thread does not exist here; whatever it was
+     * doing at fork time may be half done, so its private state is
+     * abandoned (not freed) and rebuilt on first use.  Its pending chunks
+     * are the parent's to write. */
+    db->flusher_running = 0;
+    db->flusher_pid = 0;
+    db->enc = NULL;
+    memset(&db->chunk, 0, sizeof db->chunk);
+    db->pending_head = db->pending_tail = NULL;
+    db->pending_bytes = 0;
+    db->dropped_unreported = 0;
+    db->wake_seq = db->drain_seq = 0;
+    db->stopping = 0;
+    db->commit_req = db->commit_done = 0;
+    db->commit_status = 0;
+    db->st_recorded = db->st_dropped = db->st_written = 0;
+    db->st_chunks = db->st_bytes = db->st_flushes = 0;
+    db->st_last_error = 0;
+    if (db->fd >= 0) close(db->fd); /* flock is per open file: never share the parent's */
+    db->fd = -1;
+}

@@ -1,0 +1,392 @@
+/*
+ * profiler.c — the EventProfiler facade and the C convenience layer.
+ *
+ * Called from app threads.  It applies the seed's constructor rules, turns
+ * record_*_event calls into ring records (through record.c / ring.h for the
+ * built-in FileDatabase, through the vtable for a user database), and hosts
+ * DASF_ZONE's end hook and the environment-configured default profiler.
+ * Invariant: a destroyed profiler keeps its small shell, so a stale pointer
+ * returns DASF_ECLOSED instead of touching freed memory.
+ */
+#include "ring.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#define PROF_MAGIC 0x70726f66u /* "prof" */
+
+struct dasf_profiler {
+    uint32_t magic;
+    int destroyed;
+    dasf_filedb *fdb; /* the built-in FileDatabase's runtime, or NULL */
+    dasf_db *db;
+    int owns_db;
+    char *output_file;
+};
+
+static int prof_ok(const dasf_profiler *p) {
+    if (!p || p->magic != PROF_MAGIC) return DASF_EINVAL;
+    return p->destroyed ? DASF_ECLOSED : DASF_OK;
+}
+
+static int random_hex8(char out[9]) {
+    uint8_t b[4];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        /* No entropy source: pid and time still make clashes unlikely. */
+        uint32_t v = (uint32_t)getpid() * 2654435761u ^ (uint32_t)dasf_now_ns();
+        memcpy(b, &v, 4);
+    }
+    snprintf(out, 9, "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
+    return 0;
+}
+
+int dasf_profiler_create(dasf_profiler **out, const char *database_file,
+                         const dasf_file_db_options *database_creation_kwargs,
+                         dasf_db *database) {
+    if (!out) return DASF_EINVAL;
+    if (database && database_file) return DASF_EINVAL; /* the seed's ValueError */
+    dasf_profiler *p = calloc(1, sizeof *p);
+    if (!p) return DASF_ENOMEM;
+    p->magic = PROF_MAGIC;
+    if (database) {
+        p->db = database;
+        p->fdb = dasf_db_filedb(database);
+        *out = p;
+        return DASF_OK;
+    }
+    dasf_file_db_options o;
+    if (database_creation_kwargs) {
+        o = *database_creation_kwargs;
+    } else {
+        o = dasf_file_db_options_default();
+        o.commit_threshold = 1000; /* EventProfiler.default_database_kwargs */
+    }
+    char name[64];
+    if (!database_file) {
+        char hex[9];
+        random_hex8(hex);
+        snprintf(name, sizeof name, "traces-%s.msgpack%s", hex,
+                 o.compression_level > 0 ? ".zst" : "");
+        database_file = name;
+    }
+    p->output_file = strdup(database_file);
+    if (!p->output_file) {
+        free(p);
+        return DASF_ENOMEM;
+    }
+    int rc = dasf_file_db_open(&p->db, p->output_file, &o);
+    if (rc) {
+        free(p->output_file);
+        free(p);
+        return rc;
+    }
+    p->fdb = dasf_db_filedb(p->db);
+    p->owns_db = 1;
+    *out = p;
+    return DASF_OK;
+}
+
+int dasf_profiler_destroy(dasf_profiler *p) {
+    int rc = prof_ok(p);
+    if (rc) return rc;
+    p->destroyed = 1;
+    if (p->owns_db) rc = dasf_db_close(p->db);
+    /* The shell stays (see the file comment); its file name goes. */
+    free(p->output_file);
+    p->output_file = NULL;
+    return rc;
+}
+
+const char *dasf_profiler_output_file(const dasf_profiler *p) {
+    return prof_ok(p) == DASF_OK ? p->output_file : NULL;
+}
+
+dasf_db *dasf_profiler_database(dasf_profiler *p) {
+    return prof_ok(p) == DASF_OK ? p->db : NULL;
+}
+
+int dasf_profiler_commit(dasf_profiler *p) {
+    int rc = prof_ok(p);
+    return rc ? rc : dasf_db_commit(p->db);
+}
+
+int dasf_profiler_get_traces(dasf_profiler *p, dasf_trace_visit visit, void *user) {
+    int rc = prof_ok(p);
+    return rc ? rc : dasf_db_get_traces(p->db, visit, user);
+}
+
+int dasf_profiler_record(dasf_profiler *p, const dasf_event *ev) {
+    int rc = prof_ok(p);
+    return rc ? rc : dasf_db_record(p->db, ev);
+}
+
+/* ---- record_*_event -------------------------------------------------------------- */
+
+static int record_kind(dasf_profiler *p, const char *name, dasf_phase ph, double ts, double dur,
+                       const dasf_record_opts *o) {
+    dasf_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.name = name;
+    ev.timestamp = ts;
+    ev.duration = dur;
+    ev.phase = ph;
+    if (o) {
+        ev.scope = o->scope;
+        ev.process_id = o->process_id;
+        ev.thread_id = o->thread_id;
+        ev.args = o->args;
+        ev.n_args = o->n_args;
+        ev.args_msgpack = o->args_msgpack;
+        ev.args_msgpack_size = o->args_msgpack_size;
+    }
+    if (ph == DASF_PHASE_INSTANT && !ev.scope) ev.scope = DASF_SCOPE_GLOBAL;
+    return dasf_profiler_record(p, &ev);
+}
+
+int dasf_profiler_record_complete_event(dasf_profiler *p, const char *name, double timestamp,
+                                        double duration, const dasf_record_opts *opts) {
+    return record_kind(p, name, DASF_PHASE_COMPLETE, timestamp, duration, opts);
+}
+
+int dasf_profiler_record_instant_event(dasf_profiler *p, const char *name, double timestamp,
+                                       const dasf_record_opts *opts) {
+    return record_kind(p, name, DASF_PHASE_INSTANT, timestamp, 0, opts);
+}
+
+int dasf_profiler_record_duration_begin_event(dasf_profiler *p, const char *name,
+                                              double timestamp, const dasf_record_opts *opts) {
+    return record_kind(p, name, DASF_PHASE_DURATION_BEGIN, timestamp, 0, opts);
+}
+
+int dasf_profiler_record_duration_end_event(dasf_profiler *p, const char *name,
+                                            double timestamp, const dasf_record_opts *opts) {
+    return record_kind(p, name, DASF_PHASE_DURATION_END, timestamp, 0, opts);
+}
+
+/* ---- fast paths -------------------------------------------------------------------- */
+
+static inline uint64_t bits(double d) {
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    return b;
+}
+
+/* Slow path of the handle-based calls for user databases (or bad input). */
+static DASF_COLD int record_h_slow(dasf_profiler *p, dasf_name name, dasf_phase ph, double ts,
+                                   double dur) {
+    int rc = prof_ok(p);
+    if (rc) return rc;
+    const char *s = dasf_name_str(name);
+    if (!s) return DASF_EINVAL;
+    return record_kind(p, s, ph, ts, dur, NULL);
+}
+
+static inline int record_h(dasf_profiler *p, dasf_name name, dasf_phase ph, double ts,
+                           double dur) {
+    dasf_filedb *f = p ? p->fdb : NULL;
+    if (DASF_LIKELY(f && name && isfinite(ts) && isfinite(dur) && dur >= 0)) {
+        uint64_t key = __atomic_load_n(&f->key, __ATOMIC_RELAXED);
+        return dasf_ring_push_plain(f, key, dasf_rec_word(name, ph, DASF_TS_DOUBLE, 0),
+                                    bits(ts), bits(dur));
+    }
+    return record_h_slow(p, name, ph, ts, dur);
+}
+
+int dasf_record_complete_h(dasf_profiler *p, dasf_name name, double timestamp,
+                           double duration) {
+    return record_h(p, name, DASF_PHASE_COMPLETE, timestamp, duration);
+}
+
+int dasf_record_instant_h(dasf_profiler *p, dasf_name name, double timestamp) {
+    dasf_filedb *f = p ? p->fdb : NULL;
+    if (DASF_LIKELY(f && name && isfinite(timestamp))) {
+        uint64_t key = __atomic_load_n(&f->key, __ATOMIC_RELAXED);
+        return dasf_ring_push_plain(
+            f, key, dasf_rec_word(name, DASF_PHASE_INSTANT, DASF_TS_DOUBLE, DASF_SCOPE_GLOBAL),
+            bits(timestamp), 0);
+    }
+    return record_h_slow(p, name, DASF_PHASE_INSTANT, timestamp, 0);
+}
+
+int dasf_record_begin_h(dasf_profiler *p, dasf_name name, double timestamp) {
+    return record_h(p, name, DASF_PHASE_DURATION_BEGIN, timestamp, 0);
+}
+
+int dasf_record_end_h(dasf_profiler *p, dasf_name name, double timestamp) {
+    return record_h(p, name, DASF_PHASE_DURATION_END, timestamp, 0);
+}
+
+int dasf_record_complete_ns(dasf_profiler *p, dasf_name name, int64_t ts_ns, int64_t dur_ns) {
+    dasf_filedb *f = p ? p->fdb : NULL;
+    if (DASF_LIKELY(f && name && dur_ns >= 0)) {
+        uint64_t key = __atomic_load_n(&f->key, __ATOMIC_RELAXED);
+        return dasf_ring_push_plain(f, key, dasf_rec_word(name, DASF_PHASE_COMPLETE, DASF_TS_NS, 0),
+                                    (uint64_t)ts_ns, (uint64_t)dur_ns);
+    }
+    if (dur_ns < 0) return prof_ok(p) ? prof_ok(p) : DASF_EINVAL;
+    return record_h_slow(p, name, DASF_PHASE_COMPLETE, (double)ts_ns * 1e-9,
+                         (double)dur_ns * 1e-9);
+}
+
+int dasf_record_complete_args(dasf_profiler *p, const char *name, double timestamp,
+                              double duration, const dasf_arg *args, size_t n_args) {
+    dasf_filedb *f = p ? p->fdb : NULL;
+    if (DASF_LIKELY(f)) {
+        uint64_t key = __atomic_load_n(&f->key, __ATOMIC_RELAXED);
+        int rc = dasf_record_complete_args_db(f, key, name, timestamp, duration, args, n_args);
+        if (rc != DASF_EINVAL) return rc;
+        /* raw msgpack args and bad input: the generic path decides */
+    }
+    dasf_record_opts o;
+    memset(&o, 0, sizeof o);
+    o.args = args;
+    o.n_args = n_args;
+    return record_kind(p, name, DASF_PHASE_COMPLETE, timestamp, duration, &o);
+}
+
+void dasf_zone_end(dasf_zone_ctx *z) {
+    dasf_filedb *f = z->p ? z->p->fdb : NULL;
+    if (DASF_LIKELY(f && z->name)) {
+        uint64_t end = dasf_zone_ticks();
+        uint64_t key = __atomic_load_n(&f->key, __ATOMIC_RELAXED);
+        dasf_ring_push_plain(f, key, dasf_rec_word(z->name, DASF_PHASE_COMPLETE, DASF_TS_TICKS, 0),
+                             z->start, end - z->start);
+        return;
+    }
+    if (z->p && z->name && prof_ok(z->p) == DASF_OK) {
+        /* A user database: convert the ticks now. */
+        int64_t s = dasf_clock_ticks_to_ns(z->start);
+        int64_t d = dasf_clock_tickdiff_to_ns(dasf_zone_ticks() - z->start);
+        record_h_slow(z->p, z->name, DASF_PHASE_COMPLETE, (double)s * 1e-9, (double)d * 1e-9);
+    }
+}
+
+/* ---- helpers for the other phases ------------------------------------------------- */
+
+int dasf_record_counter(dasf_profiler *p, const char *name, double timestamp,
+                        const dasf_arg *values, size_t n_values) {
+    dasf_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.name = name;
+    ev.timestamp = timestamp;
+    ev.phase = DASF_PHASE_COUNTER;
+    ev.args = values;
+    ev.n_args = n_values;
+    return dasf_profiler_record(p, &ev);
+}
+
+static int record_with_id(dasf_profiler *p, dasf_phase ph, const char *name, const char *cat,
+                          dasf_id id, double ts) {
+    dasf_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.name = name;
+    ev.timestamp = ts;
+    ev.phase = ph;
+    ev.cat = cat;
+    ev.id = id;
+    return dasf_profiler_record(p, &ev);
+}
+
+int dasf_record_async(dasf_profiler *p, dasf_phase phase, const char *name, const char *cat,
+                      dasf_id id, double timestamp) {
+    if (phase != DASF_PHASE_ASYNC_BEGIN && phase != DASF_PHASE_ASYNC_INSTANT &&
+        phase != DASF_PHASE_ASYNC_END)
+        return prof_ok(p) ? prof_ok(p) : DASF_EINVAL;
+    if (id.kind != DASF_ID_INT && id.kind != DASF_ID_STR) return DASF_EINVAL;
+    return record_with_id(p, phase, name, cat, id, timestamp);
+}
+
+int dasf_record_flow(dasf_profiler *p, dasf_phase phase, const char *name, const char *cat,
+                     dasf_id id, double timestamp) {
+    if (phase != DASF_PHASE_FLOW_BEGIN && phase != DASF_PHASE_FLOW_STEP &&
+        phase != DASF_PHASE_FLOW_END)
+        return prof_ok(p) ? prof_ok(p) : DASF_EINVAL;
+    if (id.kind != DASF_ID_INT && id.kind != DASF_ID_STR) return DASF_EINVAL;
+    return record_with_id(p, phase, name, cat, id, timestamp);
+}
+
+static int record_meta(dasf_profiler *p, const char *what, const char *value) {
+    if (!value) return DASF_EINVAL;
+    dasf_arg a = DASF_ARG_STR("name", value);
+    dasf_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.name = what;
+    ev.timestamp = dasf_now();
+    ev.phase = DASF_PHASE_METADATA;
+    ev.args = &a;
+    ev.n_args = 1;
+    return dasf_profiler_record(p, &ev);
+}
+
+int dasf_record_process_name(dasf_profiler *p, const char *process_name) {
+    return record_meta(p, "process_name", process_name);
+}
+
+int dasf_record_thread_name(dasf_profiler *p, const char *thread_name) {
+    return record_meta(p, "thread_name", thread_name);
+}
+
+/* ---- the environment-configured default profiler --------------------------------- */
+
+static dasf_profiler *g_default;
+static pthread_once_t g_default_once = PTHREAD_ONCE_INIT;
+
+static void default_destroy(void) {
+    if (g_default) dasf_profiler_destroy(g_default);
+}
+
+static int env_long(const char *var, long lo, long hi, long *out) {
+    const char *s = getenv(var);
+    if (!s || !*s) return 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < lo || v > hi) {
+        fprintf(stderr, "dasf-profiler: %s=%s is not a number in [%ld, %ld]; tracing off\n",
+                var, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
+static void default_init(void) {
+    const char *file = getenv("DASF_TRACE_FILE");
+    if (!file || !*file) return;
+    dasf_file_db_options o = dasf_file_db_options_default();
+    long v;
+    int r = env_long("DASF_COMMIT_THRESHOLD", 1, 1L << 40, &v);
+    if (r < 0) return;
+    if (r > 0) o.commit_threshold = v;
+    r = env_long("DASF_COMPRESSION", 0, 19, &v);
+    if (r < 0) return;
+    if (r > 0) o.compression_level = (int)v;
+    const char *ov = getenv("DASF_OVERFLOW");
+    if (ov && *ov) {
+        if (strcmp(ov, "block") == 0) {
+            o.overflow = DASF_OVERFLOW_BLOCK;
+        } else if (strcmp(ov, "drop") == 0) {
+            o.overflow = DASF_OVERFLOW_DROP;
+        } else {
+            fprintf(stderr, "dasf-profiler: DASF_OVERFLOW=%s must be block or drop; tracing off\n",
+                    ov);
+            return;
+        }
+    }
+    int rc = dasf_profiler_create(&g_default, file, &o, NULL);
+    if (rc) {
+        fprintf(stderr, "dasf-profiler: cannot trace to %s: %s; tracing off\n", file,
+                dasf_strerror(rc));
+        g_default = NULL;
+        return;
+    }
+    atexit(default_destroy);
+}
+
+dasf_profiler *dasf_default_profiler(void) {
+    pthread_once(&g_default_once, default_init);
+    return g_default;
+}

@@ -1,0 +1,100 @@
+/*
+ * registry.c — process-wide bookkeeping of open FileDatabases.
+ *
+ * Called from open/close (any thread), atexit and fork.  It hands out the
+ * unique keys that tie a thread's cached ring to one database lifetime,
+ * commits every open database at exit (commit_on_close, as the seed's
+ * atexit hook does), and gives a forked child a clean start: no copy of the
+ * parent's rings, pending chunks, flusher or file descriptor — the child's
+ * first record starts its own flusher.
+ */
+#include "ring.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static pthread_mutex_t g_dbs_lock = PTHREAD_MUTEX_INITIALIZER;
+static CDS_LIST_HEAD(g_dbs);
+static uint64_t g_next_key = 1;
+static pthread_once_t g_hooks_once = PTHREAD_ONCE_INIT;
+
+uint64_t dasf_registry_new_key(void) {
+    return __atomic_fetch_add(&g_next_key, 1, __ATOMIC_RELAXED);
+}
+
+static void at_exit(void) {
+    /* Finalise (commit + join the flusher) but do not free: the program
+     * may still call close/destroy from a later atexit handler. */
+    pthread_mutex_lock(&g_dbs_lock);
+    dasf_filedb *db;
+    cds_list_for_each_entry(db, &g_dbs, all_node) {
+        if (!db->finalized) {
+            dasf_flusher_stop(db, db->opts.commit_on_close);
+            db->finalized = 1;
+        }
+    }
+    pthread_mutex_unlock(&g_dbs_lock);
+}
+
+static void fork_prepare(void) {
+    pthread_mutex_lock(&g_dbs_lock);
+    dasf_filedb *db;
+    cds_list_for_each_entry(db, &g_dbs, all_node) {
+        pthread_mutex_lock(&db->reg_lock);
+        pthread_mutex_lock(&db->commit_lock);
+    }
+    call_rcu_before_fork();
+    urcu_bp_before_fork();
+}
+
+static void fork_parent(void) {
+    urcu_bp_after_fork_parent();
+    call_rcu_after_fork_parent();
+    dasf_filedb *db;
+    cds_list_for_each_entry(db, &g_dbs, all_node) {
+        pthread_mutex_unlock(&db->commit_lock);
+        pthread_mutex_unlock(&db->reg_lock);
+    }
+    pthread_mutex_unlock(&g_dbs_lock);
+}
+
+static void fork_child(void) {
+    urcu_bp_after_fork_child();
+    call_rcu_after_fork_child();
+    dasf_ring_tls_reset_after_fork();
+    dasf_filedb *db;
+    cds_list_for_each_entry(db, &g_dbs, all_node) {
+        /* The parent's rings hold the parent's events: release their
+         * memory here and start with none. */
+        dasf_ring *r, *tmp;
+        cds_list_for_each_entry_safe(r, tmp, &db->rings, node) {
+            munmap(r->buf, r->cap);
+            free(r);
+        }
+        CDS_INIT_LIST_HEAD(&db->rings);
+        dasf_flusher_reset_after_fork(db);
+        if (db->key) __atomic_store_n(&db->key, dasf_registry_new_key(), __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&db->commit_lock);
+        pthread_mutex_unlock(&db->reg_lock);
+    }
+    pthread_mutex_unlock(&g_dbs_lock);
+}
+
+static void hooks_init(void) {
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    atexit(at_exit);
+}
+
+void dasf_registry_add_db(dasf_filedb *db) {
+    pthread_once(&g_hooks_once, hooks_init);
+    pthread_mutex_lock(&g_dbs_lock);
+    cds_list_add(&db->all_node, &g_dbs);
+    pthread_mutex_unlock(&g_dbs_lock);
+}
+
+void dasf_registry_remove_db(dasf_filedb *db) {
+    pthread_mutex_lock(&g_dbs_lock);
+    cds_list_del(&db->all_node);
+    pthread_mutex_unlock(&g_dbs_lock);
+}

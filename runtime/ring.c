@@ -1,0 +1,224 @@
+/*
+ * ring.c — the cold side of the per-thread SPSC rings.
+ *
+ * Runs on app threads, outside the fast path: the first record of a thread
+ * into a database (ring creation and registration), the rare record that
+ * finds its ring full or due to wake the flusher, and thread exit.
+ * Invariants: only the owning thread writes head/limit/cached_tail/wake_at
+ * and the record bytes before head; only the flusher writes tail.  A ring
+ * is freed only when both its thread and its database are done with it.
+ */
+#include "ring.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+__thread dasf_tls_cache dasf_tls __attribute__((tls_model("initial-exec")));
+
+typedef struct tls_entry {
+    uint64_t key;
+    dasf_ring *ring;
+} tls_entry;
+
+typedef struct tls_rings {
+    size_t n, cap;
+    tls_entry *v;
+} tls_rings;
+
+static __thread tls_rings *t_rings;
+static pthread_key_t g_exit_key;
+static pthread_once_t g_exit_once = PTHREAD_ONCE_INIT;
+
+static void ring_free(dasf_ring *r) {
+    munmap(r->buf, r->cap);
+    free(r);
+}
+
+void dasf_ring_unref(dasf_ring *r) {
+    if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0) ring_free(r);
+}
+
+void dasf_ring_free_rcu(struct rcu_head *h) {
+    dasf_ring_unref(caa_container_of(h, dasf_ring, rcu));
+}
+
+/* Thread exit: mark each ring dead so the flusher drains and unlinks it;
+ * nothing recorded before this point is lost. */
+static void thread_exit(void *arg) {
+    tls_rings *t = arg;
+    for (size_t i = 0; i < t->n; i++) {
+        __atomic_store_n(&t->v[i].ring->dead, 1, __ATOMIC_RELEASE);
+        dasf_ring_unref(t->v[i].ring);
+    }
+    free(t->v);
+    free(t);
+    t_rings = NULL;
+    dasf_tls.key = 0;
+    dasf_tls.ring = NULL;
+}
+
+static void exit_key_init(void) {
+    pthread_key_create(&g_exit_key, thread_exit);
+}
+
+void dasf_ring_tls_reset_after_fork(void) {
+    /* The child's copy of the forking thread's rings belongs to the
+     * parent's (now unreachable) databases; the databases free the
+     * buffers, we only forget them. */
+    if (t_rings) {
+        free(t_rings->v);
+        free(t_rings);
+        t_rings = NULL;
+        pthread_setspecific(g_exit_key, NULL);
+    }
+    dasf_tls.key = 0;
+    dasf_tls.ring = NULL;
+}
+
+/* Drops entries whose database has closed (it unlinked the ring already). */
+static void tls_prune(tls_rings *t) {
+    size_t j = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        dasf_ring *r = t->v[i].ring;
+        if (__atomic_load_n(&r->linked, __ATOMIC_ACQUIRE) == 2)
+            dasf_ring_unref(r); /* 2 = orphaned by a closed database */
+        else
+            t->v[j++] = t->v[i];
+    }
+    t->n = j;
+}
+
+static dasf_ring *ring_create(dasf_filedb *db) {
+    dasf_ring *r = aligned_alloc(DASF_CACHELINE, sizeof *r);
+    if (!r) return NULL;
+    memset(r, 0, sizeof *r);
+    /* Pre-fault the buffer: first-touch page faults would otherwise land on
+     * the recording thread's hot path. */
+    void *buf = mmap(NULL, db->ring_cap, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (buf == MAP_FAILED) {
+        free(r);
+        return NULL;
+    }
+    r->buf = buf;
+    r->cap = db->ring_cap;
+    r->mask = db->ring_cap - 1;
+    r->db = db;
+    r->wake_at = db->thresh_bytes;
+    r->limit = r->wake_at < r->cap ? r->wake_at : r->cap;
+    r->refs = 2;
+    r->pid = getpid();
+    r->tid = (int64_t)syscall(SYS_gettid);
+    return r;
+}
+
+dasf_ring *dasf_ring_get_slow(dasf_filedb *db, int *rc) {
+    uint64_t key = __atomic_load_n(&db->key, __ATOMIC_ACQUIRE);
+    if (!key) {
+        *rc = DASF_ECLOSED;
+        return NULL;
+    }
+    pthread_once(&g_exit_once, exit_key_init);
+    tls_rings *t = t_rings;
+    if (!t) {
+        t = calloc(1, sizeof *t);
+        if (!t) goto nomem;
+        t_rings = t;
+        pthread_setspecific(g_exit_key, t);
+    }
+    tls_prune(t);
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->v[i].key == key) {
+            dasf_tls.key = key;
+            dasf_tls.ring = t->v[i].ring;
+            return t->v[i].ring;
+        }
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 4;
+        tls_entry *v = realloc(t->v, cap * sizeof *v);
+        if (!v) goto nomem;
+        t->v = v;
+        t->cap = cap;
+    }
+    dasf_ring *r = ring_create(db);
+    if (!r) goto nomem;
+
+    pthread_mutex_lock(&db->reg_lock);
+    if (__atomic_load_n(&db->key, __ATOMIC_ACQUIRE) != key) { /* closed meanwhile */
+        pthread_mutex_unlock(&db->reg_lock);
+        ring_free(r);
+        *rc = DASF_ECLOSED;
+        return NULL;
+    }
+    int frc = dasf_flusher_start(db); /* no-op when running in this process */
+    if (frc) {
+        pthread_mutex_unlock(&db->reg_lock);
+        ring_free(r);
+        *rc = frc;
+        return NULL;
+    }
+    r->linked = 1;
+    cds_list_add_tail_rcu(&r->node, &db->rings);
+    pthread_mutex_unlock(&db->reg_lock);
+
+    t->v[t->n].key = key;
+    t->v[t->n].ring = r;
+    t->n++;
+    dasf_tls.key = key;
+    dasf_tls.ring = r;
+    return r;
+nomem:
+    *rc = DASF_ENOMEM;
+    return NULL;
+}
+
+static void write_pad(dasf_ring *r, uint64_t h, uint64_t pad) {
+    dasf_rec *rec = (dasf_rec *)(r->buf + (h & r->mask));
+    rec->ts = 0;
+    rec->dur = 0;
+    rec->word = dasf_rec_word(0, 0, DASF_RF_PAD, 0);
+    rec->size = pad;
+    __atomic_store_n(&r->head, h + pad, __ATOMIC_RELEASE);
+}
+
+int dasf_ring_make_room(dasf_ring *r, uint64_t size) {
+    dasf_filedb *db = r->db;
+    uint64_t h = r->head;
+    for (;;) {
+        uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+        r->cached_tail = tail;
+        uint64_t off = h & r->mask;
+        uint64_t pad = off + size > r->cap ? r->cap - off : 0;
+        uint64_t need = pad + size;
+        if (h + need > r->wake_at) {
+            /* One wake-up per commit_threshold of pending records. */
+            if (h + need - tail >= db->thresh_bytes) {
+                dasf_flusher_wake(db);
+                r->wake_at = h + need + db->thresh_bytes;
+            } else {
+                r->wake_at = tail + db->thresh_bytes;
+            }
+        }
+        if (h + need <= tail + r->cap) {
+            if (pad) write_pad(r, h, pad);
+            uint64_t lim = tail + r->cap;
+            r->limit = r->wake_at < lim ? r->wake_at : lim;
+            return DASF_OK;
+        }
+        /* Full. */
+        if (!__atomic_load_n(&db->key, __ATOMIC_ACQUIRE)) return DASF_ECLOSED;
+        dasf_flusher_wake(db);
+        if (db->overflow == DASF_OVERFLOW_DROP) {
+            __atomic_store_n(&r->dropped, r->dropped + 1, __ATOMIC_RELAXED);
+            return DASF_EDROPPED;
+        }
+        uint32_t seq = __atomic_load_n(&db->drain_seq, __ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) == tail)
+            dasf_futex_wait(&db->drain_seq, seq, 0.01);
+    }
+}

@@ -1,0 +1,65 @@
+/*
+ * ring.h — the record hot path (static inline, included by the record paths).
+ *
+ * Runs on app threads.  Promise 2: no lock, no syscall, no allocation, no
+ * atomic read-modify-write.  The path is: one TLS compare to find this
+ * thread's ring for the database, one compare against the producer-local
+ * `limit` (ring full or flusher wake-up due → cold path in ring.c), plain
+ * stores of the 32-byte record straight into the slot (no stack copy: that
+ * costs a store-forwarding stall), one release store of head.
+ */
+#ifndef DASF_RING_H
+#define DASF_RING_H
+
+#include "rt.h"
+
+typedef struct dasf_tls_cache {
+    uint64_t key;
+    dasf_ring *ring;
+} dasf_tls_cache;
+
+extern __thread dasf_tls_cache dasf_tls __attribute__((tls_model("initial-exec")));
+
+/* This thread's ring for the database whose open key is `key`. */
+static inline dasf_ring *dasf_ring_for(dasf_filedb *db, uint64_t key, int *rc) {
+    if (DASF_LIKELY(dasf_tls.key == key && key != 0)) return dasf_tls.ring;
+    if (DASF_UNLIKELY(key == 0)) { /* closed: db may be gone, don't touch it */
+        *rc = DASF_ECLOSED;
+        return NULL;
+    }
+    return dasf_ring_get_slow(db, rc);
+}
+
+/* Reserves `size` bytes (a multiple of 32, contiguous) at the head.
+ * Returns the slot or NULL (*rc set). */
+static inline dasf_rec *dasf_ring_reserve(dasf_ring *r, uint64_t size, int *rc) {
+    uint64_t h = r->head;
+    if (DASF_UNLIKELY(h + size > r->limit)) {
+        *rc = dasf_ring_make_room(r, size);
+        if (*rc) return NULL;
+        h = r->head; /* make_room may have written a PAD record */
+    }
+    return (dasf_rec *)(r->buf + (h & r->mask));
+}
+
+static inline void dasf_ring_publish(dasf_ring *r, uint64_t size) {
+    __atomic_store_n(&r->head, r->head + size, __ATOMIC_RELEASE);
+}
+
+/* The whole fast path for a record without payload. */
+static inline int dasf_ring_push_plain(dasf_filedb *db, uint64_t key, uint64_t word,
+                                       uint64_t ts, uint64_t dur) {
+    int rc = 0;
+    dasf_ring *r = dasf_ring_for(db, key, &rc);
+    if (DASF_UNLIKELY(!r)) return rc;
+    dasf_rec *rec = dasf_ring_reserve(r, DASF_REC_SIZE, &rc);
+    if (DASF_UNLIKELY(!rec)) return rc;
+    rec->ts = ts;
+    rec->dur = dur;
+    rec->word = word;
+    rec->size = DASF_REC_SIZE;
+    dasf_ring_publish(r, DASF_REC_SIZE);
+    return 0;
+}
+
+#endif

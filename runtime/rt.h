@@ -1,0 +1,206 @@
+/*
+ * rt.h — the recording runtime's shared structures (not installed).
+ *
+ * A FileDatabase (struct dasf_filedb) owns: one SPSC ring per recording
+ * thread (struct dasf_ring, registered in an RCU list), one flusher thread,
+ * and the file.  App threads only ever write into their own ring through
+ * ring.h's inline fast path; everything else is the flusher's.
+ *
+ * Lifetimes: a ring has two references, its thread's and its database's.
+ * The thread drops its reference at thread exit (pthread key destructor),
+ * the database when it unlinks the ring (after draining it) or at close.
+ * Whoever drops the last one frees the ring (through call_rcu when the ring
+ * was on the RCU list), so neither side can see freed memory.
+ */
+#ifndef DASF_RT_H
+#define DASF_RT_H
+
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <urcu-bp.h>
+#include <urcu/list.h>
+#include <urcu/rculist.h>
+
+#define DASF_CACHELINE 64
+#define DASF_REC_SIZE 32u
+
+/* ---- records in the ring ------------------------------------------------
+ * Every record starts with this 32-byte header and is a multiple of 32
+ * bytes long; the ring capacity is a power of two >= 64 KiB, so a plain
+ * record never straddles the end.  A record with a payload that would
+ * straddle it is preceded by a PAD record filling the rest of the ring. */
+enum {
+    DASF_TS_DOUBLE = 0, /* ts/dur are the caller's double bits (seconds) */
+    DASF_TS_NS = 1,     /* ts/dur are int64 nanoseconds */
+    DASF_TS_TICKS = 2,  /* ts is raw clock ticks, dur a tick difference */
+};
+enum {
+    DASF_RF_TSKIND = 0x03, /* one of DASF_TS_* */
+    DASF_RF_PAYLOAD = 0x04,
+    DASF_RF_PAD = 0x08,
+};
+
+typedef struct dasf_rec {
+    uint64_t ts;
+    uint64_t dur;
+    /* name handle (0: copied name in the payload) | phase << 32 |
+     * flags << 40 | scope << 48 */
+    uint64_t word;
+    uint64_t size; /* bytes of this record, header included */
+} dasf_rec;
+
+static inline uint64_t dasf_rec_word(uint32_t name, unsigned phase, unsigned flags,
+                                     unsigned scope) {
+    return (uint64_t)name | (uint64_t)(phase & 0xff) << 32 | (uint64_t)(flags & 0xff) << 40 |
+           (uint64_t)(scope & 0xff) << 48;
+}
+
+/* Payload items (binary, unaligned, decoded by the flusher). */
+enum {
+    DASF_PT_END = 0,
+    DASF_PT_NAME = 1,     /* u32 len, bytes */
+    DASF_PT_PID = 2,      /* u8 kind, then i64 | (u32 len, bytes) | nothing */
+    DASF_PT_TID = 3,
+    DASF_PT_ID = 4,
+    DASF_PT_CAT = 5,      /* u32 len, bytes */
+    DASF_PT_ARG = 6,      /* u32 keylen, key, u8 type, value */
+    DASF_PT_ARGS_MP = 7,  /* u32 len, one msgpack map */
+};
+
+/* ---- the ring ------------------------------------------------------------ */
+typedef struct dasf_filedb dasf_filedb;
+
+typedef struct dasf_ring {
+    /* Producer's line: only the owning thread writes these (head is also
+     * read by the flusher, with acquire). */
+    _Alignas(DASF_CACHELINE) uint64_t head;
+    uint64_t limit;       /* fast path stays below: min(tail + cap, wake_at) */
+    uint64_t cached_tail; /* producer's last view of tail */
+    uint64_t wake_at;     /* head position of the next flusher wake-up */
+    uint8_t *buf;
+    uint64_t mask;
+    dasf_filedb *db;
+    uint64_t dropped; /* written by producer only (relaxed), read by flusher */
+
+    /* Consumer's line: only the flusher writes tail (release). */
+    _Alignas(DASF_CACHELINE) uint64_t tail;
+    uint64_t dropped_seen; /* flusher's copy of `dropped` already reported */
+
+    /* Cold shared state. */
+    _Alignas(DASF_CACHELINE) int dead; /* thread exited (release store) */
+    int refs;                          /* thread + db references */
+    int linked;                        /* on db->rings (flusher-owned) */
+    int64_t pid, tid;
+    uint64_t cap;
+    struct cds_list_head node;
+    struct rcu_head rcu;
+} dasf_ring;
+
+/* ---- the FileDatabase ---------------------------------------------------- */
+typedef struct dasf_pending {
+    struct dasf_pending *next;
+    dasf_buf bytes;
+    uint64_t events;
+} dasf_pending;
+
+struct dasf_filedb {
+    /* Read by every producer on the fast path: keep it on its own line. */
+    _Alignas(DASF_CACHELINE) uint64_t key; /* unique id while open, 0 once closed */
+    uint64_t thresh_bytes;
+    uint64_t ring_cap;
+    int overflow;
+
+    /* Options and identity. */
+    _Alignas(DASF_CACHELINE) char *path;
+    dasf_file_db_options opts;
+    int layout; /* DASF_LAYOUT_LEGACY or DASF_LAYOUT_ARCHIVE */
+
+    /* Registry. */
+    pthread_mutex_t reg_lock; /* writers of `rings`; readers use RCU */
+    struct cds_list_head rings;
+    struct cds_list_head all_node; /* on the process-wide list of open dbs */
+
+    /* Flusher. */
+    pthread_t flusher;
+    int flusher_running;
+    pid_t flusher_pid;
+    uint32_t wake_seq;  /* futex: producers / commit wake the flusher */
+    uint32_t drain_seq; /* futex: the flusher wakes blocked producers */
+    int stopping;
+
+    /* Commit barrier (mutex + condvar: commit is not a hot path). */
+    pthread_mutex_t commit_lock;
+    pthread_cond_t commit_cond;
+    uint64_t commit_req;  /* commits requested */
+    uint64_t commit_done; /* highest request a finished cycle covered */
+    int commit_status;    /* status of that cycle */
+
+    /* Flusher-private state. */
+    dasf_chunk_enc *enc;
+    dasf_buf chunk;
+    dasf_pending *pending_head, *pending_tail;
+    uint64_t pending_bytes;
+    int fd;
+    uint64_t dropped_unreported; /* dropped on overflow of pending chunks */
+
+    /* Statistics (relaxed atomics, read by dasf_db_get_stats). */
+    uint64_t st_recorded, st_dropped, st_written, st_chunks, st_bytes, st_flushes;
+    int st_last_error;
+    int finalized; /* closed by atexit: flusher joined, events committed */
+};
+
+/* ---- ring.c -------------------------------------------------------------- */
+/* This thread's ring for db (creates and registers it on first use).
+ * NULL with *rc set on failure (closed db, out of memory). */
+DASF_HIDDEN dasf_ring *dasf_ring_get_slow(dasf_filedb *db, int *rc);
+/* Makes room for `size` bytes (wakes the flusher, applies the overflow
+ * policy).  @return 0 (room made; r->limit updated) or DASF_EDROPPED /
+ * DASF_ECLOSED. */
+DASF_HIDDEN int dasf_ring_make_room(dasf_ring *r, uint64_t size);
+/* Drops one reference; frees the ring on the last one. */
+DASF_HIDDEN void dasf_ring_unref(dasf_ring *r);
+DASF_HIDDEN void dasf_ring_free_rcu(struct rcu_head *h);
+/* Forgets the calling thread's rings (fork child). */
+DASF_HIDDEN void dasf_ring_tls_reset_after_fork(void);
+
+/* ---- registry.c ---------------------------------------------------------- */
+DASF_HIDDEN void dasf_registry_add_db(dasf_filedb *db);
+DASF_HIDDEN void dasf_registry_remove_db(dasf_filedb *db);
+DASF_HIDDEN uint64_t dasf_registry_new_key(void);
+
+/* ---- flusher.c ----------------------------------------------------------- */
+DASF_HIDDEN int dasf_flusher_start(dasf_filedb *db);
+DASF_HIDDEN void dasf_flusher_wake(dasf_filedb *db);
+/* Synchronous barrier (see dasf_profiler_commit). */
+DASF_HIDDEN int dasf_flusher_commit(dasf_filedb *db);
+/* Stops the flusher; commit_on_close → final drain + append. */
+DASF_HIDDEN int dasf_flusher_stop(dasf_filedb *db, int commit);
+/* Child side of fork: forget the parent's flusher-private state. */
+DASF_HIDDEN void dasf_flusher_reset_after_fork(dasf_filedb *db);
+
+/* ---- clock.c ------------------------------------------------------------- */
+DASF_HIDDEN uint64_t dasf_clock_ticks(void);
+DASF_HIDDEN int64_t dasf_clock_ticks_to_ns(uint64_t ticks);
+DASF_HIDDEN int64_t dasf_clock_tickdiff_to_ns(uint64_t dticks);
+DASF_HIDDEN void dasf_clock_recalibrate(void);
+
+/* ---- intern.c ------------------------------------------------------------ */
+DASF_HIDDEN const char *dasf_intern_lookup(dasf_name h, uint32_t *len);
+
+/* ---- record.c ------------------------------------------------------------ */
+/* The file database's record paths (profiler.c and db.c call these). */
+DASF_HIDDEN int dasf_filedb_record_event(dasf_filedb *db, const dasf_event *ev);
+DASF_HIDDEN int dasf_filedb_record_plain(dasf_filedb *db, uint32_t name, unsigned phase,
+                                         unsigned tskind, uint64_t ts, uint64_t dur);
+DASF_HIDDEN int dasf_record_complete_args_db(dasf_filedb *db, uint64_t key, const char *name,
+                                             double ts, double dur, const dasf_arg *args,
+                                             size_t n_args);
+DASF_HIDDEN dasf_filedb *dasf_db_filedb(dasf_db *db);
+
+/* futex helpers (flusher.c) */
+DASF_HIDDEN void dasf_futex_wake(uint32_t *addr, int n);
+DASF_HIDDEN void dasf_futex_wait(uint32_t *addr, uint32_t val, double timeout_s);
+
+#endif
