@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# build.sh — the one entry point: install what is missing, configure, build, run.
+#
+#   ./build.sh demo            build Release, trace the stencil example, show the trace
+#   ./build.sh test [PRESET]   build and run every test (ctest); PRESET defaults to
+#                              $DASF_PRESET or "debug" (release|debug|asan|tsan|clang)
+#   ./build.sh build [PRESET]  configure and build only
+#   ./build.sh bench           run the benchmark suite (bench/run.sh)
+#   ./build.sh help            this text
+#
+# Debian packages are installed only when dpkg says they are missing (apt-get update
+# first, sudo when not root).  Build trees live in build/<preset>/ (git-ignored).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+JOBS="${DASF_JOBS:-$(nproc)}"
+PRESETS="release debug asan tsan clang"
+
+# Packages every build needs, then what each mode adds.
+PKGS_BUILD="build-essential cmake pkg-config liburcu-dev libzstd-dev libmsgpack-dev libjansson-dev zstd"
+PKGS_TEST="libcriterion-dev python3 python3-msgpack python3-lxml"
+PKGS_BENCH="liblttng-ust-dev lttng-tools"
+
+die() { echo "build.sh: $*" >&2; exit 2; }
+say() { printf '\n== %s\n' "$*"; }
+
+usage() {
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+# need_packages PKG... : apt-get install the ones dpkg does not report as installed.
+need_packages() {
+    local missing=() p
+    for p in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$p")
+        fi
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || die "missing packages (${missing[*]}) and no sudo to install them"
+        sudo=(sudo)
+    fi
+    say "installing ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+check_preset() {
+    local p
+    for p in $PRESETS; do [ "$1" = "$p" ] && return 0; done
+    die "unknown preset '$1' (one of: $PRESETS)"
+}
+
+# configure_build PRESET [extra cmake -D...] : cmake --preset, then build everything.
+configure_build() {
+    local preset="$1"; shift
+    say "configure ($preset)"
+    cmake --preset "$preset" "$@" >/dev/null
+    say "build ($preset, -j$JOBS)"
+    cmake --build --preset "$preset" -j "$JOBS"
+}
+
+# ThreadSanitizer maps its shadow memory at fixed addresses; with high ASLR
+# entropy (vm.mmap_rnd_bits > 28 on some Debian 12 kernels) a TSan binary dies
+# at start with "FATAL: ThreadSanitizer: unexpected memory mapping".  When a
+# probe shows that, the tests run with ASLR off for the process tree
+# (setarch -R), which changes nothing else.
+tsan_wrapper() {
+    local probe="build/tsan/tsan-probe"
+    printf 'int main(void) { return 0; }\n' | cc -fsanitize=thread -x c - -o "$probe"
+    if ! "$probe" >/dev/null 2>"$probe.err"; then
+        if grep -q 'unexpected memory mapping' "$probe.err"; then
+            echo "setarch $(uname -m) -R"
+            return 0
+        fi
+        cat "$probe.err" >&2
+        die "a trivial ThreadSanitizer program does not run here"
+    fi
+}
+
+cmd_build() {
+    local preset="${1:-${DASF_PRESET:-debug}}"
+    check_preset "$preset"
+    need_packages $PKGS_BUILD $PKGS_TEST
+    [ "$preset" = clang ] && need_packages clang
+    configure_build "$preset"
+}
+
+cmd_test() {
+    local preset="${1:-${DASF_PRESET:-debug}}"
+    cmd_build "$preset"
+    local wrap=""
+    [ "$preset" = tsan ] && wrap="$(tsan_wrapper)"
+    [ -n "$wrap" ] && echo "(TSan: running tests under '$wrap' — see docs/BUILD.md)"
+    say "test ($preset)"
+    # The test preset carries the sanitizer options (CMakePresets.json).
+    $wrap ctest --preset "$preset" -j "$JOBS"
+}
+
+cmd_demo() {
+    need_packages $PKGS_BUILD
+    say "configure (demo: Release)"
+    cmake --preset demo >/dev/null
+    say "build (stencil example, dasf-trace)"
+    cmake --build --preset demo -j "$JOBS" --target stencil dasf-trace
+    local out="$ROOT/demo-out" bin="$ROOT/build/demo"
+    local trace="$out/stencil.msgpack.zst" tool="$bin/tools/dasf-trace"
+    mkdir -p "$out"
+    rm -f "$trace"
+    say "run: 2-D Jacobi stencil, 4 threads, traced into $trace"
+    "$bin/examples/stencil" -t 4 -o "$trace"
+    say "dasf-trace info"
+    "$tool" info "$trace"
+    say "dasf-trace stats --top 15"
+    "$tool" stats --top 15 "$trace"
+    say "dasf-trace export --chrome / timeline"
+    "$tool" export --chrome -o "$out/stencil.json" "$trace"
+    "$tool" timeline -o "$out/stencil.svg" "$trace"
+    cat <<MSG
+
+Demo done.  Files:
+  trace archive   $trace
+  Chrome JSON     $out/stencil.json
+  SVG timeline    $out/stencil.svg
+
+Open the JSON in https://ui.perfetto.dev (Open trace file) or chrome://tracing;
+open the SVG in any web browser.  Look closer with:
+  $tool cat --name 'halo*' $trace | head
+  $tool stats --by thread $trace
+MSG
+}
+
+cmd_bench() {
+    [ -x bench/run.sh ] || [ -f bench/run.sh ] ||
+        die "bench/run.sh does not exist yet: the benchmark suite is not in this checkout"
+    need_packages $PKGS_BUILD $PKGS_BENCH
+    exec bash bench/run.sh "$@"
+}
+
+mode="${1:-help}"
+[ $# -gt 0 ] && shift
+case "$mode" in
+demo) [ $# -eq 0 ] || die "demo takes no arguments"; cmd_demo ;;
+test) [ $# -le 1 ] || die "usage: ./build.sh test [PRESET]"; cmd_test "$@" ;;
+build) [ $# -le 1 ] || die "usage: ./build.sh build [PRESET]"; cmd_build "$@" ;;
+bench) cmd_bench "$@" ;;
+help | -h | --help) usage ;;
+*) usage >&2; die "unknown command '$mode'" ;;
+esac

@@ -1,0 +1,85 @@
+# cmake/install.cmake — what `cmake --install` puts where (included by the top
+# CMakeLists.txt).  Everything installed is relocatable: the package config and
+# the pkg-config file find their prefix from their own location, so
+# `cmake --install build --prefix /any/where` works without reconfiguring.
+#
+#   lib/libdasf-profiler.so*, lib/libdasf-profiler.a
+#   include/dasf/profiler.h                        (the only public header)
+#   lib/cmake/dasf-profiler/                       find_package(dasf-profiler):
+#       dasf-profilerConfig.cmake, ...ConfigVersion.cmake, ...Targets*.cmake
+#       → dasf::profiler (shared), dasf::profiler_static
+#   lib/pkgconfig/dasf-profiler.pc                 pkg-config [--static] dasf-profiler
+#   bin/dasf-trace                                 when the CLI is built
+include(CMakePackageConfigHelpers)
+
+set(DASF_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/dasf-profiler
+    CACHE STRING "Where the CMake package config is installed (relative to the prefix)")
+
+set_target_properties(dasf_profiler PROPERTIES EXPORT_NAME profiler)
+set_target_properties(dasf_profiler_static PROPERTIES EXPORT_NAME profiler_static)
+
+install(TARGETS dasf_profiler dasf_profiler_static
+        EXPORT dasf-profilerTargets
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/include/dasf/profiler.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/dasf)
+
+install(EXPORT dasf-profilerTargets
+        NAMESPACE dasf::
+        FILE dasf-profilerTargets.cmake
+        DESTINATION ${DASF_INSTALL_CMAKEDIR})
+configure_package_config_file(
+  ${CMAKE_CURRENT_LIST_DIR}/dasf-profilerConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/dasf-profilerConfig.cmake
+  INSTALL_DESTINATION ${DASF_INSTALL_CMAKEDIR})
+# 0.x: minor versions may break the API, so only the same minor is compatible.
+write_basic_package_version_file(
+  ${PROJECT_BINARY_DIR}/dasf-profilerConfigVersion.cmake
+  VERSION ${PROJECT_VERSION}
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/dasf-profilerConfig.cmake
+              ${PROJECT_BINARY_DIR}/dasf-profilerConfigVersion.cmake
+        DESTINATION ${DASF_INSTALL_CMAKEDIR})
+
+# pkg-config: prefix relative to the .pc file's own directory (${pcfiledir}).
+set(DASF_PC_DIR ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+if(IS_ABSOLUTE "${DASF_PC_DIR}")
+  set(DASF_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH DASF_PC_UP "/prefix/${DASF_PC_DIR}" "/prefix")
+  string(REGEX REPLACE "/$" "" DASF_PC_UP "${DASF_PC_UP}")
+  set(DASF_PC_PREFIX "\${pcfiledir}/${DASF_PC_UP}")
+endif()
+foreach(d LIBDIR INCLUDEDIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_${d}}")
+    set(DASF_PC_${d} "${CMAKE_INSTALL_${d}}")
+  else()
+    set(DASF_PC_${d} "\${prefix}/${CMAKE_INSTALL_${d}}")
+  endif()
+endforeach()
+configure_file(${CMAKE_CURRENT_LIST_DIR}/dasf-profiler.pc.in
+               ${PROJECT_BINARY_DIR}/dasf-profiler.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/dasf-profiler.pc DESTINATION ${DASF_PC_DIR})
+
+# The CLI: installed here unless tools/ already installs it itself.
+if(TARGET dasf-trace)
+  get_property(DASF_TRACE_INSTALLED GLOBAL PROPERTY DASF_TRACE_INSTALLED)
+  if(NOT DASF_TRACE_INSTALLED)
+    install(TARGETS dasf-trace RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  endif()
+endif()
+
+# tests/test_install.c builds programs against an installed copy with the
+# same compiler and flags as this build (a sanitizer build's library needs
+# sanitizer-built programs).
+if(TARGET test_install)
+  string(TOUPPER "${CMAKE_BUILD_TYPE}" DASF_BT)
+  target_compile_definitions(test_install PRIVATE
+    DASF_CMAKE_COMMAND="${CMAKE_COMMAND}"
+    DASF_C_COMPILER="${CMAKE_C_COMPILER}"
+    DASF_C_FLAGS="${CMAKE_C_FLAGS} ${CMAKE_C_FLAGS_${DASF_BT}}"
+    DASF_INSTALL_LIBDIR="${CMAKE_INSTALL_LIBDIR}")
+endif()

@@ -1,0 +1,280 @@
+/*
+ * test_install.c — the installed copy works for a user's program.
+ *
+ * Each test runs `cmake --install` of this build tree into a fresh temporary
+ * prefix, builds the shipped examples (examples/minimal.c, examples/stencil.c:
+ * public header only) against that copy — through find_package(dasf-profiler)
+ * with dasf::profiler or dasf::profiler_static, or through pkg-config — runs
+ * them, and reads the traces they wrote back with the reader: every event a
+ * program says it recorded must be in its file.  Programs are compiled with
+ * this build's compiler and flags (sanitizer builds need sanitized programs).
+ */
+#include "dasf/profiler.h"
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef DASF_CMAKE_COMMAND
+#define DASF_CMAKE_COMMAND "cmake"
+#endif
+#ifndef DASF_C_COMPILER
+#define DASF_C_COMPILER "cc"
+#endif
+#ifndef DASF_C_FLAGS
+#define DASF_C_FLAGS ""
+#endif
+#ifndef DASF_INSTALL_LIBDIR
+#define DASF_INSTALL_LIBDIR "lib"
+#endif
+
+typedef struct install {
+    char *dir;    /* private scratch directory */
+    char *prefix; /* dir/prefix: the installed copy */
+    char *libdir; /* prefix/lib... */
+} install;
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *vfmt(const char *f, va_list ap) {
+    char *s = NULL;
+    int n = vasprintf(&s, f, ap);
+    cr_assert(n >= 0 && s, "out of memory");
+    return s;
+}
+static char *fmt(const char *f, ...) {
+    va_list ap;
+    va_start(ap, f);
+    char *s = vfmt(f, ap);
+    va_end(ap);
+    return s;
+}
+
+/* Runs a shell command built from a format; fails the test, showing the
+ * command and its output, unless it exits 0.  @return its stdout (free it). */
+static char *run_ok(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *run_ok(const char *f, ...) {
+    va_list ap;
+    va_start(ap, f);
+    char *cmd = vfmt(f, ap);
+    va_end(ap);
+    char *out = NULL;
+    int rc = th_run(cmd, &out);
+    cr_assert_eq(rc, 0, "command failed (exit %d): %s\n--- output ---\n%s", rc, cmd,
+                 out ? out : "");
+    free(cmd);
+    return out;
+}
+
+static int exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static install install_copy(void) {
+    install in;
+    in.dir = th_tmpdir();
+    in.prefix = th_path(in.dir, "prefix");
+    in.libdir = th_path(in.prefix, DASF_INSTALL_LIBDIR);
+    free(run_ok("'%s' --install '%s' --prefix '%s' 2>&1", DASF_CMAKE_COMMAND,
+                    DASF_BINARY_DIR, in.prefix));
+    return in;
+}
+
+static void install_cleanup(install *in) {
+    free(run_ok("rm -rf '%s'", in->dir));
+    free(in->dir);
+    free(in->prefix);
+    free(in->libdir);
+}
+
+/* Builds minimal and stencil in dir/LIB with find_package(dasf-profiler). */
+static char *build_with_cmake(const install *in, const char *lib) {
+    char *proj = th_path(in->dir, lib);
+    cr_assert_eq(mkdir(proj, 0700), 0);
+    char *lists = th_path(proj, "CMakeLists.txt");
+    char *text = fmt("cmake_minimum_required(VERSION 3.20)\n"
+                     "project(consumer C)\n"
+                     "find_package(dasf-profiler 0.1 REQUIRED)\n"
+                     "find_package(Threads REQUIRED)\n"
+                     "add_executable(minimal %s/examples/minimal.c)\n"
+                     "target_link_libraries(minimal PRIVATE dasf::%s)\n"
+                     "add_executable(stencil %s/examples/stencil.c)\n"
+                     "target_link_libraries(stencil PRIVATE dasf::%s Threads::Threads m)\n",
+                     DASF_SOURCE_DIR, lib, DASF_SOURCE_DIR, lib);
+    cr_assert_eq(th_write_file(lists, text, strlen(text)), 0);
+    char *bin = th_path(proj, "build");
+    free(run_ok("'%s' -S '%s' -B '%s' -DCMAKE_PREFIX_PATH='%s' -DCMAKE_C_COMPILER='%s' "
+                    "-DCMAKE_C_FLAGS='%s' 2>&1",
+                    DASF_CMAKE_COMMAND, proj, bin, in->prefix, DASF_C_COMPILER, DASF_C_FLAGS));
+    free(run_ok("'%s' --build '%s' 2>&1", DASF_CMAKE_COMMAND, bin));
+    free(lists);
+    free(text);
+    free(proj);
+    return bin;
+}
+
+/* Builds minimal and stencil in dir/pc-KIND with the flags pkg-config gives. */
+static char *build_with_pkg_config(const install *in, int static_link) {
+    char *bin = th_path(in->dir, static_link ? "pc-static" : "pc-shared");
+    cr_assert_eq(mkdir(bin, 0700), 0);
+    char *pc = fmt("PKG_CONFIG_PATH='%s/pkgconfig' pkg-config", in->libdir);
+    /* Static: --static adds Requires.private / Libs.private, and -l: names the
+     * archive (plain -ldasf-profiler would pick the shared library). */
+    char *libs = static_link
+                     ? fmt("$(%s --static --libs dasf-profiler | sed "
+                           "'s/-ldasf-profiler/-l:libdasf-profiler.a/')",
+                           pc)
+                     : fmt("$(%s --libs dasf-profiler) -Wl,-rpath,'%s'", pc, in->libdir);
+    const char *progs[] = {"minimal", "stencil"};
+    for (int i = 0; i < 2; i++)
+        free(run_ok("%s %s $(%s --cflags dasf-profiler) -o '%s/%s' '%s/examples/%s.c' %s "
+                        "-pthread -lm 2>&1",
+                        DASF_C_COMPILER, DASF_C_FLAGS, pc, bin, progs[i], DASF_SOURCE_DIR,
+                        progs[i], libs));
+    free(libs);
+    free(pc);
+    return bin;
+}
+
+/* Parses "... <what> <N> events ..." from a program's output. */
+static long recorded_count(const char *out, const char *marker) {
+    const char *p = strstr(out, marker);
+    cr_assert(p, "no '%s' in the output:\n%s", marker, out);
+    return strtol(p + strlen(marker), NULL, 10);
+}
+
+/* Runs both programs from bin; each trace must hold what the program recorded. */
+static void run_programs(const install *in, const char *bin) {
+    char *trace = th_path(in->dir, "minimal.msgpack.zst");
+    char *out = run_ok("'%s/minimal' '%s' 2>&1", bin, trace);
+    long n = recorded_count(out, "minimal: ");
+    cr_assert_gt(n, 0);
+    cr_assert_eq(th_count_events(trace), n, "minimal: %ld recorded, %ld in %s", n,
+                 th_count_events(trace), trace);
+    free(out);
+    free(trace);
+
+    trace = th_path(in->dir, "stencil.msgpack.zst");
+    out = run_ok("'%s/stencil' -t 3 -n 25 -s 24 -o '%s' 2>&1", bin, trace);
+    n = recorded_count(out, "recorded ");
+    /* 3 threads x 25 iterations x at least 7 zones/flows each. */
+    cr_assert_geq(n, 3 * 25 * 7, "%s", out);
+    cr_assert_eq(th_count_events(trace), n, "stencil: %ld recorded, %ld in %s", n,
+                 th_count_events(trace), trace);
+    free(out);
+    free(trace);
+}
+
+/* The library a program loads: the installed copy (shared) or none (static). */
+static void check_linkage(const install *in, const char *bin, int want_shared) {
+    char *out = run_ok("ldd '%s/minimal' 2>&1", bin);
+    char *lib = fmt("%s/libdasf-profiler.so.%d", in->libdir, DASF_VERSION_MAJOR);
+    if (want_shared)
+        cr_assert(strstr(out, lib), "minimal does not load %s:\n%s", lib, out);
+    else
+        cr_assert_null(strstr(out, "libdasf-profiler"), "static build loads a shared copy:\n%s",
+                       out);
+    free(lib);
+    free(out);
+}
+
+Test(install, lays_out_library_header_and_package_files) {
+    install in = install_copy();
+    const char *want[] = {
+        "libdasf-profiler.a",
+        "libdasf-profiler.so",
+        "pkgconfig/dasf-profiler.pc",
+        "cmake/dasf-profiler/dasf-profilerConfig.cmake",
+        "cmake/dasf-profiler/dasf-profilerConfigVersion.cmake",
+        "cmake/dasf-profiler/dasf-profilerTargets.cmake",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        char *p = th_path(in.libdir, want[i]);
+        cr_expect(exists(p), "missing %s", p);
+        free(p);
+    }
+    char *h = th_path(in.prefix, "include/dasf/profiler.h");
+    cr_expect(exists(h), "missing %s", h);
+    free(h);
+    /* Internal headers stay internal. */
+    char *found = run_ok("find '%s' -name '*.h' | sort", in.prefix);
+    cr_expect(strstr(found, "/include/dasf/profiler.h"), "%s", found);
+    cr_expect_null(strstr(found, "internal.h"), "%s", found);
+    cr_expect_null(strstr(found, "rt.h"), "%s", found);
+    free(found);
+    /* pkg-config reads the file and reports our version. */
+    char *ver = run_ok("PKG_CONFIG_PATH='%s/pkgconfig' pkg-config --modversion dasf-profiler",
+                           in.libdir);
+    cr_expect_str_eq(ver, DASF_VERSION_STRING "\n");
+    free(ver);
+    install_cleanup(&in);
+}
+
+Test(install, find_package_shared_target, .timeout = 300) {
+    install in = install_copy();
+    char *bin = build_with_cmake(&in, "profiler");
+    check_linkage(&in, bin, 1);
+    run_programs(&in, bin);
+    free(bin);
+    install_cleanup(&in);
+}
+
+Test(install, find_package_static_target, .timeout = 300) {
+    install in = install_copy();
+    char *bin = build_with_cmake(&in, "profiler_static");
+    check_linkage(&in, bin, 0);
+    run_programs(&in, bin);
+    free(bin);
+    install_cleanup(&in);
+}
+
+Test(install, pkg_config_shared, .timeout = 300) {
+    install in = install_copy();
+    char *bin = build_with_pkg_config(&in, 0);
+    check_linkage(&in, bin, 1);
+    run_programs(&in, bin);
+    free(bin);
+    install_cleanup(&in);
+}
+
+Test(install, pkg_config_static, .timeout = 300) {
+    install in = install_copy();
+    char *bin = build_with_pkg_config(&in, 1);
+    check_linkage(&in, bin, 0);
+    run_programs(&in, bin);
+    free(bin);
+    install_cleanup(&in);
+}
+
+Test(install, prefix_is_relocatable, .timeout = 300) {
+    /* Install, then move the whole prefix: the package files must follow. */
+    install in = install_copy();
+    char *moved = th_path(in.dir, "moved");
+    free(run_ok("mv '%s' '%s'", in.prefix, moved));
+    free(in.prefix);
+    in.prefix = moved;
+    free(in.libdir);
+    in.libdir = th_path(in.prefix, DASF_INSTALL_LIBDIR);
+    char *cflags =
+        run_ok("PKG_CONFIG_PATH='%s/pkgconfig' pkg-config --cflags dasf-profiler", in.libdir);
+    char *inc = strstr(cflags, "-I");
+    cr_assert(inc, "pkg-config --cflags: %s", cflags);
+    inc += 2;
+    inc[strcspn(inc, " \n")] = 0;
+    char got[PATH_MAX], want[PATH_MAX];
+    char *want_dir = th_path(moved, "include");
+    cr_assert(realpath(inc, got), "pkg-config's include dir %s does not exist", inc);
+    cr_assert(realpath(want_dir, want));
+    cr_expect_str_eq(got, want);
+    free(want_dir);
+    free(cflags);
+    char *bin = build_with_cmake(&in, "profiler_static");
+    run_programs(&in, bin);
+    free(bin);
+    install_cleanup(&in);
+}
