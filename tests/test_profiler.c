@@ -1,0 +1,396 @@
+/*
+ * test_profiler.c — the EventProfiler / FileDatabase contract of the seed:
+ * constructor rules, defaults, the four record_*_event kinds, bad input
+ * refused with nothing written, user databases through the vtable, and the
+ * file-level promises (multi-process appends, lock timeout, layouts).
+ */
+#include "helpers.h"
+
+#include "dasf/profiler.h"
+
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static dasf_file_db_options fast_opts(int level) {
+    dasf_file_db_options o = dasf_file_db_options_default();
+    o.flush = false;
+    o.compression_level = level;
+    return o;
+}
+
+Test(profiler, options_default_are_the_seeds) {
+    dasf_file_db_options o = dasf_file_db_options_default();
+    cr_assert_str_eq(o.database_file, "traces.msgpack");
+    cr_assert_eq(o.commit_threshold, 5000);
+    cr_assert_eq(o.remove_old_output_file, false);
+    cr_assert_eq(o.commit_on_close, true);
+    cr_assert_eq(o.lock_timeout, 30.0);
+    cr_assert_eq(o.default_byte_size, 8);
+    cr_assert_eq(o.flush, true);
+    cr_assert_gt(o.compression_level, 0, "the archive is the default layout");
+    cr_assert_eq(o.overflow, DASF_OVERFLOW_BLOCK);
+    cr_assert_eq(o.flush_interval, 1.0);
+}
+
+Test(profiler, file_and_database_together_is_an_error) {
+    dasf_db *db;
+    char *dir = th_tmpdir();
+    cr_assert_eq(dasf_file_db_open(&db, th_path(dir, "x"), NULL), 0);
+    dasf_profiler *p = NULL;
+    cr_assert_eq(dasf_profiler_create(&p, "y.msgpack", NULL, db), DASF_EINVAL);
+    cr_assert_null(p);
+    cr_assert_eq(dasf_db_close(db), 0);
+}
+
+Test(profiler, default_file_name_is_traces_8hex) {
+    char *dir = th_tmpdir();
+    char cwd[4096];
+    cr_assert_not_null(getcwd(cwd, sizeof cwd));
+    cr_assert_eq(chdir(dir), 0);
+    regex_t re_zst, re_legacy;
+    regcomp(&re_zst, "^traces-[0-9a-f]{8}\\.msgpack\\.zst$", REG_EXTENDED | REG_NOSUB);
+    regcomp(&re_legacy, "^traces-[0-9a-f]{8}\\.msgpack$", REG_EXTENDED | REG_NOSUB);
+    dasf_profiler *p, *q;
+    cr_assert_eq(dasf_profiler_create(&p, NULL, NULL, NULL), 0);
+    cr_assert_eq(regexec(&re_zst, dasf_profiler_output_file(p), 0, NULL, 0), 0, "%s",
+                 dasf_profiler_output_file(p));
+    dasf_file_db_options o = fast_opts(0);
+    cr_assert_eq(dasf_profiler_create(&q, NULL, &o, NULL), 0);
+    cr_assert_eq(regexec(&re_legacy, dasf_profiler_output_file(q), 0, NULL, 0), 0, "%s",
+                 dasf_profiler_output_file(q));
+    cr_assert_str_neq(dasf_profiler_output_file(p), dasf_profiler_output_file(q));
+    cr_assert_eq(dasf_profiler_record_instant_event(p, "i", 1.0, NULL), 0);
+    char name[64];
+    snprintf(name, sizeof name, "%s", dasf_profiler_output_file(p));
+    cr_assert_eq(dasf_profiler_destroy(p), 0);
+    cr_assert_eq(dasf_profiler_destroy(q), 0);
+    cr_assert_eq(th_count_events(name), 1);
+    regfree(&re_zst);
+    regfree(&re_legacy);
+    cr_assert_eq(chdir(cwd), 0);
+}
+
+typedef struct got {
+    int n;
+    dasf_trace_event ev[8];
+    char names[8][32];
+} got;
+
+static int keep(const dasf_trace_event *ev, void *user) {
+    got *g = user;
+    if (g->n < 8) {
+        g->ev[g->n] = *ev;
+        snprintf(g->names[g->n], 32, "%s", ev->name);
+    }
+    g->n++;
+    return 0;
+}
+
+static void four_kinds(int level) {
+    char *dir = th_tmpdir();
+    char *path = th_path(dir, "k");
+    dasf_file_db_options o = fast_opts(level);
+    dasf_profiler *p;
+    cr_assert_eq(dasf_profiler_create(&p, path, &o, NULL), 0);
+    dasf_arg args[2] = {DASF_ARG_I64("n", -5), DASF_ARG_STR("s", "v")};
+    dasf_record_opts ro = {.scope = DASF_SCOPE_PROCESS,
+                           .process_id = dasf_id_str("host-a"),
+                           .thread_id = dasf_id_int(0),
+                           .args = args,
+                           .n_args = 2};
+    cr_assert_eq(dasf_profiler_record_complete_event(p, "X1", 10.5, 0.25, NULL), 0);
+    cr_assert_eq(dasf_profiler_record_instant_event(p, "I1", 11.0, &ro), 0);
+    cr_assert_eq(dasf_profiler_record_duration_begin_event(p, "B1", 12.0, NULL), 0);
+    cr_assert_eq(dasf_profiler_record_duration_end_event(p, "E1", 13.0, NULL), 0);
+    cr_assert_eq(dasf_profiler_commit(p), 0);
+    got g = {0};
+    cr_assert_eq(dasf_profiler_get_traces(p, keep, &g), 0);
+    cr_assert_eq(g.n, 4);
+    cr_assert_str_eq(g.names[0], "X1");
+    cr_assert_eq(g.ev[0].phase, DASF_PHASE_COMPLETE);
+    cr_assert_eq(g.ev[0].timestamp, 10.5);
+    cr_assert_eq(g.ev[0].duration, 0.25);
+    cr_assert_eq(g.ev[0].process_id.type, DASF_VAL_INT);
+    cr_assert_eq(g.ev[0].process_id.v.i, getpid(), "automatic pid is the real pid");
+    cr_assert_eq(g.ev[1].phase, DASF_PHASE_INSTANT);
+    cr_assert_eq(g.ev[1].scope, DASF_SCOPE_PROCESS);
+    cr_assert_eq(g.ev[1].process_id.type, DASF_VAL_STR);
+    cr_assert_eq(g.ev[1].thread_id.type, DASF_VAL_INT);
+    cr_assert_eq(g.ev[1].thread_id.v.i, 0, "explicit 0 (the Python default) is kept");
+    cr_assert_eq(g.ev[2].phase, DASF_PHASE_DURATION_BEGIN);
+    cr_assert_eq(g.ev[3].phase, DASF_PHASE_DURATION_END, "end events are E, not the seed's B");
+    cr_assert_eq(dasf_profiler_destroy(p), 0);
+}
+
+Test(profiler, four_event_kinds_archive) {
+    four_kinds(DASF_DEFAULT_COMPRESSION_LEVEL);
+}
+
+Test(profiler, four_event_kinds_legacy) {
+    four_kinds(0);
+}
+
+Test(profiler, bad_input_is_refused_and_nothing_is_written) {
+    char *dir = th_tmpdir();
+    char *path = th_path(dir, "bad");
+    dasf_profiler *p;
+    dasf_file_db_options o = fast_opts(3);
+    cr_assert_eq(dasf_profiler_create(&p, path, &o, NULL), 0);
+    cr_assert_eq(dasf_profiler_record_complete_event(p, NULL, 1, 1, NULL), DASF_EINVAL);
+    cr_assert_eq(dasf_profiler_record_complete_event(p, "n", NAN, 1, NULL), DASF_EINVAL);
+    cr_assert_eq(dasf_profiler_record_complete_event(p, "n", INFINITY, 1, NULL), DASF_EINVAL);
+    cr_assert_eq(dasf_profiler_record_complete_event(p, "n", 1, -1, NULL), DASF_EINVAL);
+    cr_assert_eq(dasf_profiler_record_complete_event(p, "n", 1, NAN, NULL), DASF_EINVAL);
+    cr_assert_eq(dasf_record_complete_h(p, 0, 1, 1), DASF_EINVAL);
+    cr_assert_eq(dasf_record_complete_h(p, dasf_intern("n"), NAN, 1), DASF_EINVAL);
+    dasf_event ev = {.name = "n", .timestamp = 1, .phase = (dasf_phase)'Q'};
+    cr_assert_eq(dasf_profiler_record(p, &ev), DASF_EINVAL, "unknown phase");
+    ev.phase = 0;
+    cr_assert_eq(dasf_profiler_record(p, &ev), DASF_EINVAL, "no phase");
+    const uint8_t not_map[] = {0x93, 1, 2, 3}; /* [1, 2, 3] */
+    dasf_record_opts ro = {.args_msgpack = not_map, .args_msgpack_size = sizeof not_map};
+    cr_assert_eq(dasf_profiler_record_instant_event(p, "n", 1, &ro), DASF_EINVAL,
+                 "args must be a map");
+    const uint8_t torn[] = {0x82, 0xa1, 'a'}; /* map cut short */
+    ro.args_msgpack = torn;
+    ro.args_msgpack_size = sizeof torn;
+    cr_assert_eq(dasf_profiler_record_instant_event(p, "n", 1, &ro), DASF_EINVAL);
+    dasf_arg bad_arg = {.key = NULL, .type = DASF_ARG_INT};
+    ro = (dasf_record_opts){.args = &bad_arg, .n_args = 1};
+    cr_assert_eq(dasf_profiler_record_instant_event(p, "n", 1, &ro), DASF_EINVAL);
+    cr_assert_eq(dasf_record_complete_args(p, "n", 1, 1, &bad_arg, 1), DASF_EINVAL);
+    cr_assert_eq(dasf_profiler_record(NULL, &ev), DASF_EINVAL);
+    cr_assert_eq(dasf_profiler_commit(p), 0);
+    cr_assert_eq(dasf_profiler_destroy(p), 0);
+    cr_assert_eq(access(path, F_OK), -1, "no event, no file");
+}
+
+Test(profiler, bad_options_are_refused) {
+    dasf_db *db;
+    dasf_file_db_options o = dasf_file_db_options_default();
+    o.commit_threshold = 0;
+    cr_assert_eq(dasf_file_db_open(&db, "/tmp/x", &o), DASF_EINVAL);
+    o = dasf_file_db_options_default();
+    o.default_byte_size = 9;
+    cr_assert_eq(dasf_file_db_open(&db, "/tmp/x", &o), DASF_EINVAL);
+    o = dasf_file_db_options_default();
+    o.compression_level = 23;
+    cr_assert_eq(dasf_file_db_open(&db, "/tmp/x", &o), DASF_EINVAL);
+    o = dasf_file_db_options_default();
+    o.ring_capacity = 100000; /* not a power of two */
+    cr_assert_eq(dasf_file_db_open(&db, "/tmp/x", &o), DASF_EINVAL);
+    o = dasf_file_db_options_default();
+    o.lock_timeout = NAN;
+    cr_assert_eq(dasf_file_db_open(&db, "/tmp/x", &o), DASF_EINVAL);
+    cr_assert_eq(dasf_file_db_open(&db, "", NULL), DASF_EINVAL);
+    cr_assert_str_neq(dasf_strerror(DASF_ELOCK_TIMEOUT), dasf_strerror(DASF_EIO));
+    cr_assert_not_null(dasf_strerror(-12345));
+}
+
+/* ---- a user database through the vtable -------------------------------------- */
+
+typedef struct memdb {
+    int recorded, commits, closed;
+    char last[32];
+} memdb;
+
+static int mem_record(void *self, const dasf_event *ev) {
+    memdb *m = self;
+    m->recorded++;
+    snprintf(m->last, sizeof m->last, "%s%c", ev->name, (char)ev->phase);
+    return 0;
+}
+static int mem_commit(void *self) {
+    ((memdb *)self)->commits++;
+    return 0;
+}
+static int mem_get(void *self, dasf_trace_visit v, void *u) {
+    (void)self, (void)v, (void)u;
+    return 0;
+}
+static int mem_close(void *self) {
+    ((memdb *)self)->closed++;
+    return 0;
+}
+static const dasf_db_ops mem_ops = {mem_record, mem_commit, mem_get, mem_close};
+
+Test(profiler, user_database_receives_validated_events) {
+    memdb m = {0};
+    dasf_db *db;
+    cr_assert_eq(dasf_db_create(&db, &mem_ops, &m), 0);
+    dasf_profiler *p;
+    cr_assert_eq(dasf_profiler_create(&p, NULL, NULL, db), 0);
+    cr_assert_null(dasf_profiler_output_file(p));
+    cr_assert_eq(dasf_profiler_record_duration_end_event(p, "z", 1, NULL), 0);
+    cr_assert_str_eq(m.last, "zE");
+    cr_assert_eq(dasf_record_complete_h(p, dasf_intern("h"), 1, 2), 0, "handles work too");
+    cr_assert_str_eq(m.last, "hX");
+    cr_assert_eq(dasf_profiler_record_complete_event(p, "n", NAN, 1, NULL), DASF_EINVAL);
+    cr_assert_eq(m.recorded, 2, "bad events never reach the database");
+    {
+        DASF_ZONE(p, "zone");
+    }
+    cr_assert_str_eq(m.last, "zoneX");
+    cr_assert_eq(dasf_profiler_commit(p), 0);
+    cr_assert_eq(m.commits, 1);
+    cr_assert_eq(dasf_profiler_destroy(p), 0);
+    cr_assert_eq(m.closed, 0, "the profiler does not own a user database");
+    cr_assert_eq(dasf_db_close(db), 0);
+    cr_assert_eq(m.closed, 1);
+}
+
+/* ---- file-level promises ------------------------------------------------------ */
+
+static int writer_proc(const char *path, int k, int n) {
+    dasf_file_db_options o = fast_opts(DASF_DEFAULT_COMPRESSION_LEVEL);
+    o.commit_threshold = 2000;
+    o.lock_timeout = 30;
+    dasf_profiler *p;
+    if (dasf_profiler_create(&p, path, &o, NULL)) return 1;
+    char name[16];
+    snprintf(name, sizeof name, "w%d", k);
+    for (int i = 0; i < n; i++) {
+        dasf_arg a = DASF_ARG_I64("i", i);
+        if (dasf_record_complete_args(p, name, i, 0, &a, 1)) return 2;
+        if (i % 10000 == 9999 && dasf_profiler_commit(p)) return 3;
+    }
+    return dasf_profiler_destroy(p) ? 4 : 0;
+}
+
+typedef struct per_writer {
+    long count[4];
+    unsigned char *seen[4];
+    long dup;
+} per_writer;
+
+static int check_writer(const dasf_trace_event *ev, void *user) {
+    per_writer *w = user;
+    int k;
+    if (sscanf(ev->name, "w%d", &k) != 1 || k < 0 || k > 3) return 0;
+    const dasf_value *v = dasf_value_map_get(&ev->args, "i");
+    int64_t i = v->type == DASF_VAL_UINT ? (int64_t)v->v.u : v->v.i;
+    if (w->seen[k][i]) w->dup++;
+    w->seen[k][i] = 1;
+    w->count[k]++;
+    return 0;
+}
+
+Test(profiler, four_processes_append_to_one_file_every_event_once) {
+    char *dir = th_tmpdir();
+    char *path = th_path(dir, "shared.msgpack.zst");
+    enum { N = 50000 };
+    pid_t kids[4];
+    fflush(NULL);
+    for (int k = 0; k < 4; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) _exit(writer_proc(path, k, N));
+    }
+    for (int k = 0; k < 4; k++) {
+        int st;
+        waitpid(kids[k], &st, 0);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer %d: %d", k, WEXITSTATUS(st));
+    }
+    per_writer w = {0};
+    for (int k = 0; k < 4; k++) w.seen[k] = calloc(N, 1);
+    cr_assert_eq(dasf_trace_read_file(path, check_writer, &w), 0);
+    cr_assert_eq(w.dup, 0);
+    for (int k = 0; k < 4; k++) cr_assert_eq(w.count[k], N, "writer %d", k);
+    dasf_trace *r;
+    cr_assert_eq(dasf_trace_open(&r, path), 0);
+    const dasf_trace_event *ev;
+    while (dasf_trace_next(r, &ev) == 1) {
+    }
+    dasf_trace_stats st;
+    dasf_trace_get_stats(r, &st);
+    dasf_trace_close(r);
+    cr_assert_eq(st.chunks_damaged, 0);
+}
+
+Test(profiler, lock_timeout_then_success_after_release) {
+    char *dir = th_tmpdir();
+    char *path = th_path(dir, "lock.msgpack");
+    int ready[2], go[2];
+    cr_assert_eq(pipe(ready), 0);
+    cr_assert_eq(pipe(go), 0);
+    fflush(NULL);
+    pid_t holder = fork();
+    if (holder == 0) { /* another process holds the lock */
+        int fd = open(path, O_RDWR | O_CREAT, 0644);
+        flock(fd, LOCK_EX);
+        char c = 1;
+        if (write(ready[1], &c, 1) != 1) _exit(1);
+        if (read(go[0], &c, 1) != 1) _exit(1);
+        _exit(0); /* exit releases the lock */
+    }
+    char c;
+    cr_assert_eq(read(ready[0], &c, 1), 1);
+    dasf_file_db_options o = fast_opts(0);
+    o.lock_timeout = 0.2;
+    dasf_db *db;
+    cr_assert_eq(dasf_file_db_open(&db, path, &o), 0);
+    for (int i = 0; i < 10; i++) {
+        dasf_event ev = {.name = "e", .timestamp = i, .phase = DASF_PHASE_INSTANT};
+        cr_assert_eq(dasf_db_record(db, &ev), 0);
+    }
+    double t0 = dasf_now();
+    cr_assert_eq(dasf_db_commit(db), DASF_ELOCK_TIMEOUT);
+    double waited = dasf_now() - t0;
+    cr_assert(waited >= 0.15 && waited < 5.0, "gave up after lock_timeout (%.3f s)", waited);
+    cr_assert_eq(write(go[1], &c, 1), 1);
+    waitpid(holder, NULL, 0);
+    cr_assert_eq(dasf_db_commit(db), 0);
+    cr_assert_eq(th_count_events(path), 10, "no event lost");
+    cr_assert_eq(dasf_db_close(db), 0);
+}
+
+Test(profiler, remove_old_output_file_and_layout_mismatch) {
+    char *dir = th_tmpdir();
+    char *path = th_path(dir, "m.msgpack");
+    dasf_file_db_options legacy = fast_opts(0), archive = fast_opts(3);
+    dasf_db *db;
+    dasf_event ev = {.name = "e", .timestamp = 1, .phase = DASF_PHASE_INSTANT};
+    cr_assert_eq(dasf_file_db_open(&db, path, &legacy), 0);
+    cr_assert_eq(dasf_db_record(db, &ev), 0);
+    cr_assert_eq(dasf_db_close(db), 0);
+    /* archive onto a legacy file: refused, the file stays readable */
+    archive.lock_timeout = 0.1;
+    cr_assert_eq(dasf_file_db_open(&db, path, &archive), 0);
+    cr_assert_eq(dasf_db_record(db, &ev), 0);
+    cr_assert_eq(dasf_db_commit(db), DASF_EFORMAT);
+    archive.commit_on_close = false;
+    dasf_db_close(db);
+    cr_assert_eq(th_count_events(path), 1);
+    /* remove_old_output_file starts over */
+    archive.remove_old_output_file = true;
+    archive.commit_on_close = true;
+    cr_assert_eq(dasf_file_db_open(&db, path, &archive), 0);
+    cr_assert_eq(access(path, F_OK), -1, "deleted at open");
+    cr_assert_eq(dasf_db_record(db, &ev), 0);
+    cr_assert_eq(dasf_db_record(db, &ev), 0);
+    cr_assert_eq(dasf_db_close(db), 0);
+    cr_assert_eq(th_count_events(path), 2);
+}
+
+Test(profiler, commit_on_close_false_writes_nothing_uncommitted) {
+    char *dir = th_tmpdir();
+    char *path = th_path(dir, "n.msgpack.zst");
+    dasf_file_db_options o = fast_opts(1);
+    o.commit_on_close = false;
+    dasf_db *db;
+    cr_assert_eq(dasf_file_db_open(&db, path, &o), 0);
+    dasf_event ev = {.name = "e", .timestamp = 1, .phase = DASF_PHASE_INSTANT};
+    cr_assert_eq(dasf_db_record(db, &ev), 0);
+    cr_assert_eq(dasf_db_commit(db), 0);
+    cr_assert_eq(dasf_db_record(db, &ev), 0);
+    cr_assert_eq(dasf_db_close(db), 0);
+    cr_assert_eq(th_count_events(path), 1);
+}
