@@ -236,6 +236,7 @@ int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_option
         return rc;
     }
     db->file = f;
+    f->handle = db;
     dasf_clock_ticks(); /* calibrate the clock now, not on a hot path */
     f->key = dasf_registry_new_key();
     dasf_registry_add_db(f);

@@ -246,7 +246,6 @@ static int push_chunk(dasf_filedb *db, uint64_t dropped) {
         /* Past the cap of unwritten data: the DROP policy applies; the loss
          * is reported in the next chunk. */
         db->dropped_unreported += n;
-        __atomic_add_fetch(&db->st_dropped, n, __ATOMIC_RELAXED);
         dasf_buf_free(&pc->bytes);
         free(pc);
         return DASF_OK;
@@ -272,7 +271,10 @@ static uint64_t drain_ring(dasf_filedb *db, dasf_ring *r, flusher_state *fs) {
         if (size < DASF_REC_SIZE || size > r->cap) break; /* defensive: never seen */
         if (!((rec->word >> 40) & DASF_RF_PAD)) {
             dasf_enc_event e;
-            if (decode_record(r, rec, &e, &fs->sc) == 0) dasf_chunk_enc_add(db->enc, &e);
+            /* Validated at record time, so a failure here is ENOMEM or an
+             * unknown name handle: counted as dropped, never silent. */
+            if (decode_record(r, rec, &e, &fs->sc) != 0 || dasf_chunk_enc_add(db->enc, &e) != 0)
+                db->dropped_unreported++;
         }
         t += size;
     }
@@ -291,7 +293,7 @@ static int drain_all(dasf_filedb *db, flusher_state *fs) {
             add_dropped_event(db, r->pid, r->tid, d - r->dropped_seen);
             __atomic_add_fetch(&db->st_dropped, d - r->dropped_seen, __ATOMIC_RELAXED);
             dropped_total += d - r->dropped_seen;
-            r->dropped_seen = d;
+            __atomic_store_n(&r->dropped_seen, d, __ATOMIC_RELAXED);
         }
         /* Encoded into the chunk: the chunk is pushed below before anything
          * can fail, so releasing the ring space now loses nothing — except
@@ -305,6 +307,7 @@ static int drain_all(dasf_filedb *db, flusher_state *fs) {
     }
     rcu_read_unlock();
     if (db->dropped_unreported) {
+        __atomic_add_fetch(&db->st_dropped, db->dropped_unreported, __ATOMIC_RELAXED);
         add_dropped_event(db, getpid(), 0, db->dropped_unreported);
         dropped_total += db->dropped_unreported;
         db->dropped_unreported = 0;

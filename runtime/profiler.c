@@ -26,7 +26,12 @@ struct dasf_profiler {
     dasf_db *db;
     int owns_db;
     char *output_file;
+    struct dasf_profiler *next_shell; /* on g_shells once destroyed */
 };
+
+/* Destroyed profilers' shells, kept reachable on purpose (see above). */
+static dasf_profiler *g_shells;
+static pthread_mutex_t g_shells_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int prof_ok(const dasf_profiler *p) {
     if (!p || p->magic != PROF_MAGIC) return DASF_EINVAL;
@@ -98,6 +103,10 @@ int dasf_profiler_destroy(dasf_profiler *p) {
     /* The shell stays (see the file comment); its file name goes. */
     free(p->output_file);
     p->output_file = NULL;
+    pthread_mutex_lock(&g_shells_lock);
+    p->next_shell = g_shells;
+    g_shells = p;
+    pthread_mutex_unlock(&g_shells_lock);
     return rc;
 }
 

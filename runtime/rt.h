@@ -149,6 +149,7 @@ struct dasf_filedb {
     uint64_t st_recorded, st_dropped, st_written, st_chunks, st_bytes, st_flushes;
     int st_last_error;
     int finalized; /* closed by atexit: flusher joined, events committed */
+    dasf_db *handle; /* the public handle (kept with the shell) */
 };
 
 /* ---- ring.c -------------------------------------------------------------- */
