@@ -59,28 +59,59 @@ typedef struct decode_scratch {
     size_t cap;
 } decode_scratch;
 
-static uint32_t get_u32(const uint8_t **p) {
-    uint32_t v;
-    memcpy(&v, *p, 4);
-    *p += 4;
+/* Payload reader.  Every read is bounds-checked against the record: a ring
+ * garbled by a signal handler that recorded on top of its own thread's
+ * half-written record must not make the flusher read outside the ring. */
+typedef struct cursor {
+    const uint8_t *p, *end;
+    int bad;
+} cursor;
+
+static int need(cursor *c, size_t n) {
+    if (c->bad || (size_t)(c->end - c->p) < n) {
+        c->bad = 1;
+        return 0;
+    }
+    return 1;
+}
+
+static uint8_t get_u8(cursor *c) {
+    return need(c, 1) ? *c->p++ : 0;
+}
+
+static uint32_t get_u32(cursor *c) {
+    uint32_t v = 0;
+    if (need(c, 4)) {
+        memcpy(&v, c->p, 4);
+        c->p += 4;
+    }
     return v;
 }
 
-static const char *get_str(const uint8_t **p, uint32_t *len) {
-    *len = get_u32(p);
-    const char *s = (const char *)*p;
-    *p += *len + 1; /* bytes + NUL */
+static const char *get_str(cursor *c, uint32_t *len) {
+    *len = get_u32(c);
+    if (!need(c, (size_t)*len + 1) || c->p[*len] != 0) {
+        c->bad = 1;
+        *len = 0;
+        return "";
+    }
+    const char *s = (const char *)c->p;
+    c->p += *len + 1; /* bytes + NUL */
     return s;
 }
 
-static void get_id(const uint8_t **p, dasf_id *id) {
-    id->kind = (dasf_id_kind) * (*p)++;
+static void get_id(cursor *c, dasf_id *id) {
+    id->kind = (dasf_id_kind)get_u8(c);
     if (id->kind == DASF_ID_INT) {
-        memcpy(&id->i, *p, 8);
-        *p += 8;
+        if (need(c, 8)) {
+            memcpy(&id->i, c->p, 8);
+            c->p += 8;
+        }
     } else if (id->kind == DASF_ID_STR) {
         uint32_t n;
-        id->s = get_str(p, &n);
+        id->s = get_str(c, &n);
+    } else if (id->kind != DASF_ID_NIL) {
+        c->bad = 1;
     }
 }
 
@@ -120,65 +151,83 @@ static void decode_times(const dasf_rec *rec, unsigned kind, dasf_enc_event *e) 
     }
 }
 
-static int decode_payload(const uint8_t *p, dasf_enc_event *e, decode_scratch *sc) {
+static int grow_args(decode_scratch *sc) {
+    size_t cap = sc->cap ? sc->cap * 2 : 16;
+    dasf_arg *a = realloc(sc->args, cap * sizeof *a);
+    if (!a) return DASF_ENOMEM;
+    sc->args = a;
+    sc->cap = cap;
+    return DASF_OK;
+}
+
+static void get_arg(cursor *c, dasf_arg *a) {
+    uint32_t len;
+    a->key = get_str(c, &len);
+    a->type = (dasf_arg_type)get_u8(c);
+    switch (a->type) {
+    case DASF_ARG_BOOL:
+        a->v.b = get_u8(c) != 0;
+        break;
+    case DASF_ARG_STR:
+        a->v.s = get_str(c, &len);
+        break;
+    case DASF_ARG_MSGPACK:
+        a->v.raw.data = get_str(c, &len);
+        a->v.raw.size = len;
+        break;
+    case DASF_ARG_INT:
+    case DASF_ARG_UINT:
+    case DASF_ARG_DOUBLE:
+        if (need(c, 8)) {
+            memcpy(&a->v, c->p, 8);
+            c->p += 8;
+        }
+        break;
+    default:
+        c->bad = 1;
+    }
+}
+
+static int decode_payload(cursor *c, dasf_enc_event *e, decode_scratch *sc) {
     size_t n = 0;
-    for (;;) {
-        uint8_t tag = *p++;
-        uint32_t len;
-        switch (tag) {
+    uint32_t len;
+    while (!c->bad) {
+        switch (get_u8(c)) {
         case DASF_PT_END:
+            if (c->bad) break;
             e->args = sc->args;
             e->n_args = n;
-            return 0;
+            return e->name ? 0 : DASF_ECORRUPT;
         case DASF_PT_NAME:
-            e->name = get_str(&p, &len);
+            e->name = get_str(c, &len);
             e->name_len = len;
             break;
         case DASF_PT_PID:
-            get_id(&p, &e->pid);
+            get_id(c, &e->pid);
             break;
         case DASF_PT_TID:
-            get_id(&p, &e->tid);
+            get_id(c, &e->tid);
             break;
         case DASF_PT_ID:
-            get_id(&p, &e->id);
+            get_id(c, &e->id);
             break;
         case DASF_PT_CAT:
-            e->cat = get_str(&p, &len);
+            e->cat = get_str(c, &len);
             e->cat_len = len;
             break;
         case DASF_PT_ARGS_MP:
-            e->args_msgpack = get_str(&p, &len);
+            e->args_msgpack = get_str(c, &len);
             e->args_msgpack_size = len;
             break;
-        case DASF_PT_ARG: {
-            if (n == sc->cap) {
-                size_t cap = sc->cap ? sc->cap * 2 : 16;
-                dasf_arg *a = realloc(sc->args, cap * sizeof *a);
-                if (!a) return DASF_ENOMEM;
-                sc->args = a;
-                sc->cap = cap;
-            }
-            dasf_arg *a = &sc->args[n++];
-            a->key = get_str(&p, &len);
-            a->type = (dasf_arg_type)*p++;
-            if (a->type == DASF_ARG_BOOL) {
-                a->v.b = *p++ != 0;
-            } else if (a->type == DASF_ARG_STR) {
-                a->v.s = get_str(&p, &len);
-            } else if (a->type == DASF_ARG_MSGPACK) {
-                a->v.raw.data = get_str(&p, &len);
-                a->v.raw.size = len;
-            } else {
-                memcpy(&a->v, p, 8);
-                p += 8;
-            }
+        case DASF_PT_ARG:
+            if (n == sc->cap && grow_args(sc)) return DASF_ENOMEM;
+            get_arg(c, &sc->args[n++]);
             break;
-        }
         default:
-            return DASF_ECORRUPT; /* cannot happen: we wrote it */
+            c->bad = 1;
         }
     }
+    return DASF_ECORRUPT;
 }
 
 static int decode_record(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event *e,
@@ -197,10 +246,12 @@ static int decode_record(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event
         uint32_t len = 0;
         e->name = dasf_intern_lookup(h, &len);
         e->name_len = len;
-        if (!e->name) return DASF_ECORRUPT;
     }
-    if (flags & DASF_RF_PAYLOAD) return decode_payload((const uint8_t *)(rec + 1), e, sc);
-    return 0;
+    if (flags & DASF_RF_PAYLOAD) {
+        cursor c = {(const uint8_t *)(rec + 1), (const uint8_t *)rec + rec->size, 0};
+        return decode_payload(&c, e, sc);
+    }
+    return e->name ? 0 : DASF_ECORRUPT;
 }
 
 /* ---- the cycle --------------------------------------------------------------- */
@@ -268,7 +319,14 @@ static uint64_t drain_ring(dasf_filedb *db, dasf_ring *r, flusher_state *fs) {
     while (t < h) {
         const dasf_rec *rec = (const dasf_rec *)(r->buf + (t & r->mask));
         uint64_t size = rec->size;
-        if (size < DASF_REC_SIZE || size > r->cap) break; /* defensive: never seen */
+        if (size < DASF_REC_SIZE || (size & (DASF_REC_SIZE - 1)) || (t & r->mask) + size > r->cap ||
+            size > h - t) {
+            /* Only a record garbled by a signal handler can look like this:
+             * skip what is published and count it as lost. */
+            db->dropped_unreported++;
+            t = h;
+            break;
+        }
         if (!((rec->word >> 40) & DASF_RF_PAD)) {
             dasf_enc_event e;
             /* Validated at record time, so a failure here is ENOMEM or an
