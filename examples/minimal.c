@@ -46,12 +46,18 @@ static int show(const dasf_trace_event *ev, void *user) {
     return 0;
 }
 
-static int check(const char *what, int rc, int *failures) {
+/* Counts what was recorded and what failed, saying why on stderr. */
+typedef struct tally {
+    int recorded, failures;
+} tally;
+
+static void count(tally *t, const char *call, int rc, int is_record) {
     if (rc) {
-        fprintf(stderr, "minimal: %s: %s\n", what, dasf_strerror(rc));
-        ++*failures;
+        fprintf(stderr, "minimal: %s: %s\n", call, dasf_strerror(rc));
+        t->failures++;
+    } else if (is_record) {
+        t->recorded++;
     }
-    return rc;
 }
 
 int main(int argc, char **argv) {
@@ -70,50 +76,48 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    int failures = 0, recorded = 0;
+    tally st = {0, 0};
     double t = dasf_now();
 
     /* record_complete_event(name, timestamp, duration, args={...}) */
     dasf_arg load_args[] = {DASF_ARG_STR("source", "disk"), DASF_ARG_I64("rows", 100000)};
     dasf_record_opts load = {.args = load_args, .n_args = 2};
-    recorded += !check("complete", dasf_profiler_record_complete_event(p, "load", t, 0.25, &load),
-                       &failures);
-    recorded += !check("complete",
-                       dasf_profiler_record_complete_event(p, "fit", t + 0.25, 1.5, NULL),
-                       &failures);
+    rc = dasf_profiler_record_complete_event(p, "load", t, 0.25, &load);
+    count(&st, "record_complete_event", rc, 1);
+    rc = dasf_profiler_record_complete_event(p, "fit", t + 0.25, 1.5, NULL);
+    count(&st, "record_complete_event", rc, 1);
 
     /* record_instant_event(name, timestamp, scope="p") */
     dasf_record_opts proc = {.scope = DASF_SCOPE_PROCESS};
-    recorded += !check("instant",
-                       dasf_profiler_record_instant_event(p, "checkpoint", t + 1.0, &proc),
-                       &failures);
+    rc = dasf_profiler_record_instant_event(p, "checkpoint", t + 1.0, &proc);
+    count(&st, "record_instant_event", rc, 1);
 
     /* record_duration_begin_event / record_duration_end_event (phase E) */
-    recorded += !check("begin", dasf_profiler_record_duration_begin_event(p, "predict", t + 2, NULL),
-                       &failures);
-    recorded += !check("end", dasf_profiler_record_duration_end_event(p, "predict", t + 2.5, NULL),
-                       &failures);
+    rc = dasf_profiler_record_duration_begin_event(p, "predict", t + 2.0, NULL);
+    count(&st, "record_duration_begin_event", rc, 1);
+    rc = dasf_profiler_record_duration_end_event(p, "predict", t + 2.5, NULL);
+    count(&st, "record_duration_end_event", rc, 1);
 
     /* Any other phase, every field: a counter with a Python-style string process id. */
     dasf_arg depth[] = {DASF_ARG_I64("queue_depth", 7)};
     dasf_event ev = {.name = "workers",
-                     .timestamp = t + 3,
+                     .timestamp = t + 3.0,
                      .phase = DASF_PHASE_COUNTER,
                      .process_id = dasf_id_str("node-0"),
                      .args = depth,
                      .n_args = 1};
-    recorded += !check("record", dasf_profiler_record(p, &ev), &failures);
+    count(&st, "record", dasf_profiler_record(p, &ev), 1);
 
     /* commit(), then get_traces(): what is in the file now. */
-    check("commit", dasf_profiler_commit(p), &failures);
-    const char *file = dasf_profiler_output_file(p);
-    printf("minimal: %d events recorded into %s; read back:\n", recorded, file);
+    count(&st, "commit", dasf_profiler_commit(p), 0);
+    printf("minimal: %d events recorded into %s; read back:\n", st.recorded,
+           dasf_profiler_output_file(p));
     readback rb = {0};
-    check("get_traces", dasf_profiler_get_traces(p, show, &rb), &failures);
-    if (rb.n != recorded) {
-        fprintf(stderr, "minimal: read back %d events, recorded %d\n", rb.n, recorded);
-        failures++;
+    count(&st, "get_traces", dasf_profiler_get_traces(p, show, &rb), 0);
+    if (rb.n != st.recorded) {
+        fprintf(stderr, "minimal: read back %d events, recorded %d\n", rb.n, st.recorded);
+        st.failures++;
     }
-    check("destroy", dasf_profiler_destroy(p), &failures);
-    return failures ? 1 : 0;
+    count(&st, "destroy", dasf_profiler_destroy(p), 0);
+    return st.failures ? 1 : 0;
 }

@@ -55,20 +55,21 @@ typedef struct shared {
 typedef struct worker {
     shared *sh;
     int rank;
-    int row0, rows;      /* first global interior row, rows owned */
-    double *u, *unew;    /* (rows + 2) x (size + 2), ghost rows and columns included */
+    int row0, rows;       /* first global interior row, rows owned */
+    double *u, *unew;     /* (rows + 2) x (size + 2), ghost rows and columns included */
     unsigned long events; /* record calls that succeeded */
     unsigned long failed; /* record calls that returned an error */
     int first_error;
 } worker;
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: stencil [-t THREADS] [-n ITERATIONS] [-s SIZE] [-k TILES] [-o FILE]\n"
-               "  -t  worker threads, 1..%d (default: online CPUs, clamped to 2..4)\n"
-               "  -n  Jacobi iterations (default 20000)\n"
-               "  -s  interior grid cells per side (default 256)\n"
-               "  -k  compute tiles per thread and iteration, each a zone (default 4)\n"
-               "  -o  trace file (default stencil.msgpack.zst; replaced if it exists)\n",
+    fprintf(f,
+            "usage: stencil [-t THREADS] [-n ITERATIONS] [-s SIZE] [-k TILES] [-o FILE]\n"
+            "  -t  worker threads, 1..%d (default: online CPUs, clamped to 2..4)\n"
+            "  -n  Jacobi iterations (default 20000)\n"
+            "  -s  interior grid cells per side (default 256)\n"
+            "  -k  compute tiles per thread and iteration, each a zone (default 4)\n"
+            "  -o  trace file (default stencil.msgpack.zst; replaced if it exists)\n",
             MAX_THREADS);
 }
 
@@ -140,8 +141,8 @@ static void tally(worker *w, int rc) {
 }
 
 /* A DASF_ZONE records one event when its block ends; count it at the top. */
-#define ZONE(w, name)                                                                          \
-    DASF_ZONE((w)->sh->p, name);                                                               \
+#define ZONE(w, name)                                                                              \
+    DASF_ZONE((w)->sh->p, name);                                                                   \
     (w)->events++
 
 static double *row(const worker *w, double *grid, int r) {
@@ -228,8 +229,7 @@ static void *work(void *arg) {
     worker *w = arg;
     shared *sh = w->sh;
     char name[32];
-    snprintf(name, sizeof name, "worker %d (rows %d-%d)", w->rank, w->row0,
-             w->row0 + w->rows - 1);
+    snprintf(name, sizeof name, "worker %d (rows %d-%d)", w->rank, w->row0, w->row0 + w->rows - 1);
     tally(w, dasf_record_thread_name(sh->p, name));
     const options *o = sh->opt;
     double halo_bytes = 0.0, residual = 0.0;
@@ -273,8 +273,7 @@ static int worker_init(worker *w, shared *sh, int rank) {
     w->unew = calloc(cells, sizeof(double));
     sh->box[rank].from_above = calloc((size_t)o->size + 2, sizeof(double));
     sh->box[rank].from_below = calloc((size_t)o->size + 2, sizeof(double));
-    if (!w->u || !w->unew || !sh->box[rank].from_above || !sh->box[rank].from_below)
-        return -1;
+    if (!w->u || !w->unew || !sh->box[rank].from_above || !sh->box[rank].from_below) return -1;
     if (rank == 0)
         for (int c = 1; c <= o->size; c++)
             row(w, w->u, 0)[c] = row(w, w->unew, 0)[c] = 1.0;
@@ -347,8 +346,8 @@ int main(int argc, char **argv) {
 
     int crc = dasf_profiler_commit(sh.p);
     int drc = dasf_profiler_destroy(sh.p);
-    printf("stencil: %d threads, %dx%d grid, %ld iterations in %.2f s, residual %.3e\n",
-           o.threads, o.size, o.size, o.iterations, elapsed, sh.residual);
+    printf("stencil: %d threads, %dx%d grid, %ld iterations in %.2f s, residual %.3e\n", o.threads,
+           o.size, o.size, o.iterations, elapsed, sh.residual);
     printf("stencil: recorded %lu events into %s\n", events, o.file);
     if (failed)
         fprintf(stderr, "stencil: %lu record calls failed (first: %s)\n", failed,

@@ -80,8 +80,8 @@ static install install_copy(void) {
     in.dir = th_tmpdir();
     in.prefix = th_path(in.dir, "prefix");
     in.libdir = th_path(in.prefix, DASF_INSTALL_LIBDIR);
-    free(run_ok("'%s' --install '%s' --prefix '%s' 2>&1", DASF_CMAKE_COMMAND,
-                    DASF_BINARY_DIR, in.prefix));
+    free(run_ok("'%s' --install '%s' --prefix '%s' 2>&1", DASF_CMAKE_COMMAND, DASF_BINARY_DIR,
+                in.prefix));
     return in;
 }
 
@@ -109,8 +109,8 @@ static char *build_with_cmake(const install *in, const char *lib) {
     cr_assert_eq(th_write_file(lists, text, strlen(text)), 0);
     char *bin = th_path(proj, "build");
     free(run_ok("'%s' -S '%s' -B '%s' -DCMAKE_PREFIX_PATH='%s' -DCMAKE_C_COMPILER='%s' "
-                    "-DCMAKE_C_FLAGS='%s' 2>&1",
-                    DASF_CMAKE_COMMAND, proj, bin, in->prefix, DASF_C_COMPILER, DASF_C_FLAGS));
+                "-DCMAKE_C_FLAGS='%s' 2>&1",
+                DASF_CMAKE_COMMAND, proj, bin, in->prefix, DASF_C_COMPILER, DASF_C_FLAGS));
     free(run_ok("'%s' --build '%s' 2>&1", DASF_CMAKE_COMMAND, bin));
     free(lists);
     free(text);
@@ -125,17 +125,16 @@ static char *build_with_pkg_config(const install *in, int static_link) {
     char *pc = fmt("PKG_CONFIG_PATH='%s/pkgconfig' pkg-config", in->libdir);
     /* Static: --static adds Requires.private / Libs.private, and -l: names the
      * archive (plain -ldasf-profiler would pick the shared library). */
-    char *libs = static_link
-                     ? fmt("$(%s --static --libs dasf-profiler | sed "
-                           "'s/-ldasf-profiler/-l:libdasf-profiler.a/')",
-                           pc)
-                     : fmt("$(%s --libs dasf-profiler) -Wl,-rpath,'%s'", pc, in->libdir);
+    char *libs = static_link ? fmt("$(%s --static --libs dasf-profiler | sed "
+                                   "'s/-ldasf-profiler/-l:libdasf-profiler.a/')",
+                                   pc)
+                             : fmt("$(%s --libs dasf-profiler) -Wl,-rpath,'%s'", pc, in->libdir);
     const char *progs[] = {"minimal", "stencil"};
     for (int i = 0; i < 2; i++)
         free(run_ok("%s %s $(%s --cflags dasf-profiler) -o '%s/%s' '%s/examples/%s.c' %s "
-                        "-pthread -lm 2>&1",
-                        DASF_C_COMPILER, DASF_C_FLAGS, pc, bin, progs[i], DASF_SOURCE_DIR,
-                        progs[i], libs));
+                    "-pthread -lm 2>&1",
+                    DASF_C_COMPILER, DASF_C_FLAGS, pc, bin, progs[i], DASF_SOURCE_DIR, progs[i],
+                    libs));
     free(libs);
     free(pc);
     return bin;
@@ -208,8 +207,8 @@ Test(install, lays_out_library_header_and_package_files) {
     cr_expect_null(strstr(found, "rt.h"), "%s", found);
     free(found);
     /* pkg-config reads the file and reports our version. */
-    char *ver = run_ok("PKG_CONFIG_PATH='%s/pkgconfig' pkg-config --modversion dasf-profiler",
-                           in.libdir);
+    char *ver =
+        run_ok("PKG_CONFIG_PATH='%s/pkgconfig' pkg-config --modversion dasf-profiler", in.libdir);
     cr_expect_str_eq(ver, DASF_VERSION_STRING "\n");
     free(ver);
     install_cleanup(&in);
