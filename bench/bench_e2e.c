@@ -1,0 +1,143 @@
+/*
+ * bench_e2e.c — end-to-end throughput: N threads record a fixed number of
+ * events as fast as they can (interned names, caller-given timestamps
+ * replayed from the REGULAR workload), through the flusher, zstd and the
+ * file system, BLOCK policy, fsync per chunk (flush = true).  The clock
+ * stops when dasf_profiler_commit returns: every event is then durable.
+ *
+ * Then the file is read back with dasf_trace_next: the count must equal
+ * what was recorded (and dasf_db_get_stats must show 0 dropped), and the
+ * read gives the reader's events/s.
+ *
+ *   dasf-bench e2e --threads N --events TOTAL --dir DIR [--level 1]
+ *                  [--ring-mib 16] [--threshold 65536] [--keep 0|1]
+ */
+#include "bench_ours.h"
+#include "workload.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef struct e2e_thread {
+    pthread_t th;
+    dasf_profiler *p;
+    const wl_event *table;
+    size_t table_n;
+    int64_t period;
+    const dasf_name *h;
+    uint64_t events, errors;
+    pthread_barrier_t *bar;
+} e2e_thread;
+
+static void *e2e_main(void *arg) {
+    e2e_thread *a = arg;
+    size_t i = 0;
+    int64_t shift = 0;
+    uint64_t err = 0;
+    pthread_barrier_wait(a->bar);
+    for (uint64_t k = 0; k < a->events; k++) {
+        const wl_event *e = &a->table[i];
+        err += dasf_record_complete_h(a->p, a->h[e->name], (double)(e->ts_ns + shift) * 1e-9,
+                                      (double)e->dur_ns * 1e-9) != 0;
+        if (++i == a->table_n) {
+            i = 0;
+            shift += a->period;
+        }
+    }
+    a->errors = err;
+    return NULL;
+}
+
+int bench_cmd_e2e(int argc, char **argv) {
+    int threads = (int)bench_opt_ll(argc, argv, "threads", 1);
+    uint64_t total = (uint64_t)bench_opt_ll(argc, argv, "events", 20000000);
+    const char *dir = bench_opt(argc, argv, "dir", "/tmp");
+    int keep = (int)bench_opt_ll(argc, argv, "keep", 0);
+    if (threads < 1 || total < (uint64_t)threads)
+        bench_die("--threads >= 1 and --events >= threads");
+
+    size_t tn = 1 << 16;
+    int64_t period;
+    wl_event *table = wl_table(WL_REGULAR, 42, tn, &period);
+    dasf_name h[WL_MAX_NAMES];
+    for (unsigned i = 0; i < wl_name_count(WL_REGULAR); i++)
+        h[i] = dasf_intern(wl_name(WL_REGULAR, i));
+
+    char file[4096];
+    snprintf(file, sizeof file, "%s/e2e-%d-%d.msgpack.zst", dir, threads, (int)getpid());
+    dasf_file_db_options o = dasf_file_db_options_default();
+    o.ring_capacity = (size_t)bench_opt_ll(argc, argv, "ring-mib", 16) << 20;
+    o.commit_threshold = bench_opt_ll(argc, argv, "threshold", 65536);
+    o.compression_level = (int)bench_opt_ll(argc, argv, "level", 1);
+    o.overflow = DASF_OVERFLOW_BLOCK;
+    o.flush = true;
+    o.remove_old_output_file = true;
+    dasf_profiler *p = bench_profiler(file, &o);
+
+    e2e_thread *a = calloc((size_t)threads, sizeof *a);
+    pthread_barrier_t bar;
+    if (!table || !a || pthread_barrier_init(&bar, NULL, (unsigned)threads + 1) != 0)
+        bench_die("out of memory");
+    for (int t = 0; t < threads; t++) {
+        a[t] = (e2e_thread){.p = p, .table = table, .table_n = tn, .period = period, .h = h,
+                            .bar = &bar};
+        a[t].events = total / (uint64_t)threads + ((uint64_t)t < total % (uint64_t)threads);
+        if (pthread_create(&a[t].th, NULL, e2e_main, &a[t]) != 0)
+            bench_die("pthread_create failed");
+    }
+    pthread_barrier_wait(&bar);
+    double t0 = bench_mono_s();
+    uint64_t errors = 0;
+    for (int t = 0; t < threads; t++) {
+        pthread_join(a[t].th, NULL);
+        errors += a[t].errors;
+    }
+    double t_rec = bench_mono_s();
+    int rc = dasf_profiler_commit(p);
+    double t1 = bench_mono_s();
+    dasf_db_stats st = {0};
+    dasf_db_get_stats(dasf_profiler_database(p), &st);
+    int rc2 = dasf_profiler_destroy(p);
+    if (rc || rc2)
+        bench_die("commit/destroy: %s", dasf_strerror(rc ? rc : rc2));
+
+    uint64_t bytes = bench_file_size(file);
+    double read_s;
+    uint64_t read = bench_read_back(file, &read_s);
+    if (!keep)
+        unlink(file);
+
+    bench_json j;
+    bench_json_begin(&j, "e2e");
+    bench_json_str(&j, "impl", "dasf");
+    bench_json_int(&j, "threads", threads);
+    bench_json_int(&j, "events", (long long)total);
+    bench_json_num(&j, "record_s", t_rec - t0);
+    bench_json_num(&j, "durable_s", t1 - t0);
+    bench_json_num(&j, "events_per_s", (double)total / (t1 - t0));
+    bench_json_int(&j, "errors", (long long)errors);
+    bench_json_int(&j, "recorded", (long long)st.recorded);
+    bench_json_int(&j, "dropped", (long long)st.dropped);
+    bench_json_int(&j, "written", (long long)st.written);
+    bench_json_int(&j, "chunks", (long long)st.chunks_written);
+    bench_json_int(&j, "read_back", (long long)read);
+    bench_json_int(&j, "file_bytes", (long long)bytes);
+    bench_json_num(&j, "bytes_per_event", (double)bytes / (double)total);
+    bench_json_int(&j, "level", o.compression_level);
+    bench_json_end(&j, stdout);
+
+    bench_json_begin(&j, "reader");
+    bench_json_str(&j, "impl", "dasf");
+    bench_json_int(&j, "threads", threads);
+    bench_json_int(&j, "events", (long long)read);
+    bench_json_num(&j, "seconds", read_s);
+    bench_json_num(&j, "events_per_s", (double)read / read_s);
+    bench_json_end(&j, stdout);
+
+    pthread_barrier_destroy(&bar);
+    free(a);
+    free(table);
+    /* A lossy or short file is a failed run, not a number. */
+    return (errors || st.dropped || read != total) ? 1 : 0;
+}

@@ -1,0 +1,216 @@
+/*
+ * bench_record.c — record latency of our API paths (ns/event, batched TSC
+ * timing from bench_util.c), with 1..N recording threads.
+ *
+ *   h       dasf_record_complete_h: interned name, caller-given time
+ *   zone    an empty DASF_ZONE block: two clock reads + record
+ *   now     dasf_record_complete_ns(dasf_now_ns()): one clock read + record
+ *   args    dasf_record_complete_args: copied name + 2 int args
+ *   copied  dasf_profiler_record_complete_event: copied name, no args —
+ *           the peers' payload (name string, ts, dur, pid, tid)
+ *
+ * The profiler is set up so the flusher drains in batches, as designed:
+ * 16 MiB rings, commit_threshold 65536, BLOCK policy, archive level 1, a
+ * file in --dir (tmpfs).  A round (128 batches of 1024 events per thread)
+ * fits in a ring, and a commit between rounds (untimed) empties it, so a
+ * batch measures recording, never waiting for the flusher.
+ */
+#include "bench_ours.h"
+#include "workload.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
+typedef struct rec_ctx {
+    dasf_profiler *p;
+    dasf_name h[16];
+    const char *names[16];
+    volatile int64_t sink;
+} rec_ctx;
+
+static inline double ts_of(uint64_t k) { return 1000.0 + (double)k * 1e-7; }
+
+static uint64_t batch_h(void *c, int t, uint64_t first, unsigned n) {
+    rec_ctx *x = c;
+    uint64_t err = 0;
+    (void)t;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t k = first + i;
+        err += dasf_record_complete_h(x->p, x->h[k & 15], ts_of(k), 5e-8) != 0;
+    }
+    return err;
+}
+
+static uint64_t batch_zone(void *c, int t, uint64_t first, unsigned n) {
+    rec_ctx *x = c;
+    (void)t;
+    (void)first;
+    for (unsigned i = 0; i < n; i++) {
+        DASF_ZONE(x->p, "bench_zone");
+    }
+    return 0;
+}
+
+static uint64_t batch_now(void *c, int t, uint64_t first, unsigned n) {
+    rec_ctx *x = c;
+    uint64_t err = 0;
+    (void)t;
+    for (unsigned i = 0; i < n; i++)
+        err += dasf_record_complete_ns(x->p, x->h[(first + i) & 15], dasf_now_ns(), 50) != 0;
+    return err;
+}
+
+static uint64_t batch_args(void *c, int t, uint64_t first, unsigned n) {
+    rec_ctx *x = c;
+    uint64_t err = 0;
+    (void)t;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t k = first + i;
+        dasf_arg a[2] = {DASF_ARG_I64(WL_ARG0, (int64_t)k), DASF_ARG_I64(WL_ARG1, (int64_t)(k & 15))};
+        err += dasf_record_complete_args(x->p, x->names[k & 15], ts_of(k), 5e-8, a, 2) != 0;
+    }
+    return err;
+}
+
+static uint64_t batch_copied(void *c, int t, uint64_t first, unsigned n) {
+    rec_ctx *x = c;
+    uint64_t err = 0;
+    (void)t;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t k = first + i;
+        err += dasf_profiler_record_complete_event(x->p, x->names[k & 15], ts_of(k), 5e-8,
+                                                   NULL) != 0;
+    }
+    return err;
+}
+
+static int commit_round(void *c) {
+    rec_ctx *x = c;
+    int rc = dasf_profiler_commit(x->p);
+    if (rc != 0)
+        fprintf(stderr, "bench: commit: %s\n", dasf_strerror(rc));
+    return rc;
+}
+
+static const struct {
+    const char *name;
+    uint64_t (*fn)(void *, int, uint64_t, unsigned);
+} paths[] = {
+    {"h", batch_h},         {"zone", batch_zone},     {"now", batch_now},
+    {"args", batch_args},   {"copied", batch_copied},
+};
+
+int bench_cmd_record(int argc, char **argv) {
+    const char *path = bench_opt(argc, argv, "path", "h");
+    const char *dir = bench_opt(argc, argv, "dir", "/dev/shm");
+    bench_lat_cfg cfg = {
+        .threads = (int)bench_opt_ll(argc, argv, "threads", 1),
+        .rounds = (unsigned)bench_opt_ll(argc, argv, "rounds", 16),
+        .batches_per_round = (unsigned)bench_opt_ll(argc, argv, "batches", 128),
+    };
+    rec_ctx x = {0};
+    bench_impl impl = {.ctx = &x, .between_rounds = commit_round};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (strcmp(paths[i].name, path) == 0)
+            impl.run_batch = paths[i].fn;
+    if (!impl.run_batch || cfg.threads < 1)
+        bench_die("--path h|zone|now|args|copied, --threads >= 1");
+
+    char file[4096];
+    snprintf(file, sizeof file, "%s/record-%s-%d-%d.msgpack.zst", dir, path, cfg.threads,
+             (int)getpid());
+    dasf_file_db_options o = dasf_file_db_options_default();
+    o.ring_capacity = (size_t)16 << 20;
+    o.commit_threshold = 65536;
+    o.overflow = DASF_OVERFLOW_BLOCK;
+    o.remove_old_output_file = true;
+    o.compression_level = 1;
+    x.p = bench_profiler(file, &o);
+    for (unsigned i = 0; i < 16; i++) {
+        x.names[i] = wl_name(WL_REGULAR, i);
+        x.h[i] = dasf_intern(x.names[i]);
+    }
+
+    bench_lat_result r;
+    if (bench_lat_run(&impl, &cfg, &r) != 0)
+        bench_die("a commit failed during the run");
+    int rc = dasf_profiler_commit(x.p);
+    dasf_db_stats st = {0};
+    dasf_db_get_stats(dasf_profiler_database(x.p), &st);
+    int rc2 = dasf_profiler_destroy(x.p);
+    if (rc || rc2)
+        bench_die("commit/destroy: %s", dasf_strerror(rc ? rc : rc2));
+    unlink(file);
+
+    bench_json j;
+    bench_json_begin(&j, "record");
+    bench_json_str(&j, "impl", "dasf");
+    bench_json_str(&j, "path", path);
+    bench_json_int(&j, "threads", cfg.threads);
+    bench_json_lat(&j, &r);
+    bench_json_int(&j, "recorded", (long long)st.recorded);
+    bench_json_int(&j, "written", (long long)st.written);
+    bench_json_int(&j, "dropped", (long long)st.dropped);
+    bench_json_str(&j, "clock_source", dasf_clock_source());
+    bench_json_end(&j, stdout);
+    return 0;
+}
+
+/* ---- the floors: what a clock read costs on its own ------------------------ */
+
+static uint64_t batch_clock_dasf(void *c, int t, uint64_t first, unsigned n) {
+    rec_ctx *x = c;
+    int64_t s = 0;
+    (void)t;
+    (void)first;
+    for (unsigned i = 0; i < n; i++)
+        s += dasf_now_ns();
+    x->sink = s;
+    return 0;
+}
+
+static uint64_t batch_clock_rdtsc(void *c, int t, uint64_t first, unsigned n) {
+    rec_ctx *x = c;
+    uint64_t s = 0;
+    (void)t;
+    (void)first;
+#if defined(__x86_64__) || defined(__i386__)
+    for (unsigned i = 0; i < n; i++)
+        s += __rdtsc();
+#else
+    for (unsigned i = 0; i < n; i++)
+        s += (uint64_t)dasf_now_ns();
+#endif
+    x->sink = (int64_t)s;
+    return 0;
+}
+
+int bench_cmd_clock(int argc, char **argv) {
+    rec_ctx x = {0};
+    static const struct {
+        const char *name;
+        uint64_t (*fn)(void *, int, uint64_t, unsigned);
+    } clocks[] = {{"clock_dasf_now", batch_clock_dasf}, {"clock_rdtsc", batch_clock_rdtsc}};
+    for (size_t i = 0; i < 2; i++) {
+        bench_impl impl = {.ctx = &x, .run_batch = clocks[i].fn};
+        bench_lat_cfg cfg = {.threads = 1,
+                             .rounds = (unsigned)bench_opt_ll(argc, argv, "rounds", 4),
+                             .batches_per_round = 256};
+        bench_lat_result r;
+        bench_lat_run(&impl, &cfg, &r);
+        bench_json j;
+        bench_json_begin(&j, "record");
+        bench_json_str(&j, "impl", "floor");
+        bench_json_str(&j, "path", clocks[i].name);
+        bench_json_int(&j, "threads", 1);
+        bench_json_lat(&j, &r);
+        bench_json_str(&j, "clock_source", dasf_clock_source());
+        bench_json_end(&j, stdout);
+    }
+    return 0;
+}
