@@ -18,7 +18,8 @@
 #include <time.h>
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static int g_use_tsc;
+int dasf_clock_use_tsc; /* set once at init (see rt.h) */
+#define g_use_tsc dasf_clock_use_tsc
 /* Seqlock-protected line: ns = ns0 + (ticks - tick0) * ns_per_tick. */
 static uint32_t g_seq;
 static uint64_t g_tick0;
@@ -49,6 +50,8 @@ static inline uint64_t rdtsc(void) {
  * from the tightest of a few brackets is kept. */
 static void sample(uint64_t *tick, int64_t *ns) {
     int64_t best = INT64_MAX;
+    *tick = 0;
+    *ns = 0;
     for (int i = 0; i < 5; i++) {
         int64_t a = mono_ns();
         uint64_t t = rdtsc();

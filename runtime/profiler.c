@@ -257,10 +257,32 @@ int dasf_record_complete_args(dasf_profiler *p, const char *name, double timesta
     return record_kind(p, name, DASF_PHASE_COMPLETE, timestamp, duration, &o);
 }
 
+static inline int record_now(dasf_profiler *p, dasf_name name, dasf_phase ph, unsigned scope) {
+    dasf_filedb *f = p ? p->fdb : NULL;
+    if (DASF_LIKELY(f && name)) {
+        uint64_t key = __atomic_load_n(&f->key, __ATOMIC_RELAXED);
+        return dasf_ring_push_plain(f, key, dasf_rec_word(name, ph, DASF_TS_TICKS, scope),
+                                    dasf_ticks_inline(), 0);
+    }
+    return record_h_slow(p, name, ph, dasf_now(), 0);
+}
+
+int dasf_record_instant_now(dasf_profiler *p, dasf_name name) {
+    return record_now(p, name, DASF_PHASE_INSTANT, DASF_SCOPE_THREAD);
+}
+
+int dasf_record_begin_now(dasf_profiler *p, dasf_name name) {
+    return record_now(p, name, DASF_PHASE_DURATION_BEGIN, 0);
+}
+
+int dasf_record_end_now(dasf_profiler *p, dasf_name name) {
+    return record_now(p, name, DASF_PHASE_DURATION_END, 0);
+}
+
 void dasf_zone_end(dasf_zone_ctx *z) {
     dasf_filedb *f = z->p ? z->p->fdb : NULL;
     if (DASF_LIKELY(f && z->name)) {
-        uint64_t end = dasf_zone_ticks();
+        uint64_t end = dasf_ticks_inline();
         uint64_t key = __atomic_load_n(&f->key, __ATOMIC_RELAXED);
         dasf_ring_push_plain(f, key, dasf_rec_word(z->name, DASF_PHASE_COMPLETE, DASF_TS_TICKS, 0),
                              z->start, end - z->start);

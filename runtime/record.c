@@ -153,20 +153,28 @@ int dasf_filedb_record_event(dasf_filedb *db, const dasf_event *ev) {
 }
 
 /* Copied name + typed args, automatic ids: a lighter path than the generic
- * one (no dasf_event to build, args validated inline). */
+ * one (no dasf_event to build, args validated inline, each string measured
+ * once).  More than 8 args or raw msgpack args take the generic path. */
+#define FAST_ARGS 8
+
 int dasf_record_complete_args_db(dasf_filedb *db, uint64_t key, const char *name, double ts,
                                  double dur, const dasf_arg *args, size_t n_args) {
     if (DASF_UNLIKELY(!name || !isfinite(ts) || !isfinite(dur) || dur < 0 ||
-                      (n_args && !args)))
+                      (n_args && !args) || n_args > FAST_ARGS))
         return DASF_EINVAL;
     size_t name_len = strlen(name);
+    size_t klen[FAST_ARGS], vlen[FAST_ARGS];
     size_t payload = 1 + 4 + name_len + 1 + 1;
     for (size_t i = 0; i < n_args; i++) {
         const dasf_arg *a = &args[i];
         if (DASF_UNLIKELY(!a->key || a->type < DASF_ARG_INT || a->type > DASF_ARG_STR ||
                           (a->type == DASF_ARG_STR && !a->v.s)))
-            return DASF_EINVAL; /* raw msgpack args take the generic path */
-        payload += arg_size(a);
+            return DASF_EINVAL; /* the generic path decides */
+        klen[i] = strlen(a->key);
+        vlen[i] = a->type == DASF_ARG_STR ? 4 + strlen(a->v.s) + 1
+                  : a->type == DASF_ARG_BOOL ? 1
+                                             : 8;
+        payload += 1 + 4 + klen[i] + 1 + 1 + vlen[i];
     }
     uint64_t size = (DASF_REC_SIZE + payload + DASF_REC_SIZE - 1) & ~(uint64_t)(DASF_REC_SIZE - 1);
     int rc = 0;
@@ -182,7 +190,18 @@ int dasf_record_complete_args_db(dasf_filedb *db, uint64_t key, const char *name
     writer w = {(uint8_t *)(rec + 1)};
     put_u8(&w, DASF_PT_NAME);
     put_str(&w, name, name_len);
-    for (size_t i = 0; i < n_args; i++) put_arg(&w, &args[i]);
+    for (size_t i = 0; i < n_args; i++) {
+        const dasf_arg *a = &args[i];
+        put_u8(&w, DASF_PT_ARG);
+        put_str(&w, a->key, klen[i]);
+        put_u8(&w, (uint8_t)a->type);
+        if (a->type == DASF_ARG_STR)
+            put_str(&w, a->v.s, vlen[i] - 5);
+        else if (a->type == DASF_ARG_BOOL)
+            put_u8(&w, a->v.b ? 1 : 0);
+        else
+            put(&w, &a->v, 8);
+    }
     put_u8(&w, DASF_PT_END);
     dasf_ring_publish(r, size);
     return DASF_OK;

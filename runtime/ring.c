@@ -222,3 +222,23 @@ int dasf_ring_make_room(dasf_ring *r, uint64_t size) {
             dasf_futex_wait(&db->drain_seq, seq, 0.01);
     }
 }
+
+DASF_COLD int dasf_ring_push_plain_slow(dasf_filedb *db, uint64_t key, uint64_t word,
+                                        uint64_t ts, uint64_t dur) {
+    int rc = 0;
+    dasf_ring *r = dasf_ring_for(db, key, &rc);
+    if (!r) return rc;
+    uint64_t h = r->head;
+    if (h + DASF_REC_SIZE > r->limit) {
+        rc = dasf_ring_make_room(r, DASF_REC_SIZE);
+        if (rc) return rc;
+        h = r->head;
+    }
+    dasf_rec *rec = (dasf_rec *)(r->buf + (h & r->mask));
+    rec->ts = ts;
+    rec->dur = dur;
+    rec->word = word;
+    rec->size = DASF_REC_SIZE;
+    __atomic_store_n(&r->head, h + DASF_REC_SIZE, __ATOMIC_RELEASE);
+    return 0;
+}

@@ -30,11 +30,12 @@ static inline dasf_ring *dasf_ring_for(dasf_filedb *db, uint64_t key, int *rc) {
     return dasf_ring_get_slow(db, rc);
 }
 
-/* Reserves `size` bytes (a multiple of 32, contiguous) at the head.
+/* Reserves `size` bytes (a multiple of 32) contiguous at the head: when the
+ * record would straddle the end of the ring, make_room pads to the end.
  * Returns the slot or NULL (*rc set). */
 static inline dasf_rec *dasf_ring_reserve(dasf_ring *r, uint64_t size, int *rc) {
     uint64_t h = r->head;
-    if (DASF_UNLIKELY(h + size > r->limit)) {
+    if (DASF_UNLIKELY(h + size > r->limit || (h & r->mask) + size > r->cap)) {
         *rc = dasf_ring_make_room(r, size);
         if (*rc) return NULL;
         h = r->head; /* make_room may have written a PAD record */
@@ -46,19 +47,29 @@ static inline void dasf_ring_publish(dasf_ring *r, uint64_t size) {
     __atomic_store_n(&r->head, r->head + size, __ATOMIC_RELEASE);
 }
 
+/* Cold half of dasf_ring_push_plain: finds/creates the ring, makes room,
+ * then writes the record.  Out of line so the fast path needs no stack
+ * frame and tail-calls here. */
+DASF_HIDDEN int dasf_ring_push_plain_slow(dasf_filedb *db, uint64_t key, uint64_t word,
+                                          uint64_t ts, uint64_t dur);
+
 /* The whole fast path for a record without payload. */
 static inline int dasf_ring_push_plain(dasf_filedb *db, uint64_t key, uint64_t word,
                                        uint64_t ts, uint64_t dur) {
-    int rc = 0;
-    dasf_ring *r = dasf_ring_for(db, key, &rc);
-    if (DASF_UNLIKELY(!r)) return rc;
-    dasf_rec *rec = dasf_ring_reserve(r, DASF_REC_SIZE, &rc);
-    if (DASF_UNLIKELY(!rec)) return rc;
+    dasf_ring *r = dasf_tls.ring;
+    if (DASF_UNLIKELY(dasf_tls.key != key || key == 0))
+        return dasf_ring_push_plain_slow(db, key, word, ts, dur);
+    /* A 32-byte record never straddles the end (every record is a multiple
+     * of 32 bytes and so is the ring), so only space is checked. */
+    uint64_t h = r->head;
+    if (DASF_UNLIKELY(h + DASF_REC_SIZE > r->limit))
+        return dasf_ring_push_plain_slow(db, key, word, ts, dur);
+    dasf_rec *rec = (dasf_rec *)(r->buf + (h & r->mask));
     rec->ts = ts;
     rec->dur = dur;
     rec->word = word;
     rec->size = DASF_REC_SIZE;
-    dasf_ring_publish(r, DASF_REC_SIZE);
+    __atomic_store_n(&r->head, h + DASF_REC_SIZE, __ATOMIC_RELEASE);
     return 0;
 }
 

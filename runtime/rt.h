@@ -186,6 +186,15 @@ DASF_HIDDEN uint64_t dasf_clock_ticks(void);
 DASF_HIDDEN int64_t dasf_clock_ticks_to_ns(uint64_t ticks);
 DASF_HIDDEN int64_t dasf_clock_tickdiff_to_ns(uint64_t dticks);
 DASF_HIDDEN void dasf_clock_recalibrate(void);
+DASF_HIDDEN extern int dasf_clock_use_tsc;
+/* Raw ticks, inlined: the clock is initialised when a database opens, so
+ * any thread that records has seen dasf_clock_use_tsc set. */
+static inline uint64_t dasf_ticks_inline(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (DASF_LIKELY(dasf_clock_use_tsc)) return __builtin_ia32_rdtsc();
+#endif
+    return dasf_clock_ticks();
+}
 
 /* ---- intern.c ------------------------------------------------------------ */
 DASF_HIDDEN const char *dasf_intern_lookup(dasf_name h, uint32_t *len);

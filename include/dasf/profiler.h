@@ -329,6 +329,14 @@ DASF_API int dasf_record_end_h(dasf_profiler *p, dasf_name name, double timestam
 DASF_API int dasf_record_complete_ns(dasf_profiler *p, dasf_name name, int64_t ts_ns,
                                      int64_t dur_ns);
 
+/*! Record with the library clock read inside the call: one clock read (raw
+ *  TSC ticks, converted to nanoseconds on the flusher), the cheapest way to
+ *  timestamp an event.  A begin/end pair costs two reads, as a DASF_ZONE does.
+ *  The instant has thread scope. */
+DASF_API int dasf_record_instant_now(dasf_profiler *p, dasf_name name);
+DASF_API int dasf_record_begin_now(dasf_profiler *p, dasf_name name);
+DASF_API int dasf_record_end_now(dasf_profiler *p, dasf_name name);
+
 /*! dasf_record_complete_args() : copied name (any length) + typed args,
  *  caller-given time, automatic ids. */
 DASF_API int dasf_record_complete_args(dasf_profiler *p, const char *name, double timestamp,
