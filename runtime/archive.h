@@ -1,0 +1,142 @@
+/*
+ * archive.h — the archive layout's constants and the msgpack reading
+ * primitives shared by codec.c, value.c and reader.c (not installed).
+ *
+ * docs/FORMAT.md is the normative description of every constant here; a
+ * change to one of them is a format change and bumps DASF_FORMAT_VERSION.
+ * The msgpack cursor is our own small decoder: the reader decodes millions
+ * of tiny event arrays per second, and a bounds-checked cursor over a byte
+ * span is several times faster than building msgpack-c object trees.
+ * Every cursor function fails (returns -1) instead of reading past `end`.
+ */
+#ifndef DASF_ARCHIVE_H
+#define DASF_ARCHIVE_H
+
+#include "internal.h"
+
+#include <string.h>
+
+/* ---- the archive layout -------------------------------------------------- */
+
+/* zstd skippable frame magic carrying a chunk's metadata (0x184D2A5D: the
+ * last nibble 'D' for DASF), stored little-endian like every zstd magic. */
+#define DASF_CHUNK_MAGIC 0x184D2A5Du
+#define DASF_ZSTD_MAGIC 0xFD2FB528u
+#define DASF_FORMAT_VERSION 1
+/* Upper bounds a reader accepts before believing a length (resync safety). */
+#define DASF_MAX_META_SIZE 4096u
+#define DASF_MAX_CHUNK_RAW ((uint64_t)1 << 34)
+#define DASF_MAX_LEGACY_RECORD ((uint64_t)1 << 28)
+
+/* Event array, element 0: the code. */
+enum {
+    DASF_EC_PHASE = 0x0f,  /* phase index (dasf_phase_index order) */
+    DASF_EC_STREAM = 0x10, /* a stream index follows */
+    DASF_EC_TSEND = 0x20,  /* the time value is end - prev_end (else start - prev_end) */
+    DASF_EC_EXT = 0x40,    /* an extension-flags integer follows */
+};
+/* Extension flags: which optional fields follow, in this order. */
+enum {
+    DASF_EX_SCOPE = 0x01,    /* scope letter as an int */
+    DASF_EX_CAT = 0x02,      /* cat as a string index */
+    DASF_EX_ID_INT = 0x04,   /* id as an int */
+    DASF_EX_ID_STR = 0x08,   /* id as a string index */
+    DASF_EX_ID_NIL = 0x10,   /* id is nil (nothing follows) */
+    DASF_EX_ARGS_MAP = 0x20, /* args as one verbatim msgpack map, no pairs */
+};
+
+/* crc32c.c: the table-driven path whatever the CPU (tests compare both). */
+DASF_HIDDEN uint32_t dasf_crc32c_portable(uint32_t crc, const void *p, size_t n);
+
+/* ---- arena (value.c): bump allocator reset per event / per chunk -------- */
+typedef struct dasf_arena_block dasf_arena_block;
+typedef struct dasf_arena {
+    dasf_arena_block *head, *cur;
+} dasf_arena;
+
+DASF_HIDDEN void *dasf_arena_alloc(dasf_arena *a, size_t n);
+DASF_HIDDEN char *dasf_arena_strdup(dasf_arena *a, const void *p, size_t n);
+DASF_HIDDEN void dasf_arena_reset(dasf_arena *a);
+DASF_HIDDEN void dasf_arena_free(dasf_arena *a);
+
+/* ---- msgpack cursor ------------------------------------------------------ */
+typedef struct dasf_mp {
+    const uint8_t *p, *end;
+} dasf_mp;
+
+/* One msgpack item header: scalars carry their value; STR/BIN carry a
+ * pointer into the input; ARRAY/MAP carry their element count (the
+ * elements follow in the input). ext values read as BIN (type dropped). */
+typedef struct dasf_mp_obj {
+    dasf_value_type type;
+    union {
+        bool b;
+        int64_t i;
+        uint64_t u;
+        double f;
+        struct {
+            const uint8_t *ptr;
+            uint32_t len;
+        } s;
+        uint32_t n;
+    } v;
+} dasf_mp_obj;
+
+DASF_HIDDEN int dasf_mp_read(dasf_mp *c, dasf_mp_obj *o);
+/* Skips one complete value (any depth, no recursion). */
+DASF_HIDDEN int dasf_mp_skip(dasf_mp *c);
+/* Decodes one complete value into a tree allocated from a (strings
+ * copied, NUL-terminated).  Depth is limited to 256. */
+DASF_HIDDEN int dasf_value_decode(dasf_mp *c, dasf_arena *a, dasf_value *out);
+
+static inline uint64_t dasf_load_be(const uint8_t *p, size_t n) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) v = v << 8 | p[i];
+    return v;
+}
+static inline uint32_t dasf_load_le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline void dasf_store_le32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* Fast paths for the integer-heavy event arrays; fall back to the general
+ * reader for anything unusual.  @return 0 or -1. */
+static inline int dasf_mp_int(dasf_mp *c, int64_t *out) {
+    if (DASF_LIKELY(c->p < c->end)) {
+        uint8_t b = *c->p;
+        if (b <= 0x7f || b >= 0xe0) {
+            *out = (int8_t)b;
+            c->p++;
+            return 0;
+        }
+    }
+    dasf_mp_obj o;
+    if (dasf_mp_read(c, &o)) return -1;
+    if (o.type == DASF_VAL_INT) {
+        *out = o.v.i;
+        return 0;
+    }
+    if (o.type == DASF_VAL_UINT) { /* wrap-around deltas may use the full range */
+        *out = (int64_t)o.v.u;
+        return 0;
+    }
+    return -1;
+}
+
+static inline int dasf_mp_array(dasf_mp *c, uint32_t *n) {
+    if (DASF_LIKELY(c->p < c->end) && (*c->p & 0xf0) == 0x90) {
+        *n = *c->p++ & 0x0f;
+        return 0;
+    }
+    dasf_mp_obj o;
+    if (dasf_mp_read(c, &o) || o.type != DASF_VAL_ARRAY) return -1;
+    *n = o.v.n;
+    return 0;
+}
+
+#endif

@@ -1,0 +1,670 @@
+/*
+ * codec.c — events → the exact bytes of one chunk, in either layout.
+ *
+ * Runs on the flusher thread (and in dasf_writer); one encoder per thread.
+ * Level 0 writes the Python FileDatabase layout byte for byte: per event a
+ * byte_size-byte big-endian length and the msgpack map ormsgpack would
+ * produce for the Python dataclass (keys in field order, floats as float64,
+ * integers and strings in their smallest form).  Levels 1..19 write one
+ * archive chunk (docs/FORMAT.md): a skippable metadata frame, then one zstd
+ * frame holding a string table, a stream table and one small msgpack array
+ * per event.  Invariants: add() either encodes the whole event or leaves
+ * the encoder as it was; finish() emits a self-contained chunk and resets,
+ * so chunks never depend on each other.  The zstd context is reused.
+ */
+#include "archive.h"
+
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+typedef struct str_ent {
+    uint32_t off, len;
+} str_ent;
+
+typedef struct stream_ent {
+    dasf_id pid, tid; /* string ids point at owned copies */
+    char *pid_s, *tid_s;
+    int64_t base, prev_end;
+} stream_ent;
+
+struct dasf_chunk_enc {
+    int level, byte_size;
+    size_t count;
+    dasf_buf ev; /* legacy: the whole chunk; archive: the event arrays */
+    /* archive only */
+    ZSTD_CCtx *cctx;
+    uint32_t *htab; /* open addressing: string index + 1, 0 = empty */
+    uint32_t hcap;  /* power of two */
+    dasf_buf strbytes, strents;
+    uint32_t nstr;
+    stream_ent *streams;
+    uint32_t nstreams, capstreams, cur;
+    int64_t ts_min, ts_max;
+    dasf_buf raw, z, meta;
+};
+
+/* The packer's write callback.  Each encoding function packs through a
+ * packer on its own stack, initialised with this function, so the compiler
+ * sees the callback and inlines it with constant sizes (no indirect call
+ * and no memcpy call per msgpack item on the flusher's hot loop). */
+static inline __attribute__((always_inline)) int buf_write(void *data, const char *p, size_t n) {
+    dasf_buf *b = data;
+    if (DASF_UNLIKELY(b->cap - b->len < n) && dasf_buf_reserve(b, n)) return -1;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+int dasf_chunk_enc_create(dasf_chunk_enc **out, int level, int byte_size) {
+    if (!out || level < 0 || level > 19 || (level == 0 && (byte_size < 1 || byte_size > 8)))
+        return DASF_EINVAL;
+    dasf_chunk_enc *e = calloc(1, sizeof *e);
+    if (!e) return DASF_ENOMEM;
+    e->level = level;
+    e->byte_size = byte_size;
+    e->ts_min = INT64_MAX;
+    e->ts_max = INT64_MIN;
+    if (level > 0) {
+        e->hcap = 1024;
+        e->htab = calloc(e->hcap, sizeof *e->htab);
+        e->cctx = ZSTD_createCCtx();
+        if (!e->htab || !e->cctx ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_compressionLevel, level)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_checksumFlag, 1)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_contentSizeFlag, 1))) {
+            dasf_chunk_enc_destroy(e);
+            return DASF_ENOMEM;
+        }
+    }
+    *out = e;
+    return DASF_OK;
+}
+
+static void streams_clear(dasf_chunk_enc *e) {
+    for (uint32_t i = 0; i < e->nstreams; i++) {
+        free(e->streams[i].pid_s);
+        free(e->streams[i].tid_s);
+    }
+    e->nstreams = 0;
+    e->cur = UINT32_MAX;
+}
+
+void dasf_chunk_enc_destroy(dasf_chunk_enc *e) {
+    if (!e) return;
+    streams_clear(e);
+    free(e->streams);
+    free(e->htab);
+    ZSTD_freeCCtx(e->cctx);
+    dasf_buf_free(&e->ev);
+    dasf_buf_free(&e->strbytes);
+    dasf_buf_free(&e->strents);
+    dasf_buf_free(&e->raw);
+    dasf_buf_free(&e->z);
+    dasf_buf_free(&e->meta);
+    free(e);
+}
+
+size_t dasf_chunk_enc_count(const dasf_chunk_enc *e) { return e ? e->count : 0; }
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static size_t slen(const char *s, size_t given) { return given ? given : strlen(s); }
+
+static int pack_str(msgpack_packer *pk, const char *s, size_t n) {
+    return msgpack_pack_str(pk, n) | msgpack_pack_str_body(pk, s, n);
+}
+
+static int pack_id(msgpack_packer *pk, const dasf_id *id) {
+    switch (id->kind) {
+    case DASF_ID_INT: return msgpack_pack_int64(pk, id->i);
+    case DASF_ID_STR: return pack_str(pk, id->s, strlen(id->s));
+    case DASF_ID_NIL: return msgpack_pack_nil(pk);
+    default: return -1;
+    }
+}
+
+static int pack_value(msgpack_packer *pk, const dasf_value *v, int depth) {
+    if (depth > 256) return -1;
+    switch (v->type) {
+    case DASF_VAL_NIL: return msgpack_pack_nil(pk);
+    case DASF_VAL_BOOL: return v->v.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    case DASF_VAL_INT: return msgpack_pack_int64(pk, v->v.i);
+    case DASF_VAL_UINT: return msgpack_pack_uint64(pk, v->v.u);
+    case DASF_VAL_FLOAT: return msgpack_pack_double(pk, v->v.f);
+    case DASF_VAL_STR: return pack_str(pk, v->v.str.ptr, v->v.str.len);
+    case DASF_VAL_BIN:
+        return msgpack_pack_bin(pk, v->v.bin.len) |
+               msgpack_pack_bin_body(pk, v->v.bin.ptr, v->v.bin.len);
+    case DASF_VAL_ARRAY: {
+        int rc = msgpack_pack_array(pk, v->v.array.n);
+        for (uint32_t i = 0; i < v->v.array.n && !rc; i++)
+            rc = pack_value(pk, &v->v.array.items[i], depth + 1);
+        return rc;
+    }
+    case DASF_VAL_MAP: {
+        int rc = msgpack_pack_map(pk, v->v.map.n);
+        for (uint32_t i = 0; i < v->v.map.n && !rc; i++)
+            rc = pack_value(pk, &v->v.map.items[i].key, depth + 1) |
+                 pack_value(pk, &v->v.map.items[i].val, depth + 1);
+        return rc;
+    }
+    }
+    return -1;
+}
+
+static int pack_arg_value(msgpack_packer *pk, const dasf_arg *a) {
+    switch (a->type) {
+    case DASF_ARG_INT: return msgpack_pack_int64(pk, a->v.i);
+    case DASF_ARG_UINT: return msgpack_pack_uint64(pk, a->v.u);
+    case DASF_ARG_DOUBLE: return msgpack_pack_double(pk, a->v.d);
+    case DASF_ARG_BOOL: return a->v.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    case DASF_ARG_STR: return pack_str(pk, a->v.s, strlen(a->v.s));
+    case DASF_ARG_MSGPACK:
+        /* One complete value, validated: appended verbatim. */
+        return pk->callback(pk->data, a->v.raw.data, a->v.raw.size);
+    }
+    return -1;
+}
+
+/* Checks what the encoder relies on and cannot check cheaply later. */
+static int check_args(const dasf_enc_event *ev) {
+    int forms = (ev->n_args > 0) + (ev->args_msgpack != NULL) + (ev->args_value != NULL);
+    if (forms > 1) return DASF_EINVAL;
+    if (ev->n_args && !ev->args) return DASF_EINVAL;
+    for (size_t i = 0; i < ev->n_args; i++) {
+        const dasf_arg *a = &ev->args[i];
+        if (!a->key) return DASF_EINVAL;
+        if (a->type == DASF_ARG_STR && !a->v.s) return DASF_EINVAL;
+        if (a->type == DASF_ARG_MSGPACK && dasf_msgpack_check(a->v.raw.data, a->v.raw.size, 0))
+            return DASF_EINVAL;
+        if (a->type < DASF_ARG_INT || a->type > DASF_ARG_MSGPACK) return DASF_EINVAL;
+    }
+    if (ev->args_msgpack && dasf_msgpack_check(ev->args_msgpack, ev->args_msgpack_size, 1))
+        return DASF_EINVAL;
+    if (ev->args_value && ev->args_value->type != DASF_VAL_MAP) return DASF_EINVAL;
+    return DASF_OK;
+}
+
+static int id_resolved(const dasf_id *id) {
+    return (id->kind == DASF_ID_INT || id->kind == DASF_ID_NIL ||
+            (id->kind == DASF_ID_STR && id->s));
+}
+
+/* ---- legacy layout ----------------------------------------------------------- */
+
+static int legacy_args(msgpack_packer *pk, const dasf_enc_event *ev) {
+    if (ev->args_msgpack) return pk->callback(pk->data, ev->args_msgpack, ev->args_msgpack_size);
+    if (ev->args_value) return pack_value(pk, ev->args_value, 0);
+    int rc = msgpack_pack_map(pk, ev->n_args);
+    for (size_t i = 0; i < ev->n_args && !rc; i++)
+        rc = pack_str(pk, ev->args[i].key, strlen(ev->args[i].key)) |
+             pack_arg_value(pk, &ev->args[i]);
+    return rc;
+}
+
+#define KEY(pk, lit) pack_str((pk), (lit), sizeof(lit) - 1)
+
+static int legacy_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
+    msgpack_packer pkl, *pk = &pkl;
+    msgpack_packer_init(pk, &e->ev, buf_write);
+    size_t start = e->ev.len;
+    uint8_t zero[8] = {0};
+    int is_x = ev->phase == 'X', is_i = ev->phase == 'I';
+    int has_cat = ev->cat != NULL, has_id = ev->id.kind != DASF_ID_AUTO;
+    size_t nkeys = 6 + is_x + is_i + has_cat + has_id;
+    char ph = ev->phase, sc = ev->scope ? ev->scope : 'g';
+
+    int rc = buf_write(&e->ev, (const char *)zero, (size_t)e->byte_size);
+    rc |= msgpack_pack_map(pk, nkeys);
+    rc |= KEY(pk, "name") | pack_str(pk, ev->name, slen(ev->name, ev->name_len));
+    rc |= KEY(pk, "timestamp") | msgpack_pack_double(pk, ev->ts);
+    if (is_x) rc |= KEY(pk, "duration") | msgpack_pack_double(pk, ev->dur);
+    rc |= KEY(pk, "phase") | pack_str(pk, &ph, 1);
+    if (is_i) rc |= KEY(pk, "scope") | pack_str(pk, &sc, 1);
+    rc |= KEY(pk, "process_id") | pack_id(pk, &ev->pid);
+    rc |= KEY(pk, "thread_id") | pack_id(pk, &ev->tid);
+    rc |= KEY(pk, "args") | legacy_args(pk, ev);
+    if (has_cat) rc |= KEY(pk, "cat") | pack_str(pk, ev->cat, slen(ev->cat, ev->cat_len));
+    if (has_id) rc |= KEY(pk, "id") | pack_id(pk, &ev->id);
+    if (rc) {
+        e->ev.len = start;
+        return DASF_ENOMEM;
+    }
+    uint64_t len = e->ev.len - start - (size_t)e->byte_size;
+    if (e->byte_size < 8 && len >> (8 * e->byte_size)) { /* does not fit the prefix */
+        e->ev.len = start;
+        return DASF_EINVAL;
+    }
+    uint8_t *p = e->ev.data + start;
+    for (int i = e->byte_size - 1; i >= 0; i--, len >>= 8) p[i] = (uint8_t)len;
+    return DASF_OK;
+}
+
+/* ---- archive: string table and streams ---------------------------------------- */
+
+static uint64_t hash_bytes(const char *s, size_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xff51afd7ed558ccdull);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 29;
+        s += 8;
+        n -= 8;
+    }
+    if (n) { /* 1..7 tail bytes without a variable-length copy */
+        const uint8_t *u = (const uint8_t *)s;
+        uint64_t w;
+        if (n >= 4) {
+            uint32_t a, b;
+            memcpy(&a, u, 4);
+            memcpy(&b, u + n - 4, 4);
+            w = (uint64_t)a << 32 | b;
+        } else {
+            w = (uint64_t)u[0] << 16 | (uint64_t)u[n >> 1] << 8 | u[n - 1];
+        }
+        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+    }
+    h ^= h >> 32;
+    return h;
+}
+
+static int htab_grow(dasf_chunk_enc *e) {
+    uint32_t cap = e->hcap * 2;
+    uint32_t *t = calloc(cap, sizeof *t);
+    if (!t) return DASF_ENOMEM;
+    const str_ent *ents = (const str_ent *)e->strents.data;
+    for (uint32_t i = 0; i < e->nstr; i++) {
+        uint64_t h = hash_bytes((const char *)e->strbytes.data + ents[i].off, ents[i].len);
+        uint32_t j = (uint32_t)h & (cap - 1);
+        while (t[j]) j = (j + 1) & (cap - 1);
+        t[j] = i + 1;
+    }
+    free(e->htab);
+    e->htab = t;
+    e->hcap = cap;
+    return DASF_OK;
+}
+
+/* Short keys and names: word compares beat a libc call. */
+static inline int bytes_eq(const uint8_t *a, const char *b, size_t n) {
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return 0;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    while (n--)
+        if (*a++ != (uint8_t)*b++) return 0;
+    return 1;
+}
+
+/* @return the string's index in this chunk's table, or -1 (no memory). */
+static int64_t intern(dasf_chunk_enc *e, const char *s, size_t n) {
+    uint64_t h = hash_bytes(s, n);
+    uint32_t j = (uint32_t)h & (e->hcap - 1);
+    const str_ent *ents = (const str_ent *)e->strents.data;
+    for (;;) {
+        uint32_t v = e->htab[j];
+        if (!v) break;
+        const str_ent *se = &ents[v - 1];
+        if (se->len == n && bytes_eq(e->strbytes.data + se->off, s, n)) return v - 1;
+        j = (j + 1) & (e->hcap - 1);
+    }
+    if (e->nstr >= UINT32_MAX / 2 || e->strbytes.len + n > UINT32_MAX) return -1;
+    str_ent ne = {(uint32_t)e->strbytes.len, (uint32_t)n};
+    if (dasf_buf_append(&e->strbytes, s, n) || dasf_buf_append(&e->strents, &ne, sizeof ne))
+        return -1;
+    e->htab[j] = ++e->nstr;
+    if ((uint64_t)e->nstr * 2 > e->hcap && htab_grow(e)) return -1;
+    return e->nstr - 1;
+}
+
+static int id_eq(const dasf_id *a, const dasf_id *b) {
+    if (a->kind != b->kind) return 0;
+    if (a->kind == DASF_ID_INT) return a->i == b->i;
+    if (a->kind == DASF_ID_STR) return strcmp(a->s, b->s) == 0;
+    return 1;
+}
+
+static int copy_id(dasf_id *dst, char **own, const dasf_id *src) {
+    *dst = *src;
+    *own = NULL;
+    if (src->kind == DASF_ID_STR) {
+        *own = strdup(src->s);
+        if (!*own) return -1;
+        dst->s = *own;
+    }
+    return 0;
+}
+
+/* @return the stream index of (pid, tid), creating it; -1 on no memory. */
+static int64_t find_stream(dasf_chunk_enc *e, const dasf_enc_event *ev) {
+    if (e->cur < e->nstreams && id_eq(&e->streams[e->cur].pid, &ev->pid) &&
+        id_eq(&e->streams[e->cur].tid, &ev->tid))
+        return e->cur;
+    for (uint32_t i = 0; i < e->nstreams; i++)
+        if (id_eq(&e->streams[i].pid, &ev->pid) && id_eq(&e->streams[i].tid, &ev->tid))
+            return i;
+    if (e->nstreams == e->capstreams) {
+        uint32_t cap = e->capstreams ? e->capstreams * 2 : 8;
+        stream_ent *s = realloc(e->streams, cap * sizeof *s);
+        if (!s) return -1;
+        e->streams = s;
+        e->capstreams = cap;
+    }
+    stream_ent *s = &e->streams[e->nstreams];
+    if (copy_id(&s->pid, &s->pid_s, &ev->pid)) return -1;
+    if (copy_id(&s->tid, &s->tid_s, &ev->tid)) {
+        free(s->pid_s);
+        return -1;
+    }
+    s->base = s->prev_end = ev->ts_ns;
+    return e->nstreams++;
+}
+
+/* ---- archive: events ----------------------------------------------------------- */
+
+static int64_t wsub(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
+static int64_t wadd(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
+static uint64_t mag(int64_t v) { return v < 0 ? 0 - (uint64_t)v : (uint64_t)v; }
+
+/* Keys of an args map given as msgpack: all strings → flattened pairs. */
+static int msgpack_keys_all_str(const void *p, size_t n, uint32_t *count) {
+    dasf_mp c = {p, (const uint8_t *)p + n};
+    dasf_mp_obj o;
+    if (dasf_mp_read(&c, &o) || o.type != DASF_VAL_MAP) return -1;
+    *count = o.v.n;
+    for (uint32_t i = 0; i < o.v.n; i++) {
+        dasf_mp_obj k;
+        if (dasf_mp_read(&c, &k)) return -1;
+        if (k.type != DASF_VAL_STR) return 0;
+        if (dasf_mp_skip(&c)) return -1;
+    }
+    return 1;
+}
+
+static int value_keys_all_str(const dasf_value *v) {
+    for (uint32_t i = 0; i < v->v.map.n; i++)
+        if (v->v.map.items[i].key.type != DASF_VAL_STR) return 0;
+    return 1;
+}
+
+static int archive_pairs(dasf_chunk_enc *e, const dasf_enc_event *ev) {
+    msgpack_packer pkl, *pk = &pkl;
+    msgpack_packer_init(pk, &e->ev, buf_write);
+    int rc = 0;
+    if (ev->args_msgpack) {
+        dasf_mp c = {ev->args_msgpack, (const uint8_t *)ev->args_msgpack + ev->args_msgpack_size};
+        dasf_mp_obj o;
+        dasf_mp_read(&c, &o);
+        for (uint32_t i = 0; i < o.v.n && !rc; i++) {
+            dasf_mp_obj k;
+            dasf_mp_read(&c, &k);
+            int64_t ki = intern(e, (const char *)k.v.s.ptr, k.v.s.len);
+            const uint8_t *vs = c.p;
+            dasf_mp_skip(&c);
+            rc = ki < 0 ? -1
+                        : msgpack_pack_uint32(pk, (uint32_t)ki) |
+                              buf_write(&e->ev, (const char *)vs, (size_t)(c.p - vs));
+        }
+        return rc;
+    }
+    if (ev->args_value) {
+        const dasf_value *m = ev->args_value;
+        for (uint32_t i = 0; i < m->v.map.n && !rc; i++) {
+            const dasf_value *k = &m->v.map.items[i].key;
+            int64_t ki = intern(e, k->v.str.ptr, k->v.str.len);
+            rc = ki < 0 ? -1
+                        : msgpack_pack_uint32(pk, (uint32_t)ki) |
+                              pack_value(pk, &m->v.map.items[i].val, 1);
+        }
+        return rc;
+    }
+    for (size_t i = 0; i < ev->n_args && !rc; i++) {
+        const dasf_arg *a = &ev->args[i];
+        int64_t ki = intern(e, a->key, strlen(a->key));
+        rc = ki < 0 ? -1 : msgpack_pack_uint32(pk, (uint32_t)ki) | pack_arg_value(pk, a);
+    }
+    return rc;
+}
+
+static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
+    msgpack_packer pkl, *pk = &pkl;
+    msgpack_packer_init(pk, &e->ev, buf_write);
+    int pi = dasf_phase_index(ev->phase);
+    if (pi < 0 || !id_resolved(&ev->pid) || !id_resolved(&ev->tid)) return DASF_EINVAL;
+    if (ev->id.kind != DASF_ID_AUTO && !id_resolved(&ev->id)) return DASF_EINVAL;
+
+    /* Which args form: flattened pairs (string keys) or one verbatim map. */
+    uint32_t npairs = 0;
+    int args_map = 0;
+    if (ev->args_msgpack) {
+        int k = msgpack_keys_all_str(ev->args_msgpack, ev->args_msgpack_size, &npairs);
+        if (k < 0) return DASF_EINVAL;
+        args_map = !k;
+    } else if (ev->args_value) {
+        npairs = ev->args_value->v.map.n;
+        args_map = !value_keys_all_str(ev->args_value);
+    } else {
+        if (ev->n_args > UINT32_MAX / 4) return DASF_EINVAL;
+        npairs = (uint32_t)ev->n_args;
+    }
+
+    size_t start = e->ev.len;
+    uint32_t saved_cur = e->cur;
+    int64_t si = find_stream(e, ev);
+    if (si < 0) return DASF_ENOMEM;
+    stream_ent *s = &e->streams[si];
+    int is_x = ev->phase == 'X';
+    int64_t dur = is_x ? ev->dur_ns : 0;
+    int64_t end = wadd(ev->ts_ns, dur);
+    int64_t d_start = wsub(ev->ts_ns, s->prev_end), d_end = wsub(end, s->prev_end);
+
+    unsigned code = (unsigned)pi, ext = 0;
+    if ((uint32_t)si != e->cur) code |= DASF_EC_STREAM;
+    int64_t tv = d_start;
+    if (is_x && mag(d_end) < mag(d_start)) {
+        code |= DASF_EC_TSEND;
+        tv = d_end;
+    }
+    if (ev->phase == 'I' && ev->scope) ext |= DASF_EX_SCOPE;
+    if (ev->cat) ext |= DASF_EX_CAT;
+    if (ev->id.kind == DASF_ID_INT) ext |= DASF_EX_ID_INT;
+    if (ev->id.kind == DASF_ID_STR) ext |= DASF_EX_ID_STR;
+    if (ev->id.kind == DASF_ID_NIL) ext |= DASF_EX_ID_NIL;
+    if (args_map) ext |= DASF_EX_ARGS_MAP;
+    if (ext) code |= DASF_EC_EXT;
+
+    size_t n = 3 + !!(code & DASF_EC_STREAM) + (size_t)is_x;
+    if (ext)
+        n += 1 + !!(ext & DASF_EX_SCOPE) + !!(ext & DASF_EX_CAT) +
+             !!(ext & (DASF_EX_ID_INT | DASF_EX_ID_STR)) + (size_t)args_map;
+    if (!args_map) n += 2 * (size_t)npairs;
+
+    int64_t name_i = intern(e, ev->name, slen(ev->name, ev->name_len));
+    int rc = name_i < 0;
+    rc |= msgpack_pack_array(pk, n);
+    rc |= msgpack_pack_uint32(pk, code);
+    if (code & DASF_EC_STREAM) rc |= msgpack_pack_uint32(pk, (uint32_t)si);
+    rc |= msgpack_pack_uint32(pk, (uint32_t)name_i);
+    rc |= msgpack_pack_int64(pk, tv);
+    if (is_x) rc |= msgpack_pack_int64(pk, dur);
+    if (ext) {
+        rc |= msgpack_pack_uint32(pk, ext);
+        if (ext & DASF_EX_SCOPE) rc |= msgpack_pack_uint32(pk, (unsigned char)ev->scope);
+        if (ext & DASF_EX_CAT) {
+            int64_t ci = intern(e, ev->cat, slen(ev->cat, ev->cat_len));
+            rc |= ci < 0 ? -1 : msgpack_pack_uint32(pk, (uint32_t)ci);
+        }
+        if (ext & DASF_EX_ID_INT) rc |= msgpack_pack_int64(pk, ev->id.i);
+        if (ext & DASF_EX_ID_STR) {
+            int64_t ii = intern(e, ev->id.s, strlen(ev->id.s));
+            rc |= ii < 0 ? -1 : msgpack_pack_uint32(pk, (uint32_t)ii);
+        }
+    }
+    if (args_map)
+        rc |= ev->args_msgpack ? buf_write(&e->ev, ev->args_msgpack, ev->args_msgpack_size)
+                               : pack_value(pk, ev->args_value, 0);
+    else
+        rc |= archive_pairs(e, ev);
+    if (rc) {
+        e->ev.len = start;
+        e->cur = saved_cur;
+        return DASF_ENOMEM;
+    }
+    e->cur = (uint32_t)si;
+    s->prev_end = end;
+    if (ev->ts_ns < e->ts_min) e->ts_min = ev->ts_ns;
+    if (end > e->ts_max) e->ts_max = end;
+    return DASF_OK;
+}
+
+int dasf_chunk_enc_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
+    if (!e || !ev || !ev->name || !dasf_phase_valid(ev->phase)) return DASF_EINVAL;
+    if (ev->scope && ev->scope != 'g' && ev->scope != 'p' && ev->scope != 't')
+        return DASF_EINVAL;
+    int rc = check_args(ev);
+    if (rc) return rc;
+    if (e->level == 0) {
+        if (!id_resolved(&ev->pid) || !id_resolved(&ev->tid)) return DASF_EINVAL;
+        if (ev->id.kind != DASF_ID_AUTO && !id_resolved(&ev->id)) return DASF_EINVAL;
+        rc = legacy_add(e, ev);
+    } else {
+        rc = archive_add(e, ev);
+    }
+    if (rc == DASF_OK) e->count++;
+    return rc;
+}
+
+/* ---- archive: finishing a chunk --------------------------------------------- */
+
+static void reset(dasf_chunk_enc *e) {
+    e->count = 0;
+    e->ev.len = 0;
+    if (e->level == 0) return;
+    memset(e->htab, 0, e->hcap * sizeof *e->htab);
+    e->nstr = 0;
+    e->strbytes.len = e->strents.len = 0;
+    streams_clear(e);
+    e->ts_min = INT64_MAX;
+    e->ts_max = INT64_MIN;
+}
+
+static int pack_header(dasf_chunk_enc *e, msgpack_packer *pk) {
+    const str_ent *ents = (const str_ent *)e->strents.data;
+    int rc = msgpack_pack_map(pk, 4);
+    rc |= KEY(pk, "dasf") | msgpack_pack_int(pk, DASF_FORMAT_VERSION);
+    rc |= KEY(pk, "events") | msgpack_pack_uint64(pk, e->count);
+    rc |= KEY(pk, "strings") | msgpack_pack_array(pk, e->nstr);
+    for (uint32_t i = 0; i < e->nstr && !rc; i++)
+        rc |= pack_str(pk, (const char *)e->strbytes.data + ents[i].off, ents[i].len);
+    rc |= KEY(pk, "streams") | msgpack_pack_array(pk, e->nstreams);
+    for (uint32_t i = 0; i < e->nstreams && !rc; i++) {
+        const stream_ent *s = &e->streams[i];
+        rc |= msgpack_pack_array(pk, 3) | pack_id(pk, &s->pid) | pack_id(pk, &s->tid) |
+              msgpack_pack_int64(pk, s->base);
+    }
+    return rc;
+}
+
+static int pack_meta(dasf_chunk_enc *e, msgpack_packer *pk, const dasf_chunk_origin *o,
+                     uint64_t raw, uint64_t stored, uint32_t crc) {
+    const char *host = o->host ? o->host : "";
+    const char *clock = o->clock ? o->clock : "monotonic";
+    int rc = msgpack_pack_map(pk, 13);
+    rc |= KEY(pk, "dasf") | msgpack_pack_int(pk, DASF_FORMAT_VERSION);
+    rc |= KEY(pk, "events") | msgpack_pack_uint64(pk, e->count);
+    rc |= KEY(pk, "raw_size") | msgpack_pack_uint64(pk, raw);
+    rc |= KEY(pk, "stored_size") | msgpack_pack_uint64(pk, stored);
+    rc |= KEY(pk, "crc32c") | msgpack_pack_uint32(pk, crc);
+    rc |= KEY(pk, "ts_min") | msgpack_pack_int64(pk, e->ts_min);
+    rc |= KEY(pk, "ts_max") | msgpack_pack_int64(pk, e->ts_max);
+    rc |= KEY(pk, "pid") | msgpack_pack_int64(pk, o->pid);
+    rc |= KEY(pk, "host") | pack_str(pk, host, strnlen(host, 63));
+    rc |= KEY(pk, "clock") | pack_str(pk, clock, strnlen(clock, 31));
+    rc |= KEY(pk, "rt_offset") | msgpack_pack_int64(pk, o->realtime_offset_ns);
+    rc |= KEY(pk, "dropped") | msgpack_pack_uint64(pk, o->dropped);
+    rc |= KEY(pk, "level") | msgpack_pack_int(pk, e->level);
+    return rc;
+}
+
+static int archive_finish(dasf_chunk_enc *e, const dasf_chunk_origin *o, dasf_buf *out) {
+    msgpack_packer pk;
+    e->raw.len = 0;
+    msgpack_packer_init(&pk, &e->raw, buf_write);
+    if (pack_header(e, &pk) || dasf_buf_append(&e->raw, e->ev.data, e->ev.len))
+        return DASF_ENOMEM;
+
+    size_t bound = ZSTD_compressBound(e->raw.len);
+    e->z.len = 0;
+    if (dasf_buf_reserve(&e->z, bound)) return DASF_ENOMEM;
+    ZSTD_CCtx_reset(e->cctx, ZSTD_reset_session_only);
+    size_t zn = ZSTD_compress2(e->cctx, e->z.data, bound, e->raw.data, e->raw.len);
+    if (ZSTD_isError(zn)) return DASF_ENOMEM;
+    e->z.len = zn;
+    uint32_t crc = dasf_crc32c(0, e->z.data, zn);
+
+    e->meta.len = 0;
+    msgpack_packer_init(&pk, &e->meta, buf_write);
+    if (pack_meta(e, &pk, o, e->raw.len, zn, crc)) return DASF_ENOMEM;
+    if (e->meta.len > DASF_MAX_META_SIZE) return DASF_EINVAL;
+
+    uint8_t hdr[8];
+    dasf_store_le32(hdr, DASF_CHUNK_MAGIC);
+    dasf_store_le32(hdr + 4, (uint32_t)e->meta.len);
+    if (dasf_buf_reserve(out, sizeof hdr + e->meta.len + zn)) return DASF_ENOMEM;
+    dasf_buf_append(out, hdr, sizeof hdr);
+    dasf_buf_append(out, e->meta.data, e->meta.len);
+    dasf_buf_append(out, e->z.data, zn);
+    return DASF_OK;
+}
+
+int dasf_chunk_enc_finish(dasf_chunk_enc *e, const dasf_chunk_origin *o, dasf_buf *out) {
+    if (!e || !out) return DASF_EINVAL;
+    if (e->count == 0) return DASF_OK;
+    int rc;
+    if (e->level == 0) {
+        rc = dasf_buf_append(out, e->ev.data, e->ev.len);
+    } else {
+        dasf_chunk_origin def = {0};
+        if (!o) {
+            def.pid = getpid();
+            def.host = dasf_hostname();
+            def.clock = "monotonic";
+            def.realtime_offset_ns = dasf_realtime_offset_ns();
+            o = &def;
+        }
+        rc = archive_finish(e, o, out);
+    }
+    if (rc == DASF_OK) reset(e);
+    return rc;
+}
+
+/* ---- layout detection ----------------------------------------------------------- */
+
+static int is_map_marker(uint8_t b) { return (b >= 0x81 && b <= 0x8f) || b == 0xde || b == 0xdf; }
+
+int dasf_detect_layout(const uint8_t *head, size_t n) {
+    if (!head || n == 0) return DASF_LAYOUT_EMPTY;
+    if (n >= 4 && dasf_load_le32(head) == DASF_CHUNK_MAGIC) return DASF_LAYOUT_ARCHIVE;
+    /* Legacy: a big-endian length of k bytes (k = default_byte_size, 1..8,
+     * 8 tried first), then a non-empty map whose first key is a string. */
+    for (size_t k = 8; k >= 1; k--) {
+        if (n < k + 2) continue;
+        uint64_t len = dasf_load_be(head, k);
+        if (len < 2 || len > DASF_MAX_LEGACY_RECORD) continue;
+        if (!is_map_marker(head[k])) continue;
+        size_t key = head[k] <= 0x8f ? k + 1 : head[k] == 0xde ? k + 3 : k + 5;
+        if (key < n && !((head[key] >= 0xa1 && head[key] <= 0xbf) || head[key] == 0xd9))
+            continue;
+        return DASF_LAYOUT_LEGACY;
+    }
+    return DASF_EFORMAT;
+}

@@ -1,0 +1,742 @@
+/*
+ * reader.c — iterate over the events of a trace file of either layout.
+ *
+ * Used by tools, get_traces and tests, on the caller's thread (one reader
+ * per thread).  The file is streamed through a window buffer with pread:
+ * memory stays bounded by the largest chunk (archive) or record (legacy),
+ * whatever the file size, and a file that shrinks under us (a writer
+ * truncating back a failed append) reads as a short tail, never a SIGBUS.
+ * Damage never stops reading: a torn or corrupt chunk / record is skipped,
+ * counted and described in the stats, and reading resynchronises on the
+ * next valid chunk (archive: skippable magic + valid metadata) or record
+ * (legacy: length + map holding name and phase).  Returned events live in
+ * per-event and per-chunk arenas, reused by the next call.
+ */
+#include "archive.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define WIN_MIN ((size_t)1 << 20)
+
+typedef struct rstream {
+    dasf_value pid, tid;
+    int64_t prev_end;
+} rstream;
+
+struct dasf_trace {
+    int fd;
+    uint64_t size;
+    uint8_t *win;
+    size_t win_cap, win_len;
+    uint64_t win_off;
+    int io_error;
+
+    uint64_t pos; /* next byte to parse */
+    dasf_trace_stats st;
+    dasf_trace_event ev;
+    dasf_arena ev_arena;
+
+    size_t byte_size; /* legacy length prefix */
+
+    /* archive: the current chunk */
+    ZSTD_DCtx *dctx;
+    dasf_buf raw;
+    dasf_arena chunk_arena;
+    dasf_mp cur;
+    uint64_t left;
+    const char **strs;
+    uint32_t *strlens;
+    uint32_t nstr;
+    rstream *streams;
+    uint32_t nstreams, cur_stream;
+    dasf_chunk_info chunk;
+    int have_chunk;
+    uint64_t chunk_count;
+};
+
+/* ---- the window ------------------------------------------------------------- */
+
+/* @return a pointer to bytes [off, off+n) of the file, or NULL when the file
+ * ends before (or on an I/O error, which sets r->io_error). */
+static const uint8_t *win_get(dasf_trace *r, uint64_t off, size_t n) {
+    if (off >= r->win_off && off + n <= r->win_off + r->win_len) return r->win + (off - r->win_off);
+    if (off + n > r->size || off + n < off) return NULL;
+    if (n > r->win_cap) {
+        size_t cap = r->win_cap ? r->win_cap : WIN_MIN;
+        while (cap < n) cap *= 2;
+        uint8_t *w = malloc(cap); /* no realloc: nothing worth copying twice */
+        if (!w) {
+            r->io_error = DASF_ENOMEM;
+            return NULL;
+        }
+        if (off >= r->win_off && off < r->win_off + r->win_len) {
+            size_t keep = (size_t)(r->win_off + r->win_len - off);
+            memcpy(w, r->win + (off - r->win_off), keep);
+            r->win_len = keep;
+        } else {
+            r->win_len = 0;
+        }
+        free(r->win);
+        r->win = w;
+        r->win_cap = cap;
+        r->win_off = off;
+    } else if (off >= r->win_off && off < r->win_off + r->win_len) {
+        size_t keep = (size_t)(r->win_off + r->win_len - off);
+        memmove(r->win, r->win + (off - r->win_off), keep);
+        r->win_len = keep;
+        r->win_off = off;
+    } else {
+        r->win_len = 0;
+        r->win_off = off;
+    }
+    while (r->win_len < n) {
+        size_t want = r->win_cap - r->win_len;
+        ssize_t got = pread(r->fd, r->win + r->win_len, want, (off_t)(r->win_off + r->win_len));
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            r->io_error = DASF_EIO;
+            return NULL;
+        }
+        if (got == 0) return NULL; /* the file shrank */
+        r->win_len += (size_t)got;
+    }
+    return r->win;
+}
+
+static void note_damage(dasf_trace *r, uint64_t off, uint64_t len, const char *fmt, ...) {
+    r->st.chunks_damaged++;
+    r->st.bytes_damaged += len;
+    if (r->st.first_damage[0]) return;
+    r->st.first_damage_offset = off;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->st.first_damage, sizeof r->st.first_damage, fmt, ap);
+    va_end(ap);
+    if (!r->st.first_damage[0]) strcpy(r->st.first_damage, "damaged data");
+}
+
+static double ns_to_s(int64_t ns) { return (double)ns / 1e9; }
+
+static int64_t s_to_ns(double s) {
+    double v = s * 1e9;
+    if (!isfinite(v) || v >= 9.2e18 || v <= -9.2e18) return 0;
+    return llround(v);
+}
+
+/* ---- legacy records ---------------------------------------------------------- */
+
+static int key_is(const dasf_mp_obj *k, const char *lit, size_t n) {
+    return k->v.s.len == n && memcmp(k->v.s.ptr, lit, n) == 0;
+}
+#define KEYIS(k, lit) key_is((k), (lit), sizeof(lit) - 1)
+
+static int number(const dasf_value *v, double *d, int64_t *ns) {
+    if (v->type == DASF_VAL_FLOAT) {
+        *d = v->v.f;
+        *ns = s_to_ns(v->v.f);
+    } else if (v->type == DASF_VAL_INT) {
+        *d = (double)v->v.i;
+        *ns = s_to_ns(*d);
+        if (v->v.i > -9000000000 && v->v.i < 9000000000) *ns = v->v.i * 1000000000;
+    } else if (v->type == DASF_VAL_UINT) {
+        *d = (double)v->v.u;
+        *ns = 0;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+static void empty_map(dasf_value *v) {
+    v->type = DASF_VAL_MAP;
+    v->v.map.items = NULL;
+    v->v.map.n = 0;
+}
+
+/* Parses one legacy record body into r->ev.  @return 0, -1 malformed,
+ * -2 out of memory.  The body must be exactly one map. */
+static int legacy_parse(dasf_trace *r, const uint8_t *p, size_t len, const char **why) {
+    dasf_trace_event *ev = &r->ev;
+    dasf_arena_reset(&r->ev_arena);
+    memset(ev, 0, sizeof *ev);
+    ev->process_id.type = DASF_VAL_INT;
+    ev->thread_id.type = DASF_VAL_INT;
+    empty_map(&ev->args);
+    dasf_mp c = {p, p + len};
+    dasf_mp_obj m;
+    *why = "record is not a msgpack map";
+    if (dasf_mp_read(&c, &m) || m.type != DASF_VAL_MAP) return -1;
+    int have_name = 0, have_ts = 0;
+    for (uint32_t i = 0; i < m.v.n; i++) {
+        dasf_mp_obj k;
+        *why = "malformed record";
+        if (dasf_mp_read(&c, &k)) return -1;
+        if (k.type != DASF_VAL_STR) {
+            if (dasf_mp_skip(&c)) return -1;
+            continue;
+        }
+        dasf_value v;
+        int rc = dasf_value_decode(&c, &r->ev_arena, &v);
+        if (rc) return rc;
+        if (KEYIS(&k, "name")) {
+            *why = "name is not a string";
+            if (v.type != DASF_VAL_STR) return -1;
+            ev->name = v.v.str.ptr;
+            have_name = 1;
+        } else if (KEYIS(&k, "timestamp")) {
+            *why = "timestamp is not a number";
+            if (number(&v, &ev->timestamp, &ev->timestamp_ns)) return -1;
+            have_ts = 1;
+        } else if (KEYIS(&k, "duration")) {
+            *why = "duration is not a number";
+            if (number(&v, &ev->duration, &ev->duration_ns)) return -1;
+            ev->has_duration = true;
+        } else if (KEYIS(&k, "phase")) {
+            *why = "unknown phase";
+            if (v.type != DASF_VAL_STR || v.v.str.len != 1 || !dasf_phase_valid(v.v.str.ptr[0]))
+                return -1;
+            ev->phase = (dasf_phase)v.v.str.ptr[0];
+        } else if (KEYIS(&k, "scope")) {
+            if (v.type == DASF_VAL_STR && v.v.str.len == 1) ev->scope = (dasf_scope)v.v.str.ptr[0];
+        } else if (KEYIS(&k, "process_id")) {
+            ev->process_id = v;
+        } else if (KEYIS(&k, "thread_id")) {
+            ev->thread_id = v;
+        } else if (KEYIS(&k, "args")) {
+            *why = "args is not a map";
+            if (v.type == DASF_VAL_MAP)
+                ev->args = v;
+            else if (v.type != DASF_VAL_NIL)
+                return -1;
+        } else if (KEYIS(&k, "cat")) {
+            if (v.type == DASF_VAL_STR) ev->cat = v.v.str.ptr;
+        } else if (KEYIS(&k, "id")) {
+            ev->id = v;
+            ev->has_id = true;
+        }
+    }
+    *why = "record is missing name, timestamp or phase";
+    if (!have_name || !have_ts || !ev->phase) return -1;
+    *why = "record length does not match its map";
+    if (c.p != c.end) return -1;
+    return 0;
+}
+
+/* A plausible record start at off: length, then a map holding our keys. */
+static int legacy_try(dasf_trace *r, uint64_t off, size_t k, uint64_t *rec_len) {
+    const uint8_t *h = win_get(r, off, k + 1);
+    if (!h) return 0;
+    uint64_t len = dasf_load_be(h, k);
+    uint8_t b = h[k];
+    if (len < 2 || len > DASF_MAX_LEGACY_RECORD || !((b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf))
+        return 0;
+    const uint8_t *body = win_get(r, off + k, (size_t)len);
+    if (!body) return 0;
+    const char *why;
+    if (legacy_parse(r, body, (size_t)len, &why)) return 0;
+    *rec_len = len;
+    return 1;
+}
+
+static uint64_t legacy_resync(dasf_trace *r, uint64_t from) {
+    uint64_t len;
+    for (uint64_t p = from; p + r->byte_size < r->size; p++) {
+        if (r->io_error) return r->size;
+        if (legacy_try(r, p, r->byte_size, &len)) return p;
+    }
+    return r->size;
+}
+
+static int legacy_next(dasf_trace *r) {
+    while (r->pos < r->size) {
+        uint64_t at = r->pos, len;
+        const char *why = "truncated record";
+        const uint8_t *h = win_get(r, at, r->byte_size);
+        if (h) {
+            len = dasf_load_be(h, r->byte_size);
+            const uint8_t *body = NULL;
+            if (len == 0 || len > DASF_MAX_LEGACY_RECORD)
+                why = "implausible record length";
+            else if (!(body = win_get(r, at + r->byte_size, (size_t)len)))
+                why = "record runs past the end of the file";
+            int rc = body ? legacy_parse(r, body, (size_t)len, &why) : -1;
+            if (rc == -2) return DASF_ENOMEM;
+            if (rc == 0) {
+                r->pos = at + r->byte_size + len;
+                r->st.chunks_read++;
+                r->st.events++;
+                r->ev.chunk_index = r->st.chunks_read - 1;
+                return 1;
+            }
+        }
+        if (r->io_error) return r->io_error;
+        uint64_t next = legacy_resync(r, at + 1);
+        if (r->io_error) return r->io_error;
+        note_damage(r, at, next - at, "legacy record at byte %llu: %s", (unsigned long long)at,
+                    why);
+        r->pos = next;
+        /* legacy_try left the record it found parsed in r->ev: use it. */
+        if (next < r->size) {
+            const uint8_t *nh = win_get(r, next, r->byte_size);
+            if (!nh) break;
+            r->pos = next + r->byte_size + dasf_load_be(nh, r->byte_size);
+            r->st.chunks_read++;
+            r->st.events++;
+            r->ev.chunk_index = r->st.chunks_read - 1;
+            return 1;
+        }
+    }
+    return r->io_error ? r->io_error : 0;
+}
+
+/* ---- archive chunks ------------------------------------------------------------- */
+
+typedef struct meta {
+    int64_t version, events, raw, stored, crc;
+    dasf_chunk_info info;
+} meta;
+
+static int meta_parse(const uint8_t *p, size_t n, meta *m) {
+    dasf_mp c = {p, p + n};
+    dasf_mp_obj o, k, v;
+    memset(m, 0, sizeof *m);
+    m->version = m->events = m->raw = m->stored = m->crc = -1;
+    if (dasf_mp_read(&c, &o) || o.type != DASF_VAL_MAP) return -1;
+    for (uint32_t i = 0; i < o.v.n; i++) {
+        if (dasf_mp_read(&c, &k)) return -1;
+        const uint8_t *vs = c.p;
+        if (dasf_mp_read(&c, &v)) return -1;
+        if (v.type == DASF_VAL_ARRAY || v.type == DASF_VAL_MAP) {
+            c.p = vs;
+            if (dasf_mp_skip(&c)) return -1;
+            continue;
+        }
+        if (k.type != DASF_VAL_STR) continue;
+        int64_t iv = v.type == DASF_VAL_INT ? v.v.i : -1;
+        if (KEYIS(&k, "dasf")) m->version = iv;
+        else if (KEYIS(&k, "events")) m->events = iv;
+        else if (KEYIS(&k, "raw_size")) m->raw = iv;
+        else if (KEYIS(&k, "stored_size")) m->stored = iv;
+        else if (KEYIS(&k, "crc32c")) m->crc = iv;
+        else if (KEYIS(&k, "ts_min")) m->info.ts_min_ns = iv;
+        else if (KEYIS(&k, "ts_max")) m->info.ts_max_ns = iv;
+        else if (KEYIS(&k, "pid")) m->info.writer_pid = iv;
+        else if (KEYIS(&k, "rt_offset")) m->info.realtime_offset_ns = iv;
+        else if (KEYIS(&k, "dropped")) m->info.dropped = (uint64_t)(iv < 0 ? 0 : iv);
+        else if (KEYIS(&k, "level")) m->info.compression_level = (int)iv;
+        else if (KEYIS(&k, "host") && v.type == DASF_VAL_STR) {
+            size_t l = v.v.s.len < sizeof m->info.host - 1 ? v.v.s.len : sizeof m->info.host - 1;
+            memcpy(m->info.host, v.v.s.ptr, l);
+        } else if (KEYIS(&k, "clock") && v.type == DASF_VAL_STR) {
+            size_t l = v.v.s.len < sizeof m->info.clock - 1 ? v.v.s.len : sizeof m->info.clock - 1;
+            memcpy(m->info.clock, v.v.s.ptr, l);
+        }
+    }
+    if (c.p != c.end || m->version < 1 || m->events < 0 || m->raw < 0 || m->stored < 0 ||
+        m->crc < 0 || m->crc > 0xffffffffll || (uint64_t)m->raw > DASF_MAX_CHUNK_RAW)
+        return -1;
+    return 0;
+}
+
+/* Reads the metadata of a chunk starting at off.  @return 0, or -1 with *why. */
+static int chunk_meta(dasf_trace *r, uint64_t off, meta *m, uint32_t *msize, const char **why) {
+    const uint8_t *h = win_get(r, off, 8);
+    *why = "truncated chunk header";
+    if (!h) return -1;
+    *why = "no chunk magic";
+    if (dasf_load_le32(h) != DASF_CHUNK_MAGIC) return -1;
+    *msize = dasf_load_le32(h + 4);
+    *why = "implausible metadata size";
+    if (*msize == 0 || *msize > DASF_MAX_META_SIZE) return -1;
+    const uint8_t *p = win_get(r, off + 8, *msize);
+    *why = "truncated chunk metadata";
+    if (!p) return -1;
+    *why = "malformed chunk metadata";
+    if (meta_parse(p, *msize, m)) return -1;
+    return 0;
+}
+
+static uint64_t archive_resync(dasf_trace *r, uint64_t from) {
+    const uint8_t magic[4] = {0x5D, 0x2A, 0x4D, 0x18};
+    uint64_t p = from;
+    while (p + 8 <= r->size && !r->io_error) {
+        size_t span = r->size - p < WIN_MIN ? (size_t)(r->size - p) : WIN_MIN;
+        const uint8_t *w = win_get(r, p, span);
+        if (!w) return r->size;
+        const uint8_t *hit = memmem(w, span, magic, 4);
+        if (!hit) {
+            p += span > 3 ? span - 3 : 1;
+            continue;
+        }
+        uint64_t cand = p + (uint64_t)(hit - w);
+        meta m;
+        uint32_t ms;
+        const char *why;
+        if (chunk_meta(r, cand, &m, &ms, &why) == 0) {
+            const uint8_t *z = win_get(r, cand + 8 + ms, 4);
+            if (z && dasf_load_le32(z) == DASF_ZSTD_MAGIC) return cand;
+        }
+        p = cand + 1;
+    }
+    return r->size;
+}
+
+static int load_header(dasf_trace *r, const meta *m, const char **why) {
+    dasf_mp *c = &r->cur;
+    dasf_mp_obj o, k, v;
+    *why = "malformed chunk header";
+    if (dasf_mp_read(c, &o) || o.type != DASF_VAL_MAP) return -1;
+    int have_strings = 0, have_streams = 0;
+    int64_t events = -1;
+    for (uint32_t i = 0; i < o.v.n; i++) {
+        if (dasf_mp_read(c, &k)) return -1;
+        if (k.type == DASF_VAL_STR && KEYIS(&k, "strings")) {
+            if (dasf_mp_read(c, &v) || v.type != DASF_VAL_ARRAY) return -1;
+            if (v.v.n > (uint64_t)(c->end - c->p)) return -1;
+            r->nstr = v.v.n;
+            r->strs = dasf_arena_alloc(&r->chunk_arena, r->nstr * sizeof *r->strs);
+            r->strlens = dasf_arena_alloc(&r->chunk_arena, r->nstr * sizeof *r->strlens);
+            if (!r->strs || !r->strlens) return -2;
+            for (uint32_t j = 0; j < r->nstr; j++) {
+                dasf_mp_obj s;
+                if (dasf_mp_read(c, &s) || s.type != DASF_VAL_STR) return -1;
+                r->strs[j] = dasf_arena_strdup(&r->chunk_arena, s.v.s.ptr, s.v.s.len);
+                if (!r->strs[j]) return -2;
+                r->strlens[j] = s.v.s.len;
+            }
+            have_strings = 1;
+        } else if (k.type == DASF_VAL_STR && KEYIS(&k, "streams")) {
+            if (dasf_mp_read(c, &v) || v.type != DASF_VAL_ARRAY) return -1;
+            if (v.v.n > (uint64_t)(c->end - c->p)) return -1;
+            r->nstreams = v.v.n;
+            r->streams = dasf_arena_alloc(&r->chunk_arena, r->nstreams * sizeof *r->streams);
+            if (!r->streams) return -2;
+            for (uint32_t j = 0; j < r->nstreams; j++) {
+                uint32_t n;
+                rstream *s = &r->streams[j];
+                if (dasf_mp_array(c, &n) || n != 3) return -1;
+                int rc = dasf_value_decode(c, &r->chunk_arena, &s->pid);
+                if (!rc) rc = dasf_value_decode(c, &r->chunk_arena, &s->tid);
+                if (rc) return rc;
+                if (dasf_mp_int(c, &s->prev_end)) return -1;
+            }
+            have_streams = 1;
+        } else if (k.type == DASF_VAL_STR && KEYIS(&k, "events")) {
+            if (dasf_mp_int(c, &events)) return -1;
+        } else if (dasf_mp_skip(c)) {
+            return -1;
+        }
+    }
+    *why = "chunk header does not match its metadata";
+    if (!have_strings || !have_streams || events != m->events) return -1;
+    if (m->events > 0 && r->nstreams == 0) return -1;
+    return 0;
+}
+
+/* Loads and verifies the chunk at r->pos.  @return 0 (r->pos moved past
+ * it), -1 damaged (*why), or a negative dasf_status for I/O or memory. */
+static int load_chunk(dasf_trace *r, const char **why) {
+    meta m;
+    uint32_t ms;
+    uint64_t at = r->pos;
+    if (chunk_meta(r, at, &m, &ms, why)) return r->io_error ? r->io_error : -1;
+    *why = "unsupported chunk format version";
+    if (m.version != DASF_FORMAT_VERSION) return -1;
+    const uint8_t *z = win_get(r, at + 8 + ms, (size_t)m.stored);
+    *why = "truncated chunk (writer stopped mid-append?)";
+    if (!z) return r->io_error ? r->io_error : -1;
+    *why = "chunk checksum mismatch";
+    if (dasf_crc32c(0, z, (size_t)m.stored) != (uint32_t)m.crc) return -1;
+    *why = "chunk data is not one zstd frame of the stated size";
+    if (ZSTD_findFrameCompressedSize(z, (size_t)m.stored) != (size_t)m.stored) return -1;
+    unsigned long long cs = ZSTD_getFrameContentSize(z, (size_t)m.stored);
+    if (cs != (unsigned long long)m.raw) return -1;
+    r->raw.len = 0;
+    if (dasf_buf_reserve(&r->raw, (size_t)m.raw + 1)) return DASF_ENOMEM;
+    size_t dn = ZSTD_decompressDCtx(r->dctx, r->raw.data, (size_t)m.raw + 1, z, (size_t)m.stored);
+    *why = "zstd frame does not decompress (content checksum?)";
+    if (ZSTD_isError(dn) || dn != (size_t)m.raw) return -1;
+    r->raw.len = dn;
+
+    dasf_arena_reset(&r->chunk_arena);
+    r->cur.p = r->raw.data;
+    r->cur.end = r->raw.data + dn;
+    int rc = load_header(r, &m, why);
+    if (rc == -2) return DASF_ENOMEM;
+    if (rc) return -1;
+    r->left = (uint64_t)m.events;
+    r->cur_stream = UINT32_MAX;
+    r->chunk = m.info;
+    r->chunk.index = r->chunk_count++;
+    r->chunk.offset = at;
+    r->chunk.n_events = (uint64_t)m.events;
+    r->chunk.raw_size = (uint64_t)m.raw;
+    r->chunk.stored_size = 8 + ms + (uint64_t)m.stored;
+    r->have_chunk = 1;
+    r->pos = at + r->chunk.stored_size;
+    r->st.chunks_read++;
+    return 0;
+}
+
+static int str_at(dasf_trace *r, int64_t i, const char **s) {
+    if (i < 0 || (uint64_t)i >= r->nstr) return -1;
+    *s = r->strs[i];
+    return 0;
+}
+
+/* Decodes the next event array of the current chunk into r->ev. */
+static int archive_event(dasf_trace *r) {
+    dasf_mp *c = &r->cur;
+    dasf_trace_event *ev = &r->ev;
+    uint32_t n, used = 3;
+    int64_t code, name, tv, dur = 0, ext = 0, v;
+    dasf_arena_reset(&r->ev_arena);
+    if (dasf_mp_array(c, &n) || n < 3 || dasf_mp_int(c, &code) || code < 0 || code > 0x7f)
+        return -1;
+    int ph = dasf_phase_from_index((int)(code & DASF_EC_PHASE));
+    if (code & DASF_EC_STREAM) {
+        if (dasf_mp_int(c, &v) || v < 0 || (uint64_t)v >= r->nstreams) return -1;
+        r->cur_stream = (uint32_t)v;
+        used++;
+    } else if (r->cur_stream == UINT32_MAX) {
+        r->cur_stream = 0;
+    }
+    if (r->cur_stream >= r->nstreams) return -1;
+    if (dasf_mp_int(c, &name) || str_at(r, name, &ev->name) || dasf_mp_int(c, &tv)) return -1;
+    int is_x = ph == 'X';
+    if (is_x) {
+        if (++used > n || dasf_mp_int(c, &dur)) return -1;
+    }
+    ev->scope = 0;
+    ev->cat = NULL;
+    ev->has_id = false;
+    ev->id.type = DASF_VAL_NIL;
+    if (code & DASF_EC_EXT) {
+        if (++used > n || dasf_mp_int(c, &ext) || ext < 0 || ext > 0x3f) return -1;
+        if (ext & DASF_EX_SCOPE) {
+            if (++used > n || dasf_mp_int(c, &v)) return -1;
+            ev->scope = (dasf_scope)v;
+        }
+        if (ext & DASF_EX_CAT) {
+            if (++used > n || dasf_mp_int(c, &v) || str_at(r, v, &ev->cat)) return -1;
+        }
+        if (ext & (DASF_EX_ID_INT | DASF_EX_ID_STR | DASF_EX_ID_NIL)) ev->has_id = true;
+        if (ext & DASF_EX_ID_INT) {
+            if (++used > n || dasf_mp_int(c, &v)) return -1;
+            ev->id.type = DASF_VAL_INT;
+            ev->id.v.i = v;
+        } else if (ext & DASF_EX_ID_STR) {
+            if (++used > n || dasf_mp_int(c, &v) || str_at(r, v, &ev->id.v.str.ptr)) return -1;
+            ev->id.type = DASF_VAL_STR;
+            ev->id.v.str.len = r->strlens[v];
+        }
+    }
+    if (used > n) return -1;
+    if (ext & DASF_EX_ARGS_MAP) {
+        if (n - used != 1 || dasf_value_decode(c, &r->ev_arena, &ev->args) ||
+            ev->args.type != DASF_VAL_MAP)
+            return -1;
+    } else {
+        uint32_t np = (n - used) / 2;
+        if ((n - used) & 1) return -1;
+        dasf_kv *kv = np ? dasf_arena_alloc(&r->ev_arena, np * sizeof *kv) : NULL;
+        if (np && !kv) return -2;
+        for (uint32_t i = 0; i < np; i++) {
+            if (dasf_mp_int(c, &v) || v < 0 || (uint64_t)v >= r->nstr) return -1;
+            kv[i].key.type = DASF_VAL_STR;
+            kv[i].key.v.str.ptr = r->strs[v];
+            kv[i].key.v.str.len = r->strlens[v];
+            int rc = dasf_value_decode(c, &r->ev_arena, &kv[i].val);
+            if (rc) return rc;
+        }
+        ev->args.type = DASF_VAL_MAP;
+        ev->args.v.map.items = kv;
+        ev->args.v.map.n = np;
+    }
+    rstream *s = &r->streams[r->cur_stream];
+    int64_t start, end;
+    if (code & DASF_EC_TSEND) {
+        end = (int64_t)((uint64_t)s->prev_end + (uint64_t)tv);
+        start = (int64_t)((uint64_t)end - (uint64_t)dur);
+    } else {
+        start = (int64_t)((uint64_t)s->prev_end + (uint64_t)tv);
+        end = (int64_t)((uint64_t)start + (uint64_t)dur);
+    }
+    s->prev_end = end;
+    ev->phase = (dasf_phase)ph;
+    ev->timestamp_ns = start;
+    ev->timestamp = ns_to_s(start);
+    ev->has_duration = is_x;
+    ev->duration_ns = dur;
+    ev->duration = is_x ? ns_to_s(dur) : 0;
+    ev->process_id = s->pid;
+    ev->thread_id = s->tid;
+    ev->chunk_index = r->chunk.index;
+    return 0;
+}
+
+static int archive_next(dasf_trace *r) {
+    for (;;) {
+        if (r->left) {
+            int rc = archive_event(r);
+            if (rc == 0) {
+                r->left--;
+                r->st.events++;
+                return 1;
+            }
+            if (rc == -2) return DASF_ENOMEM;
+            /* Checksums matched, so the writer itself produced this: report
+             * it and drop the rest of the chunk. */
+            note_damage(r, r->chunk.offset, r->chunk.stored_size,
+                        "chunk at byte %llu: malformed event array",
+                        (unsigned long long)r->chunk.offset);
+            r->left = 0;
+            continue;
+        }
+        if (r->pos >= r->size) return 0;
+        const char *why = "damaged chunk";
+        uint64_t at = r->pos;
+        int rc = load_chunk(r, &why);
+        if (rc == 0) continue;
+        if (rc != -1) return rc;
+        uint64_t next = archive_resync(r, at + 1);
+        if (r->io_error) return r->io_error;
+        note_damage(r, at, next - at, "chunk at byte %llu: %s", (unsigned long long)at, why);
+        r->pos = next;
+    }
+}
+
+/* ---- public API -------------------------------------------------------------------- */
+
+/* For a legacy file: the length-prefix size whose first record parses. */
+static int legacy_prefix(dasf_trace *r) {
+    static const size_t order[8] = {8, 4, 2, 1, 3, 5, 6, 7};
+    uint64_t len;
+    for (int i = 0; i < 8; i++)
+        if (legacy_try(r, 0, order[i], &len)) return (int)order[i];
+    return 8; /* first record damaged: assume the default and resync */
+}
+
+int dasf_trace_open(dasf_trace **out, const char *path) {
+    if (!out || !path) return DASF_EINVAL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? DASF_ENOENT : DASF_EIO;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return DASF_EFORMAT;
+    }
+    dasf_trace *r = calloc(1, sizeof *r);
+    if (!r) {
+        close(fd);
+        return DASF_ENOMEM;
+    }
+    r->fd = fd;
+    r->size = (uint64_t)st.st_size;
+    r->st.file_size = r->size;
+    r->byte_size = 8;
+    int rc = DASF_OK;
+    if (r->size == 0) {
+        r->st.layout = DASF_LAYOUT_EMPTY;
+    } else {
+        size_t hn = r->size < 16 ? (size_t)r->size : 16;
+        const uint8_t *h = win_get(r, 0, hn);
+        int lay = h ? dasf_detect_layout(h, hn) : (r->io_error ? r->io_error : DASF_EIO);
+        if (lay == DASF_LAYOUT_LEGACY) {
+            r->st.layout = DASF_LAYOUT_LEGACY;
+            r->byte_size = (size_t)legacy_prefix(r);
+        } else if (lay == DASF_LAYOUT_ARCHIVE) {
+            r->st.layout = DASF_LAYOUT_ARCHIVE;
+        } else if (lay == DASF_EFORMAT) {
+            /* An archive whose first chunk is damaged still has its others. */
+            uint64_t lim = r->size;
+            r->size = lim < ((uint64_t)1 << 20) ? lim : (uint64_t)1 << 20;
+            uint64_t found = archive_resync(r, 0);
+            int hit = found < r->size;
+            r->size = lim;
+            if (hit) {
+                r->st.layout = DASF_LAYOUT_ARCHIVE;
+            } else {
+                rc = r->io_error ? r->io_error : DASF_EFORMAT;
+            }
+        } else {
+            rc = lay;
+        }
+    }
+    if (rc == DASF_OK && r->st.layout == DASF_LAYOUT_ARCHIVE) {
+        r->dctx = ZSTD_createDCtx();
+        if (!r->dctx) rc = DASF_ENOMEM;
+    }
+    if (rc) {
+        dasf_trace_close(r);
+        return rc;
+    }
+    *out = r;
+    return DASF_OK;
+}
+
+int dasf_trace_next(dasf_trace *r, const dasf_trace_event **ev) {
+    if (!r || !ev) return DASF_EINVAL;
+    int rc;
+    switch (r->st.layout) {
+    case DASF_LAYOUT_LEGACY: rc = legacy_next(r); break;
+    case DASF_LAYOUT_ARCHIVE: rc = archive_next(r); break;
+    default: rc = 0; break;
+    }
+    if (rc == 1) *ev = &r->ev;
+    return rc;
+}
+
+void dasf_trace_close(dasf_trace *r) {
+    if (!r) return;
+    if (r->fd >= 0) close(r->fd);
+    free(r->win);
+    ZSTD_freeDCtx(r->dctx);
+    dasf_buf_free(&r->raw);
+    dasf_arena_free(&r->ev_arena);
+    dasf_arena_free(&r->chunk_arena);
+    free(r);
+}
+
+void dasf_trace_get_stats(const dasf_trace *r, dasf_trace_stats *out) {
+    if (!out) return;
+    if (!r) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = r->st;
+}
+
+int dasf_trace_chunk(const dasf_trace *r, dasf_chunk_info *out) {
+    if (!r || !out) return DASF_EINVAL;
+    if (r->st.layout != DASF_LAYOUT_ARCHIVE) return DASF_ENOTSUP;
+    if (!r->have_chunk) return DASF_EINVAL;
+    *out = r->chunk;
+    return DASF_OK;
+}
+
+int dasf_trace_read_file(const char *path, dasf_trace_visit visit, void *user) {
+    if (!visit) return DASF_EINVAL;
+    dasf_trace *r;
+    int rc = dasf_trace_open(&r, path);
+    if (rc) return rc;
+    const dasf_trace_event *ev;
+    while ((rc = dasf_trace_next(r, &ev)) == 1) {
+        int v = visit(ev, user);
+        if (v) {
+            rc = v;
+            break;
+        }
+    }
+    dasf_trace_close(r);
+    return rc;
+}
