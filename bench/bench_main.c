@@ -2,7 +2,7 @@
  * bench_main.c — `dasf-bench`, our side of the benchmarks: one program,
  * one sub-command per measurement, one JSON line per run on stdout.
  *
- *   dasf-bench record --path h|zone|now|args|copied --threads N --dir DIR
+ *   dasf-bench record --path h|zone|now|now_ns|args|copied --threads N --dir DIR
  *   dasf-bench clock                      (the cost of dasf_now_ns alone)
  *   dasf-bench e2e --threads N --events TOTAL --dir DIR
  *   dasf-bench size --workload regular|random --level L --events N --dir DIR [--out F]

@@ -4,16 +4,23 @@
  *
  *   h       dasf_record_complete_h: interned name, caller-given time
  *   zone    an empty DASF_ZONE block: two clock reads + record
- *   now     dasf_record_complete_ns(dasf_now_ns()): one clock read + record
+ *   now     dasf_record_instant_now: the library's clock read inside the call
+ *   now_ns  dasf_record_complete_ns(dasf_now_ns()): clock read + conversion
+ *           to ns by the caller, then record
  *   args    dasf_record_complete_args: copied name + 2 int args
  *   copied  dasf_profiler_record_complete_event: copied name, no args —
  *           the peers' payload (name string, ts, dur, pid, tid)
+ * and `dasf-bench clock`, the floors: dasf_now_ns() alone, rdtsc alone, and
+ * a bare 32-byte ring store with the same caller loop as path h.
  *
  * The profiler is set up so the flusher drains in batches, as designed:
- * 16 MiB rings, commit_threshold 65536, BLOCK policy, archive level 1, a
- * file in --dir (tmpfs).  A round (128 batches of 1024 events per thread)
- * fits in a ring, and a commit between rounds (untimed) empties it, so a
- * batch measures recording, never waiting for the flusher.
+ * 16 MiB rings, BLOCK policy, archive level 1, a file in --dir (tmpfs),
+ * and commit_threshold 2^20 events, above a round (128 batches of 1024
+ * events per thread): the flusher drains at the commit between rounds
+ * (untimed), so a batch measures recording, never waiting for the flusher
+ * and never sharing the ring's cache lines with it.  --threshold N lowers
+ * the threshold so that the flusher drains while the thread records (the
+ * cost of a consumer on the other core; reported as path "<path>+drain").
  */
 #include "bench_ours.h"
 #include "workload.h"
@@ -61,6 +68,15 @@ static uint64_t batch_now(void *c, int t, uint64_t first, unsigned n) {
     uint64_t err = 0;
     (void)t;
     for (unsigned i = 0; i < n; i++)
+        err += dasf_record_instant_now(x->p, x->h[(first + i) & 15]) != 0;
+    return err;
+}
+
+static uint64_t batch_now_ns(void *c, int t, uint64_t first, unsigned n) {
+    rec_ctx *x = c;
+    uint64_t err = 0;
+    (void)t;
+    for (unsigned i = 0; i < n; i++)
         err += dasf_record_complete_ns(x->p, x->h[(first + i) & 15], dasf_now_ns(), 50) != 0;
     return err;
 }
@@ -101,8 +117,8 @@ static const struct {
     const char *name;
     uint64_t (*fn)(void *, int, uint64_t, unsigned);
 } paths[] = {
-    {"h", batch_h},         {"zone", batch_zone},     {"now", batch_now},
-    {"args", batch_args},   {"copied", batch_copied},
+    {"h", batch_h},       {"zone", batch_zone},     {"now", batch_now},
+    {"now_ns", batch_now_ns}, {"args", batch_args}, {"copied", batch_copied},
 };
 
 int bench_cmd_record(int argc, char **argv) {
@@ -119,14 +135,17 @@ int bench_cmd_record(int argc, char **argv) {
         if (strcmp(paths[i].name, path) == 0)
             impl.run_batch = paths[i].fn;
     if (!impl.run_batch || cfg.threads < 1)
-        bench_die("--path h|zone|now|args|copied, --threads >= 1");
+        bench_die("--path h|zone|now|now_ns|args|copied, --threads >= 1");
 
+    long long threshold = bench_opt_ll(argc, argv, "threshold", 0);
+    char label[64];
+    snprintf(label, sizeof label, "%s%s", path, threshold ? "+drain" : "");
     char file[4096];
     snprintf(file, sizeof file, "%s/record-%s-%d-%d.msgpack.zst", dir, path, cfg.threads,
              (int)getpid());
     dasf_file_db_options o = dasf_file_db_options_default();
     o.ring_capacity = (size_t)16 << 20;
-    o.commit_threshold = 65536;
+    o.commit_threshold = threshold ? threshold : (int64_t)1 << 20;
     o.overflow = DASF_OVERFLOW_BLOCK;
     o.remove_old_output_file = true;
     o.compression_level = 1;
@@ -150,8 +169,9 @@ int bench_cmd_record(int argc, char **argv) {
     bench_json j;
     bench_json_begin(&j, "record");
     bench_json_str(&j, "impl", "dasf");
-    bench_json_str(&j, "path", path);
+    bench_json_str(&j, "path", label);
     bench_json_int(&j, "threads", cfg.threads);
+    bench_json_int(&j, "commit_threshold", (long long)o.commit_threshold);
     bench_json_lat(&j, &r);
     bench_json_int(&j, "recorded", (long long)st.recorded);
     bench_json_int(&j, "written", (long long)st.written);
@@ -190,13 +210,49 @@ static uint64_t batch_clock_rdtsc(void *c, int t, uint64_t first, unsigned n) {
     return 0;
 }
 
+/* The floor of any ring: the caller's loop (same arguments as path h) and
+ * a 32-byte record stored into a pre-faulted 16 MiB buffer, then one
+ * release store of the head index.  No TLS lookup, no checks. */
+typedef struct floor_ring {
+    uint64_t *buf;
+    uint64_t mask; /* in uint64_t words */
+    uint64_t head;
+} floor_ring;
+static floor_ring g_floor;
+
+static uint64_t batch_ring_store(void *c, int t, uint64_t first, unsigned n) {
+    rec_ctx *x = c;
+    (void)t;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t k = first + i;
+        double ts = ts_of(k), dur = 5e-8;
+        uint64_t h = g_floor.head, *slot = g_floor.buf + (h & g_floor.mask);
+        memcpy(&slot[0], &ts, 8);
+        memcpy(&slot[1], &dur, 8);
+        slot[2] = x->h[k & 15] | (uint64_t)'X' << 32;
+        slot[3] = 32;
+        __atomic_store_n(&g_floor.head, h + 4, __ATOMIC_RELEASE);
+    }
+    return 0;
+}
+
 int bench_cmd_clock(int argc, char **argv) {
     rec_ctx x = {0};
     static const struct {
         const char *name;
         uint64_t (*fn)(void *, int, uint64_t, unsigned);
-    } clocks[] = {{"clock_dasf_now", batch_clock_dasf}, {"clock_rdtsc", batch_clock_rdtsc}};
-    for (size_t i = 0; i < 2; i++) {
+    } clocks[] = {{"clock_dasf_now", batch_clock_dasf},
+                  {"clock_rdtsc", batch_clock_rdtsc},
+                  {"ring_store", batch_ring_store}};
+    size_t words = ((size_t)16 << 20) / 8;
+    g_floor.buf = calloc(words, 8);
+    if (!g_floor.buf)
+        bench_die("out of memory");
+    memset(g_floor.buf, 1, words * 8); /* pre-fault */
+    g_floor.mask = words - 1;
+    for (unsigned i = 0; i < 16; i++)
+        x.h[i] = i + 1;
+    for (size_t i = 0; i < sizeof clocks / sizeof clocks[0]; i++) {
         bench_impl impl = {.ctx = &x, .run_batch = clocks[i].fn};
         bench_lat_cfg cfg = {.threads = 1,
                              .rounds = (unsigned)bench_opt_ll(argc, argv, "rounds", 4),
@@ -212,5 +268,6 @@ int bench_cmd_clock(int argc, char **argv) {
         bench_json_str(&j, "clock_source", dasf_clock_source());
         bench_json_end(&j, stdout);
     }
+    free(g_floor.buf);
     return 0;
 }
