@@ -1,0 +1,300 @@
+/* test_reader.c — the reader's promises: autodetection, damage skipped and
+ * reported with resync on the next chunk/record, and dasf_writer's files. */
+#include "archive.h"
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* n chunks of per events each; chunk c's events are named "c<c>". */
+static dasf_buf make_chunks(int level, int n, int per, size_t *offsets) {
+    dasf_chunk_enc *enc;
+    cr_assert_eq(dasf_chunk_enc_create(&enc, level, 8), 0);
+    dasf_buf out = {0};
+    for (int c = 0; c < n; c++) {
+        char name[16];
+        snprintf(name, sizeof name, "c%d", c);
+        if (offsets) offsets[c] = out.len;
+        for (int i = 0; i < per; i++) {
+            dasf_enc_event e = {.name = name, .phase = 'X', .ts_ns = c * 1000000 + i * 100,
+                                .dur_ns = 50, .ts = c + i * 1e-4, .dur = 5e-5};
+            e.pid = dasf_id_int(1);
+            e.tid = dasf_id_int(2);
+            cr_assert_eq(dasf_chunk_enc_add(enc, &e), 0);
+        }
+        cr_assert_eq(dasf_chunk_enc_finish(enc, NULL, &out), 0);
+    }
+    if (offsets) offsets[n] = out.len;
+    dasf_chunk_enc_destroy(enc);
+    return out;
+}
+
+/* Counts events per chunk name c0..c9 into counts[]. */
+static dasf_trace_stats read_counts(const char *path, int *counts) {
+    dasf_trace *r;
+    cr_assert_eq(dasf_trace_open(&r, path), 0);
+    const dasf_trace_event *ev;
+    int rc;
+    while ((rc = dasf_trace_next(r, &ev)) == 1) counts[atoi(ev->name + 1)]++;
+    cr_assert_eq(rc, 0);
+    dasf_trace_stats st;
+    dasf_trace_get_stats(r, &st);
+    dasf_trace_close(r);
+    return st;
+}
+
+static char *tmpfile_with(const void *p, size_t n, const char *name) {
+    char *path = th_path(th_tmpdir(), name);
+    cr_assert_eq(th_write_file(path, p, n), 0);
+    return path;
+}
+
+Test(reader, archive_truncated_tail_costs_only_that_chunk) {
+    size_t off[5];
+    dasf_buf b = make_chunks(1, 4, 100, off);
+    size_t cut = off[3] + (off[4] - off[3]) / 2;
+    char *path = tmpfile_with(b.data, cut, "tail.zst");
+    int counts[10] = {0};
+    dasf_trace_stats st = read_counts(path, counts);
+    cr_assert_eq(counts[0], 100);
+    cr_assert_eq(counts[1], 100);
+    cr_assert_eq(counts[2], 100);
+    cr_assert_eq(counts[3], 0);
+    cr_assert_eq(st.chunks_read, 3);
+    cr_assert_eq(st.chunks_damaged, 1);
+    cr_assert_eq(st.bytes_damaged, cut - off[3]);
+    cr_assert_eq(st.first_damage_offset, off[3]);
+    cr_assert(strstr(st.first_damage, "truncated") != NULL, "%s", st.first_damage);
+    dasf_buf_free(&b);
+}
+
+Test(reader, archive_garbage_chunk_in_the_middle_is_skipped) {
+    size_t off[5];
+    dasf_buf b = make_chunks(1, 4, 100, off);
+    /* Replace chunk 1 by garbage of the same size, and insert random bytes
+     * (with a fake magic in them) between chunks 2 and 3. */
+    uint8_t *f = malloc(b.len + 500);
+    memcpy(f, b.data, off[1]);
+    for (size_t i = off[1]; i < off[2]; i++) f[i] = (uint8_t)(i * 7919 >> 3);
+    memcpy(f + off[2], b.data + off[2], off[3] - off[2]);
+    uint8_t *g = f + off[3];
+    for (int i = 0; i < 500; i++) g[i] = (uint8_t)(i * 31 + 5);
+    dasf_store_le32(g + 100, DASF_CHUNK_MAGIC); /* a decoy header */
+    dasf_store_le32(g + 104, 40);
+    memcpy(f + off[3] + 500, b.data + off[3], off[4] - off[3]);
+    char *path = tmpfile_with(f, b.len + 500, "mid.zst");
+    int counts[10] = {0};
+    dasf_trace_stats st = read_counts(path, counts);
+    cr_assert_eq(counts[0], 100);
+    cr_assert_eq(counts[1], 0);
+    cr_assert_eq(counts[2], 100);
+    cr_assert_eq(counts[3], 100);
+    cr_assert_eq(st.chunks_read, 3);
+    cr_assert_eq(st.chunks_damaged, 2);
+    cr_assert_eq(st.bytes_damaged, (off[2] - off[1]) + 500);
+    cr_assert_eq(st.first_damage_offset, off[1]);
+    free(f);
+    dasf_buf_free(&b);
+}
+
+Test(reader, archive_bit_flip_fails_the_checksum) {
+    size_t off[4];
+    dasf_buf b = make_chunks(1, 3, 100, off);
+    b.data[off[2] - 10] ^= 0x01; /* inside chunk 1's zstd frame */
+    char *path = tmpfile_with(b.data, b.len, "flip.zst");
+    int counts[10] = {0};
+    dasf_trace_stats st = read_counts(path, counts);
+    cr_assert_eq(counts[0], 100);
+    cr_assert_eq(counts[1], 0);
+    cr_assert_eq(counts[2], 100);
+    cr_assert_eq(st.chunks_damaged, 1);
+    cr_assert(strstr(st.first_damage, "checksum") != NULL, "%s", st.first_damage);
+    dasf_buf_free(&b);
+}
+
+Test(reader, archive_with_damaged_first_chunk_is_still_an_archive) {
+    size_t off[4];
+    dasf_buf b = make_chunks(1, 3, 10, off);
+    memset(b.data, 0xee, 12);
+    char *path = tmpfile_with(b.data, b.len, "head.zst");
+    int counts[10] = {0};
+    dasf_trace_stats st = read_counts(path, counts);
+    cr_assert_eq(st.layout, DASF_LAYOUT_ARCHIVE);
+    cr_assert_eq(counts[0], 0);
+    cr_assert_eq(counts[1], 10);
+    cr_assert_eq(counts[2], 10);
+    cr_assert_eq(st.chunks_damaged, 1);
+    dasf_buf_free(&b);
+}
+
+Test(reader, legacy_truncated_tail_and_garbage_are_skipped) {
+    size_t off[4];
+    dasf_buf b = make_chunks(0, 3, 20, off); /* legacy: 60 records */
+    size_t rec = (off[1] - off[0]) / 20;     /* records all have the same size */
+    uint8_t *f = malloc(b.len + 64);
+    size_t at = off[1] + 5 * rec; /* garbage instead of record 25 */
+    memcpy(f, b.data, b.len);
+    for (size_t i = 0; i < rec; i++) f[at + i] = (uint8_t)(0x5a ^ i);
+    size_t len = b.len - rec / 2; /* torn last record */
+    char *path = tmpfile_with(f, len, "leg.msgpack");
+    int counts[10] = {0};
+    dasf_trace_stats st = read_counts(path, counts);
+    cr_assert_eq(st.layout, DASF_LAYOUT_LEGACY);
+    cr_assert_eq(counts[0], 20);
+    cr_assert_eq(counts[1], 19);
+    cr_assert_eq(counts[2], 19);
+    cr_assert_eq(st.chunks_damaged, 2);
+    cr_assert_eq(st.bytes_damaged, rec + (rec - rec / 2));
+    cr_assert_eq(st.first_damage_offset, at);
+    free(f);
+    dasf_buf_free(&b);
+}
+
+Test(reader, empty_file_has_no_events) {
+    char *path = tmpfile_with("", 0, "empty");
+    dasf_trace *r;
+    cr_assert_eq(dasf_trace_open(&r, path), 0);
+    const dasf_trace_event *ev;
+    cr_assert_eq(dasf_trace_next(r, &ev), 0);
+    dasf_trace_stats st;
+    dasf_trace_get_stats(r, &st);
+    cr_assert_eq(st.layout, DASF_LAYOUT_EMPTY);
+    dasf_chunk_info ci;
+    cr_assert_eq(dasf_trace_chunk(r, &ci), DASF_ENOTSUP);
+    dasf_trace_close(r);
+}
+
+Test(reader, not_a_trace_is_a_format_error) {
+    const char *text = "hello, this is a text file and not a trace at all\n";
+    char *path = tmpfile_with(text, strlen(text), "text.txt");
+    dasf_trace *r = NULL;
+    cr_assert_eq(dasf_trace_open(&r, path), DASF_EFORMAT);
+    cr_assert_eq(dasf_trace_open(&r, "/nonexistent/dir/file"), DASF_ENOENT);
+    cr_assert_eq(dasf_trace_open(&r, th_tmpdir()), DASF_EFORMAT); /* a directory */
+    uint8_t zeros[64] = {0};
+    path = tmpfile_with(zeros, sizeof zeros, "zeros");
+    cr_assert_eq(dasf_trace_open(&r, path), DASF_EFORMAT);
+    cr_assert_eq(th_count_events(path), DASF_EFORMAT);
+}
+
+Test(reader, detect_layout_cases) {
+    uint8_t arch[8];
+    dasf_store_le32(arch, DASF_CHUNK_MAGIC);
+    dasf_store_le32(arch + 4, 100);
+    cr_assert_eq(dasf_detect_layout(arch, 8), DASF_LAYOUT_ARCHIVE);
+    cr_assert_eq(dasf_detect_layout(arch, 4), DASF_LAYOUT_ARCHIVE);
+    cr_assert_eq(dasf_detect_layout(arch, 0), DASF_LAYOUT_EMPTY);
+    const uint8_t leg8[] = {0, 0, 0, 0, 0, 0, 0, 93, 0x87, 0xa4, 'n', 'a', 'm', 'e'};
+    cr_assert_eq(dasf_detect_layout(leg8, sizeof leg8), DASF_LAYOUT_LEGACY);
+    const uint8_t leg4[] = {0, 0, 0, 93, 0x87, 0xa4, 'n', 'a', 'm', 'e', 0, 0, 0, 0, 0, 0};
+    cr_assert_eq(dasf_detect_layout(leg4, sizeof leg4), DASF_LAYOUT_LEGACY);
+    const uint8_t zst[] = {0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0};
+    cr_assert_eq(dasf_detect_layout(zst, sizeof zst), DASF_EFORMAT); /* plain zstd */
+    const uint8_t txt[] = "just some text";
+    cr_assert_eq(dasf_detect_layout(txt, sizeof txt - 1), DASF_EFORMAT);
+}
+
+static void fill_event(dasf_trace_event *ev, int i) {
+    memset(ev, 0, sizeof *ev);
+    ev->name = i % 2 ? "odd" : "even";
+    ev->phase = DASF_PHASE_COMPLETE;
+    ev->timestamp_ns = 5000000000ll + i * 1000;
+    ev->timestamp = (double)ev->timestamp_ns / 1e9;
+    ev->duration_ns = 10;
+    ev->duration = 1e-8;
+    ev->has_duration = true;
+    ev->process_id.type = DASF_VAL_STR;
+    ev->process_id.v.str.ptr = "host";
+    ev->process_id.v.str.len = 4;
+    ev->thread_id.type = DASF_VAL_INT;
+    ev->thread_id.v.i = i % 3;
+    ev->args.type = DASF_VAL_MAP;
+}
+
+Test(reader, writer_chunks_origin_and_layout_guard) {
+    char *dir = th_tmpdir();
+    char *path = th_path(dir, "w.zst");
+    dasf_file_db_options o = dasf_file_db_options_default();
+    o.commit_threshold = 7;
+    o.compression_level = 3;
+    o.flush = false;
+    dasf_writer *w;
+    cr_assert_eq(dasf_writer_open(&w, path, &o), 0);
+    dasf_trace_event ev;
+    for (int i = 0; i < 20; i++) {
+        fill_event(&ev, i);
+        cr_assert_eq(dasf_writer_add(w, &ev), 0);
+    }
+    dasf_chunk_info origin = {.writer_pid = 31337, .realtime_offset_ns = 42, .dropped = 5};
+    strcpy(origin.host, "elsewhere");
+    strcpy(origin.clock, "monotonic");
+    cr_assert_eq(dasf_writer_set_origin(w, &origin), 0);
+    fill_event(&ev, 20);
+    cr_assert_eq(dasf_writer_add(w, &ev), 0);
+    cr_assert_eq(dasf_writer_close(w), 0);
+
+    dasf_trace *r;
+    cr_assert_eq(dasf_trace_open(&r, path), 0);
+    const dasf_trace_event *e;
+    dasf_chunk_info ci;
+    int n = 0;
+    while (dasf_trace_next(r, &e) == 1) {
+        cr_assert_eq(e->timestamp_ns, 5000000000ll + n * 1000);
+        cr_assert_eq(dasf_trace_chunk(r, &ci), 0);
+        cr_assert_eq(ci.index, n < 20 ? (uint64_t)n / 7 : 3); /* set_origin cut chunk 2 */
+        if (n < 20) {
+            cr_assert_eq(ci.writer_pid, getpid());
+        } else {
+            cr_assert_eq(ci.writer_pid, 31337);
+            cr_assert_str_eq(ci.host, "elsewhere");
+            cr_assert_eq(ci.dropped, 5);
+            cr_assert_eq(ci.realtime_offset_ns, 42);
+        }
+        n++;
+    }
+    cr_assert_eq(n, 21);
+    dasf_trace_close(r);
+
+    /* Appending the other layout is refused; remove_old_output_file starts over. */
+    o.compression_level = 0;
+    cr_assert_eq(dasf_writer_open(&w, path, &o), 0);
+    cr_assert_eq(dasf_writer_add(w, &ev), 0);
+    cr_assert_eq(dasf_writer_close(w), DASF_EFORMAT);
+    cr_assert_eq(th_count_events(path), 21);
+    o.remove_old_output_file = true;
+    o.default_byte_size = 4;
+    cr_assert_eq(dasf_writer_open(&w, path, &o), 0);
+    cr_assert_eq(th_count_events(path), DASF_ENOENT);
+    for (int i = 0; i < 3; i++) cr_assert_eq(dasf_writer_add(w, &ev), 0);
+    cr_assert_eq(dasf_writer_close(w), 0);
+    cr_assert_eq(th_count_events(path), 3);
+}
+
+Test(reader, writer_rejects_bad_input) {
+    dasf_writer *w;
+    dasf_file_db_options o = dasf_file_db_options_default();
+    o.compression_level = 20;
+    cr_assert_eq(dasf_writer_open(&w, "/tmp/x", &o), DASF_EINVAL);
+    o.compression_level = 1;
+    o.default_byte_size = 0;
+    cr_assert_eq(dasf_writer_open(&w, "/tmp/x", &o), DASF_EINVAL);
+    o = dasf_file_db_options_default();
+    char *path = th_path(th_tmpdir(), "bad.zst");
+    cr_assert_eq(dasf_writer_open(&w, path, &o), 0);
+    dasf_trace_event ev;
+    fill_event(&ev, 0);
+    ev.name = NULL;
+    cr_assert_eq(dasf_writer_add(w, &ev), DASF_EINVAL);
+    fill_event(&ev, 0);
+    ev.process_id.type = DASF_VAL_FLOAT; /* ids are int, string or nil */
+    cr_assert_eq(dasf_writer_add(w, &ev), DASF_EINVAL);
+    fill_event(&ev, 0);
+    ev.args.type = DASF_VAL_ARRAY;
+    cr_assert_eq(dasf_writer_add(w, &ev), DASF_EINVAL);
+    cr_assert_eq(dasf_writer_close(w), 0);
+    struct stat st;
+    cr_assert_neq(stat(path, &st), 0, "nothing was written");
+}
