@@ -1,0 +1,235 @@
+/*
+ * cmd_export.c — `dasf-trace export --chrome -o OUT.json FILE...`: the
+ * Trace Event Format (the JSON that Perfetto UI and chrome://tracing open).
+ * Array form, one event per line, so a truncated file still loads.  ts and
+ * dur are microseconds with nanosecond decimals.  Viewers need integer pids
+ * and tids: ints that look like Linux ids (0..4194304) are kept; strings,
+ * nil and other ints get numbers above that range, plus process_name /
+ * thread_name metadata events so the original names show.  Streams: memory
+ * holds only the id mapping and the string cache, never the events.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char export_help[] =
+    "usage: dasf-trace export --chrome -o OUT.json [FILTERS] FILE...\n\n"
+    "Writes the events as Trace Event Format JSON (array form, one event per\n"
+    "line) for ui.perfetto.dev (Open trace file) or chrome://tracing.  ts and\n"
+    "dur are microseconds with nanosecond decimals.  String or nil process and\n"
+    "thread ids become integers, named by process_name/thread_name metadata.\n\n"
+    "  --chrome        the Trace Event Format (the only format, and the default)\n"
+    "  -o, --output F  the file to write ('-' for stdout)\n\n";
+
+enum { OPT_CHROME = DT_OPT_VERB };
+
+/* Linux pids and tids are at most 2^22 (PID_MAX_LIMIT); ids we invent start
+ * above, so they never collide with a real one. */
+#define SYNTH_BASE 4194305
+#define REAL_ID_MAX 4194304
+
+typedef struct export_ctx {
+    const char *out_path;
+    FILE *out;
+    dt_json j;
+    dt_strmap pids;    /* pid text -> output pid */
+    dt_strmap threads; /* "pid\ttid" text -> output tid */
+    int64_t next_synth;
+    uint64_t events;
+    bool first;
+} export_ctx;
+
+static int export_option(void *vctx, int opt, const char *arg) {
+    export_ctx *c = vctx;
+    if (opt == OPT_CHROME) return 1;
+    if (opt == 'o') {
+        c->out_path = arg;
+        return 1;
+    }
+    return 0;
+}
+
+static void begin_event(export_ctx *c) {
+    if (c->first)
+        c->first = false;
+    else
+        DT_JSON_LIT(&c->j, ",\n");
+}
+
+/* {"name":"process_name","ph":"M","pid":P,"tid":T,"args":{"name":NAME}} */
+static void name_event(export_ctx *c, const char *what, int64_t pid, int64_t tid,
+                       const char *name) {
+    begin_event(c);
+    fprintf(c->out, "{\"name\":\"%s\",\"ph\":\"M\",\"pid\":%" PRId64 ",\"tid\":%" PRId64
+                    ",\"args\":{\"name\":",
+            what, pid, tid);
+    dt_json_str(&c->j, name, strlen(name));
+    DT_JSON_LIT(&c->j, "}}");
+}
+
+static bool real_id(const dasf_value *v, int64_t *out) {
+    if (v->type == DASF_VAL_INT && v->v.i >= 0 && v->v.i <= REAL_ID_MAX) {
+        *out = v->v.i;
+        return true;
+    }
+    if (v->type == DASF_VAL_UINT && v->v.u <= REAL_ID_MAX) {
+        *out = (int64_t)v->v.u;
+        return true;
+    }
+    return false;
+}
+
+/* Maps the event's ids to integers, announcing invented ones by name. */
+static int map_ids(export_ctx *c, const dasf_trace_event *ev, int64_t *pid, int64_t *tid) {
+    char key[2 * DT_ID_TEXT_MAX + 2];
+    dt_id_text(&ev->process_id, key, DT_ID_TEXT_MAX);
+    size_t plen = strlen(key);
+    bool created;
+    if (!real_id(&ev->process_id, pid)) {
+        dt_strent *e = dt_strmap_get(&c->pids, key, plen, &created);
+        if (!e) return -1;
+        if (created) {
+            e->val = (size_t)c->next_synth++;
+            name_event(c, "process_name", (int64_t)e->val, 0, key);
+        }
+        *pid = (int64_t)e->val;
+    }
+    if (real_id(&ev->thread_id, tid)) return 0;
+    key[plen] = '\t';
+    char *tname = key + plen + 1;
+    dt_id_text(&ev->thread_id, tname, DT_ID_TEXT_MAX);
+    dt_strent *e = dt_strmap_get(&c->threads, key, strlen(key), &created);
+    if (!e) return -1;
+    if (created) {
+        e->val = (size_t)c->next_synth++;
+        name_event(c, "thread_name", *pid, (int64_t)e->val, tname);
+    }
+    *tid = (int64_t)e->val;
+    return 0;
+}
+
+static void put_cat(export_ctx *c, const dasf_trace_event *ev) {
+    DT_JSON_LIT(&c->j, ",\"cat\":");
+    if (ev->cat)
+        dt_json_str(&c->j, ev->cat, strlen(ev->cat));
+    else
+        DT_JSON_LIT(&c->j, "\"dasf\"");
+}
+
+static void put_id(export_ctx *c, const dasf_trace_event *ev) {
+    DT_JSON_LIT(&c->j, ",\"id\":");
+    if (!ev->has_id || ev->id.type == DASF_VAL_NIL) {
+        DT_JSON_LIT(&c->j, "0");
+    } else if (ev->id.type == DASF_VAL_INT || ev->id.type == DASF_VAL_UINT ||
+               ev->id.type == DASF_VAL_STR) {
+        dt_json_value(&c->j, &ev->id);
+    } else {
+        char b[DT_ID_TEXT_MAX];
+        dt_id_text(&ev->id, b, sizeof b);
+        dt_json_str(&c->j, b, strlen(b));
+    }
+}
+
+static int export_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
+    export_ctx *c = vctx;
+    (void)in;
+    int64_t pid, tid;
+    if (map_ids(c, ev, &pid, &tid)) goto oom;
+    char ph = (char)ev->phase;
+    if (ph == 'I') ph = 'i'; /* 'I' is the format's deprecated spelling */
+    begin_event(c);
+    DT_JSON_LIT(&c->j, "{\"name\":");
+    if (dt_json_str(&c->j, ev->name, ev->name ? strlen(ev->name) : 0)) goto oom;
+    fprintf(c->out, ",\"ph\":\"%c\",\"ts\":", ph);
+    dt_json_micros_ns(&c->j, ev->timestamp_ns);
+    fprintf(c->out, ",\"pid\":%" PRId64 ",\"tid\":%" PRId64, pid, tid);
+    switch (ev->phase) {
+    case DASF_PHASE_COMPLETE:
+        DT_JSON_LIT(&c->j, ",\"dur\":");
+        dt_json_micros_ns(&c->j, ev->duration_ns > 0 ? ev->duration_ns : 0);
+        break;
+    case DASF_PHASE_INSTANT:
+        fprintf(c->out, ",\"s\":\"%c\"", ev->scope ? (char)ev->scope : 'g');
+        break;
+    case DASF_PHASE_ASYNC_BEGIN:
+    case DASF_PHASE_ASYNC_INSTANT:
+    case DASF_PHASE_ASYNC_END:
+    case DASF_PHASE_FLOW_BEGIN:
+    case DASF_PHASE_FLOW_STEP:
+        put_cat(c, ev);
+        put_id(c, ev);
+        break;
+    case DASF_PHASE_FLOW_END:
+        put_cat(c, ev);
+        put_id(c, ev);
+        /* bind to the enclosing slice, where the flow's work happens */
+        DT_JSON_LIT(&c->j, ",\"bp\":\"e\"");
+        break;
+    case DASF_PHASE_OBJECT_CREATED:
+    case DASF_PHASE_OBJECT_SNAPSHOT:
+    case DASF_PHASE_OBJECT_DESTROYED:
+        if (ev->cat) put_cat(c, ev);
+        put_id(c, ev);
+        break;
+    default:
+        if (ev->cat) put_cat(c, ev);
+        break;
+    }
+    DT_JSON_LIT(&c->j, ",\"args\":");
+    if (ev->args.type == DASF_VAL_MAP) {
+        if (dt_json_value(&c->j, &ev->args)) goto oom;
+    } else {
+        DT_JSON_LIT(&c->j, "{}");
+    }
+    DT_JSON_LIT(&c->j, "}");
+    c->events++;
+    if (ferror(c->out)) {
+        dt_err("%s: write failed: %s", c->out_path, strerror(errno));
+        return DT_FAIL;
+    }
+    return 0;
+oom:
+    dt_err("out of memory");
+    return DT_FAIL;
+}
+
+int dt_cmd_export(int argc, char **argv) {
+    static const struct option opts[] = {{"help", 0, NULL, 'h'},
+                                         {"chrome", 0, NULL, OPT_CHROME},
+                                         {"output", 1, NULL, 'o'},
+                                         DT_FILTER_LONGOPTS,
+                                         {0}};
+    export_ctx c;
+    memset(&c, 0, sizeof c);
+    dt_filter f = {0};
+    int first;
+    int rc = dt_parse_args(argc, argv, "o:", opts, export_help, &f, export_option, &c, 1, &first);
+    if (rc >= 0) return rc;
+    if (!c.out_path) return dt_usage("no output file: give -o OUT.json");
+    bool to_stdout = !strcmp(c.out_path, "-");
+    c.out = to_stdout ? stdout : fopen(c.out_path, "w");
+    if (!c.out) {
+        dt_err("%s: %s", c.out_path, strerror(errno));
+        return DT_FAIL;
+    }
+    static char obuf[1 << 16];
+    setvbuf(c.out, obuf, _IOFBF, sizeof obuf);
+    dt_json_init(&c.j, c.out);
+    c.next_synth = SYNTH_BASE;
+    c.first = true;
+    fputs("[\n", c.out);
+    int st = dt_each_event(argv + first, argc - first, &f, export_event, NULL, &c);
+    fputs("\n]\n", c.out);
+    if (fflush(c.out) || ferror(c.out) || (!to_stdout && fclose(c.out))) {
+        dt_err("%s: write failed: %s", c.out_path, strerror(errno));
+        st = DT_FAIL;
+    }
+    dt_json_free(&c.j);
+    dt_strmap_free(&c.pids);
+    dt_strmap_free(&c.threads);
+    return st;
+}

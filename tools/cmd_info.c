@@ -1,0 +1,280 @@
+/*
+ * cmd_info.c — `dasf-trace info FILE...`: what is in a trace file.  Reads
+ * every event once (through the public reader) and prints, per file: the
+ * layout, chunks whole and damaged, writers (pid, host — from the archive's
+ * chunk metadata), processes and threads seen in the events, events by
+ * phase, the time span, raw vs on-disk size, and dropped events (from the
+ * chunk metadata and from "dasf.dropped" events).  Memory grows only with
+ * the number of distinct writers, processes and threads.
+ */
+#include "common.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char info_help[] =
+    "usage: dasf-trace info FILE...\n\n"
+    "Prints, for each file: layout, chunks (whole / damaged), writers (pid and\n"
+    "host, from the archive's chunk metadata), processes and threads seen,\n"
+    "events by phase, time span, raw and on-disk size and their ratio, and\n"
+    "dropped-event counts (chunk metadata and \"dasf.dropped\" events).\n"
+    "Exit status 1 when a file is damaged or cannot be read.\n";
+
+#define LIST_MAX 16 /* writers / processes listed before "... and N more" */
+
+typedef struct writer_st {
+    int64_t pid;
+    char host[64];
+    uint64_t chunks, events;
+} writer_st;
+
+typedef struct count_st {
+    uint64_t events;
+} count_st;
+
+typedef struct info_ctx {
+    uint64_t phases[DASF_PHASE_COUNT];
+    uint64_t events;
+    int64_t t_min, t_max;
+    bool have_chunk;
+    uint64_t chunk; /* index of the current chunk */
+    uint64_t chunks_seen, raw, stored, dropped_meta, dropped_events;
+    int level_min, level_max;
+    int64_t realtime_offset;
+    bool have_offset;
+    dt_strmap writers_map, procs_map, threads_map;
+    writer_st *writers;
+    size_t n_writers, cap_writers;
+    uint64_t *procs; /* events per process, by procs_map index */
+    size_t n_procs, cap_procs;
+    size_t cur_writer;
+} info_ctx;
+
+static int oom(void) {
+    dt_err("out of memory");
+    return DT_FAIL;
+}
+
+static int note_chunk(info_ctx *c, dasf_trace *t) {
+    dasf_chunk_info ci;
+    if (dasf_trace_chunk(t, &ci) != 0) return 0;
+    c->chunks_seen++;
+    c->raw += ci.raw_size;
+    c->stored += ci.stored_size;
+    c->dropped_meta += ci.dropped;
+    if (c->chunks_seen == 1 || ci.compression_level < c->level_min)
+        c->level_min = ci.compression_level;
+    if (c->chunks_seen == 1 || ci.compression_level > c->level_max)
+        c->level_max = ci.compression_level;
+    if (!c->have_offset && ci.realtime_offset_ns) {
+        c->realtime_offset = ci.realtime_offset_ns;
+        c->have_offset = true;
+    }
+    char key[96];
+    ci.host[sizeof ci.host - 1] = 0;
+    int klen = snprintf(key, sizeof key, "%" PRId64 "\t%s", ci.writer_pid, ci.host);
+    bool created;
+    dt_strent *e = dt_strmap_get(&c->writers_map, key, (size_t)klen, &created);
+    if (!e) return oom();
+    if (created) {
+        if (dt_grow((void **)&c->writers, &c->cap_writers, c->n_writers, sizeof *c->writers))
+            return oom();
+        writer_st *w = &c->writers[c->n_writers];
+        memset(w, 0, sizeof *w);
+        w->pid = ci.writer_pid;
+        memcpy(w->host, ci.host, sizeof w->host);
+        e->val = c->n_writers++;
+    }
+    c->cur_writer = e->val;
+    c->writers[e->val].chunks++;
+    return 0;
+}
+
+static uint64_t dropped_count(const dasf_trace_event *ev) {
+    const dasf_value *v = dasf_value_map_get(&ev->args, "count");
+    if (!v) return 0;
+    if (v->type == DASF_VAL_UINT) return v->v.u;
+    if (v->type == DASF_VAL_INT && v->v.i > 0) return (uint64_t)v->v.i;
+    return 0;
+}
+
+static int info_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
+    info_ctx *c = vctx;
+    if (in->layout == DASF_LAYOUT_ARCHIVE && (!c->have_chunk || ev->chunk_index != c->chunk)) {
+        c->have_chunk = true;
+        c->chunk = ev->chunk_index;
+        if (note_chunk(c, in->trace)) return DT_FAIL;
+    }
+    if (in->layout == DASF_LAYOUT_ARCHIVE && c->n_writers) c->writers[c->cur_writer].events++;
+    int idx = dasf_phase_index(ev->phase);
+    if (idx >= 0) c->phases[idx]++;
+    int64_t end = ev->timestamp_ns + (ev->has_duration ? ev->duration_ns : 0);
+    if (c->events == 0 || ev->timestamp_ns < c->t_min) c->t_min = ev->timestamp_ns;
+    if (c->events == 0 || end > c->t_max) c->t_max = end;
+    c->events++;
+    if (ev->name && !strcmp(ev->name, "dasf.dropped")) c->dropped_events += dropped_count(ev);
+
+    char key[2 * DT_ID_TEXT_MAX + 2];
+    dt_id_text(&ev->process_id, key, DT_ID_TEXT_MAX);
+    size_t plen = strlen(key);
+    bool created;
+    dt_strent *e = dt_strmap_get(&c->procs_map, key, plen, &created);
+    if (!e) return oom();
+    if (created) {
+        if (dt_grow((void **)&c->procs, &c->cap_procs, c->n_procs, sizeof *c->procs))
+            return oom();
+        c->procs[c->n_procs] = 0;
+        e->val = c->n_procs++;
+    }
+    c->procs[e->val]++;
+    key[plen] = '\t';
+    dt_id_text(&ev->thread_id, key + plen + 1, DT_ID_TEXT_MAX);
+    if (!dt_strmap_get(&c->threads_map, key, strlen(key), NULL)) return oom();
+    return 0;
+}
+
+static void print_seconds(int64_t ns) {
+    uint64_t a = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+    printf("%s%" PRIu64 ".%09" PRIu64 " s", ns < 0 ? "-" : "", a / 1000000000u, a % 1000000000u);
+}
+
+static const char *layout_name(dasf_layout l) {
+    return l == DASF_LAYOUT_ARCHIVE ? "archive" : l == DASF_LAYOUT_LEGACY ? "legacy" : "empty";
+}
+
+static int cmp_entries(const void *a, const void *b) {
+    const dt_strent *x = *(dt_strent *const *)a, *y = *(dt_strent *const *)b;
+    return strcmp(x->key, y->key);
+}
+
+static void print_processes(info_ctx *c) {
+    printf("  processes   %zu, threads %zu\n", c->procs_map.len, c->threads_map.len);
+    dt_strent **list = malloc((c->procs_map.len + 1) * sizeof *list);
+    if (!list) return;
+    size_t n = 0;
+    for (size_t i = 0; i < c->procs_map.cap; i++)
+        if (c->procs_map.slots[i].key) list[n++] = &c->procs_map.slots[i];
+    qsort(list, n, sizeof *list, cmp_entries);
+    for (size_t i = 0; i < n && i < LIST_MAX; i++)
+        printf("    process %s: %" PRIu64 " events\n", list[i]->key, c->procs[list[i]->val]);
+    if (n > LIST_MAX) printf("    ... and %zu more\n", n - LIST_MAX);
+    free(list);
+}
+
+static void print_info(const char *path, info_ctx *c, const dasf_trace_stats *st) {
+    printf("%s\n", path);
+    printf("  layout      %s", layout_name(st->layout));
+    if (st->layout == DASF_LAYOUT_ARCHIVE && c->chunks_seen) {
+        if (c->level_min == c->level_max)
+            printf(" (zstd level %d)", c->level_min);
+        else
+            printf(" (zstd levels %d..%d)", c->level_min, c->level_max);
+    }
+    printf("\n");
+    const char *unit = st->layout == DASF_LAYOUT_LEGACY ? "records" : "chunks";
+    printf("  %-11s %" PRIu64 " whole, %" PRIu64 " damaged", unit, st->chunks_read,
+           st->chunks_damaged);
+    if (st->chunks_damaged || st->bytes_damaged)
+        printf(" (%" PRIu64 " bytes skipped, first at byte %" PRIu64 ": %s)", st->bytes_damaged,
+               st->first_damage_offset, st->first_damage);
+    printf("\n");
+    printf("  events      %" PRIu64, c->events);
+    const char *sep = ": ";
+    for (int i = 0; i < DASF_PHASE_COUNT; i++)
+        if (c->phases[i]) {
+            printf("%s%c %" PRIu64, sep, dasf_phase_from_index(i), c->phases[i]);
+            sep = ", ";
+        }
+    printf("\n");
+    if (c->events) {
+        char b[32];
+        printf("  time span   ");
+        print_seconds(c->t_min);
+        printf(" .. ");
+        print_seconds(c->t_max);
+        printf(" (%s)\n", dt_format_duration(b, sizeof b, (double)(c->t_max - c->t_min)));
+        if (c->have_offset) {
+            time_t wall = (time_t)((c->t_min + c->realtime_offset) / 1000000000);
+            struct tm tm;
+            char when[64];
+            gmtime_r(&wall, &tm);
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+            printf("  started     %s (wall clock)\n", when);
+        }
+    }
+    if (st->layout == DASF_LAYOUT_ARCHIVE) {
+        printf("  size        %" PRIu64 " bytes on disk, %" PRIu64 " bytes raw", st->file_size,
+               c->raw);
+        if (c->stored) printf(" (ratio %.2f)", (double)c->raw / (double)c->stored);
+    } else {
+        printf("  size        %" PRIu64 " bytes on disk (not compressed)", st->file_size);
+    }
+    if (c->events) printf(", %.2f bytes/event", (double)st->file_size / (double)c->events);
+    printf("\n");
+    if (st->layout == DASF_LAYOUT_ARCHIVE) {
+        printf("  writers     %zu\n", c->n_writers);
+        for (size_t i = 0; i < c->n_writers && i < LIST_MAX; i++) {
+            writer_st *w = &c->writers[i];
+            printf("    pid %" PRId64 " on %s: %" PRIu64 " chunks, %" PRIu64 " events\n", w->pid,
+                   w->host[0] ? w->host : "(unknown host)", w->chunks, w->events);
+        }
+        if (c->n_writers > LIST_MAX) printf("    ... and %zu more\n", c->n_writers - LIST_MAX);
+    } else if (st->layout == DASF_LAYOUT_LEGACY) {
+        printf("  writers     not recorded (the legacy layout has no chunk metadata)\n");
+    }
+    print_processes(c);
+    printf("  dropped     %" PRIu64 " (chunk metadata), %" PRIu64 " (\"dasf.dropped\" events)\n",
+           c->dropped_meta, c->dropped_events);
+}
+
+static void free_ctx(info_ctx *c) {
+    dt_strmap_free(&c->writers_map);
+    dt_strmap_free(&c->procs_map);
+    dt_strmap_free(&c->threads_map);
+    free(c->writers);
+    free(c->procs);
+}
+
+int dt_cmd_info(int argc, char **argv) {
+    static const struct option opts[] = {{"help", 0, NULL, 'h'}, {0}};
+    int first;
+    int rc = dt_parse_args(argc, argv, "", opts, info_help, NULL, NULL, NULL, 1, &first);
+    if (rc >= 0) return rc;
+    int status = DT_OK;
+    for (int i = first; i < argc; i++) {
+        info_ctx c;
+        memset(&c, 0, sizeof c);
+        dasf_trace *t;
+        if (dt_open(argv[i], &t) != DT_OK) {
+            status = DT_FAIL;
+            continue;
+        }
+        dt_input in = {argv[i], 0, t, DASF_LAYOUT_EMPTY};
+        const dasf_trace_event *ev;
+        int got;
+        dasf_trace_stats st;
+        while ((got = dasf_trace_next(t, &ev)) > 0) {
+            if (in.layout == DASF_LAYOUT_EMPTY) {
+                dasf_trace_get_stats(t, &st);
+                in.layout = st.layout;
+            }
+            if (info_event(&c, &in, ev)) {
+                status = DT_FAIL;
+                break;
+            }
+        }
+        if (got < 0) {
+            dt_err("%s: %s", argv[i], dasf_strerror(got));
+            status = DT_FAIL;
+        }
+        dasf_trace_get_stats(t, &st);
+        if (i > first) printf("\n");
+        print_info(argv[i], &c, &st);
+        if (st.chunks_damaged || st.bytes_damaged) status = DT_FAIL;
+        dasf_trace_close(t);
+        free_ctx(&c);
+    }
+    return dt_finish_stdout(status);
+}

@@ -1,0 +1,165 @@
+/*
+ * cmd_merge.c — `dasf-trace merge -o OUT FILE...`: one archive from many
+ * files (processes, hosts, runs), and the copy engine `convert` shares.
+ * Events are copied through the public writer; each source archive chunk
+ * becomes its own output chunk carrying the source's writer metadata (pid,
+ * host, clock, drop count), so `info` on the result still shows who wrote
+ * what.  Memory is one chunk at a time.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char merge_help[] =
+    "usage: dasf-trace merge -o OUT [--level N] [--force] [FILTERS] FILE...\n\n"
+    "Writes one archive holding every event of the input files (either\n"
+    "layout), in command-line order.  Each input chunk becomes an output\n"
+    "chunk that keeps its writer metadata (pid, host, clock, drop count);\n"
+    "events from legacy inputs are attributed to this process.\n\n"
+    "  -o, --output OUT  the archive to write (must not exist, see --force)\n";
+
+const char dt_copy_help[] =
+    "  --level N         zstd level of the archive, 1..19 (default 1)\n"
+    "  --force           replace OUT when it exists\n";
+
+int dt_copy_option(void *vo, int opt, const char *arg) {
+    dt_copy_opts *o = vo;
+    long long v;
+    switch (opt) {
+    case DT_OPT_TO_LAYOUT:
+        if (!strcmp(arg, "legacy")) {
+            o->layout = DASF_LAYOUT_LEGACY;
+        } else if (!strcmp(arg, "archive")) {
+            o->layout = DASF_LAYOUT_ARCHIVE;
+        } else {
+            return dt_usage("--to wants 'legacy' or 'archive', got '%s'", arg);
+        }
+        return 1;
+    case DT_OPT_LEVEL:
+        if (!dt_parse_long(arg, 1, 19, &v))
+            return dt_usage("--level wants a zstd level 1..19, got '%s'", arg);
+        o->level = (int)v;
+        return 1;
+    case DT_OPT_BYTE_SIZE:
+        if (!dt_parse_long(arg, 1, 8, &v))
+            return dt_usage("--byte-size wants 1..8, got '%s'", arg);
+        o->byte_size = (int)v;
+        return 1;
+    case DT_OPT_FORCE: o->force = true; return 1;
+    default: return 0;
+    }
+}
+
+typedef struct copy_ctx {
+    dasf_writer *w;
+    const char *out;
+    size_t file;       /* input index of the last event */
+    uint64_t chunk;    /* its chunk index */
+    bool started;
+    bool keep_origin;
+    bool write_failed;
+    dasf_chunk_info self; /* this process as the writer, for legacy inputs */
+} copy_ctx;
+
+static int writer_failed(copy_ctx *c, int rc) {
+    dt_err("%s: %s", c->out, dasf_strerror(rc));
+    c->write_failed = true;
+    return DT_FAIL;
+}
+
+static int copy_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
+    copy_ctx *c = vctx;
+    bool new_chunk = !c->started || in->index != c->file || ev->chunk_index != c->chunk;
+    if (new_chunk && c->keep_origin) {
+        dasf_chunk_info ci;
+        const dasf_chunk_info *origin = &c->self;
+        if (in->layout == DASF_LAYOUT_ARCHIVE && dasf_trace_chunk(in->trace, &ci) == 0)
+            origin = &ci;
+        int rc = c->started ? dasf_writer_flush(c->w) : 0;
+        if (rc == 0) rc = dasf_writer_set_origin(c->w, origin);
+        if (rc < 0) return writer_failed(c, rc);
+    }
+    c->started = true;
+    c->file = in->index;
+    c->chunk = ev->chunk_index;
+    int rc = dasf_writer_add(c->w, ev);
+    return rc < 0 ? writer_failed(c, rc) : 0;
+}
+
+static bool same_file(const struct stat *a, const char *path) {
+    struct stat b;
+    return stat(path, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
+}
+
+int dt_copy(const char *out, char *const *files, int n, const dt_filter *f,
+            const dt_copy_opts *o) {
+    struct stat st;
+    if (stat(out, &st) == 0) {
+        for (int i = 0; i < n; i++)
+            if (same_file(&st, files[i]))
+                return dt_usage("the output %s is also an input", out);
+        if (!o->force) {
+            dt_err("%s exists; use --force to replace it", out);
+            return DT_FAIL;
+        }
+    }
+    dasf_file_db_options fo = dasf_file_db_options_default();
+    bool archive = o->layout != DASF_LAYOUT_LEGACY;
+    fo.compression_level = !archive ? 0 : o->level ? o->level : DASF_DEFAULT_COMPRESSION_LEVEL;
+    fo.default_byte_size = o->byte_size ? o->byte_size : 8;
+    fo.remove_old_output_file = o->force;
+    fo.flush = false; /* one fsync at close is enough for a copy */
+    copy_ctx c = {.out = out, .keep_origin = archive};
+    c.self.writer_pid = (int64_t)getpid();
+    gethostname(c.self.host, sizeof c.self.host - 1);
+    snprintf(c.self.clock, sizeof c.self.clock, "monotonic");
+    int rc = dasf_writer_open(&c.w, out, &fo);
+    if (rc < 0) {
+        dt_err("%s: %s", out, dasf_strerror(rc));
+        return DT_FAIL;
+    }
+    int status = dt_each_event(files, n, f, copy_event, NULL, &c);
+    rc = dasf_writer_close(c.w);
+    if (rc < 0) {
+        dt_err("%s: %s", out, dasf_strerror(rc));
+        status = DT_FAIL;
+    }
+    if (rc < 0 || c.write_failed) unlink(out); /* never leave a half-written copy */
+    return status;
+}
+
+typedef struct merge_args {
+    dt_copy_opts copy;
+    const char *out;
+} merge_args;
+
+static int merge_option(void *ctx, int opt, const char *arg) {
+    merge_args *a = ctx;
+    if (opt == 'o') {
+        a->out = arg;
+        return 1;
+    }
+    return dt_copy_option(&a->copy, opt, arg);
+}
+
+int dt_cmd_merge(int argc, char **argv) {
+    static const struct option opts[] = {{"help", 0, NULL, 'h'},
+                                         {"output", 1, NULL, 'o'},
+                                         {"level", 1, NULL, DT_OPT_LEVEL},
+                                         {"force", 0, NULL, DT_OPT_FORCE},
+                                         DT_FILTER_LONGOPTS,
+                                         {0}};
+    merge_args a = {{DASF_LAYOUT_ARCHIVE, 0, 0, false}, NULL};
+    char help[2048];
+    snprintf(help, sizeof help, "%s%s\n", merge_help, dt_copy_help);
+    dt_filter f = {0};
+    int first;
+    int rc = dt_parse_args(argc, argv, "o:", opts, help, &f, merge_option, &a, 1, &first);
+    if (rc >= 0) return rc;
+    if (!a.out) return dt_usage("no output file: give -o OUT");
+    return dt_copy(a.out, argv + first, argc - first, &f, &a.copy);
+}

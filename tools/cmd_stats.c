@@ -1,0 +1,461 @@
+/*
+ * cmd_stats.c — `dasf-trace stats`: the Python module's "function
+ * bottleneck" analysis as a table.  Durations come from complete (X)
+ * events and from B/E pairs, matched per (process, thread) on a stack (an
+ * E closes the innermost open B of the same name; B's left open and E's
+ * without a B are counted and reported).  Per group: count, total, mean,
+ * p50, p95, max and share of the total time.  Percentiles are exact
+ * (linear interpolation between closest ranks, as numpy's default), from
+ * per-group arrays of integer nanoseconds and quickselect — 8 bytes per
+ * duration, the only memory that grows with the trace.
+ */
+#include "common.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char stats_help[] =
+    "usage: dasf-trace stats [OPTIONS] [FILTERS] FILE...\n\n"
+    "Durations per event name, as DASF's function-bottleneck analysis:\n"
+    "count, total, mean, p50, p95, max and share of the total time (the sum\n"
+    "of all durations in the table's scope; nested spans count in full, so\n"
+    "a parent's time includes its children's).  Durations come from X events\n"
+    "and from B/E pairs matched per thread; unmatched ones are reported.\n\n"
+    "  --by KEY      name (default), thread or process: one row per name and\n"
+    "                thread (or process); share is then within that thread\n"
+    "                (process), like DASF's per-thread table\n"
+    "  --sort KEY    total (default), count, mean, p50, p95, max or name\n"
+    "  --top N       only the first N rows (after sorting)\n"
+    "  --csv         comma-separated values, times in seconds\n\n";
+
+enum { BY_NAME, BY_THREAD, BY_PROCESS };
+enum { SORT_TOTAL, SORT_COUNT, SORT_MEAN, SORT_P50, SORT_P95, SORT_MAX, SORT_NAME };
+enum { OPT_BY = DT_OPT_VERB, OPT_SORT, OPT_TOP, OPT_CSV };
+
+typedef struct group {
+    size_t name_len;
+    char *label; /* "name" or "pid\ttid\tname" (the strmap key) */
+    int64_t *d;  /* durations, ns */
+    size_t n, cap;
+    int64_t total, max;
+    size_t scope; /* thread/process index the share is relative to */
+    /* computed at the end */
+    double mean, p50, p95, share;
+} group;
+
+typedef struct open_span {
+    size_t g;
+    int64_t ts;
+} open_span;
+
+typedef struct thread_st {
+    open_span *stack;
+    size_t n, cap;
+} thread_st;
+
+typedef struct stats_ctx {
+    int by, sort;
+    long long top;
+    bool csv;
+    dt_strmap groups_map;
+    group *groups;
+    size_t n_groups, cap_groups;
+    dt_strmap threads_map; /* "pid\ttid" -> thread_st */
+    thread_st *threads;
+    size_t n_threads, cap_threads;
+    dt_strmap scopes_map; /* share scope ("" / "pid\ttid" / "pid") -> total */
+    int64_t *scope_total;
+    size_t n_scopes, cap_scopes;
+    uint64_t n_x, n_pairs, unmatched_b, unmatched_e, events;
+    char *key;
+    size_t key_cap;
+} stats_ctx;
+
+static int stats_option(void *vctx, int opt, const char *arg) {
+    stats_ctx *c = vctx;
+    static const char *sorts[] = {"total", "count", "mean", "p50", "p95", "max", "name"};
+    switch (opt) {
+    case OPT_BY:
+        if (!strcmp(arg, "name")) c->by = BY_NAME;
+        else if (!strcmp(arg, "thread")) c->by = BY_THREAD;
+        else if (!strcmp(arg, "process")) c->by = BY_PROCESS;
+        else return dt_usage("--by wants name, thread or process, got '%s'", arg);
+        return 1;
+    case OPT_SORT:
+        for (int i = 0; i < 7; i++)
+            if (!strcmp(arg, sorts[i])) {
+                c->sort = i;
+                return 1;
+            }
+        return dt_usage("--sort wants total, count, mean, p50, p95, max or name, got '%s'", arg);
+    case OPT_TOP:
+        if (!dt_parse_long(arg, 1, 1LL << 40, &c->top))
+            return dt_usage("--top wants a positive number, got '%s'", arg);
+        return 1;
+    case OPT_CSV: c->csv = true; return 1;
+    default: return 0;
+    }
+}
+
+/* Builds "prefix\tname" into c->key; prefix is the thread/process text. */
+static const char *make_key(stats_ctx *c, const char *prefix, size_t plen, const char *name,
+                            size_t nlen, size_t *klen) {
+    size_t need = plen + nlen + 2;
+    if (need > c->key_cap) {
+        size_t cap = c->key_cap ? c->key_cap : 256;
+        while (cap < need) cap *= 2;
+        char *k = realloc(c->key, cap);
+        if (!k) return NULL;
+        c->key = k;
+        c->key_cap = cap;
+    }
+    size_t o = 0;
+    if (plen) {
+        memcpy(c->key, prefix, plen);
+        c->key[plen] = '\t';
+        o = plen + 1;
+    }
+    memcpy(c->key + o, name, nlen);
+    c->key[o + nlen] = 0;
+    *klen = o + nlen;
+    return c->key;
+}
+
+static size_t scope_index(stats_ctx *c, const char *s, size_t n) {
+    bool created;
+    dt_strent *e = dt_strmap_get(&c->scopes_map, s, n, &created);
+    if (!e) return SIZE_MAX;
+    if (created) {
+        if (dt_grow((void **)&c->scope_total, &c->cap_scopes, c->n_scopes,
+                    sizeof *c->scope_total))
+            return SIZE_MAX;
+        c->scope_total[c->n_scopes] = 0;
+        e->val = c->n_scopes++;
+    }
+    return e->val;
+}
+
+/* The group of an event's name (in its thread/process when --by). */
+static size_t group_of(stats_ctx *c, const char *name, const char *scope, size_t slen) {
+    size_t nlen = strlen(name), klen;
+    const char *key = make_key(c, scope, slen, name, nlen, &klen);
+    if (!key) return SIZE_MAX;
+    bool created;
+    dt_strent *e = dt_strmap_get(&c->groups_map, key, klen, &created);
+    if (!e) return SIZE_MAX;
+    if (created) {
+        if (dt_grow((void **)&c->groups, &c->cap_groups, c->n_groups, sizeof *c->groups))
+            return SIZE_MAX;
+        group *g = &c->groups[c->n_groups];
+        memset(g, 0, sizeof *g);
+        g->label = e->key;
+        g->name_len = nlen;
+        g->scope = scope_index(c, scope, slen);
+        if (g->scope == SIZE_MAX) return SIZE_MAX;
+        e->val = c->n_groups++;
+    }
+    return e->val;
+}
+
+static int add_duration(stats_ctx *c, size_t gi, int64_t d) {
+    group *g = &c->groups[gi];
+    if (dt_grow((void **)&g->d, &g->cap, g->n, sizeof *g->d)) return -1;
+    g->d[g->n++] = d;
+    g->total += d;
+    if (g->n == 1 || d > g->max) g->max = d;
+    c->scope_total[g->scope] += d;
+    return 0;
+}
+
+static thread_st *thread_of(stats_ctx *c, const char *tkey, size_t tlen) {
+    bool created;
+    dt_strent *e = dt_strmap_get(&c->threads_map, tkey, tlen, &created);
+    if (!e) return NULL;
+    if (created) {
+        if (dt_grow((void **)&c->threads, &c->cap_threads, c->n_threads, sizeof *c->threads))
+            return NULL;
+        memset(&c->threads[c->n_threads], 0, sizeof *c->threads);
+        e->val = c->n_threads++;
+    }
+    return &c->threads[e->val];
+}
+
+static int end_span(stats_ctx *c, thread_st *t, size_t gi, int64_t ts) {
+    /* The innermost open B of this name; B's above it were never closed. */
+    size_t i = t->n;
+    while (i > 0 && t->stack[i - 1].g != gi) i--;
+    if (i == 0) {
+        c->unmatched_e++;
+        return 0;
+    }
+    c->unmatched_b += t->n - i;
+    t->n = i - 1;
+    c->n_pairs++;
+    return add_duration(c, gi, ts - t->stack[i - 1].ts);
+}
+
+static int stats_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
+    stats_ctx *c = vctx;
+    (void)in;
+    c->events++;
+    dasf_phase ph = ev->phase;
+    if (ph != DASF_PHASE_COMPLETE && ph != DASF_PHASE_DURATION_BEGIN &&
+        ph != DASF_PHASE_DURATION_END)
+        return 0;
+    char pid[DT_ID_TEXT_MAX], tkey[2 * DT_ID_TEXT_MAX + 2];
+    size_t slen = 0;
+    const char *scope = "";
+    size_t tlen = 0;
+    /* Ids as text only when needed: the common case (X, --by name) skips it. */
+    if (ph != DASF_PHASE_COMPLETE || c->by != BY_NAME) {
+        dt_id_text(&ev->process_id, pid, sizeof pid);
+        size_t plen = strlen(pid);
+        memcpy(tkey, pid, plen);
+        tkey[plen] = '\t';
+        dt_id_text(&ev->thread_id, tkey + plen + 1, DT_ID_TEXT_MAX);
+        tlen = plen + 1 + strlen(tkey + plen + 1);
+    }
+    if (c->by == BY_THREAD) {
+        scope = tkey;
+        slen = tlen;
+    } else if (c->by == BY_PROCESS) {
+        scope = pid;
+        slen = strlen(pid);
+    }
+    size_t gi = group_of(c, ev->name ? ev->name : "", scope, slen);
+    if (gi == SIZE_MAX) goto oom;
+    if (ph == DASF_PHASE_COMPLETE) {
+        c->n_x++;
+        if (add_duration(c, gi, ev->duration_ns)) goto oom;
+        return 0;
+    }
+    thread_st *t = thread_of(c, tkey, tlen);
+    if (!t) goto oom;
+    if (ph == DASF_PHASE_DURATION_BEGIN) {
+        if (dt_grow((void **)&t->stack, &t->cap, t->n, sizeof *t->stack)) goto oom;
+        t->stack[t->n++] = (open_span){gi, ev->timestamp_ns};
+        return 0;
+    }
+    if (end_span(c, t, gi, ev->timestamp_ns)) goto oom;
+    return 0;
+oom:
+    dt_err("out of memory");
+    return DT_FAIL;
+}
+
+/* The k-th smallest of a[0..n) (a is reordered). */
+static int64_t select_kth(int64_t *a, size_t n, size_t k) {
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        /* median of three as the pivot keeps sorted input linear */
+        size_t mid = lo + (hi - lo) / 2;
+        int64_t x = a[lo], y = a[mid], z = a[hi];
+        int64_t pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pivot) i++;
+            while (a[j] > pivot) j--;
+            if (i <= j) {
+                int64_t t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return a[k];
+    }
+    return a[k];
+}
+
+/* numpy's default percentile: linear between the closest ranks. */
+static double percentile(int64_t *a, size_t n, double p) {
+    double pos = p * (double)(n - 1);
+    size_t k = (size_t)pos;
+    double frac = pos - (double)k;
+    int64_t lo = select_kth(a, n, k);
+    if (frac == 0 || k + 1 >= n) return (double)lo;
+    int64_t hi = a[k + 1];
+    for (size_t i = k + 2; i < n; i++) /* after selecting k, a[k+1..] are >= lo */
+        if (a[i] < hi) hi = a[i];
+    return (double)lo + frac * (double)(hi - lo);
+}
+
+static int sort_key;
+static int cmp_groups(const void *pa, const void *pb) {
+    const group *a = pa, *b = pb;
+    double x = 0, y = 0;
+    switch (sort_key) {
+    case SORT_TOTAL: x = (double)a->total, y = (double)b->total; break;
+    case SORT_COUNT: x = (double)a->n, y = (double)b->n; break;
+    case SORT_MEAN: x = a->mean, y = b->mean; break;
+    case SORT_P50: x = a->p50, y = b->p50; break;
+    case SORT_P95: x = a->p95, y = b->p95; break;
+    case SORT_MAX: x = (double)a->max, y = (double)b->max; break;
+    default: break;
+    }
+    if (x != y) return x < y ? 1 : -1;
+    return strcmp(a->label, b->label);
+}
+
+static void finish_groups(stats_ctx *c) {
+    for (size_t i = 0; i < c->n_groups; i++) {
+        group *g = &c->groups[i];
+        g->mean = (double)g->total / (double)g->n;
+        g->p50 = percentile(g->d, g->n, 0.50);
+        g->p95 = percentile(g->d, g->n, 0.95);
+        int64_t st = c->scope_total[g->scope];
+        g->share = st > 0 ? 100.0 * (double)g->total / (double)st : 0;
+        free(g->d);
+        g->d = NULL;
+    }
+    sort_key = c->sort;
+    qsort(c->groups, c->n_groups, sizeof *c->groups, cmp_groups);
+}
+
+/* Splits a label into its scope columns and the name (pointers into it). */
+static void split_label(const stats_ctx *c, const group *g, char *cols[3]) {
+    char *s = g->label;
+    cols[0] = cols[1] = NULL;
+    for (int i = 0; i < (c->by == BY_THREAD ? 2 : c->by == BY_PROCESS ? 1 : 0); i++) {
+        cols[i] = s;
+        s = strchr(s, '\t');
+        *s++ = 0;
+    }
+    cols[2] = s;
+}
+
+static void csv_field(const char *s) {
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"') putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static void print_csv(stats_ctx *c, size_t rows) {
+    if (c->by == BY_THREAD) fputs("process_id,thread_id,", stdout);
+    if (c->by == BY_PROCESS) fputs("process_id,", stdout);
+    puts("name,count,total_s,mean_s,p50_s,p95_s,max_s,share_percent");
+    for (size_t i = 0; i < rows; i++) {
+        group *g = &c->groups[i];
+        char *cols[3];
+        split_label(c, g, cols);
+        for (int k = 0; k < 2; k++)
+            if (cols[k]) {
+                csv_field(cols[k]);
+                putchar(',');
+            }
+        csv_field(cols[2]);
+        printf(",%zu,%.9f,%.9f,%.9f,%.9f,%.9f,%.3f\n", g->n, (double)g->total / 1e9,
+               g->mean / 1e9, g->p50 / 1e9, g->p95 / 1e9, (double)g->max / 1e9, g->share);
+    }
+}
+
+#define NAME_MAX_WIDTH 60
+
+static void print_table(stats_ctx *c, size_t rows) {
+    static const char *hdr[] = {"count", "total", "mean", "p50", "p95", "max", "share"};
+    int wscope[2] = {c->by == BY_PROCESS ? 7 : 7, 6}, wname = 4;
+    char *(*cols)[3] = malloc((rows ? rows : 1) * sizeof *cols);
+    if (!cols) {
+        dt_err("out of memory");
+        return;
+    }
+    for (size_t i = 0; i < rows; i++) {
+        split_label(c, &c->groups[i], cols[i]);
+        for (int k = 0; k < 2; k++)
+            if (cols[i][k] && (int)strlen(cols[i][k]) > wscope[k])
+                wscope[k] = (int)strlen(cols[i][k]);
+        int l = (int)strlen(cols[i][2]);
+        if (l > wname) wname = l > NAME_MAX_WIDTH ? NAME_MAX_WIDTH : l;
+    }
+    int nscope = c->by == BY_THREAD ? 2 : c->by == BY_PROCESS ? 1 : 0;
+    static const char *scope_hdr[] = {"process", "thread"};
+    for (int k = 0; k < nscope; k++) printf("%-*s  ", wscope[k], scope_hdr[k]);
+    printf("%-*s %9s", wname, "name", hdr[0]);
+    for (int k = 1; k < 6; k++) printf(" %12s", hdr[k]);
+    printf(" %7s\n", hdr[6]);
+    for (size_t i = 0; i < rows; i++) {
+        group *g = &c->groups[i];
+        char b[6][32];
+        for (int k = 0; k < nscope; k++) printf("%-*s  ", wscope[k], cols[i][k]);
+        const char *name = cols[i][2];
+        if ((int)strlen(name) > wname)
+            printf("%.*s...", wname - 3, name);
+        else
+            printf("%-*s", wname, name);
+        printf(" %9zu %12s %12s %12s %12s %12s %6.2f%%\n", g->n,
+               dt_format_duration(b[1], 32, (double)g->total), dt_format_duration(b[2], 32, g->mean),
+               dt_format_duration(b[3], 32, g->p50), dt_format_duration(b[4], 32, g->p95),
+               dt_format_duration(b[5], 32, (double)g->max), g->share);
+    }
+    free(cols);
+}
+
+static void count_open(stats_ctx *c) {
+    for (size_t i = 0; i < c->n_threads; i++) {
+        c->unmatched_b += c->threads[i].n;
+        free(c->threads[i].stack);
+    }
+}
+
+static void free_ctx(stats_ctx *c) {
+    for (size_t i = 0; i < c->n_groups; i++) free(c->groups[i].d);
+    free(c->groups);
+    free(c->threads);
+    free(c->scope_total);
+    free(c->key);
+    dt_strmap_free(&c->groups_map);
+    dt_strmap_free(&c->threads_map);
+    dt_strmap_free(&c->scopes_map);
+}
+
+int dt_cmd_stats(int argc, char **argv) {
+    static const struct option opts[] = {{"help", 0, NULL, 'h'},   {"by", 1, NULL, OPT_BY},
+                                         {"sort", 1, NULL, OPT_SORT}, {"top", 1, NULL, OPT_TOP},
+                                         {"csv", 0, NULL, OPT_CSV},  DT_FILTER_LONGOPTS,
+                                         {0}};
+    stats_ctx c;
+    memset(&c, 0, sizeof c);
+    dt_filter f = {0};
+    int first;
+    int rc = dt_parse_args(argc, argv, "", opts, stats_help, &f, stats_option, &c, 1, &first);
+    if (rc >= 0) return rc;
+    int st = dt_each_event(argv + first, argc - first, &f, stats_event, NULL, &c);
+    count_open(&c);
+    finish_groups(&c);
+    size_t rows = c.n_groups;
+    if (c.top && (size_t)c.top < rows) rows = (size_t)c.top;
+    if (c.csv) {
+        print_csv(&c, rows);
+    } else {
+        print_table(&c, rows);
+        if (rows < c.n_groups) printf("(%zu more rows; see --top)\n", c.n_groups - rows);
+        printf("\n%" PRIu64 " events; %" PRIu64 " spans: %" PRIu64 " X, %" PRIu64
+               " B/E pairs\n",
+               c.events, c.n_x + c.n_pairs, c.n_x, c.n_pairs);
+    }
+    if (c.unmatched_b || c.unmatched_e) {
+        FILE *o = c.csv ? stderr : stdout;
+        fflush(stdout);
+        fprintf(o, "%sunmatched: %" PRIu64 " B without E (still open or never closed), %" PRIu64
+                   " E without B\n",
+                c.csv ? "dasf-trace stats: " : "", c.unmatched_b, c.unmatched_e);
+    }
+    free_ctx(&c);
+    return dt_finish_stdout(st);
+}

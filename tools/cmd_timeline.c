@@ -1,0 +1,836 @@
+/*
+ * cmd_timeline.c — `dasf-trace timeline -o OUT.svg FILE...`: a picture of
+ * a trace that opens in any browser.  One lane per (process, thread) with
+ * its label; complete (X) and B/E spans as boxes nested by depth, coloured
+ * by name (legend below); instants as ticks; counters as lines in their own
+ * tracks; a time axis with units picked by the span.
+ *
+ * It must stay readable, and small, at 10 M events, so memory and output do
+ * not grow with the event count: a first pass finds the time span (unless
+ * --from and --to give it); the second keeps only spans at least a pixel
+ * wide (at most about width x depth per lane), and folds narrower ones into
+ * per-pixel-column aggregates (busy time, span count, dominant name) that
+ * are drawn as one translucent box per run of columns.  Depths are computed
+ * at the end by sorting each lane's wide spans by start, because X events
+ * arrive in end order (children before their parents).
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char timeline_help[] =
+    "usage: dasf-trace timeline -o OUT.svg [--width PX] [FILTERS] FILE...\n\n"
+    "Draws the trace as an SVG: one lane per (process, thread), complete and\n"
+    "B/E spans as boxes nested by depth and coloured by name (legend at the\n"
+    "bottom), instants as ticks, counters as lines, a time axis relative to\n"
+    "the first event.  Spans narrower than a pixel are merged into shaded\n"
+    "boxes (hover for counts), so huge traces stay readable.  Use --from and\n"
+    "--to to zoom: spans crossing the window are clipped to it.\n\n"
+    "  -o, --output F  the SVG file to write ('-' for stdout)\n"
+    "  --width PX      picture width in pixels (default 1600, 600..20000)\n\n";
+
+enum { OPT_WIDTH = DT_OPT_VERB };
+
+#define LABEL_W 210      /* left column with lane labels */
+#define RIGHT_PAD 20
+#define ROW_H 16         /* one depth level */
+#define LANE_GAP 6
+#define COUNTER_H 44
+#define MAX_WIDE_SPANS (2u << 20) /* beyond this, every span is aggregated */
+#define LEGEND_MAX 24
+
+typedef struct wide_span {
+    int64_t s, e;
+    uint32_t name;
+    uint32_t depth;
+    bool open; /* a B that was never closed */
+} wide_span;
+
+typedef struct column {
+    double busy;   /* ns covered by narrow spans */
+    uint32_t count;
+    uint32_t cand; /* dominant name (weighted majority vote) */
+    double weight;
+} column;
+
+typedef struct bopen {
+    int64_t s;
+    uint32_t name;
+} bopen;
+
+typedef struct lane {
+    char *pid, *tid; /* id texts */
+    char *name;      /* thread_name metadata, or NULL */
+    wide_span *spans;
+    size_t n_spans, cap_spans;
+    bopen *stack;
+    size_t n_stack, cap_stack;
+    column *cols;   /* plot-width columns, allocated on first narrow span */
+    uint8_t *ticks; /* instants per column, allocated on first instant */
+    int rows;       /* depth levels drawn */
+    int y;          /* top, set at layout */
+} lane;
+
+typedef struct cpoint {
+    double first, last, min, max;
+    bool has;
+} cpoint;
+
+typedef struct counter {
+    char *pid;
+    char *label; /* "name.series" */
+    cpoint *pts;
+    double min, max;
+    bool has;
+    int y;
+} counter;
+
+typedef struct tl_ctx {
+    const char *out_path;
+    long long width;
+    int plot_w;
+    dt_filter f; /* without the time window: B/E need both ends */
+    bool has_from, has_to;
+    int64_t from, to; /* the view */
+    bool pass1_any;
+    int64_t ns_min, ns_max;
+    double ns_per_px;
+    dt_strmap names_map;
+    struct name_st {
+        const char *s; /* key in names_map */
+        double total;
+        uint64_t count;
+        int color; /* palette index, or -1 */
+    } *names;
+    size_t n_names, cap_names;
+    dt_strmap lanes_map;
+    lane *lanes;
+    size_t n_lanes, cap_lanes;
+    dt_strmap counters_map;
+    counter *counters;
+    size_t n_counters, cap_counters;
+    dt_strmap procnames; /* pid text -> index into procname_v */
+    char **procname_v;
+    size_t n_procname, cap_procname;
+    size_t wide_total;
+    uint64_t events, unmatched_e, aggregated;
+} tl_ctx;
+
+static int timeline_option(void *vctx, int opt, const char *arg) {
+    tl_ctx *c = vctx;
+    if (opt == 'o') {
+        c->out_path = arg;
+        return 1;
+    }
+    if (opt == OPT_WIDTH) {
+        if (!dt_parse_long(arg, 600, 20000, &c->width))
+            return dt_usage("--width wants 600..20000 pixels, got '%s'", arg);
+        return 1;
+    }
+    return 0;
+}
+
+static int oom(void) {
+    dt_err("out of memory");
+    return DT_FAIL;
+}
+
+/* ---- pass 1: the time span ------------------------------------------------ */
+
+static int span_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
+    tl_ctx *c = vctx;
+    (void)in;
+    int64_t s = ev->timestamp_ns;
+    int64_t e = s + (ev->phase == DASF_PHASE_COMPLETE && ev->duration_ns > 0 ? ev->duration_ns : 0);
+    if (ev->phase == DASF_PHASE_METADATA) return 0;
+    if (!c->pass1_any || s < c->ns_min) c->ns_min = s;
+    if (!c->pass1_any || e > c->ns_max) c->ns_max = e;
+    c->pass1_any = true;
+    return 0;
+}
+
+/* ---- pass 2: collect ------------------------------------------------------- */
+
+static uint32_t name_index(tl_ctx *c, const char *name) {
+    bool created;
+    dt_strent *e = dt_strmap_get(&c->names_map, name, strlen(name), &created);
+    if (!e) return UINT32_MAX;
+    if (created) {
+        if (dt_grow((void **)&c->names, &c->cap_names, c->n_names, sizeof *c->names))
+            return UINT32_MAX;
+        c->names[c->n_names] = (struct name_st){NULL, 0, 0, -1};
+        e->val = c->n_names++;
+    }
+    c->names[e->val].s = e->key; /* keys may move only on insert: refresh */
+    return (uint32_t)e->val;
+}
+
+static lane *lane_of(tl_ctx *c, const dasf_trace_event *ev) {
+    char key[2 * DT_ID_TEXT_MAX + 2];
+    dt_id_text(&ev->process_id, key, DT_ID_TEXT_MAX);
+    size_t plen = strlen(key);
+    key[plen] = '\t';
+    dt_id_text(&ev->thread_id, key + plen + 1, DT_ID_TEXT_MAX);
+    bool created;
+    dt_strent *e = dt_strmap_get(&c->lanes_map, key, strlen(key), &created);
+    if (!e) return NULL;
+    if (created) {
+        if (dt_grow((void **)&c->lanes, &c->cap_lanes, c->n_lanes, sizeof *c->lanes)) return NULL;
+        lane *l = &c->lanes[c->n_lanes];
+        memset(l, 0, sizeof *l);
+        l->pid = strndup(key, plen);
+        l->tid = strdup(key + plen + 1);
+        if (!l->pid || !l->tid) return NULL;
+        e->val = c->n_lanes++;
+    }
+    return &c->lanes[e->val];
+}
+
+static double px_of(const tl_ctx *c, int64_t t) {
+    return (double)(t - c->from) / c->ns_per_px;
+}
+
+static int col_of(const tl_ctx *c, int64_t t) {
+    double x = px_of(c, t);
+    if (x < 0) return 0;
+    if (x >= c->plot_w) return c->plot_w - 1;
+    return (int)x;
+}
+
+/* A finished span [s, e] of name n in lane l. */
+static int add_span(tl_ctx *c, lane *l, int64_t s, int64_t e, uint32_t n, bool open) {
+    if (e < c->from || s > c->to) return 0;
+    c->names[n].total += (double)(e - s);
+    c->names[n].count++;
+    int64_t cs = s < c->from ? c->from : s, ce = e > c->to ? c->to : e;
+    double w = (double)(ce - cs) / c->ns_per_px;
+    if (w >= 1.0 && c->wide_total < MAX_WIDE_SPANS) {
+        if (dt_grow((void **)&l->spans, &l->cap_spans, l->n_spans, sizeof *l->spans)) return -1;
+        l->spans[l->n_spans++] = (wide_span){cs, ce, n, 0, open};
+        c->wide_total++;
+        return 0;
+    }
+    if (!l->cols) {
+        l->cols = calloc((size_t)c->plot_w, sizeof *l->cols);
+        if (!l->cols) return -1;
+    }
+    c->aggregated++;
+    /* Spread over the columns it touches (at most 1-2 unless over the cap). */
+    int a = col_of(c, cs), b = col_of(c, ce);
+    for (int k = a; k <= b; k++) {
+        column *col = &l->cols[k];
+        double part = (double)(ce - cs) / (double)(b - a + 1);
+        col->busy += part;
+        if (k == a) col->count++;
+        if (col->cand == n || col->weight <= 0) {
+            col->cand = n;
+            col->weight += part;
+        } else {
+            col->weight -= part;
+        }
+    }
+    return 0;
+}
+
+static int add_tick(tl_ctx *c, lane *l, int64_t t) {
+    if (t < c->from || t > c->to) return 0;
+    if (!l->ticks) {
+        l->ticks = calloc((size_t)c->plot_w, 1);
+        if (!l->ticks) return -1;
+    }
+    int k = col_of(c, t);
+    if (l->ticks[k] < 255) l->ticks[k]++;
+    return 0;
+}
+
+static int add_counter(tl_ctx *c, const dasf_trace_event *ev) {
+    if (ev->timestamp_ns < c->from || ev->timestamp_ns > c->to) return 0;
+    if (ev->args.type != DASF_VAL_MAP) return 0;
+    char pid[DT_ID_TEXT_MAX];
+    dt_id_text(&ev->process_id, pid, sizeof pid);
+    for (uint32_t i = 0; i < ev->args.v.map.n; i++) {
+        const dasf_kv *kv = &ev->args.v.map.items[i];
+        double v;
+        switch (kv->val.type) {
+        case DASF_VAL_INT: v = (double)kv->val.v.i; break;
+        case DASF_VAL_UINT: v = (double)kv->val.v.u; break;
+        case DASF_VAL_FLOAT: v = kv->val.v.f; break;
+        case DASF_VAL_BOOL: v = kv->val.v.b; break;
+        default: continue;
+        }
+        if (!isfinite(v)) continue;
+        char kb[DT_ID_TEXT_MAX], key[3 * DT_ID_TEXT_MAX + 4];
+        const char *series = kv->key.type == DASF_VAL_STR ? kv->key.v.str.ptr
+                                                          : dt_id_text(&kv->key, kb, sizeof kb);
+        int klen = snprintf(key, sizeof key, "%s\t%s.%s", pid, ev->name ? ev->name : "", series);
+        if (klen < 0 || (size_t)klen >= sizeof key) klen = (int)strlen(key);
+        bool created;
+        dt_strent *e = dt_strmap_get(&c->counters_map, key, (size_t)klen, &created);
+        if (!e) return -1;
+        if (created) {
+            if (dt_grow((void **)&c->counters, &c->cap_counters, c->n_counters,
+                        sizeof *c->counters))
+                return -1;
+            counter *k = &c->counters[c->n_counters];
+            memset(k, 0, sizeof *k);
+            k->pid = strdup(pid);
+            k->label = strdup(strchr(e->key, '\t') + 1);
+            k->pts = calloc((size_t)c->plot_w, sizeof *k->pts);
+            if (!k->pid || !k->label || !k->pts) return -1;
+            e->val = c->n_counters++;
+        }
+        counter *k = &c->counters[e->val];
+        cpoint *p = &k->pts[col_of(c, ev->timestamp_ns)];
+        if (!p->has) {
+            p->first = p->min = p->max = v;
+            p->has = true;
+        }
+        p->last = v;
+        if (v < p->min) p->min = v;
+        if (v > p->max) p->max = v;
+        if (!k->has || v < k->min) k->min = v;
+        if (!k->has || v > k->max) k->max = v;
+        k->has = true;
+    }
+    return 0;
+}
+
+static int metadata(tl_ctx *c, lane *l, const dasf_trace_event *ev) {
+    const dasf_value *v = dasf_value_map_get(&ev->args, "name");
+    if (!v || v->type != DASF_VAL_STR || !ev->name) return 0;
+    if (!strcmp(ev->name, "thread_name")) {
+        free(l->name);
+        l->name = strdup(v->v.str.ptr);
+        return l->name ? 0 : -1;
+    }
+    if (!strcmp(ev->name, "process_name")) {
+        bool created;
+        dt_strent *e = dt_strmap_get(&c->procnames, l->pid, strlen(l->pid), &created);
+        if (!e) return -1;
+        if (created) {
+            if (dt_grow((void **)&c->procname_v, &c->cap_procname, c->n_procname,
+                        sizeof *c->procname_v))
+                return -1;
+            c->procname_v[c->n_procname] = NULL;
+            e->val = c->n_procname++;
+        }
+        free(c->procname_v[e->val]);
+        c->procname_v[e->val] = strdup(v->v.str.ptr);
+        return c->procname_v[e->val] ? 0 : -1;
+    }
+    return 0;
+}
+
+static int collect_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
+    tl_ctx *c = vctx;
+    (void)in;
+    c->events++;
+    dasf_phase ph = ev->phase;
+    if (ph == DASF_PHASE_COUNTER) return add_counter(c, ev) ? oom() : 0;
+    if (ph != DASF_PHASE_COMPLETE && ph != DASF_PHASE_DURATION_BEGIN &&
+        ph != DASF_PHASE_DURATION_END && ph != DASF_PHASE_INSTANT && ph != DASF_PHASE_METADATA &&
+        ph != DASF_PHASE_ASYNC_INSTANT && ph != DASF_PHASE_MARK)
+        return 0; /* async/flow/object events have no place in a lane picture */
+    lane *l = lane_of(c, ev);
+    if (!l) return oom();
+    if (ph == DASF_PHASE_METADATA) return metadata(c, l, ev) ? oom() : 0;
+    if (ph == DASF_PHASE_INSTANT || ph == DASF_PHASE_ASYNC_INSTANT || ph == DASF_PHASE_MARK)
+        return add_tick(c, l, ev->timestamp_ns) ? oom() : 0;
+    uint32_t n = name_index(c, ev->name ? ev->name : "");
+    if (n == UINT32_MAX) return oom();
+    int64_t s = ev->timestamp_ns;
+    if (ph == DASF_PHASE_COMPLETE)
+        return add_span(c, l, s, s + (ev->duration_ns > 0 ? ev->duration_ns : 0), n, false)
+                   ? oom()
+                   : 0;
+    if (ph == DASF_PHASE_DURATION_BEGIN) {
+        if (dt_grow((void **)&l->stack, &l->cap_stack, l->n_stack, sizeof *l->stack)) return oom();
+        l->stack[l->n_stack++] = (bopen){s, n};
+        return 0;
+    }
+    size_t i = l->n_stack; /* E: close the innermost B of this name */
+    while (i > 0 && l->stack[i - 1].name != n) i--;
+    if (i == 0) {
+        c->unmatched_e++;
+        return 0;
+    }
+    bopen b = l->stack[i - 1];
+    memmove(&l->stack[i - 1], &l->stack[i], (l->n_stack - i) * sizeof *l->stack);
+    l->n_stack--;
+    return add_span(c, l, b.s, s, b.name, false) ? oom() : 0;
+}
+
+/* ---- layout ------------------------------------------------------------- */
+
+static int cmp_span(const void *pa, const void *pb) {
+    const wide_span *a = pa, *b = pb;
+    if (a->s != b->s) return a->s < b->s ? -1 : 1;
+    if (a->e != b->e) return a->e > b->e ? -1 : 1;
+    return 0;
+}
+
+/* Depth = number of enclosing wide spans; narrow aggregates go one row
+ * below the deepest wide span over their column. */
+static int layout_lane(tl_ctx *c, lane *l, int **base_out) {
+    for (size_t i = 0; i < l->n_stack; i++) /* never closed: runs to the end */
+        if (add_span(c, l, l->stack[i].s, c->to, l->stack[i].name, true)) return -1;
+    l->n_stack = 0;
+    qsort(l->spans, l->n_spans, sizeof *l->spans, cmp_span);
+    int64_t *ends = malloc((l->n_spans + 1) * sizeof *ends);
+    int *base = l->cols ? calloc((size_t)c->plot_w, sizeof *base) : NULL;
+    if (!ends || (l->cols && !base)) {
+        free(ends);
+        free(base);
+        return -1;
+    }
+    size_t depth = 0;
+    int rows = 1;
+    for (size_t i = 0; i < l->n_spans; i++) {
+        wide_span *sp = &l->spans[i];
+        while (depth > 0 && ends[depth - 1] <= sp->s) depth--;
+        sp->depth = (uint32_t)depth;
+        ends[depth++] = sp->e;
+        if ((int)depth > rows) rows = (int)depth;
+        if (base) {
+            int a = col_of(c, sp->s), b = col_of(c, sp->e);
+            for (int k = a; k <= b; k++)
+                if (base[k] < (int)depth) base[k] = (int)depth;
+        }
+    }
+    free(ends);
+    if (base)
+        for (int k = 0; k < c->plot_w; k++)
+            if (l->cols[k].count && base[k] + 1 > rows) rows = base[k] + 1;
+    l->rows = rows;
+    *base_out = base;
+    return 0;
+}
+
+/* ---- SVG output ------------------------------------------------------------ */
+
+static const char *palette[] = {
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+    "#9c755f", "#bab0ac", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+};
+#define PALETTE_N (sizeof palette / sizeof palette[0])
+
+static void color_of(const tl_ctx *c, uint32_t n, char out[24]) {
+    int k = c->names[n].color;
+    if (k >= 0) {
+        snprintf(out, 24, "%s", palette[k]);
+        return;
+    }
+    uint64_t h = dt_hash(c->names[n].s, strlen(c->names[n].s));
+    snprintf(out, 24, "hsl(%u,45%%,62%%)", (unsigned)(h % 360));
+}
+
+/* Writes s escaped for XML text and attributes; drops characters XML 1.0
+ * forbids and replaces invalid UTF-8 with U+FFFD. */
+static void xml_text(FILE *o, const char *s, size_t max_chars) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t chars = 0;
+    while (*u) {
+        if (max_chars && chars == max_chars) {
+            fputs("\xe2\x80\xa6", o); /* ellipsis */
+            return;
+        }
+        unsigned ch = *u;
+        size_t len = ch < 0x80 ? 1 : (ch & 0xe0) == 0xc0 ? 2 : (ch & 0xf0) == 0xe0 ? 3
+                                   : (ch & 0xf8) == 0xf0 ? 4 : 0;
+        bool ok = len > 0;
+        for (size_t i = 1; ok && i < len; i++) ok = (u[i] & 0xc0) == 0x80;
+        if (ok && len == 2 && ch < 0xc2) ok = false;
+        if (!ok) {
+            fputs("\xef\xbf\xbd", o);
+            u++;
+        } else if (len > 1) {
+            fwrite(u, 1, len, o);
+            u += len;
+        } else {
+            switch (ch) {
+            case '&': fputs("&amp;", o); break;
+            case '<': fputs("&lt;", o); break;
+            case '>': fputs("&gt;", o); break;
+            case '"': fputs("&quot;", o); break;
+            case '\'': fputs("&apos;", o); break;
+            default:
+                if (ch >= 0x20 || ch == '\t' || ch == '\n') fputc((int)ch, o);
+                else fputc('?', o);
+            }
+            u++;
+        }
+        chars++;
+    }
+}
+
+/* Picks the axis unit for a span and a "nice" tick step (1, 2, 5 x 10^k). */
+static void axis_units(double span_ns, double *step, double *unit, const char **uname) {
+    if (span_ns < 2e3) *unit = 1, *uname = "ns";
+    else if (span_ns < 2e6) *unit = 1e3, *uname = "\xc2\xb5s";
+    else if (span_ns < 2e9) *unit = 1e6, *uname = "ms";
+    else *unit = 1e9, *uname = "s";
+    double raw = span_ns / 10;
+    double p = pow(10, floor(log10(raw > 0 ? raw : 1)));
+    double m = raw / p;
+    *step = (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+}
+
+static void fmt_num(char *b, size_t n, double v) {
+    snprintf(b, n, "%.6g", v);
+}
+
+static void draw_axis(tl_ctx *c, FILE *o, int top, int bottom) {
+    double span = (double)(c->to - c->from), step, unit;
+    const char *uname;
+    axis_units(span, &step, &unit, &uname);
+    fprintf(o, "<g class=\"axis\">\n");
+    fprintf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>\n", LABEL_W, top,
+            LABEL_W + c->plot_w, top);
+    for (double t = 0; t <= span + step * 1e-9; t += step) {
+        double x = LABEL_W + t / c->ns_per_px;
+        char b[64];
+        fmt_num(b, sizeof b, t / unit);
+        fprintf(o,
+                "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e4e4e4\"/>"
+                "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#444\"/>"
+                "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s %s</text>\n",
+                x, top, x, bottom, x, top - 4, x, top, x, top - 7, b, uname);
+    }
+    fprintf(o, "</g>\n");
+}
+
+static const char *proc_name(const tl_ctx *c, const char *pid) {
+    dt_strent *e = dt_strmap_find(&c->procnames, pid, strlen(pid));
+    return e ? c->procname_v[e->val] : NULL;
+}
+
+static void draw_lane(tl_ctx *c, FILE *o, lane *l, const int *base) {
+    int y = l->y, h = l->rows * ROW_H;
+    char col[24], b1[32], b2[32];
+    fprintf(o, "<g class=\"lane\" data-pid=\"");
+    xml_text(o, l->pid, 0);
+    fprintf(o, "\" data-tid=\"");
+    xml_text(o, l->tid, 0);
+    fprintf(o, "\">\n<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f7f7f7\"/>\n",
+            LABEL_W, y, c->plot_w, h);
+    fprintf(o, "<text x=\"%d\" y=\"%d\" class=\"label\">", 14, y + 12);
+    if (l->name) {
+        xml_text(o, l->name, 18);
+        fprintf(o, " (");
+        xml_text(o, l->tid, 10);
+        fprintf(o, ")");
+    } else {
+        fprintf(o, "thread ");
+        xml_text(o, l->tid, 20);
+    }
+    fprintf(o, "</text>\n");
+    for (size_t i = 0; i < l->n_spans; i++) {
+        wide_span *sp = &l->spans[i];
+        double x = LABEL_W + px_of(c, sp->s), w = (double)(sp->e - sp->s) / c->ns_per_px;
+        color_of(c, sp->name, col);
+        fprintf(o,
+                "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\"%s><title>",
+                x, y + (int)sp->depth * ROW_H + 1, w, ROW_H - 2, col,
+                sp->open ? " stroke=\"#c00\" stroke-dasharray=\"3,2\"" : "");
+        xml_text(o, c->names[sp->name].s, 0);
+        fprintf(o, " \xe2\x80\x94 %s at +%s%s</title></rect>\n",
+                dt_format_duration(b1, sizeof b1, (double)(sp->e - sp->s)),
+                dt_format_duration(b2, sizeof b2, (double)(sp->s - c->from)),
+                sp->open ? " (never closed)" : "");
+        if (w > 40) { /* the name fits inside: say it */
+            fprintf(o, "<text x=\"%.2f\" y=\"%d\" class=\"in\">", x + 3,
+                    y + (int)sp->depth * ROW_H + 12);
+            xml_text(o, c->names[sp->name].s, (size_t)((w - 6) / 6.5));
+            fprintf(o, "</text>\n");
+        }
+    }
+    if (l->cols) { /* runs of aggregated narrow spans, per row and name */
+        double col_ns = c->ns_per_px;
+        for (int k = 0; k < c->plot_w;) {
+            column *cl = &l->cols[k];
+            if (!cl->count && cl->busy <= 0) {
+                k++;
+                continue;
+            }
+            int a = k;
+            double busy = 0;
+            uint64_t cnt = 0;
+            while (k < c->plot_w && (l->cols[k].count || l->cols[k].busy > 0) &&
+                   l->cols[k].cand == cl->cand && base[k] == base[a]) {
+                busy += l->cols[k].busy;
+                cnt += l->cols[k].count;
+                k++;
+            }
+            double frac = busy / (col_ns * (k - a));
+            if (frac > 1) frac = 1;
+            color_of(c, cl->cand, col);
+            fprintf(o,
+                    "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" "
+                    "fill-opacity=\"%.2f\"><title>%" PRIu64 " short spans (mostly ",
+                    LABEL_W + a, y + base[a] * ROW_H + 1, k - a, ROW_H - 2, col,
+                    0.35 + 0.65 * frac, cnt);
+            xml_text(o, c->names[cl->cand].s, 0);
+            fprintf(o, "), busy %.0f%%</title></rect>\n", frac * 100);
+        }
+    }
+    if (l->ticks) {
+        fprintf(o, "<path class=\"tick\" d=\"");
+        for (int k = 0; k < c->plot_w; k++)
+            if (l->ticks[k]) fprintf(o, "M%d.5 %dv%d", LABEL_W + k, y, h);
+        fprintf(o, "\"/>\n");
+    }
+    fprintf(o, "</g>\n");
+}
+
+static void draw_counter(tl_ctx *c, FILE *o, counter *k) {
+    int y = k->y;
+    double lo = k->min, hi = k->max;
+    if (hi == lo) hi = lo + 1;
+    fprintf(o, "<g class=\"counter\">\n<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+               "fill=\"#fbfbf5\"/>\n<text x=\"14\" y=\"%d\" class=\"label\">",
+            LABEL_W, y, c->plot_w, COUNTER_H, y + 12);
+    xml_text(o, k->label, 26);
+    char b1[32], b2[32];
+    fmt_num(b1, sizeof b1, k->min);
+    fmt_num(b2, sizeof b2, k->max);
+    fprintf(o, "</text>\n<text x=\"14\" y=\"%d\" class=\"small\">%s .. %s</text>\n", y + 26, b1,
+            b2);
+    fprintf(o, "<polyline fill=\"none\" stroke=\"#d62728\" stroke-width=\"1.2\" points=\"");
+    double span = COUNTER_H - 6;
+#define CY(v) (y + 3 + span - ((v)-lo) / (hi - lo) * span)
+    for (int i = 0; i < c->plot_w; i++) {
+        cpoint *p = &k->pts[i];
+        if (!p->has) continue;
+        double x = LABEL_W + i + 0.5;
+        fprintf(o, "%.1f,%.1f ", x, CY(p->first));
+        if (p->min != p->max) fprintf(o, "%.1f,%.1f %.1f,%.1f ", x, CY(p->min), x, CY(p->max));
+        if (p->last != p->first) fprintf(o, "%.1f,%.1f ", x, CY(p->last));
+    }
+#undef CY
+    fprintf(o, "\"/>\n</g>\n");
+}
+
+static int cmp_name_total(const void *a, const void *b, void *vctx) {
+    const tl_ctx *c = vctx;
+    double x = c->names[*(const uint32_t *)a].total, y = c->names[*(const uint32_t *)b].total;
+    if (x != y) return x > y ? -1 : 1;
+    return strcmp(c->names[*(const uint32_t *)a].s, c->names[*(const uint32_t *)b].s);
+}
+
+/* Text sort of ids that puts numbers in numeric order. */
+static int cmp_idtext(const char *a, const char *b) {
+    char *ea, *eb;
+    long long x = strtoll(a, &ea, 10), y = strtoll(b, &eb, 10);
+    bool na = *a && !*ea, nb = *b && !*eb;
+    if (na && nb) return x < y ? -1 : x > y;
+    if (na != nb) return na ? -1 : 1;
+    return strcmp(a, b);
+}
+
+static int cmp_lane(const void *pa, const void *pb) {
+    const lane *a = pa, *b = pb;
+    int r = cmp_idtext(a->pid, b->pid);
+    return r ? r : cmp_idtext(a->tid, b->tid);
+}
+
+static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
+    uint32_t *order = malloc((c->n_names + 1) * sizeof *order);
+    int **bases = calloc(c->n_lanes + 1, sizeof *bases);
+    if (!order || !bases) {
+        free(order);
+        free(bases);
+        return oom();
+    }
+    qsort(c->lanes, c->n_lanes, sizeof *c->lanes, cmp_lane);
+    int rc = 0;
+    for (size_t i = 0; i < c->n_lanes && !rc; i++) rc = layout_lane(c, &c->lanes[i], &bases[i]);
+    for (uint32_t i = 0; i < c->n_names; i++) order[i] = i;
+    qsort_r(order, c->n_names, sizeof *order, cmp_name_total, c);
+    for (uint32_t i = 0; i < c->n_names && i < PALETTE_N; i++) c->names[order[i]].color = (int)i;
+
+    /* vertical layout: header, axis, lanes grouped by process, counters, legend */
+    int y = 62, top = 56;
+    const char *cur_pid = NULL;
+    int *pid_y = calloc(c->n_lanes + 1, sizeof *pid_y);
+    for (size_t i = 0; i < c->n_lanes && pid_y; i++) {
+        lane *l = &c->lanes[i];
+        if (!cur_pid || strcmp(cur_pid, l->pid)) {
+            cur_pid = l->pid;
+            pid_y[i] = y + 12;
+            y += 18;
+            for (size_t k = 0; k < c->n_counters; k++) /* this process's counters */
+                if (!strcmp(c->counters[k].pid, l->pid)) {
+                    c->counters[k].y = y;
+                    y += COUNTER_H + LANE_GAP;
+                }
+        }
+        l->y = y;
+        y += l->rows * ROW_H + LANE_GAP;
+    }
+    for (size_t k = 0; k < c->n_counters; k++) /* counters of processes without lanes */
+        if (!c->counters[k].y) {
+            c->counters[k].y = y;
+            y += COUNTER_H + LANE_GAP;
+        }
+    int bottom = y;
+    size_t legend_n = c->n_names < LEGEND_MAX ? c->n_names : LEGEND_MAX;
+    int legend_rows = (int)((legend_n + 3) / 4);
+    int height = bottom + 30 + legend_rows * 18 + (c->n_names > legend_n ? 18 : 0) + 16;
+    int width = LABEL_W + c->plot_w + RIGHT_PAD;
+
+    fprintf(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+               "viewBox=\"0 0 %d %d\" font-family=\"Helvetica, Arial, sans-serif\" "
+               "font-size=\"11\">\n",
+            width, height, width, height);
+    fprintf(o, "<style>.label{font-size:11px;fill:#222}.proc{font-size:12px;font-weight:bold;"
+               "fill:#111}.small{font-size:9px;fill:#666}.in{font-size:10px;fill:#111;"
+               "pointer-events:none}.tick{stroke:#000;stroke-width:1}"
+               ".lane rect:hover{stroke:#000;stroke-width:1}</style>\n");
+    fprintf(o, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", width, height);
+    fprintf(o, "<text x=\"14\" y=\"20\" font-size=\"14\" font-weight=\"bold\">");
+    for (int i = 0; i < nfiles && i < 3; i++) {
+        if (i) fprintf(o, ", ");
+        xml_text(o, files[i], 60);
+    }
+    if (nfiles > 3) fprintf(o, " and %d more", nfiles - 3);
+    char b1[32], b2[40];
+    fprintf(o, "</text>\n<text x=\"14\" y=\"36\" class=\"small\">%" PRIu64
+               " events, %zu lanes, span %s from t0 = ",
+            c->events, c->n_lanes, dt_format_duration(b1, sizeof b1, (double)(c->to - c->from)));
+    uint64_t a = c->from < 0 ? -(uint64_t)c->from : (uint64_t)c->from;
+    fprintf(o, "%s%" PRIu64 ".%09" PRIu64 " s (trace clock); %" PRIu64
+               " spans narrower than a pixel drawn as shaded boxes</text>\n",
+            c->from < 0 ? "-" : "", a / 1000000000u, a % 1000000000u, c->aggregated);
+    (void)b2;
+    draw_axis(c, o, top, bottom);
+    cur_pid = NULL;
+    for (size_t i = 0; i < c->n_lanes; i++) {
+        lane *l = &c->lanes[i];
+        if (pid_y && pid_y[i]) {
+            const char *pn = proc_name(c, l->pid);
+            fprintf(o, "<text x=\"6\" y=\"%d\" class=\"proc\">", pid_y[i]);
+            if (pn) {
+                xml_text(o, pn, 20);
+                fprintf(o, " (");
+                xml_text(o, l->pid, 12);
+                fprintf(o, ")");
+            } else {
+                fprintf(o, "process ");
+                xml_text(o, l->pid, 24);
+            }
+            fprintf(o, "</text>\n");
+        }
+        draw_lane(c, o, l, bases[i]);
+    }
+    for (size_t k = 0; k < c->n_counters; k++) draw_counter(c, o, &c->counters[k]);
+    int ly = bottom + 24;
+    fprintf(o, "<g class=\"legend\">\n<text x=\"14\" y=\"%d\" class=\"proc\">names by total "
+               "time</text>\n",
+            ly);
+    for (size_t i = 0; i < legend_n; i++) {
+        int lx = 160 + (int)(i % 4) * ((width - 180) / 4), yy = ly + (int)(i / 4) * 18;
+        char col[24];
+        color_of(c, order[i], col);
+        fprintf(o, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+                   "<text x=\"%d\" y=\"%d\">",
+                lx, yy - 10, col, lx + 16, yy);
+        xml_text(o, c->names[order[i]].s, 28);
+        fprintf(o, " (%s, %" PRIu64 ")</text>\n",
+                dt_format_duration(b1, sizeof b1, c->names[order[i]].total),
+                c->names[order[i]].count);
+    }
+    if (c->n_names > legend_n)
+        fprintf(o, "<text x=\"160\" y=\"%d\" class=\"small\">and %zu more names</text>\n",
+                ly + legend_rows * 18, c->n_names - legend_n);
+    fprintf(o, "</g>\n</svg>\n");
+    for (size_t i = 0; i < c->n_lanes; i++) free(bases[i]);
+    free(bases);
+    free(order);
+    free(pid_y);
+    return rc ? oom() : 0;
+}
+
+static void free_ctx(tl_ctx *c) {
+    for (size_t i = 0; i < c->n_lanes; i++) {
+        lane *l = &c->lanes[i];
+        free(l->pid);
+        free(l->tid);
+        free(l->name);
+        free(l->spans);
+        free(l->stack);
+        free(l->cols);
+        free(l->ticks);
+    }
+    for (size_t k = 0; k < c->n_counters; k++) {
+        free(c->counters[k].pid);
+        free(c->counters[k].label);
+        free(c->counters[k].pts);
+    }
+    for (size_t i = 0; i < c->n_procname; i++) free(c->procname_v[i]);
+    free(c->procname_v);
+    free(c->lanes);
+    free(c->counters);
+    free(c->names);
+    dt_strmap_free(&c->names_map);
+    dt_strmap_free(&c->lanes_map);
+    dt_strmap_free(&c->counters_map);
+    dt_strmap_free(&c->procnames);
+}
+
+int dt_cmd_timeline(int argc, char **argv) {
+    static const struct option opts[] = {{"help", 0, NULL, 'h'},
+                                         {"output", 1, NULL, 'o'},
+                                         {"width", 1, NULL, OPT_WIDTH},
+                                         DT_FILTER_LONGOPTS,
+                                         {0}};
+    tl_ctx c;
+    memset(&c, 0, sizeof c);
+    c.width = 1600;
+    int first;
+    int rc =
+        dt_parse_args(argc, argv, "o:", opts, timeline_help, &c.f, timeline_option, &c, 1, &first);
+    if (rc >= 0) return rc;
+    if (!c.out_path) return dt_usage("no output file: give -o OUT.svg");
+    c.plot_w = (int)c.width - LABEL_W - RIGHT_PAD;
+    /* The window is applied to whole spans, not to B and E separately. */
+    c.has_from = c.f.has_from, c.has_to = c.f.has_to;
+    c.from = c.f.from_ns, c.to = c.f.to_ns;
+    c.f.has_from = c.f.has_to = false;
+    int files = argc - first;
+    int st = DT_OK;
+    if (!c.has_from || !c.has_to) {
+        st = dt_each_event(argv + first, files, &c.f, span_event, NULL, &c);
+        if (!c.has_from) c.from = c.ns_min;
+        if (!c.has_to) c.to = c.ns_max;
+        if (!c.pass1_any && !(c.has_from && c.has_to)) c.from = c.to = 0;
+    }
+    if (c.to <= c.from) c.to = c.from + 1000; /* an empty or instant trace: 1 us */
+    c.ns_per_px = (double)(c.to - c.from) / c.plot_w;
+    int st2 = dt_each_event(argv + first, files, &c.f, collect_event, NULL, &c);
+    if (st2 != DT_OK) st = st2;
+    if (st == DT_FAIL && c.events == 0 && !c.pass1_any) {
+        free_ctx(&c);
+        return DT_FAIL; /* nothing readable: no picture */
+    }
+    bool to_stdout = !strcmp(c.out_path, "-");
+    FILE *o = to_stdout ? stdout : fopen(c.out_path, "w");
+    if (!o) {
+        dt_err("%s: %s", c.out_path, strerror(errno));
+        free_ctx(&c);
+        return DT_FAIL;
+    }
+    if (write_svg(&c, o, argv + first, files)) st = DT_FAIL;
+    if (fflush(o) || ferror(o) || (!to_stdout && fclose(o))) {
+        dt_err("%s: write failed: %s", c.out_path, strerror(errno));
+        st = DT_FAIL;
+    }
+    if (c.unmatched_e) dt_err("%" PRIu64 " E events without a B were ignored", c.unmatched_e);
+    free_ctx(&c);
+    return st;
+}

@@ -1,0 +1,238 @@
+/*
+ * common.h — what the dasf-trace verbs share: exit codes and messages,
+ * the event filters (--phase --name --pid --tid --from --to), the loop that
+ * reads events from several files and reports damage, a string-keyed hash
+ * map, id formatting, and the JSON writer used by cat and export.
+ *
+ * The tool is single-threaded.  It reads traces only through the public
+ * reader (dasf_trace_*) and writes them only through dasf_writer_*, so it
+ * is also an example of what any program can do with the library.
+ */
+#ifndef DASF_TRACE_COMMON_H
+#define DASF_TRACE_COMMON_H
+
+#include "dasf/profiler.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct dt_filter dt_filter;
+
+/* Exit statuses of every verb. */
+enum {
+    DT_OK = 0,    /* everything read and written */
+    DT_FAIL = 1,  /* a file was damaged, missing or could not be written */
+    DT_USAGE = 2, /* bad command line */
+};
+
+#define DT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ---- messages (main.c) --------------------------------------------------- */
+
+/* The verb being run ("cat", ...), for messages. */
+extern const char *dt_verb;
+/* "dasf-trace VERB: message" on stderr. */
+void dt_err(const char *fmt, ...) DT_PRINTF(1, 2);
+/* The message, then "Try 'dasf-trace VERB --help'."; returns DT_USAGE. */
+int dt_usage(const char *fmt, ...) DT_PRINTF(1, 2);
+/* Parses a whole decimal number (strtod/strtoll); false on junk. */
+bool dt_parse_double(const char *s, double *out);
+bool dt_parse_long(const char *s, long long min, long long max, long long *out);
+/* Verb-specific option handler: 1 handled, 0 not an option of the verb,
+ * DT_USAGE after reporting a bad value. */
+
+typedef int (*dt_opt_fn)(void *ctx, int opt, const char *arg);
+/* Parses argv with getopt_long (options may follow the files).  --help
+ * (-h) prints help (then dt_filter_help when f is not NULL).  Filter
+ * options go to f, others to fn.  @return -1 to go on (*first_file set,
+ * at least min_files files present), else the exit status to return. */
+int dt_parse_args(int argc, char **argv, const char *shortopts, const struct option *longopts,
+                  const char *help, dt_filter *f, dt_opt_fn fn, void *ctx, int min_files,
+                  int *first_file);
+/* Flushes stdout; on a write error says so and returns DT_FAIL. */
+int dt_finish_stdout(int status);
+
+/* ---- verbs --------------------------------------------------------------- */
+int dt_cmd_cat(int argc, char **argv);
+int dt_cmd_info(int argc, char **argv);
+int dt_cmd_stats(int argc, char **argv);
+int dt_cmd_export(int argc, char **argv);
+int dt_cmd_timeline(int argc, char **argv);
+int dt_cmd_merge(int argc, char **argv);
+int dt_cmd_convert(int argc, char **argv);
+int dt_cmd_verify(int argc, char **argv);
+
+/* ---- copying events into a new file (cmd_merge.c, used by convert) ------- */
+typedef struct dt_copy_opts {
+    dasf_layout layout; /* DASF_LAYOUT_ARCHIVE or _LEGACY (EMPTY: not chosen yet) */
+    int level;          /* archive zstd level 1..19; 0 = the default */
+    int byte_size;      /* legacy length prefix 1..8; 0 = 8 */
+    bool force;    /* replace an existing output file */
+} dt_copy_opts;
+/* Parses --to/--level/--byte-size/--force into o (a dt_opt_fn). */
+int dt_copy_option(void *o, int opt, const char *arg);
+#define DT_OPT_TO_LAYOUT (DT_OPT_VERB + 50)
+#define DT_OPT_LEVEL (DT_OPT_VERB + 51)
+#define DT_OPT_BYTE_SIZE (DT_OPT_VERB + 52)
+#define DT_OPT_FORCE (DT_OPT_VERB + 53)
+#define DT_COPY_LONGOPTS                                                                       \
+    {"to", 1, NULL, DT_OPT_TO_LAYOUT}, {"level", 1, NULL, DT_OPT_LEVEL},                       \
+        {"byte-size", 1, NULL, DT_OPT_BYTE_SIZE}, {                                            \
+        "force", 0, NULL, DT_OPT_FORCE                                                         \
+    }
+extern const char dt_copy_help[];
+/* Writes every event of files passing f to out, keeping each archive
+ * chunk's writer metadata.  Refuses an existing out (unless force) and an
+ * out that is one of the inputs.  @return DT_OK, DT_FAIL, DT_USAGE. */
+int dt_copy(const char *out, char *const *files, int n, const dt_filter *f,
+            const dt_copy_opts *o);
+
+/* ---- filters (filter.c) -------------------------------------------------- */
+
+/* Long-option codes of the shared filters; verbs number their own from
+ * DT_OPT_VERB. */
+enum {
+    DT_OPT_PHASE = 0x100,
+    DT_OPT_NAME,
+    DT_OPT_PID,
+    DT_OPT_TID,
+    DT_OPT_FROM,
+    DT_OPT_TO,
+    DT_OPT_VERB = 0x200,
+};
+#define DT_FILTER_LONGOPTS                                                                     \
+    {"phase", 1, NULL, DT_OPT_PHASE}, {"name", 1, NULL, DT_OPT_NAME},                          \
+        {"pid", 1, NULL, DT_OPT_PID}, {"tid", 1, NULL, DT_OPT_TID},                            \
+        {"from", 1, NULL, DT_OPT_FROM}, {                                                      \
+        "to", 1, NULL, DT_OPT_TO                                                               \
+    }
+
+#define DT_MAX_FILTER_VALUES 32
+
+struct dt_filter {
+    uint32_t phases; /* bit dasf_phase_index(p) set = keep; 0 = every phase */
+    const char *names[DT_MAX_FILTER_VALUES]; /* fnmatch globs, any may match */
+    size_t n_names;
+    const char *pids[DT_MAX_FILTER_VALUES]; /* ids as text (see dt_id_text) */
+    size_t n_pids;
+    const char *tids[DT_MAX_FILTER_VALUES];
+    size_t n_tids;
+    bool has_from, has_to;
+    int64_t from_ns, to_ns;
+};
+
+/* The help text of the shared filters (for each verb's --help). */
+extern const char dt_filter_help[];
+/* Handles one filter option: 1 when opt was a filter option (and valid),
+ * 0 when it is not a filter option, DT_USAGE after reporting a bad value. */
+int dt_filter_option(dt_filter *f, int opt, const char *arg);
+/* True when the event passes every filter.  Time: the event's interval
+ * [ts, ts + dur] (dur = 0 unless X) must overlap [from, to]. */
+bool dt_filter_match(const dt_filter *f, const dasf_trace_event *ev);
+/* True when some filter is set. */
+bool dt_filter_active(const dt_filter *f);
+
+/* ---- ids ----------------------------------------------------------------- */
+
+/* process_id / thread_id / id as text: ints in decimal, strings as they
+ * are, nil as "null".  Returns buf. */
+const char *dt_id_text(const dasf_value *v, char *buf, size_t n);
+#define DT_ID_TEXT_MAX 256
+
+/* ---- reading (input.c) --------------------------------------------------- */
+
+typedef struct dt_input {
+    const char *path;
+    size_t index; /* position on the command line */
+    dasf_trace *trace;
+    dasf_layout layout;
+} dt_input;
+
+/* Called for every event that passes the filter; non-zero stops reading
+ * and becomes the result (use DT_FAIL after printing why). */
+typedef int (*dt_visit_fn)(void *ctx, const dt_input *in, const dasf_trace_event *ev);
+
+/* Opens path, printing why not ("No such file", "not a trace file").
+ * @return 0 or DT_FAIL. */
+int dt_open(const char *path, dasf_trace **out);
+/* After reading a file: prints its damage (chunks and bytes skipped, first
+ * offset and reason) on stderr.  @return DT_FAIL when damaged, else DT_OK. */
+int dt_report_damage(const char *path, const dasf_trace *t);
+/* Reads every file in order, calls visit for each event passing f (NULL: no
+ * filter).  A file that cannot be opened or is damaged is reported and
+ * makes the result DT_FAIL; the other files are still read.  before_file,
+ * when not NULL, is called after each open (non-zero stops). */
+int dt_each_event(char *const *files, int n, const dt_filter *f, dt_visit_fn visit,
+                  dt_visit_fn before_file, void *ctx);
+
+/* ---- string-keyed hash map (strmap.c) ------------------------------------ */
+
+typedef struct dt_strent {
+    char *key; /* NUL-terminated copy; NULL = empty slot */
+    size_t klen;
+    uint64_t hash;
+    size_t val;
+} dt_strent;
+
+typedef struct dt_strmap {
+    dt_strent *slots;
+    size_t cap, len;
+} dt_strmap;
+
+uint64_t dt_hash(const void *p, size_t n);
+/* The entry for key (inserted with val = SIZE_MAX when new, *created set).
+ * NULL when out of memory.  Entry pointers are valid until the next insert. */
+dt_strent *dt_strmap_get(dt_strmap *m, const char *key, size_t klen, bool *created);
+/* The entry or NULL, never inserts. */
+dt_strent *dt_strmap_find(const dt_strmap *m, const char *key, size_t klen);
+void dt_strmap_free(dt_strmap *m);
+
+/* Growable array helper: ensures room for one more element of size sz. */
+int dt_grow(void **arr, size_t *cap, size_t len, size_t sz);
+
+/* ---- JSON output (json.c) ------------------------------------------------ */
+
+/* A string cache: the JSON encoding (quotes included) of recently seen
+ * strings, so a name repeated a million times is escaped once.  Strings are
+ * encoded by jansson; invalid UTF-8 is replaced by U+FFFD first, so the
+ * output is always valid JSON. */
+typedef struct dt_json {
+    FILE *out;
+    dt_strmap cache; /* key -> index into enc */
+    struct dt_json_enc {
+        char *s;
+        size_t len;
+    } *enc;
+    size_t n_enc, cap_enc;
+    char *scratch;
+    size_t scratch_cap;
+} dt_json;
+
+void dt_json_init(dt_json *j, FILE *out);
+void dt_json_free(dt_json *j);
+/* Writes s as a JSON string.  @return 0 or -1 (out of memory). */
+int dt_json_str(dt_json *j, const char *s, size_t n);
+/* A double in the shortest form that reads back to the same bits (always
+ * with a '.' or exponent, as Python prints floats); NaN/inf as null. */
+void dt_json_double(dt_json *j, double d);
+/* ns nanoseconds as exact decimal seconds ("12.000001234", "5.0"). */
+void dt_json_seconds_ns(dt_json *j, int64_t ns);
+/* ns nanoseconds as microseconds with 3 decimals ("12000001.234"). */
+void dt_json_micros_ns(dt_json *j, int64_t ns);
+/* Any value tree: maps with non-string keys get the key's text; bin as a
+ * hex string. */
+int dt_json_value(dt_json *j, const dasf_value *v);
+static inline void dt_json_raw(dt_json *j, const char *s, size_t n) {
+    fwrite(s, 1, n, j->out);
+}
+#define DT_JSON_LIT(j, lit) dt_json_raw((j), lit, sizeof(lit) - 1)
+
+/* The shortest round-trip text of d into buf (>= 32 bytes). */
+int dt_format_double(char *buf, size_t n, double d);
+/* A duration in ns as "12.345 ms" (ns, us, ms, s chosen by size). */
+const char *dt_format_duration(char *buf, size_t n, double ns);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * input.c — the reading loop shared by the verbs: open each file with the
+ * public reader, hand every event that passes the filters to the verb,
+ * and say on stderr what could not be read.  A damaged file is not fatal:
+ * its whole chunks are still used, and the verb exits 1 so scripts notice.
+ */
+#include "common.h"
+
+#include <inttypes.h>
+
+int dt_open(const char *path, dasf_trace **out) {
+    int rc = dasf_trace_open(out, path);
+    if (rc == 0) return DT_OK;
+    if (rc == DASF_EFORMAT)
+        dt_err("%s: not a dasf trace file (neither the archive nor the legacy layout)", path);
+    else
+        dt_err("%s: %s", path, dasf_strerror(rc));
+    *out = NULL;
+    return DT_FAIL;
+}
+
+int dt_report_damage(const char *path, const dasf_trace *t) {
+    dasf_trace_stats st;
+    dasf_trace_get_stats(t, &st);
+    if (st.chunks_damaged == 0 && st.bytes_damaged == 0) return DT_OK;
+    dt_err("%s: damaged: %" PRIu64 " %s (%" PRIu64 " bytes) skipped; first at byte %" PRIu64
+           "%s%s",
+           path, st.chunks_damaged,
+           st.layout == DASF_LAYOUT_LEGACY ? "record(s)" : "chunk(s)", st.bytes_damaged,
+           st.first_damage_offset, st.first_damage[0] ? ": " : "", st.first_damage);
+    return DT_FAIL;
+}
+
+int dt_each_event(char *const *files, int n, const dt_filter *f, dt_visit_fn visit,
+                  dt_visit_fn before_file, void *ctx) {
+    int status = DT_OK;
+    bool filtering = dt_filter_active(f);
+    for (int i = 0; i < n; i++) {
+        dt_input in = {files[i], (size_t)i, NULL, DASF_LAYOUT_EMPTY};
+        if (dt_open(files[i], &in.trace) != DT_OK) {
+            status = DT_FAIL;
+            continue;
+        }
+        dasf_trace_stats st;
+        dasf_trace_get_stats(in.trace, &st);
+        in.layout = st.layout;
+        int rc = before_file ? before_file(ctx, &in, NULL) : 0;
+        const dasf_trace_event *ev;
+        while (rc == 0) {
+            int got = dasf_trace_next(in.trace, &ev);
+            if (got == 0) break;
+            if (got < 0) {
+                dt_err("%s: %s", files[i], dasf_strerror(got));
+                status = DT_FAIL;
+                break;
+            }
+            if (in.layout == DASF_LAYOUT_EMPTY) { /* layout learnt from the first bytes */
+                dasf_trace_get_stats(in.trace, &st);
+                in.layout = st.layout;
+            }
+            if (filtering && !dt_filter_match(f, ev)) continue;
+            rc = visit(ctx, &in, ev);
+        }
+        if (dt_report_damage(files[i], in.trace) != DT_OK) status = DT_FAIL;
+        dasf_trace_close(in.trace);
+        if (rc != 0) return rc;
+    }
+    return status;
+}

@@ -1,0 +1,240 @@
+/*
+ * json.c — JSON output for cat and export.  Strings are escaped by jansson
+ * (after invalid UTF-8 is replaced by U+FFFD, so the output always parses);
+ * the encodings of short strings are cached because a trace repeats the
+ * same few names millions of times.  Numbers are formatted here: doubles
+ * in their shortest round-trip form, nanosecond times as exact decimals —
+ * jansson's real formatting (fixed %.17g) would print 0.1 as
+ * 0.10000000000000001 and cannot print integer nanoseconds as decimals.
+ * The cache is bounded (DT_JSON_CACHE entries), so memory stays constant.
+ */
+#include "common.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DT_JSON_CACHE 8192     /* strings cached at most */
+#define DT_JSON_CACHE_LEN 256  /* longer strings are not cached */
+
+void dt_json_init(dt_json *j, FILE *out) {
+    memset(j, 0, sizeof *j);
+    j->out = out;
+}
+
+void dt_json_free(dt_json *j) {
+    for (size_t i = 0; i < j->n_enc; i++) free(j->enc[i].s);
+    free(j->enc);
+    free(j->scratch);
+    dt_strmap_free(&j->cache);
+    memset(j, 0, sizeof *j);
+}
+
+static int reserve(char **p, size_t *cap, size_t need) {
+    if (need <= *cap) return 0;
+    size_t nc = *cap ? *cap : 256;
+    while (nc < need) nc *= 2;
+    char *q = realloc(*p, nc);
+    if (!q) return -1;
+    *p = q;
+    *cap = nc;
+    return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80) return 1;
+    if ((c & 0xe0) == 0xc0) len = 2, min = 0x80, c &= 0x1f;
+    else if ((c & 0xf0) == 0xe0) len = 3, min = 0x800, c &= 0x0f;
+    else if ((c & 0xf8) == 0xf0) len = 4, min = 0x10000, c &= 0x07;
+    else return 0;
+    if (len > n) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        c = c << 6 | (s[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+    return len;
+}
+
+/* s with invalid UTF-8 bytes replaced by U+FFFD, into *buf. */
+static int sanitize(const char *s, size_t n, char **buf, size_t *cap, size_t *out_len) {
+    if (reserve(buf, cap, n * 3 + 1)) return -1;
+    size_t o = 0;
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t l = utf8_seq(u + i, n - i);
+        if (l == 0) {
+            memcpy(*buf + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(*buf + o, u + i, l);
+            o += l;
+            i += l;
+        }
+    }
+    *out_len = o;
+    return 0;
+}
+
+/* The JSON encoding of s (quotes included) into a fresh malloc'ed buffer. */
+static char *encode(dt_json *j, const char *s, size_t n, size_t *len) {
+    json_t *js = json_stringn(s, n);
+    if (!js) { /* invalid UTF-8 */
+        size_t m;
+        if (sanitize(s, n, &j->scratch, &j->scratch_cap, &m)) return NULL;
+        js = json_stringn(j->scratch, m);
+        if (!js) return NULL;
+    }
+    size_t need = json_dumpb(js, NULL, 0, JSON_ENCODE_ANY);
+    char *out = need ? malloc(need) : NULL;
+    if (out && json_dumpb(js, out, need, JSON_ENCODE_ANY) != need) {
+        free(out);
+        out = NULL;
+    }
+    json_decref(js);
+    *len = need;
+    return out;
+}
+
+int dt_json_str(dt_json *j, const char *s, size_t n) {
+    if (!s) s = "", n = 0;
+    bool cacheable = n <= DT_JSON_CACHE_LEN;
+    if (cacheable) {
+        dt_strent *e = dt_strmap_find(&j->cache, s, n);
+        if (e) {
+            fwrite(j->enc[e->val].s, 1, j->enc[e->val].len, j->out);
+            return 0;
+        }
+    }
+    size_t len;
+    char *enc = encode(j, s, n, &len);
+    if (!enc) return -1;
+    fwrite(enc, 1, len, j->out);
+    if (!cacheable || j->n_enc >= DT_JSON_CACHE) {
+        free(enc);
+        return 0;
+    }
+    if (dt_grow((void **)&j->enc, &j->cap_enc, j->n_enc, sizeof *j->enc)) {
+        free(enc);
+        return 0; /* not cached; the output is still right */
+    }
+    dt_strent *e = dt_strmap_get(&j->cache, s, n, NULL);
+    if (!e) {
+        free(enc);
+        return 0;
+    }
+    e->val = j->n_enc;
+    j->enc[j->n_enc].s = enc;
+    j->enc[j->n_enc].len = len;
+    j->n_enc++;
+    return 0;
+}
+
+int dt_format_double(char *buf, size_t n, double d) {
+    if (!isfinite(d)) return snprintf(buf, n, "%s", d != d ? "nan" : d > 0 ? "inf" : "-inf");
+    int len = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        len = snprintf(buf, n, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d) break;
+    }
+    if (!strpbrk(buf, ".en") && (size_t)len + 2 < n) {
+        memcpy(buf + len, ".0", 3);
+        len += 2;
+    }
+    return len;
+}
+
+void dt_json_double(dt_json *j, double d) {
+    char buf[40];
+    if (!isfinite(d)) {
+        DT_JSON_LIT(j, "null");
+        return;
+    }
+    int len = dt_format_double(buf, sizeof buf, d);
+    fwrite(buf, 1, (size_t)len, j->out);
+}
+
+void dt_json_seconds_ns(dt_json *j, int64_t ns) {
+    char buf[48];
+    uint64_t a = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+    int len = snprintf(buf, sizeof buf, "%s%" PRIu64 ".%09" PRIu64, ns < 0 ? "-" : "",
+                       a / 1000000000u, a % 1000000000u);
+    while (len > 2 && buf[len - 1] == '0' && buf[len - 2] != '.') len--;
+    fwrite(buf, 1, (size_t)len, j->out);
+}
+
+void dt_json_micros_ns(dt_json *j, int64_t ns) {
+    char buf[48];
+    uint64_t a = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+    int len = snprintf(buf, sizeof buf, "%s%" PRIu64 ".%03" PRIu64, ns < 0 ? "-" : "",
+                       a / 1000u, a % 1000u);
+    fwrite(buf, 1, (size_t)len, j->out);
+}
+
+int dt_json_value(dt_json *j, const dasf_value *v) {
+    char buf[DT_ID_TEXT_MAX];
+    switch (v->type) {
+    case DASF_VAL_NIL: DT_JSON_LIT(j, "null"); return 0;
+    case DASF_VAL_BOOL:
+        if (v->v.b)
+            DT_JSON_LIT(j, "true");
+        else
+            DT_JSON_LIT(j, "false");
+        return 0;
+    case DASF_VAL_INT: fprintf(j->out, "%" PRId64, v->v.i); return 0;
+    case DASF_VAL_UINT: fprintf(j->out, "%" PRIu64, v->v.u); return 0;
+    case DASF_VAL_FLOAT: dt_json_double(j, v->v.f); return 0;
+    case DASF_VAL_STR: return dt_json_str(j, v->v.str.ptr, v->v.str.len);
+    case DASF_VAL_BIN:
+        fputc('"', j->out);
+        for (uint32_t i = 0; i < v->v.bin.len; i++)
+            fprintf(j->out, "%02x", (unsigned char)v->v.bin.ptr[i]);
+        fputc('"', j->out);
+        return 0;
+    case DASF_VAL_ARRAY:
+        fputc('[', j->out);
+        for (uint32_t i = 0; i < v->v.array.n; i++) {
+            if (i) fputc(',', j->out);
+            if (dt_json_value(j, &v->v.array.items[i])) return -1;
+        }
+        fputc(']', j->out);
+        return 0;
+    case DASF_VAL_MAP:
+        fputc('{', j->out);
+        for (uint32_t i = 0; i < v->v.map.n; i++) {
+            const dasf_kv *kv = &v->v.map.items[i];
+            if (i) fputc(',', j->out);
+            int rc = kv->key.type == DASF_VAL_STR
+                         ? dt_json_str(j, kv->key.v.str.ptr, kv->key.v.str.len)
+                         : dt_json_str(j, dt_id_text(&kv->key, buf, sizeof buf),
+                                       strlen(buf));
+            if (rc) return -1;
+            fputc(':', j->out);
+            if (dt_json_value(j, &kv->val)) return -1;
+        }
+        fputc('}', j->out);
+        return 0;
+    }
+    DT_JSON_LIT(j, "null");
+    return 0;
+}
+
+const char *dt_format_duration(char *buf, size_t n, double ns) {
+    double a = fabs(ns);
+    if (a < 1e3)
+        snprintf(buf, n, "%.0f ns", ns);
+    else if (a < 1e6)
+        snprintf(buf, n, "%.3f us", ns / 1e3);
+    else if (a < 1e9)
+        snprintf(buf, n, "%.3f ms", ns / 1e6);
+    else
+        snprintf(buf, n, "%.3f s", ns / 1e9);
+    return buf;
+}
