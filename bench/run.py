@@ -217,6 +217,9 @@ class Runner:
             log("end-to-end: repetition %d/%d" % (rep, reps))
             for th in (1, 2):
                 tag = {"rep": rep}
+                # Every end-to-end run starts with no dirty pages of a previous
+                # run still being written back (LTTng's traces are ~0.9 GB).
+                os.sync()
                 self.run([self.bin("dasf-bench"), "e2e", "--threads", str(th), "--events",
                           str(n1), "--dir", self.disk], tag=tag)
                 if not self.lttng_reason:
@@ -231,6 +234,7 @@ class Runner:
                             r["trace_bytes"] = dir_bytes(outdir)
                             self.add(r)
                         shutil.rmtree(outdir, ignore_errors=True)
+                        os.sync()
 
     def size(self):
         n = 50000 if self.a.quick else self.a.size_events
@@ -272,8 +276,9 @@ class Runner:
             ("info", [cli, "info", arch]),
             ("stats", [cli, "stats", arch]),
             ("cat", [cli, "cat", arch]),
-            ("export --chrome", [cli, "export", "--chrome", arch]),
-            ("timeline", [cli, "timeline", arch]),
+            ("export --chrome", [cli, "export", "--chrome", "-o",
+                                 os.path.join(outdir, "trace.json"), arch]),
+            ("timeline", [cli, "timeline", "-o", os.path.join(outdir, "trace.svg"), arch]),
         ]
         for rep in range(1, self.a.cli_reps + 1):
             log("cli: repetition %d/%d" % (rep, self.a.cli_reps))
@@ -286,6 +291,8 @@ class Runner:
                 self.add({"bench": "cli", "verb": verb, "rep": rep, "events": n,
                           "seconds": dt, "status": p.returncode,
                           "stderr": p.stderr.strip()[:200]})
+                for f in os.listdir(outdir):
+                    os.unlink(os.path.join(outdir, f))
 
     def codec(self):
         """bench_codec.c (the format helper's): medians of its own 5 runs."""
