@@ -11,6 +11,11 @@
  * per event.  Invariants: add() either encodes the whole event or leaves
  * the encoder as it was; finish() emits a self-contained chunk and resets,
  * so chunks never depend on each other.  The zstd context is reused.
+ * Hot paths emit msgpack with the small inline writers below (measured: one
+ * indirect msgpack_packer callback plus a memcpy call per item cost more than
+ * the whole rest of the encoding); msgpack-c's packer writes the cold parts
+ * (chunk header, metadata, value trees).  Both produce the same smallest-form
+ * encodings, which are also ormsgpack's.
  */
 #include "archive.h"
 
@@ -44,6 +49,10 @@ struct dasf_chunk_enc {
     uint32_t nstreams, capstreams, cur;
     int64_t ts_min, ts_max;
     dasf_buf raw, z, meta;
+    struct icache {
+        const char *p;
+        uint32_t idx;
+    } icache[1024]; /* pointer → string index, in front of htab */
 };
 
 /* The packer's write callback.  Each encoding function packs through a
@@ -56,6 +65,81 @@ static inline __attribute__((always_inline)) int buf_write(void *data, const cha
     memcpy(b->data + b->len, p, n);
     b->len += n;
     return 0;
+}
+
+/* ---- inline msgpack writers (smallest forms, as msgpack-c and ormsgpack) --- */
+
+static inline int w_room(dasf_buf *b, size_t n) {
+    return DASF_LIKELY(b->cap - b->len >= n) ? 0 : dasf_buf_reserve(b, n);
+}
+
+static inline void w_be(uint8_t *p, uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
+}
+
+static inline int w_tagged(dasf_buf *b, uint8_t tag, uint64_t v, int n) {
+    if (w_room(b, 9)) return -1;
+    uint8_t *p = b->data + b->len;
+    p[0] = tag;
+    w_be(p + 1, v, n);
+    b->len += 1 + (size_t)n;
+    return 0;
+}
+
+static inline int w_byte(dasf_buf *b, uint8_t x) {
+    if (w_room(b, 1)) return -1;
+    b->data[b->len++] = x;
+    return 0;
+}
+
+static inline int w_uint(dasf_buf *b, uint64_t v) {
+    if (v < 128) return w_byte(b, (uint8_t)v);
+    if (v < 256) return w_tagged(b, 0xcc, v, 1);
+    if (v < 65536) return w_tagged(b, 0xcd, v, 2);
+    if (v <= 0xffffffffu) return w_tagged(b, 0xce, v, 4);
+    return w_tagged(b, 0xcf, v, 8);
+}
+
+static inline int w_int(dasf_buf *b, int64_t v) {
+    if (v >= 0) return w_uint(b, (uint64_t)v);
+    if (v >= -32) return w_byte(b, (uint8_t)v);
+    if (v >= -128) return w_tagged(b, 0xd0, (uint64_t)v, 1);
+    if (v >= -32768) return w_tagged(b, 0xd1, (uint64_t)v, 2);
+    if (v >= INT32_MIN) return w_tagged(b, 0xd2, (uint64_t)v, 4);
+    return w_tagged(b, 0xd3, (uint64_t)v, 8);
+}
+
+static inline int w_f64(dasf_buf *b, double d) {
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return w_tagged(b, 0xcb, u, 8);
+}
+
+/* Array (fix 0x90, 0xdc) or map (fix 0x80, 0xde) header. */
+static inline int w_hdr(dasf_buf *b, uint8_t fix, uint8_t tag16, size_t n) {
+    if (n < 16) return w_byte(b, (uint8_t)(fix | n));
+    if (n < 65536) return w_tagged(b, tag16, n, 2);
+    return w_tagged(b, (uint8_t)(tag16 + 1), n, 4);
+}
+
+static inline int w_raw(dasf_buf *b, const void *p, size_t n) {
+    if (w_room(b, n)) return -1;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static inline int w_str(dasf_buf *b, const char *s, size_t n) {
+    int rc;
+    if (n < 32)
+        rc = w_byte(b, (uint8_t)(0xa0 | n));
+    else if (n < 256)
+        rc = w_tagged(b, 0xd9, n, 1);
+    else if (n < 65536)
+        rc = w_tagged(b, 0xda, n, 2);
+    else
+        rc = w_tagged(b, 0xdb, n, 4);
+    return rc | w_raw(b, s, n);
 }
 
 int dasf_chunk_enc_create(dasf_chunk_enc **out, int level, int byte_size) {
@@ -126,6 +210,23 @@ static int pack_id(msgpack_packer *pk, const dasf_id *id) {
     }
 }
 
+static int w_id(dasf_buf *b, const dasf_id *id) {
+    switch (id->kind) {
+    case DASF_ID_INT: return w_int(b, id->i);
+    case DASF_ID_STR: return w_str(b, id->s, strlen(id->s));
+    case DASF_ID_NIL: return w_byte(b, 0xc0);
+    default: return -1;
+    }
+}
+
+/* A value tree through msgpack-c's packer (cold: conversions, not the flusher). */
+static int pack_value(msgpack_packer *pk, const dasf_value *v, int depth);
+static int w_value(dasf_buf *b, const dasf_value *v) {
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, buf_write);
+    return pack_value(&pk, v, 0);
+}
+
 static int pack_value(msgpack_packer *pk, const dasf_value *v, int depth) {
     if (depth > 256) return -1;
     switch (v->type) {
@@ -155,16 +256,16 @@ static int pack_value(msgpack_packer *pk, const dasf_value *v, int depth) {
     return -1;
 }
 
-static int pack_arg_value(msgpack_packer *pk, const dasf_arg *a) {
+static int w_arg_value(dasf_buf *b, const dasf_arg *a) {
     switch (a->type) {
-    case DASF_ARG_INT: return msgpack_pack_int64(pk, a->v.i);
-    case DASF_ARG_UINT: return msgpack_pack_uint64(pk, a->v.u);
-    case DASF_ARG_DOUBLE: return msgpack_pack_double(pk, a->v.d);
-    case DASF_ARG_BOOL: return a->v.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-    case DASF_ARG_STR: return pack_str(pk, a->v.s, strlen(a->v.s));
+    case DASF_ARG_INT: return w_int(b, a->v.i);
+    case DASF_ARG_UINT: return w_uint(b, a->v.u);
+    case DASF_ARG_DOUBLE: return w_f64(b, a->v.d);
+    case DASF_ARG_BOOL: return w_byte(b, a->v.b ? 0xc3 : 0xc2);
+    case DASF_ARG_STR: return w_str(b, a->v.s, strlen(a->v.s));
     case DASF_ARG_MSGPACK:
         /* One complete value, validated: appended verbatim. */
-        return pk->callback(pk->data, a->v.raw.data, a->v.raw.size);
+        return w_raw(b, a->v.raw.data, a->v.raw.size);
     }
     return -1;
 }
@@ -195,40 +296,39 @@ static int id_resolved(const dasf_id *id) {
 
 /* ---- legacy layout ----------------------------------------------------------- */
 
-static int legacy_args(msgpack_packer *pk, const dasf_enc_event *ev) {
-    if (ev->args_msgpack) return pk->callback(pk->data, ev->args_msgpack, ev->args_msgpack_size);
-    if (ev->args_value) return pack_value(pk, ev->args_value, 0);
-    int rc = msgpack_pack_map(pk, ev->n_args);
+static int legacy_args(dasf_buf *b, const dasf_enc_event *ev) {
+    if (ev->args_msgpack) return w_raw(b, ev->args_msgpack, ev->args_msgpack_size);
+    if (ev->args_value) return w_value(b, ev->args_value);
+    int rc = w_hdr(b, 0x80, 0xde, ev->n_args);
     for (size_t i = 0; i < ev->n_args && !rc; i++)
-        rc = pack_str(pk, ev->args[i].key, strlen(ev->args[i].key)) |
-             pack_arg_value(pk, &ev->args[i]);
+        rc = w_str(b, ev->args[i].key, strlen(ev->args[i].key)) | w_arg_value(b, &ev->args[i]);
     return rc;
 }
 
 #define KEY(pk, lit) pack_str((pk), (lit), sizeof(lit) - 1)
+#define WKEY(b, lit) w_raw((b), "" lit, sizeof(lit) - 1) /* lit includes its fixstr byte */
 
 static int legacy_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
-    msgpack_packer pkl, *pk = &pkl;
-    msgpack_packer_init(pk, &e->ev, buf_write);
-    size_t start = e->ev.len;
+    dasf_buf *b = &e->ev;
+    size_t start = b->len;
     uint8_t zero[8] = {0};
     int is_x = ev->phase == 'X', is_i = ev->phase == 'I';
     int has_cat = ev->cat != NULL, has_id = ev->id.kind != DASF_ID_AUTO;
     size_t nkeys = 6 + is_x + is_i + has_cat + has_id;
     char ph = ev->phase, sc = ev->scope ? ev->scope : 'g';
 
-    int rc = buf_write(&e->ev, (const char *)zero, (size_t)e->byte_size);
-    rc |= msgpack_pack_map(pk, nkeys);
-    rc |= KEY(pk, "name") | pack_str(pk, ev->name, slen(ev->name, ev->name_len));
-    rc |= KEY(pk, "timestamp") | msgpack_pack_double(pk, ev->ts);
-    if (is_x) rc |= KEY(pk, "duration") | msgpack_pack_double(pk, ev->dur);
-    rc |= KEY(pk, "phase") | pack_str(pk, &ph, 1);
-    if (is_i) rc |= KEY(pk, "scope") | pack_str(pk, &sc, 1);
-    rc |= KEY(pk, "process_id") | pack_id(pk, &ev->pid);
-    rc |= KEY(pk, "thread_id") | pack_id(pk, &ev->tid);
-    rc |= KEY(pk, "args") | legacy_args(pk, ev);
-    if (has_cat) rc |= KEY(pk, "cat") | pack_str(pk, ev->cat, slen(ev->cat, ev->cat_len));
-    if (has_id) rc |= KEY(pk, "id") | pack_id(pk, &ev->id);
+    int rc = w_raw(b, zero, (size_t)e->byte_size);
+    rc |= w_hdr(b, 0x80, 0xde, nkeys);
+    rc |= WKEY(b, "\xa4" "name") | w_str(b, ev->name, slen(ev->name, ev->name_len));
+    rc |= WKEY(b, "\xa9" "timestamp") | w_f64(b, ev->ts);
+    if (is_x) rc |= WKEY(b, "\xa8" "duration") | w_f64(b, ev->dur);
+    rc |= WKEY(b, "\xa5" "phase") | w_str(b, &ph, 1);
+    if (is_i) rc |= WKEY(b, "\xa5" "scope") | w_str(b, &sc, 1);
+    rc |= WKEY(b, "\xaa" "process_id") | w_id(b, &ev->pid);
+    rc |= WKEY(b, "\xa9" "thread_id") | w_id(b, &ev->tid);
+    rc |= WKEY(b, "\xa4" "args") | legacy_args(b, ev);
+    if (has_cat) rc |= WKEY(b, "\xa3" "cat") | w_str(b, ev->cat, slen(ev->cat, ev->cat_len));
+    if (has_id) rc |= WKEY(b, "\xa2" "id") | w_id(b, &ev->id);
     if (rc) {
         e->ev.len = start;
         return DASF_ENOMEM;
@@ -326,6 +426,33 @@ static int64_t intern(dasf_chunk_enc *e, const char *s, size_t n) {
     return e->nstr - 1;
 }
 
+/* intern() behind a pointer cache: names and keys usually come from the
+ * same (interned or literal) storage event after event.  A hit is verified
+ * against the stored bytes, so a reused buffer with new content never
+ * aliases.  n == SIZE_MAX: NUL-terminated, length unknown (a hit then
+ * needs no strlen). */
+static inline int64_t intern_cached(dasf_chunk_enc *e, const char *s, size_t n) {
+    struct icache *c = &e->icache[((uintptr_t)s >> 3 ^ (uintptr_t)s >> 13) & 1023];
+    if (c->p == s) {
+        const str_ent *se = (const str_ent *)e->strents.data + c->idx;
+        const uint8_t *st = e->strbytes.data + se->off;
+        if (n == SIZE_MAX) {
+            size_t i = 0, len = se->len;
+            while (i < len && s[i] && (uint8_t)s[i] == st[i]) i++;
+            if (i == len && s[len] == 0) return c->idx;
+        } else if (n == se->len && bytes_eq(st, s, n)) {
+            return c->idx;
+        }
+    }
+    if (n == SIZE_MAX) n = strlen(s);
+    int64_t idx = intern(e, s, n);
+    if (idx >= 0) {
+        c->p = s;
+        c->idx = (uint32_t)idx;
+    }
+    return idx;
+}
+
 static int id_eq(const dasf_id *a, const dasf_id *b) {
     if (a->kind != b->kind) return 0;
     if (a->kind == DASF_ID_INT) return a->i == b->i;
@@ -397,8 +524,7 @@ static int value_keys_all_str(const dasf_value *v) {
 }
 
 static int archive_pairs(dasf_chunk_enc *e, const dasf_enc_event *ev) {
-    msgpack_packer pkl, *pk = &pkl;
-    msgpack_packer_init(pk, &e->ev, buf_write);
+    dasf_buf *b = &e->ev;
     int rc = 0;
     if (ev->args_msgpack) {
         dasf_mp c = {ev->args_msgpack, (const uint8_t *)ev->args_msgpack + ev->args_msgpack_size};
@@ -410,9 +536,7 @@ static int archive_pairs(dasf_chunk_enc *e, const dasf_enc_event *ev) {
             int64_t ki = intern(e, (const char *)k.v.s.ptr, k.v.s.len);
             const uint8_t *vs = c.p;
             dasf_mp_skip(&c);
-            rc = ki < 0 ? -1
-                        : msgpack_pack_uint32(pk, (uint32_t)ki) |
-                              buf_write(&e->ev, (const char *)vs, (size_t)(c.p - vs));
+            rc = ki < 0 ? -1 : w_uint(b, (uint64_t)ki) | w_raw(b, vs, (size_t)(c.p - vs));
         }
         return rc;
     }
@@ -421,23 +545,20 @@ static int archive_pairs(dasf_chunk_enc *e, const dasf_enc_event *ev) {
         for (uint32_t i = 0; i < m->v.map.n && !rc; i++) {
             const dasf_value *k = &m->v.map.items[i].key;
             int64_t ki = intern(e, k->v.str.ptr, k->v.str.len);
-            rc = ki < 0 ? -1
-                        : msgpack_pack_uint32(pk, (uint32_t)ki) |
-                              pack_value(pk, &m->v.map.items[i].val, 1);
+            rc = ki < 0 ? -1 : w_uint(b, (uint64_t)ki) | w_value(b, &m->v.map.items[i].val);
         }
         return rc;
     }
     for (size_t i = 0; i < ev->n_args && !rc; i++) {
         const dasf_arg *a = &ev->args[i];
-        int64_t ki = intern(e, a->key, strlen(a->key));
-        rc = ki < 0 ? -1 : msgpack_pack_uint32(pk, (uint32_t)ki) | pack_arg_value(pk, a);
+        int64_t ki = intern_cached(e, a->key, SIZE_MAX);
+        rc = ki < 0 ? -1 : w_uint(b, (uint64_t)ki) | w_arg_value(b, a);
     }
     return rc;
 }
 
 static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
-    msgpack_packer pkl, *pk = &pkl;
-    msgpack_packer_init(pk, &e->ev, buf_write);
+    dasf_buf *b = &e->ev;
     int pi = dasf_phase_index(ev->phase);
     if (pi < 0 || !id_resolved(&ev->pid) || !id_resolved(&ev->tid)) return DASF_EINVAL;
     if (ev->id.kind != DASF_ID_AUTO && !id_resolved(&ev->id)) return DASF_EINVAL;
@@ -488,30 +609,30 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
              !!(ext & (DASF_EX_ID_INT | DASF_EX_ID_STR)) + (size_t)args_map;
     if (!args_map) n += 2 * (size_t)npairs;
 
-    int64_t name_i = intern(e, ev->name, slen(ev->name, ev->name_len));
+    int64_t name_i = intern_cached(e, ev->name, ev->name_len ? ev->name_len : SIZE_MAX);
     int rc = name_i < 0;
-    rc |= msgpack_pack_array(pk, n);
-    rc |= msgpack_pack_uint32(pk, code);
-    if (code & DASF_EC_STREAM) rc |= msgpack_pack_uint32(pk, (uint32_t)si);
-    rc |= msgpack_pack_uint32(pk, (uint32_t)name_i);
-    rc |= msgpack_pack_int64(pk, tv);
-    if (is_x) rc |= msgpack_pack_int64(pk, dur);
+    rc |= w_hdr(b, 0x90, 0xdc, n);
+    rc |= w_byte(b, (uint8_t)code);
+    if (code & DASF_EC_STREAM) rc |= w_uint(b, (uint64_t)si);
+    rc |= w_uint(b, (uint64_t)name_i);
+    rc |= w_int(b, tv);
+    if (is_x) rc |= w_int(b, dur);
     if (ext) {
-        rc |= msgpack_pack_uint32(pk, ext);
-        if (ext & DASF_EX_SCOPE) rc |= msgpack_pack_uint32(pk, (unsigned char)ev->scope);
+        rc |= w_uint(b, ext);
+        if (ext & DASF_EX_SCOPE) rc |= w_uint(b, (unsigned char)ev->scope);
         if (ext & DASF_EX_CAT) {
-            int64_t ci = intern(e, ev->cat, slen(ev->cat, ev->cat_len));
-            rc |= ci < 0 ? -1 : msgpack_pack_uint32(pk, (uint32_t)ci);
+            int64_t ci = intern_cached(e, ev->cat, ev->cat_len ? ev->cat_len : SIZE_MAX);
+            rc |= ci < 0 ? -1 : w_uint(b, (uint64_t)ci);
         }
-        if (ext & DASF_EX_ID_INT) rc |= msgpack_pack_int64(pk, ev->id.i);
+        if (ext & DASF_EX_ID_INT) rc |= w_int(b, ev->id.i);
         if (ext & DASF_EX_ID_STR) {
-            int64_t ii = intern(e, ev->id.s, strlen(ev->id.s));
-            rc |= ii < 0 ? -1 : msgpack_pack_uint32(pk, (uint32_t)ii);
+            int64_t ii = intern_cached(e, ev->id.s, SIZE_MAX);
+            rc |= ii < 0 ? -1 : w_uint(b, (uint64_t)ii);
         }
     }
     if (args_map)
-        rc |= ev->args_msgpack ? buf_write(&e->ev, ev->args_msgpack, ev->args_msgpack_size)
-                               : pack_value(pk, ev->args_value, 0);
+        rc |= ev->args_msgpack ? w_raw(b, ev->args_msgpack, ev->args_msgpack_size)
+                               : w_value(b, ev->args_value);
     else
         rc |= archive_pairs(e, ev);
     if (rc) {
@@ -550,6 +671,7 @@ static void reset(dasf_chunk_enc *e) {
     e->ev.len = 0;
     if (e->level == 0) return;
     memset(e->htab, 0, e->hcap * sizeof *e->htab);
+    memset(e->icache, 0, sizeof e->icache);
     e->nstr = 0;
     e->strbytes.len = e->strents.len = 0;
     streams_clear(e);
