@@ -9,7 +9,7 @@
 #       dasf-profilerConfig.cmake, ...ConfigVersion.cmake, ...Targets*.cmake
 #       → dasf::profiler (shared), dasf::profiler_static
 #   lib/pkgconfig/dasf-profiler.pc                 pkg-config [--static] dasf-profiler
-#   bin/dasf-trace                                 when the CLI is built
+#   bin/dasf-trace                                 (tools/CMakeLists.txt)
 include(CMakePackageConfigHelpers)
 
 set(DASF_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/dasf-profiler
@@ -64,13 +64,7 @@ configure_file(${CMAKE_CURRENT_LIST_DIR}/dasf-profiler.pc.in
                ${PROJECT_BINARY_DIR}/dasf-profiler.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/dasf-profiler.pc DESTINATION ${DASF_PC_DIR})
 
-# The CLI: installed here unless tools/ already installs it itself.
-if(TARGET dasf-trace)
-  get_property(DASF_TRACE_INSTALLED GLOBAL PROPERTY DASF_TRACE_INSTALLED)
-  if(NOT DASF_TRACE_INSTALLED)
-    install(TARGETS dasf-trace RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-  endif()
-endif()
+# The CLI (bin/dasf-trace) is installed by tools/CMakeLists.txt, next to its target.
 
 # tests/test_install.c builds programs against an installed copy with the
 # same compiler and flags as this build (a sanitizer build's library needs

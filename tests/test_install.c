@@ -277,3 +277,25 @@ Test(install, prefix_is_relocatable, .timeout = 300) {
     free(bin);
     install_cleanup(&in);
 }
+
+Test(install, installed_cli_reads_a_trace, .timeout = 300) {
+    if (!th_dasf_trace()) cr_skip_test("dasf-trace is not built in this tree");
+    install in = install_copy();
+    char *tool = th_path(in.prefix, "bin/dasf-trace");
+    cr_assert(exists(tool), "missing %s", tool);
+    /* A trace written by this build's library, read by the installed tool. */
+    char *trace = th_path(in.dir, "t.msgpack.zst");
+    dasf_profiler *p;
+    cr_assert_eq(dasf_profiler_create(&p, trace, NULL, NULL), 0);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(dasf_profiler_record_complete_event(p, "step", i, 0.5, NULL), 0);
+    cr_assert_eq(dasf_profiler_destroy(p), 0);
+    free(run_ok("'%s' verify '%s' 2>&1", tool, trace));
+    char *out = run_ok("'%s' stats '%s' 2>&1", tool, trace);
+    cr_expect(strstr(out, "step"), "%s", out);
+    cr_expect(strstr(out, "100"), "%s", out);
+    free(out);
+    free(trace);
+    free(tool);
+    install_cleanup(&in);
+}
