@@ -64,8 +64,8 @@ static void begin_event(export_ctx *c) {
 static void name_event(export_ctx *c, const char *what, int64_t pid, int64_t tid,
                        const char *name) {
     begin_event(c);
-    fprintf(c->out, "{\"name\":\"%s\",\"ph\":\"M\",\"pid\":%" PRId64 ",\"tid\":%" PRId64
-                    ",\"args\":{\"name\":",
+    fprintf(c->out, "{\"name\":\"%s\",\"ph\":\"M\",\"ts\":0.000,\"pid\":%" PRId64
+                    ",\"tid\":%" PRId64 ",\"args\":{\"name\":",
             what, pid, tid);
     dt_json_str(&c->j, name, strlen(name));
     DT_JSON_LIT(&c->j, "}}");

@@ -38,6 +38,7 @@ typedef struct info_ctx {
     uint64_t phases[DASF_PHASE_COUNT];
     uint64_t events;
     int64_t t_min, t_max;
+    bool timed; /* t_min/t_max set */
     bool have_chunk;
     uint64_t chunk; /* index of the current chunk */
     uint64_t chunks_seen, raw, stored, dropped_meta, dropped_events;
@@ -110,9 +111,13 @@ static int info_event(void *vctx, const dt_input *in, const dasf_trace_event *ev
     if (in->layout == DASF_LAYOUT_ARCHIVE && c->n_writers) c->writers[c->cur_writer].events++;
     int idx = dasf_phase_index(ev->phase);
     if (idx >= 0) c->phases[idx]++;
-    int64_t end = ev->timestamp_ns + (ev->has_duration ? ev->duration_ns : 0);
-    if (c->events == 0 || ev->timestamp_ns < c->t_min) c->t_min = ev->timestamp_ns;
-    if (c->events == 0 || end > c->t_max) c->t_max = end;
+    /* Metadata (M) events carry no time (Python writes 0): not in the span. */
+    if (ev->phase != DASF_PHASE_METADATA) {
+        int64_t end = ev->timestamp_ns + (ev->has_duration ? ev->duration_ns : 0);
+        if (!c->timed || ev->timestamp_ns < c->t_min) c->t_min = ev->timestamp_ns;
+        if (!c->timed || end > c->t_max) c->t_max = end;
+        c->timed = true;
+    }
     c->events++;
     if (ev->name && !strcmp(ev->name, "dasf.dropped")) c->dropped_events += dropped_count(ev);
 
@@ -188,7 +193,7 @@ static void print_info(const char *path, info_ctx *c, const dasf_trace_stats *st
             sep = ", ";
         }
     printf("\n");
-    if (c->events) {
+    if (c->timed) {
         char b[32];
         printf("  time span   ");
         print_seconds(c->t_min);

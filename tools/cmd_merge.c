@@ -73,7 +73,10 @@ static int writer_failed(copy_ctx *c, int rc) {
 
 static int copy_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
     copy_ctx *c = vctx;
-    bool new_chunk = !c->started || in->index != c->file || ev->chunk_index != c->chunk;
+    /* Legacy files number each record as a chunk but carry no writer
+     * metadata: keep their events together, one origin per file. */
+    bool new_chunk = !c->started || in->index != c->file ||
+                     (in->layout == DASF_LAYOUT_ARCHIVE && ev->chunk_index != c->chunk);
     if (new_chunk && c->keep_origin) {
         dasf_chunk_info ci;
         const dasf_chunk_info *origin = &c->self;
@@ -113,6 +116,7 @@ int dt_copy(const char *out, char *const *files, int n, const dt_filter *f,
     fo.default_byte_size = o->byte_size ? o->byte_size : 8;
     fo.remove_old_output_file = o->force;
     fo.flush = false; /* one fsync at close is enough for a copy */
+    fo.commit_threshold = 65536; /* big chunks compress better; still decodable alone */
     copy_ctx c = {.out = out, .keep_origin = archive};
     c.self.writer_pid = (int64_t)getpid();
     gethostname(c.self.host, sizeof c.self.host - 1);

@@ -51,10 +51,10 @@ typedef struct wide_span {
 } wide_span;
 
 typedef struct column {
-    double busy;   /* ns covered by narrow spans */
-    uint32_t count;
-    uint32_t cand; /* dominant name (weighted majority vote) */
-    double weight;
+    uint32_t count; /* narrow spans starting in this column */
+    uint32_t cand;  /* name of the longest one: usually the outermost */
+    int64_t cand_dur;
+    double busy; /* ns covered by spans of that name */
 } column;
 
 typedef struct bopen {
@@ -86,6 +86,9 @@ typedef struct counter {
     cpoint *pts;
     double min, max;
     bool has;
+    double pre; /* the value holding at the window's start (latest before it) */
+    int64_t pre_ts;
+    bool has_pre;
     int y;
 } counter;
 
@@ -219,19 +222,21 @@ static int add_span(tl_ctx *c, lane *l, int64_t s, int64_t e, uint32_t n, bool o
         if (!l->cols) return -1;
     }
     c->aggregated++;
-    /* Spread over the columns it touches (at most 1-2 unless over the cap). */
+    /* Spread over the columns it touches (at most 1-2 unless over the cap).
+     * The longest span of a column names it: nested narrow spans (a loop
+     * step and its phases) then show as their outermost span, not a blend. */
     int a = col_of(c, cs), b = col_of(c, ce);
+    int64_t dur = ce - cs;
+    double part = (double)dur / (double)(b - a + 1);
     for (int k = a; k <= b; k++) {
         column *col = &l->cols[k];
-        double part = (double)(ce - cs) / (double)(b - a + 1);
-        col->busy += part;
         if (k == a) col->count++;
-        if (col->cand == n || col->weight <= 0) {
+        if (dur > col->cand_dur || (col->cand_dur == 0 && col->busy == 0)) {
+            if (col->cand != n) col->busy = 0;
             col->cand = n;
-            col->weight += part;
-        } else {
-            col->weight -= part;
+            col->cand_dur = dur;
         }
+        if (col->cand == n) col->busy += part;
     }
     return 0;
 }
@@ -248,7 +253,7 @@ static int add_tick(tl_ctx *c, lane *l, int64_t t) {
 }
 
 static int add_counter(tl_ctx *c, const dasf_trace_event *ev) {
-    if (ev->timestamp_ns < c->from || ev->timestamp_ns > c->to) return 0;
+    if (ev->timestamp_ns > c->to) return 0;
     if (ev->args.type != DASF_VAL_MAP) return 0;
     char pid[DT_ID_TEXT_MAX];
     dt_id_text(&ev->process_id, pid, sizeof pid);
@@ -284,6 +289,14 @@ static int add_counter(tl_ctx *c, const dasf_trace_event *ev) {
             e->val = c->n_counters++;
         }
         counter *k = &c->counters[e->val];
+        if (ev->timestamp_ns < c->from) { /* a counter holds its value: keep the latest */
+            if (!k->has_pre || ev->timestamp_ns >= k->pre_ts) {
+                k->pre = v;
+                k->pre_ts = ev->timestamp_ns;
+                k->has_pre = true;
+            }
+            continue;
+        }
         cpoint *p = &k->pts[col_of(c, ev->timestamp_ns)];
         if (!p->has) {
             p->first = p->min = p->max = v;
@@ -553,7 +566,7 @@ static void draw_lane(tl_ctx *c, FILE *o, lane *l, const int *base) {
         double col_ns = c->ns_per_px;
         for (int k = 0; k < c->plot_w;) {
             column *cl = &l->cols[k];
-            if (!cl->count && cl->busy <= 0) {
+            if (!cl->count && cl->cand_dur <= 0 && cl->busy <= 0) {
                 k++;
                 continue;
             }
@@ -579,9 +592,18 @@ static void draw_lane(tl_ctx *c, FILE *o, lane *l, const int *base) {
         }
     }
     if (l->ticks) {
-        fprintf(o, "<path class=\"tick\" d=\"");
-        for (int k = 0; k < c->plot_w; k++)
-            if (l->ticks[k]) fprintf(o, "M%d.5 %dv%d", LABEL_W + k, y, h);
+        int marked = 0;
+        for (int k = 0; k < c->plot_w; k++) marked += l->ticks[k] != 0;
+        /* Lines through the lane only while they are sparse enough to read. */
+        if (marked * 8 < c->plot_w) {
+            fprintf(o, "<path class=\"tick\" d=\"");
+            for (int k = 0; k < c->plot_w; k++)
+                if (l->ticks[k]) fprintf(o, "M%d.5 %dv%d", LABEL_W + k, y, h);
+            fprintf(o, "\"/>\n");
+        }
+        fprintf(o, "<path class=\"mark\" d=\"");
+        for (int k = 0; k < c->plot_w; k++) /* a small triangle above each instant */
+            if (l->ticks[k]) fprintf(o, "M%d.5 %dl-3.5 -5h7z", LABEL_W + k, y);
         fprintf(o, "\"/>\n");
     }
     fprintf(o, "</g>\n");
@@ -589,6 +611,10 @@ static void draw_lane(tl_ctx *c, FILE *o, lane *l, const int *base) {
 
 static void draw_counter(tl_ctx *c, FILE *o, counter *k) {
     int y = k->y;
+    if (k->has_pre) {
+        if (!k->has || k->pre < k->min) k->min = k->pre;
+        if (!k->has || k->pre > k->max) k->max = k->pre;
+    }
     double lo = k->min, hi = k->max;
     if (hi == lo) hi = lo + 1;
     fprintf(o, "<g class=\"counter\">\n<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
@@ -603,14 +629,22 @@ static void draw_counter(tl_ctx *c, FILE *o, counter *k) {
     fprintf(o, "<polyline fill=\"none\" stroke=\"#d62728\" stroke-width=\"1.2\" points=\"");
     double span = COUNTER_H - 6;
 #define CY(v) (y + 3 + span - ((v)-lo) / (hi - lo) * span)
+    /* A counter is a step function: it holds each value until the next. */
+    bool have = k->has_pre;
+    double prev = k->pre;
+    if (have) fprintf(o, "%d,%.1f ", LABEL_W, CY(prev));
     for (int i = 0; i < c->plot_w; i++) {
         cpoint *p = &k->pts[i];
         if (!p->has) continue;
         double x = LABEL_W + i + 0.5;
+        if (have) fprintf(o, "%.1f,%.1f ", x, CY(prev));
         fprintf(o, "%.1f,%.1f ", x, CY(p->first));
         if (p->min != p->max) fprintf(o, "%.1f,%.1f %.1f,%.1f ", x, CY(p->min), x, CY(p->max));
-        if (p->last != p->first) fprintf(o, "%.1f,%.1f ", x, CY(p->last));
+        fprintf(o, "%.1f,%.1f ", x, CY(p->last));
+        prev = p->last;
+        have = true;
     }
+    if (have) fprintf(o, "%d,%.1f", LABEL_W + c->plot_w, CY(prev));
 #undef CY
     fprintf(o, "\"/>\n</g>\n");
 }
@@ -690,7 +724,7 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
             width, height, width, height);
     fprintf(o, "<style>.label{font-size:11px;fill:#222}.proc{font-size:12px;font-weight:bold;"
                "fill:#111}.small{font-size:9px;fill:#666}.in{font-size:10px;fill:#111;"
-               "pointer-events:none}.tick{stroke:#000;stroke-width:1}"
+               "pointer-events:none}.tick{stroke:#000;stroke-opacity:.3;stroke-width:1}.mark{fill:#222}"
                ".lane rect:hover{stroke:#000;stroke-width:1}</style>\n");
     fprintf(o, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", width, height);
     fprintf(o, "<text x=\"14\" y=\"20\" font-size=\"14\" font-weight=\"bold\">");
@@ -704,9 +738,12 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
                " events, %zu lanes, span %s from t0 = ",
             c->events, c->n_lanes, dt_format_duration(b1, sizeof b1, (double)(c->to - c->from)));
     uint64_t a = c->from < 0 ? -(uint64_t)c->from : (uint64_t)c->from;
-    fprintf(o, "%s%" PRIu64 ".%09" PRIu64 " s (trace clock); %" PRIu64
-               " spans narrower than a pixel drawn as shaded boxes</text>\n",
-            c->from < 0 ? "-" : "", a / 1000000000u, a % 1000000000u, c->aggregated);
+    fprintf(o, "%s%" PRIu64 ".%09" PRIu64 " s (trace clock)", c->from < 0 ? "-" : "",
+            a / 1000000000u, a % 1000000000u);
+    if (c->aggregated)
+        fprintf(o, "; %" PRIu64 " spans narrower than a pixel drawn as shaded boxes",
+                c->aggregated);
+    fprintf(o, "</text>\n");
     (void)b2;
     draw_axis(c, o, top, bottom);
     cur_pid = NULL;

@@ -1,0 +1,820 @@
+/*
+ * test_cli.c — dasf-trace, run as a user runs it (the binary named by
+ * $DASF_TRACE_BIN).  Fixture traces are built here with the public writer,
+ * with fixed times, ids and writer metadata, so every verb's output can be
+ * compared with exact expected text.  Exported JSON and SVG are checked by
+ * Python scripts in tests/cli/ (json and xml.etree from /usr/bin/python3).
+ */
+#include "dasf/profiler.h"
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLI_DIR DASF_SOURCE_DIR "/tests/cli"
+
+/* ---- fixtures ------------------------------------------------------------- */
+
+static dasf_value v_int(int64_t i) {
+    dasf_value v = {.type = DASF_VAL_INT};
+    v.v.i = i;
+    return v;
+}
+static dasf_value v_str(const char *s) {
+    dasf_value v = {.type = DASF_VAL_STR};
+    v.v.str.ptr = s;
+    v.v.str.len = (uint32_t)strlen(s);
+    return v;
+}
+static dasf_value v_nil(void) {
+    dasf_value v = {.type = DASF_VAL_NIL};
+    return v;
+}
+static dasf_value v_map(dasf_kv *kv, uint32_t n) {
+    dasf_value v = {.type = DASF_VAL_MAP};
+    v.v.map.items = kv;
+    v.v.map.n = n;
+    return v;
+}
+
+/* An event at ts seconds (exact binary fractions, so both layouts agree). */
+static dasf_trace_event ev_make(const char *name, char phase, double ts, double dur,
+                                dasf_value pid, dasf_value tid) {
+    dasf_trace_event e;
+    memset(&e, 0, sizeof e);
+    e.name = name;
+    e.phase = (dasf_phase)phase;
+    e.timestamp = ts;
+    e.timestamp_ns = llround(ts * 1e9);
+    if (phase == 'X') {
+        e.duration = dur;
+        e.duration_ns = llround(dur * 1e9);
+        e.has_duration = true;
+    }
+    e.process_id = pid;
+    e.thread_id = tid;
+    e.id = v_nil();
+    e.args = v_map(NULL, 0);
+    return e;
+}
+
+static dasf_writer *open_writer(const char *path, int level, int64_t per_chunk, int64_t pid,
+                                const char *host) {
+    dasf_file_db_options o = dasf_file_db_options_default();
+    o.compression_level = level;
+    o.flush = false;
+    o.commit_threshold = per_chunk;
+    dasf_writer *w = NULL;
+    cr_assert_eq(dasf_writer_open(&w, path, &o), 0);
+    if (level > 0) {
+        dasf_chunk_info ci;
+        memset(&ci, 0, sizeof ci);
+        ci.writer_pid = pid;
+        snprintf(ci.host, sizeof ci.host, "%s", host);
+        snprintf(ci.clock, sizeof ci.clock, "monotonic");
+        cr_assert_eq(dasf_writer_set_origin(w, &ci), 0);
+    }
+    return w;
+}
+
+static void add(dasf_writer *w, const dasf_trace_event *e) {
+    cr_assert_eq(dasf_writer_add(w, e), 0, "adding %s", e->name);
+}
+
+/* The small deterministic trace every golden test uses: one int process
+ * with two threads, and a Python-style process (string pid, nil tid). */
+static void write_small(const char *path, int level) {
+    dasf_writer *w = open_writer(path, level, 5000, 1111, "testhost");
+    dasf_value p = v_int(100), t1 = v_int(1), t2 = v_int(2);
+    dasf_trace_event e;
+    dasf_kv name_kv = {v_str("name"), v_str("main")};
+    e = ev_make("thread_name", 'M', 0, 0, p, t1);
+    e.args = v_map(&name_kv, 1);
+    add(w, &e);
+    e = ev_make("solve", 'X', 1.0, 0.5, p, t1);
+    add(w, &e);
+    e = ev_make("step", 'X', 1.125, 0.25, p, t1);
+    add(w, &e);
+    e = ev_make("step", 'X', 1.375, 0.125, p, t1);
+    add(w, &e);
+    e = ev_make("io", 'B', 2.0, 0, p, t2);
+    add(w, &e);
+    e = ev_make("io", 'E', 2.25, 0, p, t2);
+    add(w, &e);
+    e = ev_make("io", 'B', 3.0, 0, p, t2); /* never closed */
+    add(w, &e);
+    e = ev_make("checkpoint", 'I', 2.5, 0, p, t1);
+    e.scope = DASF_SCOPE_THREAD;
+    add(w, &e);
+    dasf_kv mem_kv = {v_str("bytes"), v_int(4096)};
+    e = ev_make("mem", 'C', 2.5, 0, p, t1);
+    e.args = v_map(&mem_kv, 1);
+    add(w, &e);
+    e = ev_make("fetch", 'b', 1.5, 0, p, t2);
+    e.cat = "net";
+    e.id = v_int(7);
+    e.has_id = true;
+    add(w, &e);
+    e = ev_make("fetch", 'e', 1.75, 0, p, t2);
+    e.cat = "net";
+    e.id = v_int(7);
+    e.has_id = true;
+    add(w, &e);
+    e = ev_make("handoff", 's', 1.25, 0, p, t1);
+    e.cat = "flow";
+    e.id = v_str("f1");
+    e.has_id = true;
+    add(w, &e);
+    e = ev_make("handoff", 'f', 2.125, 0, p, t2);
+    e.cat = "flow";
+    e.id = v_str("f1");
+    e.has_id = true;
+    add(w, &e);
+    e = ev_make("buffer", 'N', 1.0, 0, p, t1);
+    e.id = v_int(3);
+    e.has_id = true;
+    add(w, &e);
+    e = ev_make("buffer", 'D', 2.75, 0, p, t1);
+    e.id = v_int(3);
+    e.has_id = true;
+    add(w, &e);
+    e = ev_make("ready", 'R', 0.5, 0, p, t1);
+    add(w, &e);
+    dasf_value list_items[2] = {v_int(1), v_int(2)};
+    dasf_value list = {.type = DASF_VAL_ARRAY};
+    list.v.array.items = list_items;
+    list.v.array.n = 2;
+    dasf_kv args[3] = {{v_str("key"), v_str("x\"y<z>")}, {v_str("deps"), list},
+                       {v_str("size"), v_int(-5)}};
+    e = ev_make("Compute", 'X', 1.5, 0.25, v_str("node-a"), v_nil());
+    e.args = v_map(args, 3);
+    add(w, &e);
+    e = ev_make("Compute", 'X', 2.0, 0.75, v_str("node-a"), v_nil());
+    add(w, &e);
+    cr_assert_eq(dasf_writer_close(w), 0);
+}
+
+/* A longer trace cut into many chunks (per_chunk events each). */
+static void write_chunked(const char *path, int level, int n, int per_chunk, int64_t pid,
+                          const char *host) {
+    dasf_writer *w = open_writer(path, level, per_chunk, pid, host);
+    for (int i = 0; i < n; i++) {
+        dasf_trace_event e =
+            ev_make(i % 3 ? "work" : "wait", 'X', 10.0 + i / 64.0, 1 / 128.0, v_int(pid),
+                    v_int(pid + i % 2));
+        add(w, &e);
+    }
+    cr_assert_eq(dasf_writer_close(w), 0);
+}
+
+/* ---- running the tool ------------------------------------------------------ */
+
+static char *dir;
+
+static void setup(void) {
+    cr_assert_not_null(th_dasf_trace(), "DASF_TRACE_BIN is not set");
+    dir = th_tmpdir();
+}
+
+static void teardown(void) {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    th_run(cmd, NULL);
+    free(dir);
+}
+
+/* Runs "dasf-trace ARGS" in the fixture directory; stdout to *out (may be
+ * NULL), stderr to *err (may be NULL).  Returns the exit status. */
+static int run_cli(char **out, char **err, const char *fmt, ...) {
+    char args[2048], cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s 2>stderr.txt", dir, th_dasf_trace(), args);
+    int st = th_run(cmd, out);
+    if (err) {
+        char *p = th_path(dir, "stderr.txt");
+        size_t n;
+        *err = (char *)th_read_file(p, &n);
+        if (*err) {
+            *err = realloc(*err, n + 1);
+            (*err)[n] = 0;
+        }
+        free(p);
+    }
+    return st;
+}
+
+static void small_files(void) {
+    char *a = th_path(dir, "small.zst"), *l = th_path(dir, "small.msgpack");
+    write_small(a, 3);
+    write_small(l, 0);
+    free(a);
+    free(l);
+}
+
+/* ---- cat ------------------------------------------------------------------ */
+
+static const char small_cat[] =
+    "{\"name\":\"thread_name\",\"timestamp\":0.0,\"phase\":\"M\",\"process_id\":100,"
+    "\"thread_id\":1,\"args\":{\"name\":\"main\"}}\n"
+    "{\"name\":\"solve\",\"timestamp\":1.0,\"duration\":0.5,\"phase\":\"X\",\"process_id\":100,"
+    "\"thread_id\":1,\"args\":{}}\n"
+    "{\"name\":\"step\",\"timestamp\":1.125,\"duration\":0.25,\"phase\":\"X\","
+    "\"process_id\":100,\"thread_id\":1,\"args\":{}}\n"
+    "{\"name\":\"step\",\"timestamp\":1.375,\"duration\":0.125,\"phase\":\"X\","
+    "\"process_id\":100,\"thread_id\":1,\"args\":{}}\n"
+    "{\"name\":\"io\",\"timestamp\":2.0,\"phase\":\"B\",\"process_id\":100,\"thread_id\":2,"
+    "\"args\":{}}\n"
+    "{\"name\":\"io\",\"timestamp\":2.25,\"phase\":\"E\",\"process_id\":100,\"thread_id\":2,"
+    "\"args\":{}}\n"
+    "{\"name\":\"io\",\"timestamp\":3.0,\"phase\":\"B\",\"process_id\":100,\"thread_id\":2,"
+    "\"args\":{}}\n"
+    "{\"name\":\"checkpoint\",\"timestamp\":2.5,\"phase\":\"I\",\"scope\":\"t\","
+    "\"process_id\":100,\"thread_id\":1,\"args\":{}}\n"
+    "{\"name\":\"mem\",\"timestamp\":2.5,\"phase\":\"C\",\"process_id\":100,\"thread_id\":1,"
+    "\"args\":{\"bytes\":4096}}\n"
+    "{\"name\":\"fetch\",\"timestamp\":1.5,\"phase\":\"b\",\"process_id\":100,\"thread_id\":2,"
+    "\"args\":{},\"cat\":\"net\",\"id\":7}\n"
+    "{\"name\":\"fetch\",\"timestamp\":1.75,\"phase\":\"e\",\"process_id\":100,\"thread_id\":2,"
+    "\"args\":{},\"cat\":\"net\",\"id\":7}\n"
+    "{\"name\":\"handoff\",\"timestamp\":1.25,\"phase\":\"s\",\"process_id\":100,"
+    "\"thread_id\":1,\"args\":{},\"cat\":\"flow\",\"id\":\"f1\"}\n"
+    "{\"name\":\"handoff\",\"timestamp\":2.125,\"phase\":\"f\",\"process_id\":100,"
+    "\"thread_id\":2,\"args\":{},\"cat\":\"flow\",\"id\":\"f1\"}\n"
+    "{\"name\":\"buffer\",\"timestamp\":1.0,\"phase\":\"N\",\"process_id\":100,\"thread_id\":1,"
+    "\"args\":{},\"id\":3}\n"
+    "{\"name\":\"buffer\",\"timestamp\":2.75,\"phase\":\"D\",\"process_id\":100,\"thread_id\":1,"
+    "\"args\":{},\"id\":3}\n"
+    "{\"name\":\"ready\",\"timestamp\":0.5,\"phase\":\"R\",\"process_id\":100,\"thread_id\":1,"
+    "\"args\":{}}\n"
+    "{\"name\":\"Compute\",\"timestamp\":1.5,\"duration\":0.25,\"phase\":\"X\","
+    "\"process_id\":\"node-a\",\"thread_id\":null,\"args\":{\"key\":\"x\\\"y<z>\","
+    "\"deps\":[1,2],\"size\":-5}}\n"
+    "{\"name\":\"Compute\",\"timestamp\":2.0,\"duration\":0.75,\"phase\":\"X\","
+    "\"process_id\":\"node-a\",\"thread_id\":null,\"args\":{}}\n";
+
+Test(cli_cat, golden_both_layouts, .init = setup, .fini = teardown) {
+    small_files();
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "cat small.zst"), 0);
+    cr_assert_str_eq(out, small_cat);
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "cat small.msgpack"), 0);
+    cr_assert_str_eq(out, small_cat);
+    free(out);
+}
+
+Test(cli_cat, several_files_in_order, .init = setup, .fini = teardown) {
+    small_files();
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "cat small.zst small.msgpack"), 0);
+    size_t n = strlen(small_cat);
+    cr_assert_eq(strlen(out), 2 * n);
+    cr_assert_eq(strncmp(out, small_cat, n), 0);
+    cr_assert_str_eq(out + n, small_cat);
+    free(out);
+}
+
+Test(cli_cat, nanosecond_timestamps, .init = setup, .fini = teardown) {
+    char *p = th_path(dir, "ns.zst");
+    dasf_writer *w = open_writer(p, 1, 100, 1, "h");
+    dasf_trace_event e = ev_make("tick", 'X', 0, 0, v_int(1), v_int(1));
+    e.timestamp_ns = 1234567890123456789LL;
+    e.timestamp = 1234567890.123456789;
+    e.duration_ns = 1;
+    e.duration = 1e-9;
+    add(w, &e);
+    cr_assert_eq(dasf_writer_close(w), 0);
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "cat ns.zst"), 0);
+    cr_assert_str_eq(out, "{\"name\":\"tick\",\"timestamp\":1234567890.123456789,"
+                          "\"duration\":0.000000001,\"phase\":\"X\",\"process_id\":1,"
+                          "\"thread_id\":1,\"args\":{}}\n");
+    free(out);
+    free(p);
+}
+
+/* ---- filters ----------------------------------------------------------------- */
+
+static int count_lines(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+static void expect_names(const char *args, const char *names) {
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "cat %s small.zst", args), 0, "cat %s", args);
+    char got[1024] = "";
+    for (char *p = out; *p; p = strchr(p, '\n') + 1) { /* each line's own name */
+        cr_assert_eq(strncmp(p, "{\"name\":\"", 9), 0, "%s", p);
+        p += 9;
+        size_t n = strcspn(p, "\"");
+        if (*got) strcat(got, " ");
+        strncat(got, p, n);
+    }
+    cr_assert_str_eq(got, names, "cat %s: got %s", args, got);
+    free(out);
+}
+
+Test(cli_filters, each_filter, .init = setup, .fini = teardown) {
+    small_files();
+    expect_names("--phase X", "solve step step Compute Compute");
+    expect_names("--phase B,E", "io io io");
+    expect_names("--phase BE --phase I", "io io io checkpoint");
+    expect_names("--name 's*'", "solve step step");
+    expect_names("--name '*e?' --name mem", "step step mem buffer buffer");
+    expect_names("--pid node-a", "Compute Compute");
+    expect_names("--tid null", "Compute Compute");
+    expect_names("--pid 100 --tid 2", "io io io fetch fetch handoff");
+    expect_names("--from 2.6", "io buffer Compute");
+    expect_names("--from 1.3 --to 1.5 --phase X", "solve step step Compute");
+    expect_names("--to 0.75", "thread_name ready");
+}
+
+Test(cli_filters, stats_respect_filters, .init = setup, .fini = teardown) {
+    small_files();
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "stats --csv --pid 100 --name 's*' small.zst"), 0);
+    cr_assert_str_eq(out, "name,count,total_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
+                          "solve,1,0.500000000,0.500000000,0.500000000,0.500000000,"
+                          "0.500000000,57.143\n"
+                          "step,2,0.375000000,0.187500000,0.187500000,0.243750000,"
+                          "0.250000000,42.857\n");
+    free(out);
+}
+
+/* ---- stats ------------------------------------------------------------------- */
+
+static const char small_stats[] =
+    "name        count        total         mean          p50          p95          max   share\n"
+    "Compute         2      1.000 s   500.000 ms   500.000 ms   725.000 ms   750.000 ms  47.06%\n"
+    "solve           1   500.000 ms   500.000 ms   500.000 ms   500.000 ms   500.000 ms  23.53%\n"
+    "step            2   375.000 ms   187.500 ms   187.500 ms   243.750 ms   250.000 ms  17.65%\n"
+    "io              1   250.000 ms   250.000 ms   250.000 ms   250.000 ms   250.000 ms  11.76%\n"
+    "\n"
+    "18 events; 6 spans: 5 X, 1 B/E pairs\n"
+    "unmatched: 1 B without E (still open or never closed), 0 E without B\n";
+
+Test(cli_stats, golden_table, .init = setup, .fini = teardown) {
+    small_files();
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "stats small.zst"), 0);
+    cr_assert_str_eq(out, small_stats);
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "stats small.msgpack"), 0);
+    cr_assert_str_eq(out, small_stats);
+    free(out);
+}
+
+Test(cli_stats, by_thread_csv_sort_top, .init = setup, .fini = teardown) {
+    small_files();
+    char *out, *err;
+    cr_assert_eq(run_cli(&out, &err, "stats --by thread --csv small.zst"), 0);
+    cr_assert_str_eq(out, "process_id,thread_id,name,count,total_s,mean_s,p50_s,p95_s,max_s,"
+                          "share_percent\n"
+                          "node-a,null,Compute,2,1.000000000,0.500000000,0.500000000,"
+                          "0.725000000,0.750000000,100.000\n"
+                          "100,1,solve,1,0.500000000,0.500000000,0.500000000,0.500000000,"
+                          "0.500000000,57.143\n"
+                          "100,1,step,2,0.375000000,0.187500000,0.187500000,0.243750000,"
+                          "0.250000000,42.857\n"
+                          "100,2,io,1,0.250000000,0.250000000,0.250000000,0.250000000,"
+                          "0.250000000,100.000\n");
+    cr_assert(strstr(err, "unmatched: 1 B without E"), "%s", err);
+    free(out);
+    free(err);
+    cr_assert_eq(run_cli(&out, NULL, "stats --csv --by process --sort count --top 2 small.zst"),
+                 0);
+    cr_assert_str_eq(out, "process_id,name,count,total_s,mean_s,p50_s,p95_s,max_s,"
+                          "share_percent\n"
+                          "100,step,2,0.375000000,0.187500000,0.187500000,0.243750000,"
+                          "0.250000000,33.333\n"
+                          "node-a,Compute,2,1.000000000,0.500000000,0.500000000,0.725000000,"
+                          "0.750000000,100.000\n");
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "stats --sort name --top 1 small.zst"), 0);
+    cr_assert(strstr(out, "\nCompute ") && strstr(out, "(3 more rows; see --top)"), "%s", out);
+    free(out);
+}
+
+Test(cli_stats, exact_percentiles_and_multi_process, .init = setup, .fini = teardown) {
+    /* 1000 durations 1..1000 ms in two processes' files: p50 = 500.5 ms,
+     * p95 = 950.05 ms (linear between closest ranks). */
+    char *a = th_path(dir, "p1.zst"), *b = th_path(dir, "p2.msgpack");
+    dasf_writer *wa = open_writer(a, 1, 64, 1, "h1"), *wb = open_writer(b, 0, 64, 2, "h2");
+    for (int i = 1000; i >= 1; i--) {
+        dasf_trace_event e = ev_make("k", 'X', i, i / 1000.0, v_int(i % 2 ? 1 : 2), v_int(9));
+        add(i % 2 ? wa : wb, &e);
+    }
+    cr_assert_eq(dasf_writer_close(wa), 0);
+    cr_assert_eq(dasf_writer_close(wb), 0);
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "stats --csv p1.zst p2.msgpack"), 0);
+    cr_assert_str_eq(out, "name,count,total_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
+                          "k,1000,500.500000000,0.500500000,0.500500000,0.950050000,"
+                          "1.000000000,100.000\n");
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "stats --csv --by process p1.zst p2.msgpack"), 0);
+    cr_assert_str_eq(out, "process_id,name,count,total_s,mean_s,p50_s,p95_s,max_s,"
+                          "share_percent\n"
+                          "2,k,500,250.500000000,0.501000000,0.501000000,0.950100000,"
+                          "1.000000000,100.000\n"
+                          "1,k,500,250.000000000,0.500000000,0.500000000,0.949100000,"
+                          "0.999000000,100.000\n");
+    free(out);
+    free(a);
+    free(b);
+}
+
+/* ---- info -------------------------------------------------------------------- */
+
+Test(cli_info, golden_archive, .init = setup, .fini = teardown) {
+    small_files();
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "info small.zst"), 0);
+    /* The size line depends on the compressor; everything else is fixed. */
+    char *size = strstr(out, "  size        ");
+    cr_assert_not_null(size, "%s", out);
+    char *eol = strchr(size, '\n');
+    cr_assert(strstr(size, " bytes on disk, ") < eol && strstr(size, " bytes raw (ratio ") < eol,
+              "%s", size);
+    cr_assert(strstr(size, " bytes/event\n") == eol - 12, "%s", size);
+    memmove(size, eol + 1, strlen(eol + 1) + 1);
+    cr_assert_str_eq(out, "small.zst\n"
+                          "  layout      archive (zstd level 3)\n"
+                          "  chunks      1 whole, 0 damaged\n"
+                          "  events      18: X 5, B 2, E 1, I 1, b 1, e 1, s 1, f 1, C 1, N 1, "
+                          "D 1, M 1, R 1\n"
+                          "  time span   0.500000000 s .. 3.000000000 s (2.500 s)\n"
+                          "  writers     1\n"
+                          "    pid 1111 on testhost: 1 chunks, 18 events\n"
+                          "  processes   2, threads 3\n"
+                          "    process 100: 16 events\n"
+                          "    process node-a: 2 events\n"
+                          "  dropped     0 (chunk metadata), 0 (\"dasf.dropped\" events)\n");
+    free(out);
+}
+
+Test(cli_info, golden_legacy, .init = setup, .fini = teardown) {
+    small_files();
+    char *out;
+    size_t n;
+    char *l = th_path(dir, "small.msgpack");
+    free(th_read_file(l, &n));
+    cr_assert_eq(run_cli(&out, NULL, "info small.msgpack"), 0);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "small.msgpack\n"
+             "  layout      legacy\n"
+             "  records     18 whole, 0 damaged\n"
+             "  events      18: X 5, B 2, E 1, I 1, b 1, e 1, s 1, f 1, C 1, N 1, D 1, M 1, "
+             "R 1\n"
+             "  time span   0.500000000 s .. 3.000000000 s (2.500 s)\n"
+             "  size        %zu bytes on disk (not compressed), %.2f bytes/event\n"
+             "  writers     not recorded (the legacy layout has no chunk metadata)\n"
+             "  processes   2, threads 3\n"
+             "    process 100: 16 events\n"
+             "    process node-a: 2 events\n"
+             "  dropped     0 (chunk metadata), 0 (\"dasf.dropped\" events)\n",
+             n, n / 18.0);
+    cr_assert_str_eq(out, want);
+    free(out);
+    free(l);
+}
+
+Test(cli_info, drops_from_metadata_and_events, .init = setup, .fini = teardown) {
+    char *p = th_path(dir, "drops.zst");
+    dasf_writer *w = open_writer(p, 1, 100, 5, "h");
+    dasf_chunk_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.writer_pid = 5;
+    snprintf(ci.host, sizeof ci.host, "h");
+    ci.dropped = 42;
+    cr_assert_eq(dasf_writer_set_origin(w, &ci), 0);
+    dasf_kv kv = {v_str("count"), v_int(42)};
+    dasf_trace_event e = ev_make("dasf.dropped", 'I', 1, 0, v_int(5), v_int(5));
+    e.scope = DASF_SCOPE_THREAD;
+    e.args = v_map(&kv, 1);
+    add(w, &e);
+    cr_assert_eq(dasf_writer_close(w), 0);
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "info drops.zst"), 0);
+    cr_assert(strstr(out, "  dropped     42 (chunk metadata), 42 (\"dasf.dropped\" events)\n"),
+              "%s", out);
+    free(out);
+    free(p);
+}
+
+/* ---- export ---------------------------------------------------------------- */
+
+static int python_check(const char *script, const char *args, char **out) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && %s '%s/%s' %s 2>&1", dir, TH_PYTHON, CLI_DIR, script,
+             args);
+    return th_run(cmd, out);
+}
+
+Test(cli_export, chrome_format_rules_every_phase, .init = setup, .fini = teardown) {
+    small_files();
+    char *out;
+    cr_assert_eq(run_cli(NULL, NULL, "export --chrome -o small.json small.zst"), 0);
+    /* 18 events + process_name and thread_name for the string/nil ids */
+    int st = python_check("check_chrome.py", "small.json --events 20 --phases XBEIbesfCNDMR "
+                                             "--named-process node-a --named-thread null",
+                          &out);
+    cr_assert_eq(st, 0, "%s", out);
+    free(out);
+    cr_assert_eq(run_cli(NULL, NULL, "export -o legacy.json small.msgpack"), 0);
+    st = python_check("check_chrome.py", "legacy.json --events 20", &out);
+    cr_assert_eq(st, 0, "%s", out);
+    free(out);
+}
+
+Test(cli_export, exact_lines, .init = setup, .fini = teardown) {
+    small_files();
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "export --chrome -o - --pid node-a small.zst"), 0);
+    cr_assert_str_eq(out,
+                     "[\n"
+                     "{\"name\":\"process_name\",\"ph\":\"M\",\"ts\":0.000,\"pid\":4194305,\"tid\":0,"
+                     "\"args\":{\"name\":\"node-a\"}},\n"
+                     "{\"name\":\"thread_name\",\"ph\":\"M\",\"ts\":0.000,\"pid\":4194305,\"tid\":4194306,"
+                     "\"args\":{\"name\":\"null\"}},\n"
+                     "{\"name\":\"Compute\",\"ph\":\"X\",\"ts\":1500000.000,\"pid\":4194305,"
+                     "\"tid\":4194306,\"dur\":250000.000,\"args\":{\"key\":\"x\\\"y<z>\","
+                     "\"deps\":[1,2],\"size\":-5}},\n"
+                     "{\"name\":\"Compute\",\"ph\":\"X\",\"ts\":2000000.000,\"pid\":4194305,"
+                     "\"tid\":4194306,\"dur\":750000.000,\"args\":{}}\n"
+                     "]\n");
+    free(out);
+}
+
+Test(cli_export, multi_file_and_nanoseconds, .init = setup, .fini = teardown) {
+    char *a = th_path(dir, "a.zst"), *b = th_path(dir, "b.zst");
+    write_chunked(a, 1, 300, 50, 10, "h1");
+    dasf_writer *w = open_writer(b, 1, 100, 20, "h2");
+    dasf_trace_event e = ev_make("odd", 'X', 0, 0, v_int(20), v_int(21));
+    e.timestamp_ns = 5000000001LL;
+    e.duration_ns = 1999;
+    add(w, &e);
+    cr_assert_eq(dasf_writer_close(w), 0);
+    cr_assert_eq(run_cli(NULL, NULL, "export --chrome -o ab.json a.zst b.zst"), 0);
+    char *out;
+    cr_assert_eq(python_check("check_chrome.py", "ab.json --events 301", &out), 0, "%s", out);
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "export -o - --name odd b.zst"), 0);
+    cr_assert(strstr(out, "\"ts\":5000000.001,") && strstr(out, "\"dur\":1.999,"), "%s", out);
+    free(out);
+    free(a);
+    free(b);
+}
+
+/* ---- timeline ------------------------------------------------------------- */
+
+Test(cli_timeline, svg_well_formed_one_lane_per_thread, .init = setup, .fini = teardown) {
+    small_files();
+    char *out;
+    cr_assert_eq(run_cli(NULL, NULL, "timeline -o small.svg small.zst"), 0);
+    /* lanes: (100,1), (100,2), (node-a,null); one counter track */
+    cr_assert_eq(python_check("check_svg.py", "small.svg --lanes 100:1,100:2,node-a:null "
+                                              "--counters 1 --legend Compute,solve,step,io",
+                              &out),
+                 0, "%s", out);
+    free(out);
+    cr_assert_eq(run_cli(NULL, NULL, "timeline -o legacy.svg --width 800 small.msgpack"), 0);
+    cr_assert_eq(python_check("check_svg.py", "legacy.svg --lanes 100:1,100:2,node-a:null",
+                              &out),
+                 0, "%s", out);
+    free(out);
+}
+
+Test(cli_timeline, zoom_and_many_spans_aggregate, .init = setup, .fini = teardown) {
+    char *a = th_path(dir, "many.zst");
+    write_chunked(a, 1, 20000, 4096, 30, "h");
+    char *out;
+    cr_assert_eq(run_cli(NULL, NULL, "timeline -o many.svg many.zst"), 0);
+    /* 20000 spans of 1/128 s over ~312 s at 1370 px: aggregated, so far fewer
+     * than 20000 boxes */
+    cr_assert_eq(python_check("check_svg.py", "many.svg --lanes 30:30,30:31 --max-rects 4000",
+                              &out),
+                 0, "%s", out);
+    free(out);
+    cr_assert_eq(run_cli(NULL, NULL, "timeline -o zoom.svg --from 20 --to 21 many.zst"), 0);
+    cr_assert_eq(python_check("check_svg.py", "zoom.svg --lanes 30:30,30:31 --min-rects 64",
+                              &out),
+                 0, "%s", out);
+    free(out);
+    free(a);
+}
+
+/* ---- merge / convert / verify --------------------------------------------- */
+
+Test(cli_merge, keeps_every_event_and_writer, .init = setup, .fini = teardown) {
+    char *a = th_path(dir, "a.zst"), *b = th_path(dir, "b.zst");
+    write_chunked(a, 1, 500, 100, 10, "host-a");
+    write_chunked(b, 5, 300, 100, 20, "host-b");
+    small_files();
+    char *out, *want1, *want2, *want3;
+    cr_assert_eq(run_cli(NULL, NULL, "merge -o m.zst a.zst b.zst small.msgpack"), 0);
+    cr_assert_eq(run_cli(&out, NULL, "cat m.zst"), 0);
+    run_cli(&want1, NULL, "cat a.zst");
+    run_cli(&want2, NULL, "cat b.zst");
+    run_cli(&want3, NULL, "cat small.msgpack");
+    size_t n1 = strlen(want1), n2 = strlen(want2);
+    cr_assert_eq(strlen(out), n1 + n2 + strlen(want3));
+    cr_assert_eq(memcmp(out, want1, n1), 0);
+    cr_assert_eq(memcmp(out + n1, want2, n2), 0);
+    cr_assert_str_eq(out + n1 + n2, want3);
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "info m.zst"), 0);
+    cr_assert(strstr(out, "    pid 10 on host-a: 5 chunks, 500 events\n"), "%s", out);
+    cr_assert(strstr(out, "    pid 20 on host-b: 3 chunks, 300 events\n"), "%s", out);
+    cr_assert(strstr(out, "  events      818: "), "%s", out);
+    free(out);
+    free(want1);
+    free(want2);
+    free(want3);
+    /* an existing output is not overwritten without --force */
+    char *err;
+    cr_assert_eq(run_cli(NULL, &err, "merge -o m.zst a.zst"), 1);
+    cr_assert(strstr(err, "exists"), "%s", err);
+    free(err);
+    cr_assert_eq(run_cli(NULL, NULL, "merge --force -o m.zst --phase X --pid 20 a.zst b.zst"), 0);
+    cr_assert_eq(run_cli(&out, NULL, "info m.zst"), 0);
+    cr_assert(strstr(out, "  events      300: X 300\n"), "%s", out);
+    free(out);
+    free(a);
+    free(b);
+}
+
+Test(cli_convert, round_trip_both_ways, .init = setup, .fini = teardown) {
+    small_files();
+    char *out;
+    cr_assert_eq(run_cli(NULL, NULL, "convert --to legacy small.zst l.msgpack"), 0);
+    cr_assert_eq(run_cli(NULL, NULL, "convert --to archive --level 9 l.msgpack a.zst"), 0);
+    cr_assert_eq(run_cli(&out, NULL, "cat a.zst"), 0);
+    cr_assert_str_eq(out, small_cat);
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "cat l.msgpack"), 0);
+    cr_assert_str_eq(out, small_cat);
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "info a.zst"), 0);
+    cr_assert(strstr(out, "layout      archive (zstd level 9)"), "%s", out);
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "verify l.msgpack a.zst"), 0);
+    cr_assert(strstr(out, "l.msgpack: ok: legacy, 18 records, 18 events"), "%s", out);
+    cr_assert(strstr(out, "a.zst: ok: archive, 1 chunks, 18 events"), "%s", out);
+    free(out);
+    /* a legacy copy of X events is what Python's FileDatabase reads */
+    char *x = th_path(dir, "x.zst");
+    write_chunked(x, 1, 300, 64, 3, "h");
+    cr_assert_eq(run_cli(NULL, NULL, "convert --to legacy x.zst x.msgpack"), 0);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s '%s/tests/py/read_legacy.py' '%s/x.msgpack' 2>&1", TH_PYTHON,
+             DASF_SOURCE_DIR, dir);
+    int st = th_run(cmd, &out);
+    cr_assert_eq(st, 0, "%s", out);
+    cr_assert_eq(count_lines(out), 300);
+    static const char first2[] = "wait X 10.0\nwork X 10.015625\n";
+    cr_assert_eq(strncmp(out, first2, sizeof first2 - 1), 0, "%s", out);
+    free(out);
+    free(x);
+}
+
+/* ---- damaged files --------------------------------------------------------- */
+
+/* 10 chunks of 100 events; garbage over part of chunk 3; the tail torn. */
+static void damaged_file(void) {
+    char *p = th_path(dir, "dmg.zst");
+    write_chunked(p, 1, 1000, 100, 40, "h");
+    size_t n;
+    uint8_t *data = th_read_file(p, &n);
+    cr_assert_not_null(data);
+    size_t chunk = n / 10;
+    memset(data + 3 * chunk + chunk / 2, 0xAB, 16);
+    cr_assert_eq(th_write_file(p, data, n - 10), 0);
+    free(data);
+    free(p);
+}
+
+Test(cli_damage, every_verb_reports_and_exits_1, .init = setup, .fini = teardown) {
+    damaged_file();
+    static const char *cmds[] = {
+        "cat dmg.zst",
+        "info dmg.zst",
+        "stats dmg.zst",
+        "export -o d.json dmg.zst",
+        "timeline -o d.svg dmg.zst",
+        "merge -o d2.zst dmg.zst",
+        "convert --to legacy dmg.zst d.msgpack",
+        "verify dmg.zst",
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char *out, *err;
+        int st = run_cli(&out, &err, "%s", cmds[i]);
+        cr_assert_eq(st, 1, "%s: exit %d\n%s", cmds[i], st, err);
+        cr_assert(strstr(err, "damaged") || strstr(out, "damaged"), "%s: %s%s", cmds[i], out,
+                  err);
+        free(out);
+        free(err);
+    }
+    char *out;
+    /* whole chunks are still used: 8 of 10 chunks read */
+    cr_assert_eq(run_cli(&out, NULL, "cat dmg.zst"), 1);
+    cr_assert_eq(count_lines(out), 800);
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "cat d2.zst"), 0);
+    cr_assert_eq(count_lines(out), 800);
+    free(out);
+    cr_assert_eq(python_check("check_chrome.py", "d.json --events 800", &out), 0, "%s", out);
+    free(out);
+    cr_assert_eq(python_check("check_svg.py", "d.svg --lanes 40:40,40:41", &out), 0, "%s", out);
+    free(out);
+}
+
+Test(cli_damage, verify_says_where, .init = setup, .fini = teardown) {
+    damaged_file();
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "verify dmg.zst"), 1);
+    cr_assert(strstr(out, "dmg.zst: damaged: chunk 3 at byte "), "%s", out);
+    cr_assert(strstr(out, "dmg.zst: damaged: chunk 9 at byte "), "%s", out);
+    cr_assert(strstr(out, "dmg.zst: DAMAGED: archive, 8 whole chunks (800 events), 2 damaged"),
+              "%s", out);
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "verify -q dmg.zst"), 1);
+    cr_assert_str_eq(out, "");
+    free(out);
+}
+
+Test(cli_damage, not_a_trace_and_missing, .init = setup, .fini = teardown) {
+    char *p = th_path(dir, "junk.txt");
+    cr_assert_eq(th_write_file(p, "hello, this is not a trace\n", 27), 0);
+    static const char *verbs[] = {"cat", "info", "stats", "verify"};
+    for (size_t i = 0; i < 4; i++) {
+        char *err;
+        cr_assert_eq(run_cli(NULL, &err, "%s junk.txt", verbs[i]), 1, "%s", verbs[i]);
+        cr_assert(strstr(err, "junk.txt:"), "%s: %s", verbs[i], err);
+        free(err);
+        cr_assert_eq(run_cli(NULL, &err, "%s missing.zst", verbs[i]), 1, "%s", verbs[i]);
+        cr_assert(strstr(err, "missing.zst:"), "%s: %s", verbs[i], err);
+        free(err);
+    }
+    free(p);
+}
+
+/* ---- command line ------------------------------------------------------------ */
+
+Test(cli_usage, help_and_bad_arguments, .init = setup, .fini = teardown) {
+    small_files();
+    static const char *verbs[] = {"cat",      "info",  "stats",   "export",
+                                  "timeline", "merge", "convert", "verify"};
+    for (size_t i = 0; i < 8; i++) {
+        char *out, *err;
+        cr_assert_eq(run_cli(&out, NULL, "%s --help", verbs[i]), 0, "%s --help", verbs[i]);
+        char want[64];
+        snprintf(want, sizeof want, "usage: dasf-trace %s ", verbs[i]);
+        cr_assert(strstr(out, want), "%s", out);
+        free(out);
+        cr_assert_eq(run_cli(NULL, &err, "%s --no-such-option small.zst", verbs[i]), 2);
+        cr_assert(strstr(err, "unknown option") && strstr(err, "--help"), "%s", err);
+        free(err);
+        cr_assert_eq(run_cli(NULL, NULL, "%s", verbs[i]), 2, "%s without files", verbs[i]);
+    }
+    static const char *bad[] = {
+        "",
+        "frobnicate small.zst",
+        "cat --phase Q small.zst",
+        "cat --from soon small.zst",
+        "cat --from 3 --to 2 small.zst",
+        "stats --by color small.zst",
+        "stats --sort speed small.zst",
+        "stats --top 0 small.zst",
+        "export small.zst",
+        "export -o",
+        "timeline small.zst",
+        "timeline -o x.svg --width 10 small.zst",
+        "merge small.zst",
+        "convert small.zst out.msgpack",
+        "convert --to zip small.zst out.msgpack",
+        "convert --to legacy small.zst",
+        "convert --to legacy --level 3 small.zst o.msgpack",
+        "convert --to archive small.zst small.zst",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *err;
+        int st = run_cli(NULL, &err, "%s", bad[i]);
+        cr_assert_eq(st, 2, "'%s': exit %d: %s", bad[i], st, err);
+        free(err);
+    }
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "--help"), 0);
+    cr_assert(strstr(out, "timeline") && strstr(out, "verify"), "%s", out);
+    free(out);
+}
