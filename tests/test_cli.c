@@ -350,6 +350,20 @@ Test(cli_filters, stats_respect_filters, .init = setup, .fini = teardown) {
     free(out);
 }
 
+Test(cli_filters, stats_window_takes_whole_spans, .init = setup, .fini = teardown) {
+    small_files();
+    char *out;
+    /* the io B/E pair (2.0-2.25) crosses both edges and counts in full;
+     * names with no span in the window get no row */
+    cr_assert_eq(run_cli(&out, NULL, "stats --csv --from 2.1 --to 2.2 small.zst"), 0);
+    cr_assert_str_eq(out, "name,count,total_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
+                          "Compute,1,0.750000000,0.750000000,0.750000000,0.750000000,"
+                          "0.750000000,75.000\n"
+                          "io,1,0.250000000,0.250000000,0.250000000,0.250000000,"
+                          "0.250000000,25.000\n");
+    free(out);
+}
+
 /* ---- stats ------------------------------------------------------------------- */
 
 static const char small_stats[] =

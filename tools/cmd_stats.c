@@ -28,7 +28,9 @@ static const char stats_help[] =
     "                (process), like DASF's per-thread table\n"
     "  --sort KEY    total (default), count, mean, p50, p95, max or name\n"
     "  --top N       only the first N rows (after sorting)\n"
-    "  --csv         comma-separated values, times in seconds\n\n";
+    "  --csv         comma-separated values, times in seconds\n\n"
+    "--from/--to select the spans that overlap the window (whole spans: a B/E\n"
+    "pair crossing the window's edge counts in full).\n\n";
 
 enum { BY_NAME, BY_THREAD, BY_PROCESS };
 enum { SORT_TOTAL, SORT_COUNT, SORT_MEAN, SORT_P50, SORT_P95, SORT_MAX, SORT_NAME };
@@ -71,6 +73,8 @@ typedef struct stats_ctx {
     uint64_t n_x, n_pairs, unmatched_b, unmatched_e, events;
     char *key;
     size_t key_cap;
+    bool has_from, has_to; /* the time window, applied to whole spans */
+    int64_t from, to;
 } stats_ctx;
 
 static int stats_option(void *vctx, int opt, const char *arg) {
@@ -159,7 +163,13 @@ static size_t group_of(stats_ctx *c, const char *name, const char *scope, size_t
     return e->val;
 }
 
-static int add_duration(stats_ctx *c, size_t gi, int64_t d) {
+/* A span [start, start + d]; counted when it overlaps the time window. */
+static int add_duration(stats_ctx *c, size_t gi, int64_t start, int64_t d, bool pair) {
+    if ((c->has_from && start + d < c->from) || (c->has_to && start > c->to)) return 0;
+    if (pair)
+        c->n_pairs++;
+    else
+        c->n_x++;
     group *g = &c->groups[gi];
     if (dt_grow((void **)&g->d, &g->cap, g->n, sizeof *g->d)) return -1;
     g->d[g->n++] = d;
@@ -192,8 +202,7 @@ static int end_span(stats_ctx *c, thread_st *t, size_t gi, int64_t ts) {
     }
     c->unmatched_b += t->n - i;
     t->n = i - 1;
-    c->n_pairs++;
-    return add_duration(c, gi, ts - t->stack[i - 1].ts);
+    return add_duration(c, gi, t->stack[i - 1].ts, ts - t->stack[i - 1].ts, true);
 }
 
 static int stats_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
@@ -227,8 +236,7 @@ static int stats_event(void *vctx, const dt_input *in, const dasf_trace_event *e
     size_t gi = group_of(c, ev->name ? ev->name : "", scope, slen);
     if (gi == SIZE_MAX) goto oom;
     if (ph == DASF_PHASE_COMPLETE) {
-        c->n_x++;
-        if (add_duration(c, gi, ev->duration_ns)) goto oom;
+        if (add_duration(c, gi, ev->timestamp_ns, ev->duration_ns, false)) goto oom;
         return 0;
     }
     thread_st *t = thread_of(c, tkey, tlen);
@@ -307,6 +315,14 @@ static int cmp_groups(const void *pa, const void *pb) {
 }
 
 static void finish_groups(stats_ctx *c) {
+    size_t kept = 0;
+    for (size_t i = 0; i < c->n_groups; i++) { /* a B that never closed has no row */
+        if (c->groups[i].n)
+            c->groups[kept++] = c->groups[i];
+        else
+            free(c->groups[i].d);
+    }
+    c->n_groups = kept;
     for (size_t i = 0; i < c->n_groups; i++) {
         group *g = &c->groups[i];
         g->mean = (double)g->total / (double)g->n;
@@ -318,7 +334,7 @@ static void finish_groups(stats_ctx *c) {
         g->d = NULL;
     }
     sort_key = c->sort;
-    qsort(c->groups, c->n_groups, sizeof *c->groups, cmp_groups);
+    if (c->n_groups > 1) qsort(c->groups, c->n_groups, sizeof *c->groups, cmp_groups);
 }
 
 /* Splits a label into its scope columns and the name (pointers into it). */
@@ -435,6 +451,11 @@ int dt_cmd_stats(int argc, char **argv) {
     int first;
     int rc = dt_parse_args(argc, argv, "", opts, stats_help, &f, stats_option, &c, 1, &first);
     if (rc >= 0) return rc;
+    /* B and E are paired before the window applies, so a span crossing
+     * --from or --to is counted whole instead of losing one end. */
+    c.has_from = f.has_from, c.has_to = f.has_to;
+    c.from = f.from_ns, c.to = f.to_ns;
+    f.has_from = f.has_to = false;
     int st = dt_each_event(argv + first, argc - first, &f, stats_event, NULL, &c);
     count_open(&c);
     finish_groups(&c);

@@ -392,7 +392,7 @@ static int layout_lane(tl_ctx *c, lane *l, int **base_out) {
     for (size_t i = 0; i < l->n_stack; i++) /* never closed: runs to the end */
         if (add_span(c, l, l->stack[i].s, c->to, l->stack[i].name, true)) return -1;
     l->n_stack = 0;
-    qsort(l->spans, l->n_spans, sizeof *l->spans, cmp_span);
+    if (l->n_spans > 1) qsort(l->spans, l->n_spans, sizeof *l->spans, cmp_span);
     int64_t *ends = malloc((l->n_spans + 1) * sizeof *ends);
     int *base = l->cols ? calloc((size_t)c->plot_w, sizeof *base) : NULL;
     if (!ends || (l->cols && !base)) {
@@ -680,7 +680,7 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
         free(bases);
         return oom();
     }
-    qsort(c->lanes, c->n_lanes, sizeof *c->lanes, cmp_lane);
+    if (c->n_lanes > 1) qsort(c->lanes, c->n_lanes, sizeof *c->lanes, cmp_lane);
     int rc = 0;
     for (size_t i = 0; i < c->n_lanes && !rc; i++) rc = layout_lane(c, &c->lanes[i], &bases[i]);
     for (uint32_t i = 0; i < c->n_names; i++) order[i] = i;
