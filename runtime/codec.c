@@ -151,6 +151,7 @@ int dasf_chunk_enc_create(dasf_chunk_enc **out, int level, int byte_size) {
     e->byte_size = byte_size;
     e->ts_min = INT64_MAX;
     e->ts_max = INT64_MIN;
+    e->cur = UINT32_MAX;
     if (level > 0) {
         e->hcap = 1024;
         e->htab = calloc(e->hcap, sizeof *e->htab);
@@ -589,7 +590,8 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     int64_t d_start = wsub(ev->ts_ns, s->prev_end), d_end = wsub(end, s->prev_end);
 
     unsigned code = (unsigned)pi, ext = 0;
-    if ((uint32_t)si != e->cur) code |= DASF_EC_STREAM;
+    /* The first event of a chunk is in stream 0 unless it says otherwise. */
+    if ((uint32_t)si != (e->cur == UINT32_MAX ? 0 : e->cur)) code |= DASF_EC_STREAM;
     int64_t tv = d_start;
     if (is_x && mag(d_end) < mag(d_start)) {
         code |= DASF_EC_TSEND;
