@@ -67,7 +67,11 @@ static int cat_event(void *vctx, const dt_input *in, const dasf_trace_event *ev)
         if (dt_json_value(j, &ev->id)) goto oom;
     }
     DT_JSON_LIT(j, "}\n");
-    return ferror(stdout) ? DT_FAIL : 0;
+    if (j->failed) {
+        dt_err("writing the output failed");
+        return DT_FAIL;
+    }
+    return 0;
 oom:
     dt_err("out of memory");
     return DT_FAIL;
@@ -82,7 +86,10 @@ int dt_cmd_cat(int argc, char **argv) {
     static char obuf[1 << 16];
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
     cat_ctx ctx;
-    dt_json_init(&ctx.j, stdout);
+    if (dt_json_init(&ctx.j, stdout)) {
+        dt_err("out of memory");
+        return DT_FAIL;
+    }
     int st = dt_each_event(argv + first, argc - first, &f, cat_event, NULL, &ctx);
     dt_json_free(&ctx.j);
     return dt_finish_stdout(st);

@@ -64,9 +64,13 @@ static void begin_event(export_ctx *c) {
 static void name_event(export_ctx *c, const char *what, int64_t pid, int64_t tid,
                        const char *name) {
     begin_event(c);
-    fprintf(c->out, "{\"name\":\"%s\",\"ph\":\"M\",\"ts\":0.000,\"pid\":%" PRId64
-                    ",\"tid\":%" PRId64 ",\"args\":{\"name\":",
-            what, pid, tid);
+    DT_JSON_LIT(&c->j, "{\"name\":");
+    dt_json_str(&c->j, what, strlen(what));
+    DT_JSON_LIT(&c->j, ",\"ph\":\"M\",\"ts\":0.000,\"pid\":");
+    dt_json_i64(&c->j, pid);
+    DT_JSON_LIT(&c->j, ",\"tid\":");
+    dt_json_i64(&c->j, tid);
+    DT_JSON_LIT(&c->j, ",\"args\":{\"name\":");
     dt_json_str(&c->j, name, strlen(name));
     DT_JSON_LIT(&c->j, "}}");
 }
@@ -144,16 +148,23 @@ static int export_event(void *vctx, const dt_input *in, const dasf_trace_event *
     begin_event(c);
     DT_JSON_LIT(&c->j, "{\"name\":");
     if (dt_json_str(&c->j, ev->name, ev->name ? strlen(ev->name) : 0)) goto oom;
-    fprintf(c->out, ",\"ph\":\"%c\",\"ts\":", ph);
+    DT_JSON_LIT(&c->j, ",\"ph\":\"");
+    dt_json_putc(&c->j, ph);
+    DT_JSON_LIT(&c->j, "\",\"ts\":");
     dt_json_micros_ns(&c->j, ev->timestamp_ns);
-    fprintf(c->out, ",\"pid\":%" PRId64 ",\"tid\":%" PRId64, pid, tid);
+    DT_JSON_LIT(&c->j, ",\"pid\":");
+    dt_json_i64(&c->j, pid);
+    DT_JSON_LIT(&c->j, ",\"tid\":");
+    dt_json_i64(&c->j, tid);
     switch (ev->phase) {
     case DASF_PHASE_COMPLETE:
         DT_JSON_LIT(&c->j, ",\"dur\":");
         dt_json_micros_ns(&c->j, ev->duration_ns > 0 ? ev->duration_ns : 0);
         break;
     case DASF_PHASE_INSTANT:
-        fprintf(c->out, ",\"s\":\"%c\"", ev->scope ? (char)ev->scope : 'g');
+        DT_JSON_LIT(&c->j, ",\"s\":\"");
+        dt_json_putc(&c->j, ev->scope ? (char)ev->scope : 'g');
+        dt_json_putc(&c->j, '"');
         break;
     case DASF_PHASE_ASYNC_BEGIN:
     case DASF_PHASE_ASYNC_INSTANT:
@@ -187,7 +198,7 @@ static int export_event(void *vctx, const dt_input *in, const dasf_trace_event *
     }
     DT_JSON_LIT(&c->j, "}");
     c->events++;
-    if (ferror(c->out)) {
+    if (c->j.failed) {
         dt_err("%s: write failed: %s", c->out_path, strerror(errno));
         return DT_FAIL;
     }
@@ -218,12 +229,17 @@ int dt_cmd_export(int argc, char **argv) {
     }
     static char obuf[1 << 16];
     setvbuf(c.out, obuf, _IOFBF, sizeof obuf);
-    dt_json_init(&c.j, c.out);
+    if (dt_json_init(&c.j, c.out)) {
+        if (!to_stdout) fclose(c.out);
+        dt_err("out of memory");
+        return DT_FAIL;
+    }
     c.next_synth = SYNTH_BASE;
     c.first = true;
-    fputs("[\n", c.out);
+    DT_JSON_LIT(&c.j, "[\n");
     int st = dt_each_event(argv + first, argc - first, &f, export_event, NULL, &c);
-    fputs("\n]\n", c.out);
+    DT_JSON_LIT(&c.j, "\n]\n");
+    dt_json_flush(&c.j);
     if (fflush(c.out) || ferror(c.out) || (!to_stdout && fclose(c.out))) {
         dt_err("%s: write failed: %s", c.out_path, strerror(errno));
         st = DT_FAIL;

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 typedef struct dt_filter dt_filter;
 
@@ -209,9 +210,17 @@ typedef struct dt_json {
     size_t n_enc, cap_enc;
     char *scratch;
     size_t scratch_cap;
+    char *buf; /* output buffer: stdio's per-call locking and printf parsing */
+    size_t len; /* cost more than the rest of export put together */
+    bool failed; /* a write to out failed */
 } dt_json;
 
-void dt_json_init(dt_json *j, FILE *out);
+#define DT_JSON_BUF (1u << 16)
+
+/* @return 0 or -1 (out of memory). */
+int dt_json_init(dt_json *j, FILE *out);
+/* Writes the buffered output to the FILE (call before closing it). */
+void dt_json_flush(dt_json *j);
 void dt_json_free(dt_json *j);
 /* Writes s as a JSON string.  @return 0 or -1 (out of memory). */
 int dt_json_str(dt_json *j, const char *s, size_t n);
@@ -226,8 +235,23 @@ void dt_json_micros_ns(dt_json *j, int64_t ns);
  * hex string. */
 int dt_json_value(dt_json *j, const dasf_value *v);
 static inline void dt_json_raw(dt_json *j, const char *s, size_t n) {
-    fwrite(s, 1, n, j->out);
+    if (j->len + n > DT_JSON_BUF) {
+        dt_json_flush(j);
+        if (n > DT_JSON_BUF) {
+            if (fwrite(s, 1, n, j->out) != n) j->failed = true;
+            return;
+        }
+    }
+    memcpy(j->buf + j->len, s, n);
+    j->len += n;
 }
+static inline void dt_json_putc(dt_json *j, char ch) {
+    if (j->len == DT_JSON_BUF) dt_json_flush(j);
+    j->buf[j->len++] = ch;
+}
+/* Integers in decimal. */
+void dt_json_i64(dt_json *j, int64_t v);
+void dt_json_u64(dt_json *j, uint64_t v);
 #define DT_JSON_LIT(j, lit) dt_json_raw((j), lit, sizeof(lit) - 1)
 
 /* The shortest round-trip text of d into buf (>= 32 bytes). */

@@ -19,12 +19,40 @@
 #define DT_JSON_CACHE 8192     /* strings cached at most */
 #define DT_JSON_CACHE_LEN 256  /* longer strings are not cached */
 
-void dt_json_init(dt_json *j, FILE *out) {
+int dt_json_init(dt_json *j, FILE *out) {
     memset(j, 0, sizeof *j);
     j->out = out;
+    j->buf = malloc(DT_JSON_BUF);
+    return j->buf ? 0 : -1;
+}
+
+void dt_json_flush(dt_json *j) {
+    if (j->len && fwrite(j->buf, 1, j->len, j->out) != j->len) j->failed = true;
+    j->len = 0;
+}
+
+static void u64_digits(dt_json *j, uint64_t v, bool neg) {
+    char tmp[24];
+    size_t n = sizeof tmp;
+    do {
+        tmp[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (neg) tmp[--n] = '-';
+    dt_json_raw(j, tmp + n, sizeof tmp - n);
+}
+
+void dt_json_i64(dt_json *j, int64_t v) {
+    u64_digits(j, v < 0 ? -(uint64_t)v : (uint64_t)v, v < 0);
+}
+
+void dt_json_u64(dt_json *j, uint64_t v) {
+    u64_digits(j, v, false);
 }
 
 void dt_json_free(dt_json *j) {
+    dt_json_flush(j);
+    free(j->buf);
     for (size_t i = 0; i < j->n_enc; i++) free(j->enc[i].s);
     free(j->enc);
     free(j->scratch);
@@ -109,14 +137,14 @@ int dt_json_str(dt_json *j, const char *s, size_t n) {
     if (cacheable) {
         dt_strent *e = dt_strmap_find(&j->cache, s, n);
         if (e) {
-            fwrite(j->enc[e->val].s, 1, j->enc[e->val].len, j->out);
+            dt_json_raw(j, j->enc[e->val].s, j->enc[e->val].len);
             return 0;
         }
     }
     size_t len;
     char *enc = encode(j, s, n, &len);
     if (!enc) return -1;
-    fwrite(enc, 1, len, j->out);
+    dt_json_raw(j, enc, len);
     if (!cacheable || j->n_enc >= DT_JSON_CACHE) {
         free(enc);
         return 0;
@@ -158,24 +186,32 @@ void dt_json_double(dt_json *j, double d) {
         return;
     }
     int len = dt_format_double(buf, sizeof buf, d);
-    fwrite(buf, 1, (size_t)len, j->out);
+    dt_json_raw(j, buf, (size_t)len);
+}
+
+/* a / 10^digits "." a % 10^digits, the fraction zero-padded. */
+static void fixed_point(dt_json *j, int64_t v, unsigned digits, bool trim) {
+    uint64_t a = v < 0 ? -(uint64_t)v : (uint64_t)v, scale = 1;
+    for (unsigned i = 0; i < digits; i++) scale *= 10;
+    u64_digits(j, a / scale, v < 0);
+    char frac[24];
+    uint64_t f = a % scale;
+    for (unsigned i = digits; i > 0; i--) {
+        frac[i] = (char)('0' + f % 10);
+        f /= 10;
+    }
+    frac[0] = '.';
+    size_t n = digits + 1;
+    while (trim && n > 2 && frac[n - 1] == '0') n--;
+    dt_json_raw(j, frac, n);
 }
 
 void dt_json_seconds_ns(dt_json *j, int64_t ns) {
-    char buf[48];
-    uint64_t a = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
-    int len = snprintf(buf, sizeof buf, "%s%" PRIu64 ".%09" PRIu64, ns < 0 ? "-" : "",
-                       a / 1000000000u, a % 1000000000u);
-    while (len > 2 && buf[len - 1] == '0' && buf[len - 2] != '.') len--;
-    fwrite(buf, 1, (size_t)len, j->out);
+    fixed_point(j, ns, 9, true);
 }
 
 void dt_json_micros_ns(dt_json *j, int64_t ns) {
-    char buf[48];
-    uint64_t a = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
-    int len = snprintf(buf, sizeof buf, "%s%" PRIu64 ".%03" PRIu64, ns < 0 ? "-" : "",
-                       a / 1000u, a % 1000u);
-    fwrite(buf, 1, (size_t)len, j->out);
+    fixed_point(j, ns, 3, false);
 }
 
 int dt_json_value(dt_json *j, const dasf_value *v) {
@@ -188,38 +224,41 @@ int dt_json_value(dt_json *j, const dasf_value *v) {
         else
             DT_JSON_LIT(j, "false");
         return 0;
-    case DASF_VAL_INT: fprintf(j->out, "%" PRId64, v->v.i); return 0;
-    case DASF_VAL_UINT: fprintf(j->out, "%" PRIu64, v->v.u); return 0;
+    case DASF_VAL_INT: dt_json_i64(j, v->v.i); return 0;
+    case DASF_VAL_UINT: dt_json_u64(j, v->v.u); return 0;
     case DASF_VAL_FLOAT: dt_json_double(j, v->v.f); return 0;
     case DASF_VAL_STR: return dt_json_str(j, v->v.str.ptr, v->v.str.len);
     case DASF_VAL_BIN:
-        fputc('"', j->out);
-        for (uint32_t i = 0; i < v->v.bin.len; i++)
-            fprintf(j->out, "%02x", (unsigned char)v->v.bin.ptr[i]);
-        fputc('"', j->out);
+        dt_json_putc(j, '"');
+        for (uint32_t i = 0; i < v->v.bin.len; i++) {
+            unsigned char b = (unsigned char)v->v.bin.ptr[i];
+            dt_json_putc(j, "0123456789abcdef"[b >> 4]);
+            dt_json_putc(j, "0123456789abcdef"[b & 15]);
+        }
+        dt_json_putc(j, '"');
         return 0;
     case DASF_VAL_ARRAY:
-        fputc('[', j->out);
+        dt_json_putc(j, '[');
         for (uint32_t i = 0; i < v->v.array.n; i++) {
-            if (i) fputc(',', j->out);
+            if (i) dt_json_putc(j, ',');
             if (dt_json_value(j, &v->v.array.items[i])) return -1;
         }
-        fputc(']', j->out);
+        dt_json_putc(j, ']');
         return 0;
     case DASF_VAL_MAP:
-        fputc('{', j->out);
+        dt_json_putc(j, '{');
         for (uint32_t i = 0; i < v->v.map.n; i++) {
             const dasf_kv *kv = &v->v.map.items[i];
-            if (i) fputc(',', j->out);
+            if (i) dt_json_putc(j, ',');
             int rc = kv->key.type == DASF_VAL_STR
                          ? dt_json_str(j, kv->key.v.str.ptr, kv->key.v.str.len)
                          : dt_json_str(j, dt_id_text(&kv->key, buf, sizeof buf),
                                        strlen(buf));
             if (rc) return -1;
-            fputc(':', j->out);
+            dt_json_putc(j, ':');
             if (dt_json_value(j, &kv->val)) return -1;
         }
-        fputc('}', j->out);
+        dt_json_putc(j, '}');
         return 0;
     }
     DT_JSON_LIT(j, "null");
