@@ -21,6 +21,7 @@
  * and never sharing the ring's cache lines with it.  --threshold N lowers
  * the threshold so that the flusher drains while the thread records (the
  * cost of a consumer on the other core; reported as path "<path>+drain").
+ * --ring-mib N changes the ring size (a round must still fit in it).
  */
 #include "bench_ours.h"
 #include "workload.h"
@@ -144,7 +145,7 @@ int bench_cmd_record(int argc, char **argv) {
     snprintf(file, sizeof file, "%s/record-%s-%d-%d.msgpack.zst", dir, path, cfg.threads,
              (int)getpid());
     dasf_file_db_options o = dasf_file_db_options_default();
-    o.ring_capacity = (size_t)16 << 20;
+    o.ring_capacity = (size_t)bench_opt_ll(argc, argv, "ring-mib", 16) << 20;
     o.commit_threshold = threshold ? threshold : (int64_t)1 << 20;
     o.overflow = DASF_OVERFLOW_BLOCK;
     o.remove_old_output_file = true;
@@ -172,6 +173,7 @@ int bench_cmd_record(int argc, char **argv) {
     bench_json_str(&j, "path", label);
     bench_json_int(&j, "threads", cfg.threads);
     bench_json_int(&j, "commit_threshold", (long long)o.commit_threshold);
+    bench_json_int(&j, "ring_bytes", (long long)o.ring_capacity);
     bench_json_lat(&j, &r);
     bench_json_int(&j, "recorded", (long long)st.recorded);
     bench_json_int(&j, "written", (long long)st.written);

@@ -429,6 +429,8 @@ def fsp(sp, unit="", scale=1.0):
         return "-"
     if unit == "/s":
         return "%.2f [%.2f..%.2f] M/s" % (sp["median"] / 1e6, sp["min"] / 1e6, sp["max"] / 1e6)
+    if unit == "s":
+        return "%.2f [%.2f..%.2f] s" % (sp["median"], sp["min"], sp["max"])
     return "%s [%s..%s]" % (fmt(sp["median"] * scale), fmt(sp["min"] * scale),
                             fmt(sp["max"] * scale))
 
