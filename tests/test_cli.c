@@ -779,8 +779,25 @@ Test(cli_damage, not_a_trace_and_missing, .init = setup, .fini = teardown) {
         cr_assert_eq(run_cli(NULL, &err, "%s missing.zst", verbs[i]), 1, "%s", verbs[i]);
         cr_assert(strstr(err, "missing.zst:"), "%s: %s", verbs[i], err);
         free(err);
+        cr_assert_eq(run_cli(NULL, &err, "%s .", verbs[i]), 1, "%s", verbs[i]);
+        cr_assert(strstr(err, ".: is a directory"), "%s: %s", verbs[i], err);
+        free(err);
     }
+    /* a bad file among good ones: the good ones are still read */
+    small_files();
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "cat junk.txt small.zst missing.zst"), 1);
+    cr_assert_str_eq(out, small_cat);
+    free(out);
     free(p);
+}
+
+Test(cli_stats, no_spans, .init = setup, .fini = teardown) {
+    small_files();
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "stats --phase I small.zst"), 0);
+    cr_assert_str_eq(out, "no spans (X events or B/E pairs) in 1 events\n");
+    free(out);
 }
 
 /* ---- command line ------------------------------------------------------------ */

@@ -463,6 +463,8 @@ int dt_cmd_stats(int argc, char **argv) {
     if (c.top && (size_t)c.top < rows) rows = (size_t)c.top;
     if (c.csv) {
         print_csv(&c, rows);
+    } else if (c.n_groups == 0) {
+        printf("no spans (X events or B/E pairs) in %" PRIu64 " events\n", c.events);
     } else {
         print_table(&c, rows);
         if (rows < c.n_groups) printf("(%zu more rows; see --top)\n", c.n_groups - rows);

@@ -7,8 +7,15 @@
 #include "common.h"
 
 #include <inttypes.h>
+#include <sys/stat.h>
 
 int dt_open(const char *path, dasf_trace **out) {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        dt_err("%s: is a directory, not a trace file", path);
+        *out = NULL;
+        return DT_FAIL;
+    }
     int rc = dasf_trace_open(out, path);
     if (rc == 0) return DT_OK;
     if (rc == DASF_EFORMAT)
