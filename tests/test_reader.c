@@ -6,6 +6,8 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -297,4 +299,43 @@ Test(reader, writer_rejects_bad_input) {
     cr_assert_eq(dasf_writer_close(w), 0);
     struct stat st;
     cr_assert_neq(stat(path, &st), 0, "nothing was written");
+}
+
+/* A chunk that cannot be appended (lock held elsewhere) stays pending and
+ * lands exactly once after the lock is released. */
+Test(reader, writer_keeps_a_chunk_through_a_lock_timeout) {
+    char *path = th_path(th_tmpdir(), "lock.zst");
+    cr_assert_eq(th_write_file(path, "", 0), 0);
+    int holder = open(path, O_RDWR);
+    cr_assert_geq(holder, 0);
+    cr_assert_eq(flock(holder, LOCK_EX), 0);
+    dasf_file_db_options o = dasf_file_db_options_default();
+    o.lock_timeout = 0.05;
+    o.flush = false;
+    dasf_writer *w;
+    cr_assert_eq(dasf_writer_open(&w, path, &o), 0);
+    dasf_trace_event ev;
+    for (int i = 0; i < 10; i++) {
+        fill_event(&ev, i);
+        cr_assert_eq(dasf_writer_add(w, &ev), 0);
+    }
+    cr_assert_eq(dasf_writer_flush(w), DASF_ELOCK_TIMEOUT);
+    cr_assert_eq(th_count_events(path), 0);
+    flock(holder, LOCK_UN);
+    close(holder);
+    for (int i = 10; i < 15; i++) {
+        fill_event(&ev, i);
+        cr_assert_eq(dasf_writer_add(w, &ev), 0);
+    }
+    cr_assert_eq(dasf_writer_close(w), 0);
+    dasf_trace *r;
+    cr_assert_eq(dasf_trace_open(&r, path), 0);
+    const dasf_trace_event *e;
+    int n = 0;
+    while (dasf_trace_next(r, &e) == 1) {
+        cr_assert_eq(e->timestamp_ns, 5000000000ll + n * 1000, "event %d once, in order", n);
+        n++;
+    }
+    cr_assert_eq(n, 15);
+    dasf_trace_close(r);
 }
