@@ -145,15 +145,15 @@ static void read_back(const char *path, int level, int n) {
     while ((rc = dasf_trace_next(r, &ev)) == 1) {
         dasf_enc_event e = make_event(i);
         cr_assert_str_eq(ev->name, e.name);
-        cr_assert_eq(ev->phase, e.phase, "event %d phase", i);
+        cr_assert_eq((int)ev->phase, (int)e.phase, "event %d phase", i);
         if (level == 0) {
             cr_assert_eq(memcmp(&ev->timestamp, &e.ts, 8), 0, "legacy ts bits, event %d", i);
             if (e.phase == 'X') cr_assert_eq(memcmp(&ev->duration, &e.dur, 8), 0);
-            cr_assert_eq(ev->scope, e.phase == 'I' ? e.scope : 0);
+            cr_assert_eq((int)ev->scope, e.phase == 'I' ? (int)e.scope : 0);
         } else {
             cr_assert_eq(ev->timestamp_ns, e.ts_ns, "archive ts ns, event %d", i);
             if (e.phase == 'X') cr_assert_eq(ev->duration_ns, e.dur_ns);
-            cr_assert_eq(ev->scope, e.phase == 'I' ? e.scope : 0);
+            cr_assert_eq((int)ev->scope, e.phase == 'I' ? (int)e.scope : 0);
         }
         cr_assert_eq(ev->has_duration, e.phase == 'X');
         check_id(&ev->process_id, &e.pid);
