@@ -762,6 +762,19 @@ Test(cli_damage, verify_says_where, .init = setup, .fini = teardown) {
     cr_assert(strstr(out, "dmg.zst: DAMAGED: archive, 8 whole chunks (800 events), 2 damaged"),
               "%s", out);
     free(out);
+    /* legacy: the torn last record */
+    small_files();
+    char *l = th_path(dir, "small.msgpack");
+    size_t n;
+    uint8_t *data = th_read_file(l, &n);
+    cr_assert_eq(th_write_file(l, data, n - 5), 0);
+    free(data);
+    free(l);
+    cr_assert_eq(run_cli(&out, NULL, "verify small.msgpack"), 1);
+    cr_assert(strstr(out, "small.msgpack: damaged: record 17 at byte "), "%s", out);
+    cr_assert(strstr(out, "small.msgpack: DAMAGED: legacy, 17 whole records (17 events)"), "%s",
+              out);
+    free(out);
     cr_assert_eq(run_cli(&out, NULL, "verify -q dmg.zst"), 1);
     cr_assert_str_eq(out, "");
     free(out);

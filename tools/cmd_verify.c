@@ -36,17 +36,20 @@ static void print_damage(const char *path, const dasf_trace_stats *prev,
                          int64_t last_chunk, bool quiet) {
     uint64_t dc = now->chunks_damaged - prev->chunks_damaged;
     uint64_t db = now->bytes_damaged - prev->bytes_damaged;
-    uint64_t off;
+    uint64_t off = 0;
+    bool known = true;
     const char *why;
     if (prev->chunks_damaged == 0 && prev->bytes_damaged == 0) {
         off = now->first_damage_offset;
         why = now->first_damage[0] ? now->first_damage : "damaged data";
     } else {
         dasf_chunk_info ci;
-        if (!at_end && dasf_trace_chunk(t, &ci) == 0)
+        if (at_end)
+            off = now->file_size - db; /* the damage ran to the end of the file */
+        else if (dasf_trace_chunk(t, &ci) == 0)
             off = ci.offset - db; /* the reader resynchronised right after it */
         else
-            off = now->file_size - db;
+            known = false; /* legacy files give no offsets after the first damage */
         why = "torn or corrupt data";
     }
     if (quiet) return;
@@ -56,7 +59,9 @@ static void print_damage(const char *path, const dasf_trace_stats *prev,
      * index is the chunk's position in the file. */
     printf("%s %" PRIu64, unit, (uint64_t)(last_chunk + 1) + prev->chunks_damaged);
     if (dc > 1) printf(" (and %" PRIu64 " more)", dc - 1);
-    printf(" at byte %" PRIu64 ", %" PRIu64 " bytes skipped: %s\n", off, db, why);
+    if (known)
+        printf(" at byte %" PRIu64 ",", off);
+    printf(" %" PRIu64 " bytes skipped: %s\n", db, why);
 }
 
 static int verify_file(const char *path, bool quiet) {
