@@ -449,12 +449,49 @@ def find(rows, **kw):
     return None
 
 
+def goal_rows(s, lttng_reason):
+    """(label, value, goal, unit, higher_is_better) for each goal of issues 3 and 4."""
+    def med(rows, **kw):
+        r = find(rows, **kw)
+        return r and r.get("median_ns", r.get("bytes_per_event", r.get("events_per_s")))
+
+    def m(sp):
+        return sp["median"] if sp else None
+
+    out = []
+    for path, g, label in [("h", "record_h", "record, caller ts + interned name (complete_h)"),
+                           ("zone", "record_zone", "record, own clock: DASF_ZONE (2 reads)"),
+                           ("now", "record_zone", "record, own clock: dasf_record_instant_now"),
+                           ("args", "record_args", "record, copied name + 2 int args")]:
+        out.append((label, m(med(s["record"], impl="dasf", path=path, threads=1)), GOALS[g],
+                    " ns", False))
+    for base, label in [("h", "LTTng-UST blocking / ours, interned name (x)"),
+                        ("copied", "LTTng-UST blocking / ours, copied name (x)")]:
+        lt = None if lttng_reason else m(med(s["record"], impl="lttng-blocking", threads=1))
+        ours = m(med(s["record"], impl="dasf", path=base, threads=1))
+        out.append((label, lt / ours if lt and ours else None, GOALS["lttng_ratio"], "x",
+                    True))
+    e = find(s["e2e"], impl="dasf", threads=1)
+    v = e["events_per_s"]["median"] if e and not e["lost"] else (0.0 if e else None)
+    out.append(("end-to-end, 1 thread, lossless (events/s)", v / 1e6 if v is not None else None,
+                GOALS["e2e_1t"] / 1e6, " M/s", True))
+    for wl in ("regular", "random"):
+        r = find(s["size"], impl="dasf", workload=wl, level=1)
+        out.append(("size on disk, %s workload, level 1 (B/event)" % wl,
+                    r["bytes_per_event"]["median"] if r else None, GOALS["size_" + wl],
+                    " B", False))
+    return out
+
+
 def table(s, env, lttng_reason, reps):
     L = []
     L.append("dasf-profiler benchmarks  %s" % env["date"])
-    L.append("CPU: %s (%s CPUs)  kernel clocksource: %s  dasf_clock_source(): %s  "
-             "TSC: %.3f GHz" % (env["cpu"], env["cpus"], env["clocksource"],
-                                env.get("dasf_clock", "?"), env.get("tsc_hz", 0) / 1e9))
+    L.append("CPU: %s, %s CPUs%s, Linux %s" % (
+        env["cpu"], env["cpus"],
+        (" (%s guest)" % env["hypervisor"]) if env.get("hypervisor") else "", env["kernel"]))
+    L.append("Clock: kernel clocksource %s, dasf_clock_source() %s, TSC %.3f GHz "
+             "(calibrated against CLOCK_MONOTONIC_RAW)" % (
+                 env["clocksource"], env.get("dasf_clock", "?"), (env.get("tsc_hz") or 0) / 1e9))
     L.append("Each figure: median over %d interleaved repetitions [min..max across "
              "repetitions]." % reps)
     L.append("")
@@ -582,6 +619,24 @@ def table(s, env, lttng_reason, reps):
             L.append("  %-16s %-6s %-10s %s [%s]" % (
                 r.get("workload"), r.get("level"), fmt(r.get("bytes_per_event")),
                 fmt(r.get("ns_per_event_median")), fmt(r.get("ns_per_event_min"))))
+    L.append("")
+    L.append("GOALS (1 recording thread unless said; medians of the repetitions)")
+    for label, value, goal, unit, hb in goal_rows(s, lttng_reason):
+        if value is None:
+            L.append("  %-58s %-14s %s" % (label, "-", "n/a"))
+            continue
+        L.append("  %-58s %-14s %-3s %-8s %s" % (label, fmt(value) + unit,
+                                                 ">=" if hb else "<=", "%g%s" % (goal, unit),
+                                                 verdict(value, goal, hb)))
+    L.append("")
+    L.append("Notes: record runs use 16 MiB rings, BLOCK, level 1, commit_threshold 2^20 "
+             "(the flusher drains at the untimed commit")
+    L.append("  between rounds of 128 x 1024 events/thread); LTTng: per-UID buffers, "
+             "4 x 4 MiB sub-buffers, a 20 ms untimed pause between")
+    L.append("  rounds; end-to-end: 16 MiB rings, commit_threshold 65536, fsync per chunk, "
+             "files on %s (a disk), page cache synced" % env.get("disk_dir", "?"))
+    L.append("  before each run; LTTng end-to-end stops the clock when `lttng stop` returns "
+             "(trace written, not fsynced).  See docs/PERFORMANCE.md.")
     return "\n".join(L)
 
 
@@ -637,6 +692,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     r = Runner(a)
     env = environment()
+    env["disk_dir"] = a.disk_dir
     t0 = time.monotonic()
     failures = []
     try:
