@@ -45,6 +45,12 @@ enum {
     DASF_EX_ARGS_MAP = 0x20, /* args as one verbatim msgpack map, no pairs */
 };
 
+/* phase.c: letter → phase index + 1 (0: not a phase), for inline lookups. */
+DASF_HIDDEN extern const signed char dasf_phase_index1[128];
+static inline int dasf_phase_fast_index(int p) {
+    return p > 0 && p < 128 ? dasf_phase_index1[p] - 1 : -1;
+}
+
 /* crc32c.c: the table-driven path whatever the CPU (tests compare both). */
 DASF_HIDDEN uint32_t dasf_crc32c_portable(uint32_t crc, const void *p, size_t n);
 

@@ -41,7 +41,11 @@ struct dasf_chunk_enc {
     dasf_buf ev; /* legacy: the whole chunk; archive: the event arrays */
     /* archive only */
     ZSTD_CCtx *cctx;
-    uint32_t *htab; /* open addressing: string index + 1, 0 = empty */
+    struct hslot {
+        uint32_t idx1; /* string index + 1, 0 = empty */
+        uint32_t len;
+        uint64_t hash;
+    } *htab;        /* open addressing; hash and length checked before bytes */
     uint32_t hcap;  /* power of two */
     dasf_buf strbytes, strents;
     uint32_t nstr;
@@ -382,14 +386,13 @@ static uint64_t hash_bytes(const char *s, size_t n) {
 
 static int htab_grow(dasf_chunk_enc *e) {
     uint32_t cap = e->hcap * 2;
-    uint32_t *t = calloc(cap, sizeof *t);
+    struct hslot *t = calloc(cap, sizeof *t);
     if (!t) return DASF_ENOMEM;
-    const str_ent *ents = (const str_ent *)e->strents.data;
-    for (uint32_t i = 0; i < e->nstr; i++) {
-        uint64_t h = hash_bytes((const char *)e->strbytes.data + ents[i].off, ents[i].len);
-        uint32_t j = (uint32_t)h & (cap - 1);
-        while (t[j]) j = (j + 1) & (cap - 1);
-        t[j] = i + 1;
+    for (uint32_t i = 0; i < e->hcap; i++) {
+        if (!e->htab[i].idx1) continue;
+        uint32_t j = (uint32_t)e->htab[i].hash & (cap - 1);
+        while (t[j].idx1) j = (j + 1) & (cap - 1);
+        t[j] = e->htab[i];
     }
     free(e->htab);
     e->htab = t;
@@ -419,17 +422,20 @@ static int64_t intern(dasf_chunk_enc *e, const char *s, size_t n) {
     uint32_t j = (uint32_t)h & (e->hcap - 1);
     const str_ent *ents = (const str_ent *)e->strents.data;
     for (;;) {
-        uint32_t v = e->htab[j];
-        if (!v) break;
-        const str_ent *se = &ents[v - 1];
-        if (se->len == n && bytes_eq(e->strbytes.data + se->off, s, n)) return v - 1;
+        const struct hslot *hs = &e->htab[j];
+        if (!hs->idx1) break;
+        if (hs->hash == h && hs->len == n &&
+            bytes_eq(e->strbytes.data + ents[hs->idx1 - 1].off, s, n))
+            return hs->idx1 - 1;
         j = (j + 1) & (e->hcap - 1);
     }
     if (e->nstr >= UINT32_MAX / 2 || e->strbytes.len + n > UINT32_MAX) return -1;
     str_ent ne = {(uint32_t)e->strbytes.len, (uint32_t)n};
     if (dasf_buf_append(&e->strbytes, s, n) || dasf_buf_append(&e->strents, &ne, sizeof ne))
         return -1;
-    e->htab[j] = ++e->nstr;
+    e->htab[j].idx1 = ++e->nstr;
+    e->htab[j].len = (uint32_t)n;
+    e->htab[j].hash = h;
     if ((uint64_t)e->nstr * 2 > e->hcap && htab_grow(e)) return -1;
     return e->nstr - 1;
 }
@@ -445,16 +451,20 @@ static inline int64_t intern_cached(dasf_chunk_enc *e, const char *s, size_t n) 
         const str_ent *se = (const str_ent *)e->strents.data + c->idx;
         const uint8_t *st = e->strbytes.data + se->off;
         if (n == SIZE_MAX) {
+            /* Stored strings that reach here hold no NUL (c_str_ok), so a
+             * byte equal to the stored one is never s's terminator and the
+             * loop cannot read past it. */
             size_t i = 0, len = se->len;
-            while (i < len && s[i] && (uint8_t)s[i] == st[i]) i++;
+            while (i < len && (uint8_t)s[i] == st[i]) i++;
             if (i == len && s[len] == 0) return c->idx;
         } else if (n == se->len && bytes_eq(st, s, n)) {
             return c->idx;
         }
     }
+    int c_str_ok = n == SIZE_MAX || !memchr(s, 0, n);
     if (n == SIZE_MAX) n = strlen(s);
     int64_t idx = intern(e, s, n);
-    if (idx >= 0) {
+    if (idx >= 0 && c_str_ok) {
         c->p = s;
         c->idx = (uint32_t)idx;
     }
@@ -567,7 +577,7 @@ static int archive_pairs(dasf_chunk_enc *e, const dasf_enc_event *ev) {
 
 static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     dasf_buf *b = &e->ev;
-    int pi = dasf_phase_index(ev->phase);
+    int pi = dasf_phase_fast_index(ev->phase);
     if (pi < 0 || !id_resolved(&ev->pid) || !id_resolved(&ev->tid)) return DASF_EINVAL;
     if (ev->id.kind != DASF_ID_AUTO && !id_resolved(&ev->id)) return DASF_EINVAL;
 
@@ -657,7 +667,7 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
 }
 
 int dasf_chunk_enc_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
-    if (!e || !ev || !ev->name || !dasf_phase_valid(ev->phase)) return DASF_EINVAL;
+    if (!e || !ev || !ev->name || dasf_phase_fast_index(ev->phase) < 0) return DASF_EINVAL;
     if (ev->scope && ev->scope != 'g' && ev->scope != 'p' && ev->scope != 't')
         return DASF_EINVAL;
     int rc = check_args(ev);

@@ -16,13 +16,13 @@
 static const char k_phases[DASF_PHASE_COUNT] = {'X', 'B', 'E', 'I', 'b', 'n', 'e', 's',
                                                 't', 'f', 'C', 'N', 'O', 'D', 'M', 'R'};
 
-/* letter → index + 1 (0 = not a phase), built from k_phases at compile time
- * would need C23; a constant table it is, checked against k_phases in tests. */
-static const signed char k_index[128] = {
+/* letter → index + 1 (0 = not a phase); archive.h inlines lookups in it.
+ * tests/test_format.c checks it against k_phases. */
+const signed char dasf_phase_index1[128] = {
     ['X'] = 1, ['B'] = 2, ['E'] = 3,  ['I'] = 4,  ['b'] = 5,  ['n'] = 6,  ['e'] = 7,  ['s'] = 8,
     ['t'] = 9, ['f'] = 10, ['C'] = 11, ['N'] = 12, ['O'] = 13, ['D'] = 14, ['M'] = 15, ['R'] = 16};
 
-int dasf_phase_index(int p) { return p > 0 && p < 128 ? k_index[p] - 1 : -1; }
+int dasf_phase_index(int p) { return dasf_phase_fast_index(p); }
 
 int dasf_phase_valid(int p) { return dasf_phase_index(p) >= 0; }
 
