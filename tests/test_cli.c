@@ -628,6 +628,34 @@ Test(cli_timeline, zoom_and_many_spans_aggregate, .init = setup, .fini = teardow
     free(a);
 }
 
+Test(cli_timeline, narrow_spans_keep_their_nesting, .init = setup, .fini = teardown) {
+    /* 5000 loop steps of 1 ms (each narrower than a pixel over 5 s), each
+     * with two phases and one sub-phase: four nesting levels, written in end
+     * order as a profiler writes them (children before parents). */
+    char *p = th_path(dir, "nest.zst");
+    dasf_writer *w = open_writer(p, 1, 4096, 8, "h");
+    for (int i = 0; i < 5000; i++) {
+        double t = i / 1000.0;
+        dasf_trace_event e = ev_make("inner", 'X', t + 0.0001, 0.0002, v_int(8), v_int(8));
+        add(w, &e);
+        e = ev_make("phase_a", 'X', t, 0.0004, v_int(8), v_int(8));
+        add(w, &e);
+        e = ev_make("phase_b", 'X', t + 0.0005, 0.0004, v_int(8), v_int(8));
+        add(w, &e);
+        e = ev_make("step", 'X', t, 0.001, v_int(8), v_int(8));
+        add(w, &e);
+    }
+    cr_assert_eq(dasf_writer_close(w), 0);
+    cr_assert_eq(run_cli(NULL, NULL, "timeline -o nest.svg nest.zst"), 0);
+    char *out;
+    cr_assert_eq(python_check("check_svg.py", "nest.svg --lanes 8:8 --rows 3 --max-rects 50 "
+                                              "--legend step,phase_a,phase_b,inner",
+                              &out),
+                 0, "%s", out);
+    free(out);
+    free(p);
+}
+
 /* ---- merge / convert / verify --------------------------------------------- */
 
 Test(cli_merge, keeps_every_event_and_writer, .init = setup, .fini = teardown) {

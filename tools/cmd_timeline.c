@@ -9,10 +9,11 @@
  * not grow with the event count: a first pass finds the time span (unless
  * --from and --to give it); the second keeps only spans at least a pixel
  * wide (at most about width x depth per lane), and folds narrower ones into
- * per-pixel-column aggregates (busy time, span count, dominant name) that
- * are drawn as one translucent box per run of columns.  Depths are computed
- * at the end by sorting each lane's wide spans by start, because X events
- * arrive in end order (children before their parents).
+ * per-level, per-pixel-column aggregates (busy time, span count, dominant
+ * name) drawn as one translucent box per run of columns.  X events arrive
+ * in end order (children before their parents): wide spans get their depth
+ * at the end by sorting each lane's spans by start; narrow ones get their
+ * level from a small per-lane forest (see narrow_add).
  */
 #include "common.h"
 
@@ -57,6 +58,21 @@ typedef struct column {
     double busy; /* ns covered by spans of that name */
 } column;
 
+/* A narrow span waiting until its narrow ancestors (if any) have arrived. */
+typedef struct nnode {
+    int64_t s, e;
+    uint32_t name;
+} nnode;
+
+/* A root of the forest of pending narrow spans: its subtree is
+ * pend[start .. the next root's start). */
+typedef struct nroot {
+    size_t start;
+    int64_t s;
+} nroot;
+
+#define NARROW_LEVELS 6 /* nesting levels drawn for narrow spans; deeper ones share the last */
+
 typedef struct bopen {
     int64_t s;
     uint32_t name;
@@ -64,12 +80,15 @@ typedef struct bopen {
 
 typedef struct lane {
     char *pid, *tid; /* id texts */
-    char *name;      /* thread_name metadata, or NULL */
     wide_span *spans;
     size_t n_spans, cap_spans;
     bopen *stack;
     size_t n_stack, cap_stack;
-    column *cols;   /* plot-width columns, allocated on first narrow span */
+    column *cols;   /* NARROW_LEVELS x plot-width columns, on first narrow span */
+    nnode *pend;    /* narrow spans in arrival (end) order, from head on */
+    size_t head, n_pend, cap_pend;
+    nroot *roots; /* pending roots, oldest (rhead) first */
+    size_t rhead, n_roots, cap_roots;
     uint8_t *ticks; /* instants per column, allocated on first instant */
     int rows;       /* depth levels drawn */
     int y;          /* top, set at layout */
@@ -116,7 +135,7 @@ typedef struct tl_ctx {
     dt_strmap counters_map;
     counter *counters;
     size_t n_counters, cap_counters;
-    dt_strmap procnames; /* pid text -> index into procname_v */
+    dt_strmap procnames; /* metadata names (see set_meta_name) -> procname_v */
     char **procname_v;
     size_t n_procname, cap_procname;
     size_t wide_total;
@@ -204,6 +223,83 @@ static int col_of(const tl_ctx *c, int64_t t) {
     return (int)x;
 }
 
+/* Adds a narrow span at nesting level `level` to its pixel columns.  The
+ * longest span of a column names it (usually the outermost of its level). */
+static void column_add(tl_ctx *c, lane *l, int level, const nnode *x) {
+    column *cols = l->cols + (size_t)level * (size_t)c->plot_w;
+    int a = col_of(c, x->s), b = col_of(c, x->e);
+    int64_t dur = x->e - x->s;
+    double part = (double)dur / (double)(b - a + 1);
+    for (int k = a; k <= b; k++) {
+        column *col = &cols[k];
+        if (k == a) col->count++;
+        if (dur > col->cand_dur || (col->cand_dur == 0 && col->busy == 0)) {
+            if (col->cand != x->name) col->busy = 0;
+            col->cand = x->name;
+            col->cand_dur = dur;
+        }
+        if (col->cand == x->name) col->busy += part;
+    }
+}
+
+/* Draws the finished subtree pend[a..b) (post-order: its root is last) at
+ * levels relative to its root; the final row adds the wide spans above. */
+static void narrow_flush_subtree(tl_ctx *c, lane *l, size_t a, size_t b) {
+    size_t anc[64];
+    int sp = 0;
+    for (size_t i = b; i-- > a;) { /* reverse post-order: ancestors come first */
+        const nnode *x = &l->pend[i];
+        while (sp > 0 && !(x->s >= l->pend[anc[sp - 1]].s && x->e <= l->pend[anc[sp - 1]].e))
+            sp--;
+        column_add(c, l, sp < NARROW_LEVELS ? sp : NARROW_LEVELS - 1, x);
+        if (sp < 64) anc[sp++] = i;
+    }
+}
+
+/* Flushes the oldest roots that started before `limit` (all when limit is
+ * INT64_MAX), then compacts the buffers once most of them is flushed. */
+static void narrow_flush(tl_ctx *c, lane *l, int64_t limit) {
+    while (l->rhead < l->n_roots && l->roots[l->rhead].s < limit) {
+        size_t a = l->roots[l->rhead].start;
+        size_t b = l->rhead + 1 < l->n_roots ? l->roots[l->rhead + 1].start : l->n_pend;
+        narrow_flush_subtree(c, l, a, b);
+        l->rhead++;
+        l->head = b;
+    }
+    if (l->head > 1024 && l->head * 2 > l->n_pend) {
+        memmove(l->pend, l->pend + l->head, (l->n_pend - l->head) * sizeof *l->pend);
+        for (size_t i = l->rhead; i < l->n_roots; i++) l->roots[i].start -= l->head;
+        l->n_pend -= l->head;
+        l->head = 0;
+        memmove(l->roots, l->roots + l->rhead, (l->n_roots - l->rhead) * sizeof *l->roots);
+        l->n_roots -= l->rhead;
+        l->rhead = 0;
+    }
+}
+
+/* A span narrower than a pixel.  Spans arrive when they end, so a span's
+ * children arrive before it (post-order): the pending roots it contains
+ * become its subtree.  A root that started more than a pixel before the
+ * latest end can get no narrow parent any more (that parent would be wider
+ * than a pixel), so it is final: its subtree is drawn and forgotten.  The
+ * buffers hold about a pixel's worth of spans per lane. */
+static int narrow_add(tl_ctx *c, lane *l, int64_t s, int64_t e, uint32_t n) {
+    if (!l->cols) {
+        l->cols = calloc((size_t)c->plot_w * NARROW_LEVELS, sizeof *l->cols);
+        if (!l->cols) return -1;
+    }
+    size_t start = l->n_pend;
+    while (l->n_roots > l->rhead && l->roots[l->n_roots - 1].s >= s)
+        start = l->roots[--l->n_roots].start;
+    if (dt_grow((void **)&l->pend, &l->cap_pend, l->n_pend, sizeof *l->pend) ||
+        dt_grow((void **)&l->roots, &l->cap_roots, l->n_roots, sizeof *l->roots))
+        return -1;
+    l->pend[l->n_pend++] = (nnode){s, e, n};
+    l->roots[l->n_roots++] = (nroot){start, s};
+    narrow_flush(c, l, e - (int64_t)ceil(c->ns_per_px));
+    return 0;
+}
+
 /* A finished span [s, e] of name n in lane l. */
 static int add_span(tl_ctx *c, lane *l, int64_t s, int64_t e, uint32_t n, bool open) {
     if (e < c->from || s > c->to) return 0;
@@ -217,28 +313,8 @@ static int add_span(tl_ctx *c, lane *l, int64_t s, int64_t e, uint32_t n, bool o
         c->wide_total++;
         return 0;
     }
-    if (!l->cols) {
-        l->cols = calloc((size_t)c->plot_w, sizeof *l->cols);
-        if (!l->cols) return -1;
-    }
     c->aggregated++;
-    /* Spread over the columns it touches (at most 1-2 unless over the cap).
-     * The longest span of a column names it: nested narrow spans (a loop
-     * step and its phases) then show as their outermost span, not a blend. */
-    int a = col_of(c, cs), b = col_of(c, ce);
-    int64_t dur = ce - cs;
-    double part = (double)dur / (double)(b - a + 1);
-    for (int k = a; k <= b; k++) {
-        column *col = &l->cols[k];
-        if (k == a) col->count++;
-        if (dur > col->cand_dur || (col->cand_dur == 0 && col->busy == 0)) {
-            if (col->cand != n) col->busy = 0;
-            col->cand = n;
-            col->cand_dur = dur;
-        }
-        if (col->cand == n) col->busy += part;
-    }
-    return 0;
+    return narrow_add(c, l, cs, ce, n);
 }
 
 static int add_tick(tl_ctx *c, lane *l, int64_t t) {
@@ -312,30 +388,47 @@ static int add_counter(tl_ctx *c, const dasf_trace_event *ev) {
     return 0;
 }
 
-static int metadata(tl_ctx *c, lane *l, const dasf_trace_event *ev) {
+/* Names from metadata events, keyed "P\tpid" (process_name) or
+ * "T\tpid\ttid" (thread_name).  Kept apart from the lanes so a thread that
+ * only names itself gets no empty lane. */
+static int set_meta_name(tl_ctx *c, const char *key, const char *name) {
+    bool created;
+    dt_strent *e = dt_strmap_get(&c->procnames, key, strlen(key), &created);
+    if (!e) return -1;
+    if (created) {
+        if (dt_grow((void **)&c->procname_v, &c->cap_procname, c->n_procname,
+                    sizeof *c->procname_v))
+            return -1;
+        c->procname_v[c->n_procname] = NULL;
+        e->val = c->n_procname++;
+    }
+    free(c->procname_v[e->val]);
+    c->procname_v[e->val] = strdup(name);
+    return c->procname_v[e->val] ? 0 : -1;
+}
+
+static const char *meta_name(const tl_ctx *c, char kind, const char *pid, const char *tid) {
+    char key[2 * DT_ID_TEXT_MAX + 4];
+    snprintf(key, sizeof key, "%c\t%s%s%s", kind, pid, tid ? "\t" : "", tid ? tid : "");
+    dt_strent *e = dt_strmap_find(&c->procnames, key, strlen(key));
+    return e ? c->procname_v[e->val] : NULL;
+}
+
+static int metadata(tl_ctx *c, const dasf_trace_event *ev) {
     const dasf_value *v = dasf_value_map_get(&ev->args, "name");
     if (!v || v->type != DASF_VAL_STR || !ev->name) return 0;
-    if (!strcmp(ev->name, "thread_name")) {
-        free(l->name);
-        l->name = strdup(v->v.str.ptr);
-        return l->name ? 0 : -1;
+    bool thread = !strcmp(ev->name, "thread_name");
+    if (!thread && strcmp(ev->name, "process_name")) return 0;
+    char key[2 * DT_ID_TEXT_MAX + 4];
+    key[0] = thread ? 'T' : 'P';
+    key[1] = '\t';
+    dt_id_text(&ev->process_id, key + 2, DT_ID_TEXT_MAX);
+    if (thread) {
+        size_t n = strlen(key);
+        key[n] = '\t';
+        dt_id_text(&ev->thread_id, key + n + 1, DT_ID_TEXT_MAX);
     }
-    if (!strcmp(ev->name, "process_name")) {
-        bool created;
-        dt_strent *e = dt_strmap_get(&c->procnames, l->pid, strlen(l->pid), &created);
-        if (!e) return -1;
-        if (created) {
-            if (dt_grow((void **)&c->procname_v, &c->cap_procname, c->n_procname,
-                        sizeof *c->procname_v))
-                return -1;
-            c->procname_v[c->n_procname] = NULL;
-            e->val = c->n_procname++;
-        }
-        free(c->procname_v[e->val]);
-        c->procname_v[e->val] = strdup(v->v.str.ptr);
-        return c->procname_v[e->val] ? 0 : -1;
-    }
-    return 0;
+    return set_meta_name(c, key, v->v.str.ptr);
 }
 
 static int collect_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
@@ -348,9 +441,9 @@ static int collect_event(void *vctx, const dt_input *in, const dasf_trace_event 
         ph != DASF_PHASE_DURATION_END && ph != DASF_PHASE_INSTANT && ph != DASF_PHASE_METADATA &&
         ph != DASF_PHASE_ASYNC_INSTANT && ph != DASF_PHASE_MARK)
         return 0; /* async/flow/object events have no place in a lane picture */
+    if (ph == DASF_PHASE_METADATA) return metadata(c, ev) ? oom() : 0;
     lane *l = lane_of(c, ev);
     if (!l) return oom();
-    if (ph == DASF_PHASE_METADATA) return metadata(c, l, ev) ? oom() : 0;
     if (ph == DASF_PHASE_INSTANT || ph == DASF_PHASE_ASYNC_INSTANT || ph == DASF_PHASE_MARK)
         return add_tick(c, l, ev->timestamp_ns) ? oom() : 0;
     uint32_t n = name_index(c, ev->name ? ev->name : "");
@@ -386,12 +479,13 @@ static int cmp_span(const void *pa, const void *pb) {
     return 0;
 }
 
-/* Depth = number of enclosing wide spans; narrow aggregates go one row
- * below the deepest wide span over their column. */
+/* Depth = number of enclosing wide spans; narrow aggregates go below the
+ * deepest wide span covering their whole column, plus their own level. */
 static int layout_lane(tl_ctx *c, lane *l, int **base_out) {
     for (size_t i = 0; i < l->n_stack; i++) /* never closed: runs to the end */
         if (add_span(c, l, l->stack[i].s, c->to, l->stack[i].name, true)) return -1;
     l->n_stack = 0;
+    narrow_flush(c, l, INT64_MAX);
     if (l->n_spans > 1) qsort(l->spans, l->n_spans, sizeof *l->spans, cmp_span);
     int64_t *ends = malloc((l->n_spans + 1) * sizeof *ends);
     int *base = l->cols ? calloc((size_t)c->plot_w, sizeof *base) : NULL;
@@ -408,16 +502,20 @@ static int layout_lane(tl_ctx *c, lane *l, int **base_out) {
         sp->depth = (uint32_t)depth;
         ends[depth++] = sp->e;
         if ((int)depth > rows) rows = (int)depth;
-        if (base) {
-            int a = col_of(c, sp->s), b = col_of(c, sp->e);
+        if (base) { /* only columns it covers whole: narrow spans there are inside it */
+            double xa = ceil(px_of(c, sp->s)), xb = floor(px_of(c, sp->e)) - 1;
+            int a = xa < 0 ? 0 : (int)xa, b = xb >= c->plot_w ? c->plot_w - 1 : (int)xb;
             for (int k = a; k <= b; k++)
                 if (base[k] < (int)depth) base[k] = (int)depth;
         }
     }
     free(ends);
-    if (base)
+    for (int r = 0; base && r < NARROW_LEVELS; r++) {
+        const column *cols = l->cols + (size_t)r * (size_t)c->plot_w;
         for (int k = 0; k < c->plot_w; k++)
-            if (l->cols[k].count && base[k] + 1 > rows) rows = base[k] + 1;
+            if ((cols[k].count || cols[k].busy > 0) && base[k] + r + 1 > rows)
+                rows = base[k] + r + 1;
+    }
     l->rows = rows;
     *base_out = base;
     return 0;
@@ -517,9 +615,36 @@ static void draw_axis(tl_ctx *c, FILE *o, int top, int bottom) {
     fprintf(o, "</g>\n");
 }
 
-static const char *proc_name(const tl_ctx *c, const char *pid) {
-    dt_strent *e = dt_strmap_find(&c->procnames, pid, strlen(pid));
-    return e ? c->procname_v[e->val] : NULL;
+
+/* One box per run of columns with the same row and dominant name. */
+static void draw_narrow_level(tl_ctx *c, FILE *o, lane *l, const int *base, int r) {
+    const column *cols = l->cols + (size_t)r * (size_t)c->plot_w;
+    char col[24];
+    for (int k = 0; k < c->plot_w;) {
+        if (!cols[k].count && cols[k].busy <= 0) {
+            k++;
+            continue;
+        }
+        int a = k;
+        double busy = 0;
+        uint64_t cnt = 0;
+        while (k < c->plot_w && (cols[k].count || cols[k].busy > 0) &&
+               cols[k].cand == cols[a].cand && base[k] == base[a]) {
+            busy += cols[k].busy;
+            cnt += cols[k].count;
+            k++;
+        }
+        double frac = busy / (c->ns_per_px * (k - a));
+        if (frac > 1) frac = 1;
+        color_of(c, cols[a].cand, col);
+        fprintf(o,
+                "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" "
+                "fill-opacity=\"%.2f\"><title>%" PRIu64 " short spans (mostly ",
+                LABEL_W + a, l->y + (base[a] + r) * ROW_H + 1, k - a, ROW_H - 2, col,
+                0.35 + 0.65 * frac, cnt);
+        xml_text(o, c->names[cols[a].cand].s, 0);
+        fprintf(o, "), busy %.0f%%</title></rect>\n", frac * 100);
+    }
 }
 
 static void draw_lane(tl_ctx *c, FILE *o, lane *l, const int *base) {
@@ -532,8 +657,9 @@ static void draw_lane(tl_ctx *c, FILE *o, lane *l, const int *base) {
     fprintf(o, "\">\n<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f7f7f7\"/>\n",
             LABEL_W, y, c->plot_w, h);
     fprintf(o, "<text x=\"%d\" y=\"%d\" class=\"label\">", 14, y + 12);
-    if (l->name) {
-        xml_text(o, l->name, 18);
+    const char *tname = meta_name(c, 'T', l->pid, l->tid);
+    if (tname) {
+        xml_text(o, tname, 18);
         fprintf(o, " (");
         xml_text(o, l->tid, 10);
         fprintf(o, ")");
@@ -562,35 +688,8 @@ static void draw_lane(tl_ctx *c, FILE *o, lane *l, const int *base) {
             fprintf(o, "</text>\n");
         }
     }
-    if (l->cols) { /* runs of aggregated narrow spans, per row and name */
-        double col_ns = c->ns_per_px;
-        for (int k = 0; k < c->plot_w;) {
-            column *cl = &l->cols[k];
-            if (!cl->count && cl->cand_dur <= 0 && cl->busy <= 0) {
-                k++;
-                continue;
-            }
-            int a = k;
-            double busy = 0;
-            uint64_t cnt = 0;
-            while (k < c->plot_w && (l->cols[k].count || l->cols[k].busy > 0) &&
-                   l->cols[k].cand == cl->cand && base[k] == base[a]) {
-                busy += l->cols[k].busy;
-                cnt += l->cols[k].count;
-                k++;
-            }
-            double frac = busy / (col_ns * (k - a));
-            if (frac > 1) frac = 1;
-            color_of(c, cl->cand, col);
-            fprintf(o,
-                    "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" "
-                    "fill-opacity=\"%.2f\"><title>%" PRIu64 " short spans (mostly ",
-                    LABEL_W + a, y + base[a] * ROW_H + 1, k - a, ROW_H - 2, col,
-                    0.35 + 0.65 * frac, cnt);
-            xml_text(o, c->names[cl->cand].s, 0);
-            fprintf(o, "), busy %.0f%%</title></rect>\n", frac * 100);
-        }
-    }
+    for (int r = 0; l->cols && r < NARROW_LEVELS; r++) /* aggregated narrow spans */
+        draw_narrow_level(c, o, l, base, r);
     if (l->ticks) {
         int marked = 0;
         for (int k = 0; k < c->plot_w; k++) marked += l->ticks[k] != 0;
@@ -750,7 +849,7 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
     for (size_t i = 0; i < c->n_lanes; i++) {
         lane *l = &c->lanes[i];
         if (pid_y && pid_y[i]) {
-            const char *pn = proc_name(c, l->pid);
+            const char *pn = meta_name(c, 'P', l->pid, NULL);
             fprintf(o, "<text x=\"6\" y=\"%d\" class=\"proc\">", pid_y[i]);
             if (pn) {
                 xml_text(o, pn, 20);
@@ -798,10 +897,11 @@ static void free_ctx(tl_ctx *c) {
         lane *l = &c->lanes[i];
         free(l->pid);
         free(l->tid);
-        free(l->name);
         free(l->spans);
         free(l->stack);
         free(l->cols);
+        free(l->pend);
+        free(l->roots);
         free(l->ticks);
     }
     for (size_t k = 0; k < c->n_counters; k++) {

@@ -16,6 +16,7 @@ ap.add_argument("--counters", type=int)
 ap.add_argument("--legend", help="names expected first in the legend, in order")
 ap.add_argument("--max-rects", type=int, help="at most this many boxes in lanes")
 ap.add_argument("--min-rects", type=int, help="at least this many boxes in lanes")
+ap.add_argument("--rows", type=int, help="every lane's boxes sit in exactly this many rows")
 a = ap.parse_args()
 errors = []
 root = ET.parse(a.file).getroot()  # raises (exit 1) when not well-formed
@@ -33,6 +34,10 @@ for g in lanes:
     if not rects:
         errors.append("lane %s has no background" % g.get("data-tid"))
     boxes += max(0, len(rects) - 1)  # the first is the lane's background
+    rows = {r.get("y") for r in rects[1:]}
+    if a.rows is not None and len(rows) != a.rows:
+        errors.append("lane %s: boxes in %d rows, expected %d" % (g.get("data-tid"), len(rows),
+                                                                  a.rows))
     if g.find(NS + "text") is None or not "".join(g.find(NS + "text").itertext()).strip():
         errors.append("lane without a label")
 for r in root.iter(NS + "rect"):
