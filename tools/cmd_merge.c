@@ -9,6 +9,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,7 +116,7 @@ int dt_copy(const char *out, char *const *files, int n, const dt_filter *f,
     fo.compression_level = !archive ? 0 : o->level ? o->level : DASF_DEFAULT_COMPRESSION_LEVEL;
     fo.default_byte_size = o->byte_size ? o->byte_size : 8;
     fo.remove_old_output_file = o->force;
-    fo.flush = false; /* one fsync at close is enough for a copy */
+    fo.flush = false; /* no fsync per chunk: one at the end (below) is enough */
     fo.commit_threshold = 65536; /* big chunks compress better; still decodable alone */
     copy_ctx c = {.out = out, .keep_origin = archive};
     c.self.writer_pid = (int64_t)getpid();
@@ -132,7 +133,16 @@ int dt_copy(const char *out, char *const *files, int n, const dt_filter *f,
         dt_err("%s: %s", out, dasf_strerror(rc));
         status = DT_FAIL;
     }
-    if (rc < 0 || c.write_failed) unlink(out); /* never leave a half-written copy */
+    if (rc < 0 || c.write_failed) {
+        unlink(out); /* never leave a half-written copy */
+        return status;
+    }
+    int fd = open(out, O_RDONLY);
+    if (fd >= 0 && fsync(fd) != 0) {
+        dt_err("%s: fsync: %s", out, strerror(errno));
+        status = DT_FAIL;
+    }
+    if (fd >= 0) close(fd);
     return status;
 }
 

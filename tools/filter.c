@@ -1,9 +1,10 @@
 /*
  * filter.c — the event filters every event-reading verb accepts:
  * --phase, --name (fnmatch glob), --pid, --tid, --from, --to.  Each option
- * may be given several times (or as a comma list) and then matches any of
- * its values; different options must all match.  Matching runs once per
- * event, so the common case (no filter) costs one branch.
+ * may be given several times and then matches any of its values (--phase
+ * also takes a list of letters); different options must all match.  Ids
+ * are compared as text, so one syntax covers int, string and nil ids.
+ * Matching runs once per event; with no filter the loop skips it.
  */
 #include "common.h"
 
