@@ -692,6 +692,11 @@ Test(cli_merge, keeps_every_event_and_writer, .init = setup, .fini = teardown) {
     cr_assert_eq(run_cli(&out, NULL, "info m.zst"), 0);
     cr_assert(strstr(out, "  events      300: X 300\n"), "%s", out);
     free(out);
+    /* nothing passes the filter: an empty (valid) trace file, not no file */
+    cr_assert_eq(run_cli(NULL, NULL, "merge --force -o m.zst --pid 999 a.zst"), 0);
+    cr_assert_eq(run_cli(&out, NULL, "info m.zst"), 0);
+    cr_assert(strstr(out, "  layout      empty\n"), "%s", out);
+    free(out);
     free(a);
     free(b);
 }

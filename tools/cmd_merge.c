@@ -137,8 +137,13 @@ int dt_copy(const char *out, char *const *files, int n, const dt_filter *f,
         unlink(out); /* never leave a half-written copy */
         return status;
     }
-    int fd = open(out, O_RDONLY);
-    if (fd >= 0 && fsync(fd) != 0) {
+    /* No events to copy: the writer created nothing; an empty file is the
+     * empty trace, and the user asked for a file. */
+    int fd = open(out, O_RDONLY | O_CREAT, 0644);
+    if (fd < 0) {
+        dt_err("%s: %s", out, strerror(errno));
+        status = DT_FAIL;
+    } else if (fsync(fd) != 0) {
         dt_err("%s: fsync: %s", out, strerror(errno));
         status = DT_FAIL;
     }
