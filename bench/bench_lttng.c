@@ -56,21 +56,13 @@ static int run_cmd(const char *cmd) {
 
 static int cmd_latency(int argc, char **argv) {
     long pause_ms = (long)bench_opt_ll(argc, argv, "pause-ms", 20);
-    bench_lat_cfg cfg = {
-        .threads = (int)bench_opt_ll(argc, argv, "threads", 1),
-        .rounds = (unsigned)bench_opt_ll(argc, argv, "rounds", 16),
-        .batches_per_round = (unsigned)bench_opt_ll(argc, argv, "batches", 128),
-    };
+    bench_lat_cfg cfg = bench_lat_cfg_parse(argc, argv);
     bench_impl impl = {.ctx = &pause_ms, .run_batch = lt_batch, .between_rounds = lt_pause};
     bench_lat_result r;
     if (bench_lat_run(&impl, &cfg, &r) != 0)
         bench_die("latency run failed");
     bench_json j;
-    bench_json_begin(&j, "record");
-    bench_json_str(&j, "impl", bench_opt(argc, argv, "label", "lttng"));
-    bench_json_str(&j, "path", "peer");
-    bench_json_int(&j, "threads", cfg.threads);
-    bench_json_lat(&j, &r);
+    bench_json_record(&j, bench_opt(argc, argv, "label", "lttng"), "peer", cfg.threads, &r);
     bench_json_end(&j, stdout);
     return 0;
 }

@@ -67,21 +67,13 @@ int main(int argc, char **argv) {
     memset(m.data, 0, MUTEX_BUF_SIZE); /* pre-fault, like our rings */
     for (unsigned i = 0; i < 16; i++)
         m.names[i] = wl_name(WL_REGULAR, i);
-    bench_lat_cfg cfg = {
-        .threads = (int)bench_opt_ll(argc, argv, "threads", 1),
-        .rounds = (unsigned)bench_opt_ll(argc, argv, "rounds", 16),
-        .batches_per_round = (unsigned)bench_opt_ll(argc, argv, "batches", 128),
-    };
+    bench_lat_cfg cfg = bench_lat_cfg_parse(argc, argv);
     bench_impl impl = {.ctx = &m, .run_batch = mutex_batch, .between_rounds = NULL};
     bench_lat_result r;
     if (bench_lat_run(&impl, &cfg, &r) != 0)
         bench_die("latency run failed");
     bench_json j;
-    bench_json_begin(&j, "record");
-    bench_json_str(&j, "impl", "mutex");
-    bench_json_str(&j, "path", "peer");
-    bench_json_int(&j, "threads", cfg.threads);
-    bench_json_lat(&j, &r);
+    bench_json_record(&j, "mutex", "peer", cfg.threads, &r);
     bench_json_end(&j, stdout);
     free(m.data);
     pthread_mutex_destroy(&m.lock);

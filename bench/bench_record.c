@@ -125,18 +125,14 @@ static const struct {
 int bench_cmd_record(int argc, char **argv) {
     const char *path = bench_opt(argc, argv, "path", "h");
     const char *dir = bench_opt(argc, argv, "dir", "/dev/shm");
-    bench_lat_cfg cfg = {
-        .threads = (int)bench_opt_ll(argc, argv, "threads", 1),
-        .rounds = (unsigned)bench_opt_ll(argc, argv, "rounds", 16),
-        .batches_per_round = (unsigned)bench_opt_ll(argc, argv, "batches", 128),
-    };
+    bench_lat_cfg cfg = bench_lat_cfg_parse(argc, argv);
     rec_ctx x = {0};
     bench_impl impl = {.ctx = &x, .between_rounds = commit_round};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         if (strcmp(paths[i].name, path) == 0)
             impl.run_batch = paths[i].fn;
-    if (!impl.run_batch || cfg.threads < 1)
-        bench_die("--path h|zone|now|now_ns|args|copied, --threads >= 1");
+    if (!impl.run_batch)
+        bench_die("--path h|zone|now|now_ns|args|copied");
 
     long long threshold = bench_opt_ll(argc, argv, "threshold", 0);
     char label[64];
@@ -168,13 +164,9 @@ int bench_cmd_record(int argc, char **argv) {
     unlink(file);
 
     bench_json j;
-    bench_json_begin(&j, "record");
-    bench_json_str(&j, "impl", "dasf");
-    bench_json_str(&j, "path", label);
-    bench_json_int(&j, "threads", cfg.threads);
+    bench_json_record(&j, "dasf", label, cfg.threads, &r);
     bench_json_int(&j, "commit_threshold", (long long)o.commit_threshold);
     bench_json_int(&j, "ring_bytes", (long long)o.ring_capacity);
-    bench_json_lat(&j, &r);
     bench_json_int(&j, "recorded", (long long)st.recorded);
     bench_json_int(&j, "written", (long long)st.written);
     bench_json_int(&j, "dropped", (long long)st.dropped);
@@ -262,11 +254,7 @@ int bench_cmd_clock(int argc, char **argv) {
         bench_lat_result r;
         bench_lat_run(&impl, &cfg, &r);
         bench_json j;
-        bench_json_begin(&j, "record");
-        bench_json_str(&j, "impl", "floor");
-        bench_json_str(&j, "path", clocks[i].name);
-        bench_json_int(&j, "threads", 1);
-        bench_json_lat(&j, &r);
+        bench_json_record(&j, "floor", clocks[i].name, 1, &r);
         bench_json_str(&j, "clock_source", dasf_clock_source());
         bench_json_end(&j, stdout);
     }

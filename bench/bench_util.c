@@ -161,6 +161,17 @@ static void *lat_main(void *arg) {
     return NULL;
 }
 
+bench_lat_cfg bench_lat_cfg_parse(int argc, char **argv) {
+    bench_lat_cfg cfg = {
+        .threads = (int)bench_opt_ll(argc, argv, "threads", 1),
+        .rounds = (unsigned)bench_opt_ll(argc, argv, "rounds", 16),
+        .batches_per_round = (unsigned)bench_opt_ll(argc, argv, "batches", 128),
+    };
+    if (cfg.threads < 1 || cfg.rounds < 1 || cfg.batches_per_round < 1)
+        bench_die("--threads, --rounds and --batches must be >= 1");
+    return cfg;
+}
+
 int bench_lat_run(const bench_impl *impl, const bench_lat_cfg *cfg, bench_lat_result *out) {
     int n = cfg->threads;
     size_t per = (size_t)cfg->rounds * cfg->batches_per_round;
@@ -278,6 +289,15 @@ void bench_json_lat(bench_json *j, const bench_lat_result *r) {
     bench_json_num(j, "max_ns", r->max_ns);
     bench_json_num(j, "wall_s", r->wall_s);
     bench_json_num(j, "tsc_hz", bench_tsc_hz());
+}
+
+void bench_json_record(bench_json *j, const char *impl, const char *path, int threads,
+                       const bench_lat_result *r) {
+    bench_json_begin(j, "record");
+    bench_json_str(j, "impl", impl);
+    bench_json_str(j, "path", path);
+    bench_json_int(j, "threads", threads);
+    bench_json_lat(j, r);
 }
 
 void bench_json_end(bench_json *j, FILE *out) {

@@ -57,6 +57,9 @@ typedef struct bench_lat_result {
     double wall_s;     /* first batch start to last batch end, rounds included */
 } bench_lat_result;
 
+/* --threads (1), --rounds (16), --batches (128 per round) from the command line. */
+bench_lat_cfg bench_lat_cfg_parse(int argc, char **argv);
+
 /* Runs one warm-up batch per thread, then cfg->rounds rounds.  @return 0 or -1. */
 int bench_lat_run(const bench_impl *impl, const bench_lat_cfg *cfg, bench_lat_result *out);
 
@@ -73,6 +76,9 @@ void bench_json_str(bench_json *j, const char *key, const char *v);
 void bench_json_num(bench_json *j, const char *key, double v);
 void bench_json_int(bench_json *j, const char *key, long long v);
 void bench_json_lat(bench_json *j, const bench_lat_result *r);
+/* Begins a "record" result: impl, path, threads and the latency fields. */
+void bench_json_record(bench_json *j, const char *impl, const char *path, int threads,
+                       const bench_lat_result *r);
 void bench_json_end(bench_json *j, FILE *out);
 
 /* ---- command line -------------------------------------------------------- */
