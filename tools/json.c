@@ -266,12 +266,13 @@ int dt_json_value(dt_json *j, const dasf_value *v) {
 }
 
 const char *dt_format_duration(char *buf, size_t n, double ns) {
+    /* Thresholds allow for rounding, so 999.9996 us prints as 1.000 ms. */
     double a = fabs(ns);
-    if (a < 1e3)
+    if (a < 999.5)
         snprintf(buf, n, "%.0f ns", ns);
-    else if (a < 1e6)
+    else if (a < 999999.5)
         snprintf(buf, n, "%.3f us", ns / 1e3);
-    else if (a < 1e9)
+    else if (a < 999999500.0)
         snprintf(buf, n, "%.3f ms", ns / 1e6);
     else
         snprintf(buf, n, "%.3f s", ns / 1e9);
