@@ -645,13 +645,24 @@ Test(cli_timeline, narrow_spans_keep_their_nesting, .init = setup, .fini = teard
         e = ev_make("step", 'X', t, 0.001, v_int(8), v_int(8));
         add(w, &e);
     }
+    /* names that XML must escape, and invalid UTF-8, on a thread of their own */
+    dasf_trace_event e = ev_make("bad <&\"'> \xff\xfe name", 'X', 1, 0.5, v_int(8), v_int(9));
+    add(w, &e);
+    e = ev_make("thread_name", 'M', 0, 0, v_int(8), v_int(9));
+    dasf_kv kv = {v_str("name"), v_str("io <thread> & \"co\"")};
+    e.args = v_map(&kv, 1);
+    add(w, &e);
     cr_assert_eq(dasf_writer_close(w), 0);
     cr_assert_eq(run_cli(NULL, NULL, "timeline -o nest.svg nest.zst"), 0);
     char *out;
-    cr_assert_eq(python_check("check_svg.py", "nest.svg --lanes 8:8 --rows 3 --max-rects 50 "
+    cr_assert_eq(python_check("check_svg.py", "nest.svg --lanes 8:8,8:9 --max-rects 50 "
                                               "--legend step,phase_a,phase_b,inner",
                               &out),
                  0, "%s", out);
+    free(out);
+    cr_assert_eq(run_cli(NULL, NULL, "timeline -o nest8.svg --tid 8 nest.zst"), 0);
+    cr_assert_eq(python_check("check_svg.py", "nest8.svg --lanes 8:8 --rows 3", &out), 0, "%s",
+                 out);
     free(out);
     free(p);
 }
