@@ -574,7 +574,7 @@ Test(cli_export, multi_file_and_nanoseconds, .init = setup, .fini = teardown) {
     char *a = th_path(dir, "a.zst"), *b = th_path(dir, "b.zst");
     write_chunked(a, 1, 300, 50, 10, "h1");
     dasf_writer *w = open_writer(b, 1, 100, 20, "h2");
-    dasf_trace_event e = ev_make("odd", 'X', 0, 0, v_int(20), v_int(21));
+    dasf_trace_event e = ev_make("odd\x01\t\xff\"", 'X', 0, 0, v_int(20), v_int(21));
     e.timestamp_ns = 5000000001LL;
     e.duration_ns = 1999;
     add(w, &e);
@@ -583,8 +583,19 @@ Test(cli_export, multi_file_and_nanoseconds, .init = setup, .fini = teardown) {
     char *out;
     cr_assert_eq(python_check("check_chrome.py", "ab.json --events 301", &out), 0, "%s", out);
     free(out);
-    cr_assert_eq(run_cli(&out, NULL, "export -o - --name odd b.zst"), 0);
+    cr_assert_eq(run_cli(&out, NULL, "export -o - --name 'odd*' b.zst"), 0);
     cr_assert(strstr(out, "\"ts\":5000000.001,") && strstr(out, "\"dur\":1.999,"), "%s", out);
+    /* control characters escaped, invalid UTF-8 replaced: still JSON */
+    cr_assert(strstr(out, "{\"name\":\"odd\\u0001\\t\xef\xbf\xbd\\\"\",\"ph\":\"X\""), "%s",
+              out);
+    free(out);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && '%s' cat b.zst | %s -c 'import json,sys; "
+             "print([json.loads(l)[\"name\"] for l in sys.stdin])'",
+             dir, th_dasf_trace(), TH_PYTHON);
+    cr_assert_eq(th_run(cmd, &out), 0);
+    cr_assert_str_eq(out, "['odd\\x01\\t\xef\xbf\xbd\"']\n");
     free(out);
     free(a);
     free(b);
