@@ -16,8 +16,11 @@
  * Time = dasf_chunk_enc_add for every event + dasf_chunk_enc_finish per
  * chunk (encode, zstd, CRC, metadata); median of 5 runs.
  *
- *   dasf-bench-codec [--events N] [--runs R] [--levels 0,1,3,5]
- * Output: one JSON object per (workload, level) line.
+ *   dasf-bench-codec [--events N] [--runs R] [--levels 0,1,3,5] [--workload W]
+ * Output: one JSON object per (workload, level) line: bytes_per_event (whole
+ * file bytes / events, metadata and string tables included),
+ * ns_per_event_median / _min (add + finish), finish_ns_per_event_median (the
+ * zstd + CRC + metadata part alone).
  */
 #include "internal.h"
 #include "workload.h"
