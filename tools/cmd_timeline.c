@@ -187,7 +187,7 @@ static uint32_t name_index(tl_ctx *c, const char *name) {
         c->names[c->n_names] = (struct name_st){NULL, 0, 0, -1};
         e->val = c->n_names++;
     }
-    c->names[e->val].s = e->key; /* keys may move only on insert: refresh */
+    c->names[e->val].s = e->key; /* the key string itself never moves */
     return (uint32_t)e->val;
 }
 
@@ -832,7 +832,7 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
         xml_text(o, files[i], 60);
     }
     if (nfiles > 3) fprintf(o, " and %d more", nfiles - 3);
-    char b1[32], b2[40];
+    char b1[32];
     fprintf(o, "</text>\n<text x=\"14\" y=\"36\" class=\"small\">%" PRIu64
                " events, %zu lanes, span %s from t0 = ",
             c->events, c->n_lanes, dt_format_duration(b1, sizeof b1, (double)(c->to - c->from)));
@@ -843,7 +843,6 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
         fprintf(o, "; %" PRIu64 " spans narrower than a pixel drawn as shaded boxes",
                 c->aggregated);
     fprintf(o, "</text>\n");
-    (void)b2;
     draw_axis(c, o, top, bottom);
     cur_pid = NULL;
     for (size_t i = 0; i < c->n_lanes; i++) {
