@@ -42,8 +42,8 @@ static dasf_value v_map(dasf_kv *kv, uint32_t n) {
 }
 
 /* An event at ts seconds (exact binary fractions, so both layouts agree). */
-static dasf_trace_event ev_make(const char *name, char phase, double ts, double dur,
-                                dasf_value pid, dasf_value tid) {
+static dasf_trace_event ev_make(const char *name, char phase, double ts, double dur, dasf_value pid,
+                                dasf_value tid) {
     dasf_trace_event e;
     memset(&e, 0, sizeof e);
     e.name = name;
@@ -148,8 +148,8 @@ static void write_small(const char *path, int level) {
     dasf_value list = {.type = DASF_VAL_ARRAY};
     list.v.array.items = list_items;
     list.v.array.n = 2;
-    dasf_kv args[3] = {{v_str("key"), v_str("x\"y<z>")}, {v_str("deps"), list},
-                       {v_str("size"), v_int(-5)}};
+    dasf_kv args[3] = {
+        {v_str("key"), v_str("x\"y<z>")}, {v_str("deps"), list}, {v_str("size"), v_int(-5)}};
     e = ev_make("Compute", 'X', 1.5, 0.25, v_str("node-a"), v_nil());
     e.args = v_map(args, 3);
     add(w, &e);
@@ -163,9 +163,8 @@ static void write_chunked(const char *path, int level, int n, int per_chunk, int
                           const char *host) {
     dasf_writer *w = open_writer(path, level, per_chunk, pid, host);
     for (int i = 0; i < n; i++) {
-        dasf_trace_event e =
-            ev_make(i % 3 ? "work" : "wait", 'X', 10.0 + i / 64.0, 1 / 128.0, v_int(pid),
-                    v_int(pid + i % 2));
+        dasf_trace_event e = ev_make(i % 3 ? "work" : "wait", 'X', 10.0 + i / 64.0, 1 / 128.0,
+                                     v_int(pid), v_int(pid + i % 2));
         add(w, &e);
     }
     cr_assert_eq(dasf_writer_close(w), 0);
@@ -304,7 +303,8 @@ Test(cli_cat, nanosecond_timestamps, .init = setup, .fini = teardown) {
 
 static int count_lines(const char *s) {
     int n = 0;
-    for (; *s; s++) n += *s == '\n';
+    for (; *s; s++)
+        n += *s == '\n';
     return n;
 }
 
@@ -404,8 +404,7 @@ Test(cli_stats, by_thread_csv_sort_top, .init = setup, .fini = teardown) {
     cr_assert(strstr(err, "unmatched: 1 B without E"), "%s", err);
     free(out);
     free(err);
-    cr_assert_eq(run_cli(&out, NULL, "stats --csv --by process --sort count --top 2 small.zst"),
-                 0);
+    cr_assert_eq(run_cli(&out, NULL, "stats --csv --by process --sort count --top 2 small.zst"), 0);
     cr_assert_str_eq(out, "process_id,name,count,total_s,mean_s,p50_s,p95_s,max_s,"
                           "share_percent\n"
                           "100,step,2,0.375000000,0.187500000,0.187500000,0.243750000,"
@@ -540,8 +539,9 @@ Test(cli_export, chrome_format_rules_every_phase, .init = setup, .fini = teardow
     char *out;
     cr_assert_eq(run_cli(NULL, NULL, "export --chrome -o small.json small.zst"), 0);
     /* 18 events + process_name and thread_name for the string/nil ids */
-    int st = python_check("check_chrome.py", "small.json --events 20 --phases XBEIbesfCNDMR "
-                                             "--named-process node-a --named-thread null",
+    int st = python_check("check_chrome.py",
+                          "small.json --events 20 --phases XBEIbesfCNDMR "
+                          "--named-process node-a --named-thread null",
                           &out);
     cr_assert_eq(st, 0, "%s", out);
     free(out);
@@ -555,18 +555,18 @@ Test(cli_export, exact_lines, .init = setup, .fini = teardown) {
     small_files();
     char *out;
     cr_assert_eq(run_cli(&out, NULL, "export --chrome -o - --pid node-a small.zst"), 0);
-    cr_assert_str_eq(out,
-                     "[\n"
-                     "{\"name\":\"process_name\",\"ph\":\"M\",\"ts\":0.000,\"pid\":4194305,\"tid\":0,"
-                     "\"args\":{\"name\":\"node-a\"}},\n"
-                     "{\"name\":\"thread_name\",\"ph\":\"M\",\"ts\":0.000,\"pid\":4194305,\"tid\":4194306,"
-                     "\"args\":{\"name\":\"null\"}},\n"
-                     "{\"name\":\"Compute\",\"ph\":\"X\",\"ts\":1500000.000,\"pid\":4194305,"
-                     "\"tid\":4194306,\"dur\":250000.000,\"args\":{\"key\":\"x\\\"y<z>\","
-                     "\"deps\":[1,2],\"size\":-5}},\n"
-                     "{\"name\":\"Compute\",\"ph\":\"X\",\"ts\":2000000.000,\"pid\":4194305,"
-                     "\"tid\":4194306,\"dur\":750000.000,\"args\":{}}\n"
-                     "]\n");
+    cr_assert_str_eq(
+        out, "[\n"
+             "{\"name\":\"process_name\",\"ph\":\"M\",\"ts\":0.000,\"pid\":4194305,\"tid\":0,"
+             "\"args\":{\"name\":\"node-a\"}},\n"
+             "{\"name\":\"thread_name\",\"ph\":\"M\",\"ts\":0.000,\"pid\":4194305,\"tid\":4194306,"
+             "\"args\":{\"name\":\"null\"}},\n"
+             "{\"name\":\"Compute\",\"ph\":\"X\",\"ts\":1500000.000,\"pid\":4194305,"
+             "\"tid\":4194306,\"dur\":250000.000,\"args\":{\"key\":\"x\\\"y<z>\","
+             "\"deps\":[1,2],\"size\":-5}},\n"
+             "{\"name\":\"Compute\",\"ph\":\"X\",\"ts\":2000000.000,\"pid\":4194305,"
+             "\"tid\":4194306,\"dur\":750000.000,\"args\":{}}\n"
+             "]\n");
     free(out);
 }
 
@@ -586,8 +586,7 @@ Test(cli_export, multi_file_and_nanoseconds, .init = setup, .fini = teardown) {
     cr_assert_eq(run_cli(&out, NULL, "export -o - --name 'odd*' b.zst"), 0);
     cr_assert(strstr(out, "\"ts\":5000000.001,") && strstr(out, "\"dur\":1.999,"), "%s", out);
     /* control characters escaped, invalid UTF-8 replaced: still JSON */
-    cr_assert(strstr(out, "{\"name\":\"odd\\u0001\\t\xef\xbf\xbd\\\"\",\"ph\":\"X\""), "%s",
-              out);
+    cr_assert(strstr(out, "{\"name\":\"odd\\u0001\\t\xef\xbf\xbd\\\"\",\"ph\":\"X\""), "%s", out);
     free(out);
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
@@ -608,14 +607,14 @@ Test(cli_timeline, svg_well_formed_one_lane_per_thread, .init = setup, .fini = t
     char *out;
     cr_assert_eq(run_cli(NULL, NULL, "timeline -o small.svg small.zst"), 0);
     /* lanes: (100,1), (100,2), (node-a,null); one counter track */
-    cr_assert_eq(python_check("check_svg.py", "small.svg --lanes 100:1,100:2,node-a:null "
-                                              "--counters 1 --legend Compute,solve,step,io",
+    cr_assert_eq(python_check("check_svg.py",
+                              "small.svg --lanes 100:1,100:2,node-a:null "
+                              "--counters 1 --legend Compute,solve,step,io",
                               &out),
                  0, "%s", out);
     free(out);
     cr_assert_eq(run_cli(NULL, NULL, "timeline -o legacy.svg --width 800 small.msgpack"), 0);
-    cr_assert_eq(python_check("check_svg.py", "legacy.svg --lanes 100:1,100:2,node-a:null",
-                              &out),
+    cr_assert_eq(python_check("check_svg.py", "legacy.svg --lanes 100:1,100:2,node-a:null", &out),
                  0, "%s", out);
     free(out);
 }
@@ -627,13 +626,12 @@ Test(cli_timeline, zoom_and_many_spans_aggregate, .init = setup, .fini = teardow
     cr_assert_eq(run_cli(NULL, NULL, "timeline -o many.svg many.zst"), 0);
     /* 20000 spans of 1/128 s over ~312 s at 1370 px: aggregated, so far fewer
      * than 20000 boxes */
-    cr_assert_eq(python_check("check_svg.py", "many.svg --lanes 30:30,30:31 --max-rects 4000",
-                              &out),
-                 0, "%s", out);
+    cr_assert_eq(
+        python_check("check_svg.py", "many.svg --lanes 30:30,30:31 --max-rects 4000", &out), 0,
+        "%s", out);
     free(out);
     cr_assert_eq(run_cli(NULL, NULL, "timeline -o zoom.svg --from 20 --to 21 many.zst"), 0);
-    cr_assert_eq(python_check("check_svg.py", "zoom.svg --lanes 30:30,30:31 --min-rects 64",
-                              &out),
+    cr_assert_eq(python_check("check_svg.py", "zoom.svg --lanes 30:30,30:31 --min-rects 64", &out),
                  0, "%s", out);
     free(out);
     free(a);
@@ -666,8 +664,9 @@ Test(cli_timeline, narrow_spans_keep_their_nesting, .init = setup, .fini = teard
     cr_assert_eq(dasf_writer_close(w), 0);
     cr_assert_eq(run_cli(NULL, NULL, "timeline -o nest.svg nest.zst"), 0);
     char *out;
-    cr_assert_eq(python_check("check_svg.py", "nest.svg --lanes 8:8,8:9 --max-rects 50 "
-                                              "--legend step,phase_a,phase_b,inner",
+    cr_assert_eq(python_check("check_svg.py",
+                              "nest.svg --lanes 8:8,8:9 --max-rects 50 "
+                              "--legend step,phase_a,phase_b,inner",
                               &out),
                  0, "%s", out);
     free(out);
@@ -789,8 +788,7 @@ Test(cli_damage, every_verb_reports_and_exits_1, .init = setup, .fini = teardown
         char *out, *err;
         int st = run_cli(&out, &err, "%s", cmds[i]);
         cr_assert_eq(st, 1, "%s: exit %d\n%s", cmds[i], st, err);
-        cr_assert(strstr(err, "damaged") || strstr(out, "damaged"), "%s: %s%s", cmds[i], out,
-                  err);
+        cr_assert(strstr(err, "damaged") || strstr(out, "damaged"), "%s: %s%s", cmds[i], out, err);
         free(out);
         free(err);
     }

@@ -20,7 +20,6 @@ static const char convert_help[] =
     "  --to LAYOUT       legacy or archive (required)\n"
     "  --byte-size N     legacy length prefix in bytes, 1..8 (default 8, as Python)\n";
 
-
 int dt_cmd_convert(int argc, char **argv) {
     static const struct option opts[] = {{"help", 0, NULL, 'h'}, DT_COPY_LONGOPTS, {0}};
     dt_copy_opts a = {DASF_LAYOUT_EMPTY, 0, 0, false};

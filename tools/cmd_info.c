@@ -128,8 +128,7 @@ static int info_event(void *vctx, const dt_input *in, const dasf_trace_event *ev
     dt_strent *e = dt_strmap_get(&c->procs_map, key, plen, &created);
     if (!e) return oom();
     if (created) {
-        if (dt_grow((void **)&c->procs, &c->cap_procs, c->n_procs, sizeof *c->procs))
-            return oom();
+        if (dt_grow((void **)&c->procs, &c->cap_procs, c->n_procs, sizeof *c->procs)) return oom();
         c->procs[c->n_procs] = 0;
         e->val = c->n_procs++;
     }

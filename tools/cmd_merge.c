@@ -23,9 +23,8 @@ static const char merge_help[] =
     "events from legacy inputs are attributed to this process.\n\n"
     "  -o, --output OUT  the archive to write (must not exist, see --force)\n";
 
-const char dt_copy_help[] =
-    "  --level N         zstd level of the archive, 1..19 (default 1)\n"
-    "  --force           replace OUT when it exists\n";
+const char dt_copy_help[] = "  --level N         zstd level of the archive, 1..19 (default 1)\n"
+                            "  --force           replace OUT when it exists\n";
 
 int dt_copy_option(void *vo, int opt, const char *arg) {
     dt_copy_opts *o = vo;
@@ -46,8 +45,7 @@ int dt_copy_option(void *vo, int opt, const char *arg) {
         o->level = (int)v;
         return 1;
     case DT_OPT_BYTE_SIZE:
-        if (!dt_parse_long(arg, 1, 8, &v))
-            return dt_usage("--byte-size wants 1..8, got '%s'", arg);
+        if (!dt_parse_long(arg, 1, 8, &v)) return dt_usage("--byte-size wants 1..8, got '%s'", arg);
         o->byte_size = (int)v;
         return 1;
     case DT_OPT_FORCE: o->force = true; return 1;
@@ -58,8 +56,8 @@ int dt_copy_option(void *vo, int opt, const char *arg) {
 typedef struct copy_ctx {
     dasf_writer *w;
     const char *out;
-    size_t file;       /* input index of the last event */
-    uint64_t chunk;    /* its chunk index */
+    size_t file;    /* input index of the last event */
+    uint64_t chunk; /* its chunk index */
     bool started;
     bool keep_origin;
     bool write_failed;
@@ -99,13 +97,11 @@ static bool same_file(const struct stat *a, const char *path) {
     return stat(path, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
 }
 
-int dt_copy(const char *out, char *const *files, int n, const dt_filter *f,
-            const dt_copy_opts *o) {
+int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, const dt_copy_opts *o) {
     struct stat st;
     if (stat(out, &st) == 0) {
         for (int i = 0; i < n; i++)
-            if (same_file(&st, files[i]))
-                return dt_usage("the output %s is also an input", out);
+            if (same_file(&st, files[i])) return dt_usage("the output %s is also an input", out);
         if (!o->force) {
             dt_err("%s exists; use --force to replace it", out);
             return DT_FAIL;
@@ -116,7 +112,7 @@ int dt_copy(const char *out, char *const *files, int n, const dt_filter *f,
     fo.compression_level = !archive ? 0 : o->level ? o->level : DASF_DEFAULT_COMPRESSION_LEVEL;
     fo.default_byte_size = o->byte_size ? o->byte_size : 8;
     fo.remove_old_output_file = o->force;
-    fo.flush = false; /* no fsync per chunk: one at the end (below) is enough */
+    fo.flush = false;            /* no fsync per chunk: one at the end (below) is enough */
     fo.commit_threshold = 65536; /* big chunks compress better; still decodable alone */
     copy_ctx c = {.out = out, .keep_origin = archive};
     c.self.writer_pid = (int64_t)getpid();

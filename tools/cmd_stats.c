@@ -82,10 +82,14 @@ static int stats_option(void *vctx, int opt, const char *arg) {
     static const char *sorts[] = {"total", "count", "mean", "p50", "p95", "max", "name"};
     switch (opt) {
     case OPT_BY:
-        if (!strcmp(arg, "name")) c->by = BY_NAME;
-        else if (!strcmp(arg, "thread")) c->by = BY_THREAD;
-        else if (!strcmp(arg, "process")) c->by = BY_PROCESS;
-        else return dt_usage("--by wants name, thread or process, got '%s'", arg);
+        if (!strcmp(arg, "name"))
+            c->by = BY_NAME;
+        else if (!strcmp(arg, "thread"))
+            c->by = BY_THREAD;
+        else if (!strcmp(arg, "process"))
+            c->by = BY_PROCESS;
+        else
+            return dt_usage("--by wants name, thread or process, got '%s'", arg);
         return 1;
     case OPT_SORT:
         for (int i = 0; i < 7; i++)
@@ -109,7 +113,8 @@ static const char *make_key(stats_ctx *c, const char *prefix, size_t plen, const
     size_t need = plen + nlen + 2;
     if (need > c->key_cap) {
         size_t cap = c->key_cap ? c->key_cap : 256;
-        while (cap < need) cap *= 2;
+        while (cap < need)
+            cap *= 2;
         char *k = realloc(c->key, cap);
         if (!k) return NULL;
         c->key = k;
@@ -132,8 +137,7 @@ static size_t scope_index(stats_ctx *c, const char *s, size_t n) {
     dt_strent *e = dt_strmap_get(&c->scopes_map, s, n, &created);
     if (!e) return SIZE_MAX;
     if (created) {
-        if (dt_grow((void **)&c->scope_total, &c->cap_scopes, c->n_scopes,
-                    sizeof *c->scope_total))
+        if (dt_grow((void **)&c->scope_total, &c->cap_scopes, c->n_scopes, sizeof *c->scope_total))
             return SIZE_MAX;
         c->scope_total[c->n_scopes] = 0;
         e->val = c->n_scopes++;
@@ -195,7 +199,8 @@ static thread_st *thread_of(stats_ctx *c, const char *tkey, size_t tlen) {
 static int end_span(stats_ctx *c, thread_st *t, size_t gi, int64_t ts) {
     /* The innermost open B of this name; B's above it were never closed. */
     size_t i = t->n;
-    while (i > 0 && t->stack[i - 1].g != gi) i--;
+    while (i > 0 && t->stack[i - 1].g != gi)
+        i--;
     if (i == 0) {
         c->unmatched_e++;
         return 0;
@@ -263,8 +268,10 @@ static int64_t select_kth(int64_t *a, size_t n, size_t k) {
         int64_t pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
         size_t i = lo, j = hi;
         while (i <= j) {
-            while (a[i] < pivot) i++;
-            while (a[j] > pivot) j--;
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
             if (i <= j) {
                 int64_t t = a[i];
                 a[i] = a[j];
@@ -376,8 +383,8 @@ static void print_csv(stats_ctx *c, size_t rows) {
                 putchar(',');
             }
         csv_field(cols[2]);
-        printf(",%zu,%.9f,%.9f,%.9f,%.9f,%.9f,%.3f\n", g->n, (double)g->total / 1e9,
-               g->mean / 1e9, g->p50 / 1e9, g->p95 / 1e9, (double)g->max / 1e9, g->share);
+        printf(",%zu,%.9f,%.9f,%.9f,%.9f,%.9f,%.3f\n", g->n, (double)g->total / 1e9, g->mean / 1e9,
+               g->p50 / 1e9, g->p95 / 1e9, (double)g->max / 1e9, g->share);
     }
 }
 
@@ -401,23 +408,27 @@ static void print_table(stats_ctx *c, size_t rows) {
     }
     int nscope = c->by == BY_THREAD ? 2 : c->by == BY_PROCESS ? 1 : 0;
     static const char *scope_hdr[] = {"process", "thread"};
-    for (int k = 0; k < nscope; k++) printf("%-*s  ", wscope[k], scope_hdr[k]);
+    for (int k = 0; k < nscope; k++)
+        printf("%-*s  ", wscope[k], scope_hdr[k]);
     printf("%-*s %9s", wname, "name", hdr[0]);
-    for (int k = 1; k < 6; k++) printf(" %12s", hdr[k]);
+    for (int k = 1; k < 6; k++)
+        printf(" %12s", hdr[k]);
     printf(" %7s\n", hdr[6]);
     for (size_t i = 0; i < rows; i++) {
         group *g = &c->groups[i];
         char b[6][32];
-        for (int k = 0; k < nscope; k++) printf("%-*s  ", wscope[k], cols[i][k]);
+        for (int k = 0; k < nscope; k++)
+            printf("%-*s  ", wscope[k], cols[i][k]);
         const char *name = cols[i][2];
         if ((int)strlen(name) > wname)
             printf("%.*s...", wname - 3, name);
         else
             printf("%-*s", wname, name);
         printf(" %9zu %12s %12s %12s %12s %12s %6.2f%%\n", g->n,
-               dt_format_duration(b[1], 32, (double)g->total), dt_format_duration(b[2], 32, g->mean),
-               dt_format_duration(b[3], 32, g->p50), dt_format_duration(b[4], 32, g->p95),
-               dt_format_duration(b[5], 32, (double)g->max), g->share);
+               dt_format_duration(b[1], 32, (double)g->total),
+               dt_format_duration(b[2], 32, g->mean), dt_format_duration(b[3], 32, g->p50),
+               dt_format_duration(b[4], 32, g->p95), dt_format_duration(b[5], 32, (double)g->max),
+               g->share);
     }
     free(cols);
 }
@@ -430,7 +441,8 @@ static void count_open(stats_ctx *c) {
 }
 
 static void free_ctx(stats_ctx *c) {
-    for (size_t i = 0; i < c->n_groups; i++) free(c->groups[i].d);
+    for (size_t i = 0; i < c->n_groups; i++)
+        free(c->groups[i].d);
     free(c->groups);
     free(c->threads);
     free(c->scope_total);
@@ -441,9 +453,12 @@ static void free_ctx(stats_ctx *c) {
 }
 
 int dt_cmd_stats(int argc, char **argv) {
-    static const struct option opts[] = {{"help", 0, NULL, 'h'},   {"by", 1, NULL, OPT_BY},
-                                         {"sort", 1, NULL, OPT_SORT}, {"top", 1, NULL, OPT_TOP},
-                                         {"csv", 0, NULL, OPT_CSV},  DT_FILTER_LONGOPTS,
+    static const struct option opts[] = {{"help", 0, NULL, 'h'},
+                                         {"by", 1, NULL, OPT_BY},
+                                         {"sort", 1, NULL, OPT_SORT},
+                                         {"top", 1, NULL, OPT_TOP},
+                                         {"csv", 0, NULL, OPT_CSV},
+                                         DT_FILTER_LONGOPTS,
                                          {0}};
     stats_ctx c;
     memset(&c, 0, sizeof c);
@@ -468,15 +483,15 @@ int dt_cmd_stats(int argc, char **argv) {
     } else {
         print_table(&c, rows);
         if (rows < c.n_groups) printf("(%zu more rows; see --top)\n", c.n_groups - rows);
-        printf("\n%" PRIu64 " events; %" PRIu64 " spans: %" PRIu64 " X, %" PRIu64
-               " B/E pairs\n",
+        printf("\n%" PRIu64 " events; %" PRIu64 " spans: %" PRIu64 " X, %" PRIu64 " B/E pairs\n",
                c.events, c.n_x + c.n_pairs, c.n_x, c.n_pairs);
     }
     if (c.unmatched_b || c.unmatched_e) {
         FILE *o = c.csv ? stderr : stdout;
         fflush(stdout);
-        fprintf(o, "%sunmatched: %" PRIu64 " B without E (still open or never closed), %" PRIu64
-                   " E without B\n",
+        fprintf(o,
+                "%sunmatched: %" PRIu64 " B without E (still open or never closed), %" PRIu64
+                " E without B\n",
                 c.csv ? "dasf-trace stats: " : "", c.unmatched_b, c.unmatched_e);
     }
     free_ctx(&c);

@@ -36,9 +36,9 @@ static const char timeline_help[] =
 
 enum { OPT_WIDTH = DT_OPT_VERB };
 
-#define LABEL_W 210      /* left column with lane labels */
+#define LABEL_W 210 /* left column with lane labels */
 #define RIGHT_PAD 20
-#define ROW_H 16         /* one depth level */
+#define ROW_H 16 /* one depth level */
 #define LANE_GAP 6
 #define COUNTER_H 44
 #define MAX_WIDE_SPANS (2u << 20) /* beyond this, every span is aggregated */
@@ -84,8 +84,8 @@ typedef struct lane {
     size_t n_spans, cap_spans;
     bopen *stack;
     size_t n_stack, cap_stack;
-    column *cols;   /* NARROW_LEVELS x plot-width columns, on first narrow span */
-    nnode *pend;    /* narrow spans in arrival (end) order, from head on */
+    column *cols; /* NARROW_LEVELS x plot-width columns, on first narrow span */
+    nnode *pend;  /* narrow spans in arrival (end) order, from head on */
     size_t head, n_pend, cap_pend;
     nroot *roots; /* pending roots, oldest (rhead) first */
     size_t rhead, n_roots, cap_roots;
@@ -127,7 +127,7 @@ typedef struct tl_ctx {
         double total;
         uint64_t count;
         int color; /* palette index, or -1 */
-    } *names;
+    } * names;
     size_t n_names, cap_names;
     dt_strmap lanes_map;
     lane *lanes;
@@ -268,7 +268,8 @@ static void narrow_flush(tl_ctx *c, lane *l, int64_t limit) {
     }
     if (l->head > 1024 && l->head * 2 > l->n_pend) {
         memmove(l->pend, l->pend + l->head, (l->n_pend - l->head) * sizeof *l->pend);
-        for (size_t i = l->rhead; i < l->n_roots; i++) l->roots[i].start -= l->head;
+        for (size_t i = l->rhead; i < l->n_roots; i++)
+            l->roots[i].start -= l->head;
         l->n_pend -= l->head;
         l->head = 0;
         memmove(l->roots, l->roots + l->rhead, (l->n_roots - l->rhead) * sizeof *l->roots);
@@ -345,8 +346,8 @@ static int add_counter(tl_ctx *c, const dasf_trace_event *ev) {
         }
         if (!isfinite(v)) continue;
         char kb[DT_ID_TEXT_MAX], key[3 * DT_ID_TEXT_MAX + 4];
-        const char *series = kv->key.type == DASF_VAL_STR ? kv->key.v.str.ptr
-                                                          : dt_id_text(&kv->key, kb, sizeof kb);
+        const char *series =
+            kv->key.type == DASF_VAL_STR ? kv->key.v.str.ptr : dt_id_text(&kv->key, kb, sizeof kb);
         int klen = snprintf(key, sizeof key, "%s\t%s.%s", pid, ev->name ? ev->name : "", series);
         if (klen < 0 || (size_t)klen >= sizeof key) klen = (int)strlen(key);
         bool created;
@@ -450,16 +451,16 @@ static int collect_event(void *vctx, const dt_input *in, const dasf_trace_event 
     if (n == UINT32_MAX) return oom();
     int64_t s = ev->timestamp_ns;
     if (ph == DASF_PHASE_COMPLETE)
-        return add_span(c, l, s, s + (ev->duration_ns > 0 ? ev->duration_ns : 0), n, false)
-                   ? oom()
-                   : 0;
+        return add_span(c, l, s, s + (ev->duration_ns > 0 ? ev->duration_ns : 0), n, false) ? oom()
+                                                                                            : 0;
     if (ph == DASF_PHASE_DURATION_BEGIN) {
         if (dt_grow((void **)&l->stack, &l->cap_stack, l->n_stack, sizeof *l->stack)) return oom();
         l->stack[l->n_stack++] = (bopen){s, n};
         return 0;
     }
     size_t i = l->n_stack; /* E: close the innermost B of this name */
-    while (i > 0 && l->stack[i - 1].name != n) i--;
+    while (i > 0 && l->stack[i - 1].name != n)
+        i--;
     if (i == 0) {
         c->unmatched_e++;
         return 0;
@@ -498,7 +499,8 @@ static int layout_lane(tl_ctx *c, lane *l, int **base_out) {
     int rows = 1;
     for (size_t i = 0; i < l->n_spans; i++) {
         wide_span *sp = &l->spans[i];
-        while (depth > 0 && ends[depth - 1] <= sp->s) depth--;
+        while (depth > 0 && ends[depth - 1] <= sp->s)
+            depth--;
         sp->depth = (uint32_t)depth;
         ends[depth++] = sp->e;
         if ((int)depth > rows) rows = (int)depth;
@@ -524,9 +526,9 @@ static int layout_lane(tl_ctx *c, lane *l, int **base_out) {
 /* ---- SVG output ------------------------------------------------------------ */
 
 static const char *palette[] = {
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#bab0ac", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
+    "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+    "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 };
 #define PALETTE_N (sizeof palette / sizeof palette[0])
 
@@ -551,10 +553,14 @@ static void xml_text(FILE *o, const char *s, size_t max_chars) {
             return;
         }
         unsigned ch = *u;
-        size_t len = ch < 0x80 ? 1 : (ch & 0xe0) == 0xc0 ? 2 : (ch & 0xf0) == 0xe0 ? 3
-                                   : (ch & 0xf8) == 0xf0 ? 4 : 0;
+        size_t len = ch < 0x80             ? 1
+                     : (ch & 0xe0) == 0xc0 ? 2
+                     : (ch & 0xf0) == 0xe0 ? 3
+                     : (ch & 0xf8) == 0xf0 ? 4
+                                           : 0;
         bool ok = len > 0;
-        for (size_t i = 1; ok && i < len; i++) ok = (u[i] & 0xc0) == 0x80;
+        for (size_t i = 1; ok && i < len; i++)
+            ok = (u[i] & 0xc0) == 0x80;
         if (ok && len == 2 && ch < 0xc2) ok = false;
         if (!ok) {
             fputs("\xef\xbf\xbd", o);
@@ -570,8 +576,10 @@ static void xml_text(FILE *o, const char *s, size_t max_chars) {
             case '"': fputs("&quot;", o); break;
             case '\'': fputs("&apos;", o); break;
             default:
-                if (ch >= 0x20 || ch == '\t' || ch == '\n') fputc((int)ch, o);
-                else fputc('?', o);
+                if (ch >= 0x20 || ch == '\t' || ch == '\n')
+                    fputc((int)ch, o);
+                else
+                    fputc('?', o);
             }
             u++;
         }
@@ -581,10 +589,14 @@ static void xml_text(FILE *o, const char *s, size_t max_chars) {
 
 /* Picks the axis unit for a span and a "nice" tick step (1, 2, 5 x 10^k). */
 static void axis_units(double span_ns, double *step, double *unit, const char **uname) {
-    if (span_ns < 2e3) *unit = 1, *uname = "ns";
-    else if (span_ns < 2e6) *unit = 1e3, *uname = "\xc2\xb5s";
-    else if (span_ns < 2e9) *unit = 1e6, *uname = "ms";
-    else *unit = 1e9, *uname = "s";
+    if (span_ns < 2e3)
+        *unit = 1, *uname = "ns";
+    else if (span_ns < 2e6)
+        *unit = 1e3, *uname = "\xc2\xb5s";
+    else if (span_ns < 2e9)
+        *unit = 1e6, *uname = "ms";
+    else
+        *unit = 1e9, *uname = "s";
     double raw = span_ns / 10;
     double p = pow(10, floor(log10(raw > 0 ? raw : 1)));
     double m = raw / p;
@@ -614,7 +626,6 @@ static void draw_axis(tl_ctx *c, FILE *o, int top, int bottom) {
     }
     fprintf(o, "</g>\n");
 }
-
 
 /* One box per run of columns with the same row and dominant name. */
 static void draw_narrow_level(tl_ctx *c, FILE *o, lane *l, const int *base, int r) {
@@ -672,8 +683,7 @@ static void draw_lane(tl_ctx *c, FILE *o, lane *l, const int *base) {
         wide_span *sp = &l->spans[i];
         double x = LABEL_W + px_of(c, sp->s), w = (double)(sp->e - sp->s) / c->ns_per_px;
         color_of(c, sp->name, col);
-        fprintf(o,
-                "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\"%s><title>",
+        fprintf(o, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\"%s><title>",
                 x, y + (int)sp->depth * ROW_H + 1, w, ROW_H - 2, col,
                 sp->open ? " stroke=\"#c00\" stroke-dasharray=\"3,2\"" : "");
         xml_text(o, c->names[sp->name].s, 0);
@@ -692,7 +702,8 @@ static void draw_lane(tl_ctx *c, FILE *o, lane *l, const int *base) {
         draw_narrow_level(c, o, l, base, r);
     if (l->ticks) {
         int marked = 0;
-        for (int k = 0; k < c->plot_w; k++) marked += l->ticks[k] != 0;
+        for (int k = 0; k < c->plot_w; k++)
+            marked += l->ticks[k] != 0;
         /* Lines through the lane only while they are sparse enough to read. */
         if (marked * 8 < c->plot_w) {
             fprintf(o, "<path class=\"tick\" d=\"");
@@ -716,8 +727,9 @@ static void draw_counter(tl_ctx *c, FILE *o, counter *k) {
     }
     double lo = k->min, hi = k->max;
     if (hi == lo) hi = lo + 1;
-    fprintf(o, "<g class=\"counter\">\n<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-               "fill=\"#fbfbf5\"/>\n<text x=\"14\" y=\"%d\" class=\"label\">",
+    fprintf(o,
+            "<g class=\"counter\">\n<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+            "fill=\"#fbfbf5\"/>\n<text x=\"14\" y=\"%d\" class=\"label\">",
             LABEL_W, y, c->plot_w, COUNTER_H, y + 12);
     xml_text(o, k->label, 26);
     char b1[32], b2[32];
@@ -781,10 +793,13 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
     }
     if (c->n_lanes > 1) qsort(c->lanes, c->n_lanes, sizeof *c->lanes, cmp_lane);
     int rc = 0;
-    for (size_t i = 0; i < c->n_lanes && !rc; i++) rc = layout_lane(c, &c->lanes[i], &bases[i]);
-    for (uint32_t i = 0; i < c->n_names; i++) order[i] = i;
+    for (size_t i = 0; i < c->n_lanes && !rc; i++)
+        rc = layout_lane(c, &c->lanes[i], &bases[i]);
+    for (uint32_t i = 0; i < c->n_names; i++)
+        order[i] = i;
     qsort_r(order, c->n_names, sizeof *order, cmp_name_total, c);
-    for (uint32_t i = 0; i < c->n_names && i < PALETTE_N; i++) c->names[order[i]].color = (int)i;
+    for (uint32_t i = 0; i < c->n_names && i < PALETTE_N; i++)
+        c->names[order[i]].color = (int)i;
 
     /* vertical layout: header, axis, lanes grouped by process, counters, legend */
     int y = 62, top = 56;
@@ -816,15 +831,17 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
     int height = bottom + 30 + legend_rows * 18 + (c->n_names > legend_n ? 18 : 0) + 16;
     int width = LABEL_W + c->plot_w + RIGHT_PAD;
 
-    fprintf(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-               "viewBox=\"0 0 %d %d\" font-family=\"Helvetica, Arial, sans-serif\" "
-               "font-size=\"11\">\n",
+    fprintf(o,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+            "viewBox=\"0 0 %d %d\" font-family=\"Helvetica, Arial, sans-serif\" "
+            "font-size=\"11\">\n",
             width, height, width, height);
-    fprintf(o, "<style>.label{font-size:11px;fill:#222}.proc{font-size:12px;font-weight:bold;"
-               "fill:#111}.small{font-size:9px;fill:#666}.in{font-size:10px;fill:#111;"
-               "pointer-events:none}.tick{stroke:#000;stroke-opacity:.3;stroke-width:1}.mark{fill:#222}"
-               ".lane rect:hover{stroke:#000;stroke-width:1}</style>\n");
+    fprintf(
+        o, "<style>.label{font-size:11px;fill:#222}.proc{font-size:12px;font-weight:bold;"
+           "fill:#111}.small{font-size:9px;fill:#666}.in{font-size:10px;fill:#111;"
+           "pointer-events:none}.tick{stroke:#000;stroke-opacity:.3;stroke-width:1}.mark{fill:#222}"
+           ".lane rect:hover{stroke:#000;stroke-width:1}</style>\n");
     fprintf(o, "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", width, height);
     fprintf(o, "<text x=\"14\" y=\"20\" font-size=\"14\" font-weight=\"bold\">");
     for (int i = 0; i < nfiles && i < 3; i++) {
@@ -833,8 +850,9 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
     }
     if (nfiles > 3) fprintf(o, " and %d more", nfiles - 3);
     char b1[32];
-    fprintf(o, "</text>\n<text x=\"14\" y=\"36\" class=\"small\">%" PRIu64
-               " events, %zu lanes, span %s from t0 = ",
+    fprintf(o,
+            "</text>\n<text x=\"14\" y=\"36\" class=\"small\">%" PRIu64
+            " events, %zu lanes, span %s from t0 = ",
             c->events, c->n_lanes, dt_format_duration(b1, sizeof b1, (double)(c->to - c->from)));
     uint64_t a = c->from < 0 ? -(uint64_t)c->from : (uint64_t)c->from;
     fprintf(o, "%s%" PRIu64 ".%09" PRIu64 " s (trace clock)", c->from < 0 ? "-" : "",
@@ -863,17 +881,20 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
         }
         draw_lane(c, o, l, bases[i]);
     }
-    for (size_t k = 0; k < c->n_counters; k++) draw_counter(c, o, &c->counters[k]);
+    for (size_t k = 0; k < c->n_counters; k++)
+        draw_counter(c, o, &c->counters[k]);
     int ly = bottom + 24;
-    fprintf(o, "<g class=\"legend\">\n<text x=\"14\" y=\"%d\" class=\"proc\">names by total "
-               "time</text>\n",
+    fprintf(o,
+            "<g class=\"legend\">\n<text x=\"14\" y=\"%d\" class=\"proc\">names by total "
+            "time</text>\n",
             ly);
     for (size_t i = 0; i < legend_n; i++) {
         int lx = 160 + (int)(i % 4) * ((width - 180) / 4), yy = ly + (int)(i / 4) * 18;
         char col[24];
         color_of(c, order[i], col);
-        fprintf(o, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-                   "<text x=\"%d\" y=\"%d\">",
+        fprintf(o,
+                "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+                "<text x=\"%d\" y=\"%d\">",
                 lx, yy - 10, col, lx + 16, yy);
         xml_text(o, c->names[order[i]].s, 28);
         fprintf(o, " (%s, %" PRIu64 ")</text>\n",
@@ -884,7 +905,8 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
         fprintf(o, "<text x=\"160\" y=\"%d\" class=\"small\">and %zu more names</text>\n",
                 ly + legend_rows * 18, c->n_names - legend_n);
     fprintf(o, "</g>\n</svg>\n");
-    for (size_t i = 0; i < c->n_lanes; i++) free(bases[i]);
+    for (size_t i = 0; i < c->n_lanes; i++)
+        free(bases[i]);
     free(bases);
     free(order);
     free(pid_y);
@@ -908,7 +930,8 @@ static void free_ctx(tl_ctx *c) {
         free(c->counters[k].label);
         free(c->counters[k].pts);
     }
-    for (size_t i = 0; i < c->n_procname; i++) free(c->procname_v[i]);
+    for (size_t i = 0; i < c->n_procname; i++)
+        free(c->procname_v[i]);
     free(c->procname_v);
     free(c->lanes);
     free(c->counters);

@@ -59,8 +59,7 @@ static void print_damage(const char *path, const dasf_trace_stats *prev,
      * index is the chunk's position in the file. */
     printf("%s %" PRIu64, unit, (uint64_t)(last_chunk + 1) + prev->chunks_damaged);
     if (dc > 1) printf(" (and %" PRIu64 " more)", dc - 1);
-    if (known)
-        printf(" at byte %" PRIu64 ",", off);
+    if (known) printf(" at byte %" PRIu64 ",", off);
     printf(" %" PRIu64 " bytes skipped: %s\n", db, why);
 }
 
@@ -75,8 +74,7 @@ static int verify_file(const char *path, bool quiet) {
     for (;;) {
         int got = dasf_trace_next(t, &ev);
         dasf_trace_get_stats(t, &now);
-        if (now.chunks_damaged != prev.chunks_damaged ||
-            now.bytes_damaged != prev.bytes_damaged) {
+        if (now.chunks_damaged != prev.chunks_damaged || now.bytes_damaged != prev.bytes_damaged) {
             print_damage(path, &prev, &now, got <= 0, t, last_chunk, quiet);
             status = DT_FAIL;
         }
@@ -105,12 +103,10 @@ static int verify_file(const char *path, bool quiet) {
 }
 
 int dt_cmd_verify(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"help", 0, NULL, 'h'}, {"quiet", 0, NULL, 'q'}, {0}};
+    static const struct option opts[] = {{"help", 0, NULL, 'h'}, {"quiet", 0, NULL, 'q'}, {0}};
     bool quiet = false;
     int first;
-    int rc = dt_parse_args(argc, argv, "q", opts, verify_help, NULL, quiet_opt, &quiet, 1,
-                           &first);
+    int rc = dt_parse_args(argc, argv, "q", opts, verify_help, NULL, quiet_opt, &quiet, 1, &first);
     if (rc >= 0) return rc;
     int status = DT_OK;
     for (int i = first; i < argc; i++)

@@ -71,7 +71,7 @@ typedef struct dt_copy_opts {
     dasf_layout layout; /* DASF_LAYOUT_ARCHIVE or _LEGACY (EMPTY: not chosen yet) */
     int level;          /* archive zstd level 1..19; 0 = the default */
     int byte_size;      /* legacy length prefix 1..8; 0 = 8 */
-    bool force;    /* replace an existing output file */
+    bool force;         /* replace an existing output file */
 } dt_copy_opts;
 /* Parses --to/--level/--byte-size/--force into o (a dt_opt_fn). */
 int dt_copy_option(void *o, int opt, const char *arg);
@@ -79,17 +79,16 @@ int dt_copy_option(void *o, int opt, const char *arg);
 #define DT_OPT_LEVEL (DT_OPT_VERB + 51)
 #define DT_OPT_BYTE_SIZE (DT_OPT_VERB + 52)
 #define DT_OPT_FORCE (DT_OPT_VERB + 53)
-#define DT_COPY_LONGOPTS                                                                       \
-    {"to", 1, NULL, DT_OPT_TO_LAYOUT}, {"level", 1, NULL, DT_OPT_LEVEL},                       \
-        {"byte-size", 1, NULL, DT_OPT_BYTE_SIZE}, {                                            \
-        "force", 0, NULL, DT_OPT_FORCE                                                         \
+#define DT_COPY_LONGOPTS                                                                           \
+    {"to", 1, NULL, DT_OPT_TO_LAYOUT}, {"level", 1, NULL, DT_OPT_LEVEL},                           \
+        {"byte-size", 1, NULL, DT_OPT_BYTE_SIZE}, {                                                \
+        "force", 0, NULL, DT_OPT_FORCE                                                             \
     }
 extern const char dt_copy_help[];
 /* Writes every event of files passing f to out, keeping each archive
  * chunk's writer metadata.  Refuses an existing out (unless force) and an
  * out that is one of the inputs.  @return DT_OK, DT_FAIL, DT_USAGE. */
-int dt_copy(const char *out, char *const *files, int n, const dt_filter *f,
-            const dt_copy_opts *o);
+int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, const dt_copy_opts *o);
 
 /* ---- filters (filter.c) -------------------------------------------------- */
 
@@ -104,11 +103,11 @@ enum {
     DT_OPT_TO,
     DT_OPT_VERB = 0x200,
 };
-#define DT_FILTER_LONGOPTS                                                                     \
-    {"phase", 1, NULL, DT_OPT_PHASE}, {"name", 1, NULL, DT_OPT_NAME},                          \
-        {"pid", 1, NULL, DT_OPT_PID}, {"tid", 1, NULL, DT_OPT_TID},                            \
-        {"from", 1, NULL, DT_OPT_FROM}, {                                                      \
-        "to", 1, NULL, DT_OPT_TO                                                               \
+#define DT_FILTER_LONGOPTS                                                                         \
+    {"phase", 1, NULL, DT_OPT_PHASE}, {"name", 1, NULL, DT_OPT_NAME},                              \
+        {"pid", 1, NULL, DT_OPT_PID}, {"tid", 1, NULL, DT_OPT_TID},                                \
+        {"from", 1, NULL, DT_OPT_FROM}, {                                                          \
+        "to", 1, NULL, DT_OPT_TO                                                                   \
     }
 
 #define DT_MAX_FILTER_VALUES 32
@@ -206,12 +205,12 @@ typedef struct dt_json {
     struct dt_json_enc {
         char *s;
         size_t len;
-    } *enc;
+    } * enc;
     size_t n_enc, cap_enc;
     char *scratch;
     size_t scratch_cap;
-    char *buf; /* output buffer: stdio's per-call locking and printf parsing */
-    size_t len; /* cost more than the rest of export put together */
+    char *buf;   /* output buffer: stdio's per-call locking and printf parsing */
+    size_t len;  /* cost more than the rest of export put together */
     bool failed; /* a write to out failed */
 } dt_json;
 

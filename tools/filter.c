@@ -121,7 +121,8 @@ static void u64_text(char *buf, uint64_t v, bool neg) {
         v /= 10;
     } while (v);
     if (neg) *buf++ = '-';
-    while (n) *buf++ = tmp[--n];
+    while (n)
+        *buf++ = tmp[--n];
     *buf = 0;
 }
 

@@ -30,11 +30,10 @@ int dt_report_damage(const char *path, const dasf_trace *t) {
     dasf_trace_stats st;
     dasf_trace_get_stats(t, &st);
     if (st.chunks_damaged == 0 && st.bytes_damaged == 0) return DT_OK;
-    dt_err("%s: damaged: %" PRIu64 " %s (%" PRIu64 " bytes) skipped; first at byte %" PRIu64
-           "%s%s",
-           path, st.chunks_damaged,
-           st.layout == DASF_LAYOUT_LEGACY ? "record(s)" : "chunk(s)", st.bytes_damaged,
-           st.first_damage_offset, st.first_damage[0] ? ": " : "", st.first_damage);
+    dt_err("%s: damaged: %" PRIu64 " %s (%" PRIu64 " bytes) skipped; first at byte %" PRIu64 "%s%s",
+           path, st.chunks_damaged, st.layout == DASF_LAYOUT_LEGACY ? "record(s)" : "chunk(s)",
+           st.bytes_damaged, st.first_damage_offset, st.first_damage[0] ? ": " : "",
+           st.first_damage);
     return DT_FAIL;
 }
 

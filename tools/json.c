@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DT_JSON_CACHE 8192     /* strings cached at most */
-#define DT_JSON_CACHE_LEN 256  /* longer strings are not cached */
+#define DT_JSON_CACHE 8192    /* strings cached at most */
+#define DT_JSON_CACHE_LEN 256 /* longer strings are not cached */
 
 int dt_json_init(dt_json *j, FILE *out) {
     memset(j, 0, sizeof *j);
@@ -53,7 +53,8 @@ void dt_json_u64(dt_json *j, uint64_t v) {
 void dt_json_free(dt_json *j) {
     dt_json_flush(j);
     free(j->buf);
-    for (size_t i = 0; i < j->n_enc; i++) free(j->enc[i].s);
+    for (size_t i = 0; i < j->n_enc; i++)
+        free(j->enc[i].s);
     free(j->enc);
     free(j->scratch);
     dt_strmap_free(&j->cache);
@@ -63,7 +64,8 @@ void dt_json_free(dt_json *j) {
 static int reserve(char **p, size_t *cap, size_t need) {
     if (need <= *cap) return 0;
     size_t nc = *cap ? *cap : 256;
-    while (nc < need) nc *= 2;
+    while (nc < need)
+        nc *= 2;
     char *q = realloc(*p, nc);
     if (!q) return -1;
     *p = q;
@@ -77,10 +79,14 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
     size_t len;
     unsigned min;
     if (c < 0x80) return 1;
-    if ((c & 0xe0) == 0xc0) len = 2, min = 0x80, c &= 0x1f;
-    else if ((c & 0xf0) == 0xe0) len = 3, min = 0x800, c &= 0x0f;
-    else if ((c & 0xf8) == 0xf0) len = 4, min = 0x10000, c &= 0x07;
-    else return 0;
+    if ((c & 0xe0) == 0xc0)
+        len = 2, min = 0x80, c &= 0x1f;
+    else if ((c & 0xf0) == 0xe0)
+        len = 3, min = 0x800, c &= 0x0f;
+    else if ((c & 0xf8) == 0xf0)
+        len = 4, min = 0x10000, c &= 0x07;
+    else
+        return 0;
     if (len > n) return 0;
     for (size_t i = 1; i < len; i++) {
         if ((s[i] & 0xc0) != 0x80) return 0;
@@ -192,7 +198,8 @@ void dt_json_double(dt_json *j, double d) {
 /* a / 10^digits "." a % 10^digits, the fraction zero-padded. */
 static void fixed_point(dt_json *j, int64_t v, unsigned digits, bool trim) {
     uint64_t a = v < 0 ? -(uint64_t)v : (uint64_t)v, scale = 1;
-    for (unsigned i = 0; i < digits; i++) scale *= 10;
+    for (unsigned i = 0; i < digits; i++)
+        scale *= 10;
     u64_digits(j, a / scale, v < 0);
     char frac[24];
     uint64_t f = a % scale;
@@ -202,7 +209,8 @@ static void fixed_point(dt_json *j, int64_t v, unsigned digits, bool trim) {
     }
     frac[0] = '.';
     size_t n = digits + 1;
-    while (trim && n > 2 && frac[n - 1] == '0') n--;
+    while (trim && n > 2 && frac[n - 1] == '0')
+        n--;
     dt_json_raw(j, frac, n);
 }
 
@@ -252,8 +260,7 @@ int dt_json_value(dt_json *j, const dasf_value *v) {
             if (i) dt_json_putc(j, ',');
             int rc = kv->key.type == DASF_VAL_STR
                          ? dt_json_str(j, kv->key.v.str.ptr, kv->key.v.str.len)
-                         : dt_json_str(j, dt_id_text(&kv->key, buf, sizeof buf),
-                                       strlen(buf));
+                         : dt_json_str(j, dt_id_text(&kv->key, buf, sizeof buf), strlen(buf));
             if (rc) return -1;
             dt_json_putc(j, ':');
             if (dt_json_value(j, &kv->val)) return -1;

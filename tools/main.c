@@ -57,8 +57,7 @@ int dt_usage(const char *fmt, ...) {
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'dasf-trace%s%s --help'.\n", dt_verb ? " " : "",
-            dt_verb ? dt_verb : "");
+    fprintf(stderr, "\nTry 'dasf-trace%s%s --help'.\n", dt_verb ? " " : "", dt_verb ? dt_verb : "");
     return DT_USAGE;
 }
 
@@ -96,8 +95,7 @@ int dt_parse_args(int argc, char **argv, const char *shortopts, const struct opt
         }
         if (c == ':') return dt_usage("option '%s' needs a value", opt);
         if (c == '?') {
-            if (optopt && optopt < 0x100)
-                return dt_usage("unknown option '-%c'", optopt);
+            if (optopt && optopt < 0x100) return dt_usage("unknown option '-%c'", optopt);
             return dt_usage("unknown option '%s'", opt);
         }
         int rc = f ? dt_filter_option(f, c, optarg) : 0;

@@ -38,7 +38,8 @@ static int rehash(dt_strmap *m, size_t cap) {
         dt_strent *e = &m->slots[i];
         if (!e->key) continue;
         size_t j = e->hash & (cap - 1);
-        while (s[j].key) j = (j + 1) & (cap - 1);
+        while (s[j].key)
+            j = (j + 1) & (cap - 1);
         s[j] = *e;
     }
     free(m->slots);
@@ -83,7 +84,8 @@ dt_strent *dt_strmap_get(dt_strmap *m, const char *key, size_t klen, bool *creat
 }
 
 void dt_strmap_free(dt_strmap *m) {
-    for (size_t i = 0; i < m->cap; i++) free(m->slots[i].key);
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->slots[i].key);
     free(m->slots);
     m->slots = NULL;
     m->cap = m->len = 0;
