@@ -11,6 +11,7 @@
 # Debian packages are installed only when dpkg says they are missing (apt-get update
 # first, sudo when not root).  Build trees live in build/<preset>/ (git-ignored).
 set -euo pipefail
+shopt -s inherit_errexit # a failing step inside $(...) fails the command too
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"

@@ -13,6 +13,7 @@
  * Every other caller gets the C library's rand_r() unchanged.  Test code and
  * the library under test are untouched, so TSan still sees all of them.
  */
+#define _GNU_SOURCE /* dladdr, RTLD_NEXT */
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
