@@ -222,6 +222,10 @@ class Runner:
                 os.sync()
                 self.run([self.bin("dasf-bench"), "e2e", "--threads", str(th), "--events",
                           str(n1), "--dir", self.disk], tag=tag)
+                if th == 1:
+                    os.sync()
+                    self.run([self.bin("dasf-bench"), "e2e", "--threads", "1", "--events",
+                              str(n1), "--dir", self.disk, "--flush", "0"], tag=tag)
                 if not self.lttng_reason:
                     for mode in ("blocking", "discard"):
                         label = "lttng-" + mode
@@ -377,7 +381,7 @@ def aggregate(raw):
             "lost": sum(r.get("dropped", 0) + r.get("discarded", 0) for r in rs),
             "lost_max_per_rep": max(r.get("dropped", 0) + r.get("discarded", 0) for r in rs),
             "read_back_ok": all(r.get("read_back", r["events"]) == r["events"] for r in rs)
-            if impl == "dasf" else (
+            if impl.startswith("dasf") else (
                 None if all(r.get("counted") is None for r in rs) else
                 all(r.get("counted") in (None, r["events"] - r.get("discarded", 0))
                     for r in rs)),
@@ -385,8 +389,8 @@ def aggregate(raw):
                                              r.get("trace_bytes", 0) / r["events"])
                                        for r in rs]),
         })
-    for th in sorted({r["threads"] for r in select(raw, bench="reader")}):
-        rs = select(raw, bench="reader", threads=th)
+    for th in sorted({r["threads"] for r in select(raw, bench="reader", impl="dasf")}):
+        rs = select(raw, bench="reader", impl="dasf", threads=th)
         s["reader"].append({"impl": "dasf", "threads": th, "events": rs[0]["events"],
                             "events_per_s": spread([r["events_per_s"] for r in rs])})
     keys = []
@@ -504,7 +508,8 @@ def table(s, env, lttng_reason, reps):
              "(calibrated against CLOCK_MONOTONIC_RAW)" % (
                  env["clocksource"], env.get("dasf_clock", "?"), (env.get("tsc_hz") or 0) / 1e9))
     L.append("Each figure: median over %d interleaved repetitions [min..max across "
-             "repetitions]." % reps)
+             "repetitions].  Load average at start %s, at end %s." % (
+                 reps, env.get("loadavg_start", "?"), env.get("loadavg_end", "?")))
     L.append("")
     L.append("RECORD LATENCY, ns/event (batches of 1024 timed with lfence+rdtsc; "
              "per run: median and p99 over all batches)")
@@ -562,11 +567,12 @@ def table(s, env, lttng_reason, reps):
     L.append("  %-54s %3s  %-30s %-10s %-9s %-8s %s" % (
         "implementation", "thr", "events/s", "lost", "read-back", "B/event", "vs goal"))
     labels = {"dasf": "dasf (BLOCK, level 1, fsync per chunk)",
+              "dasf-fsync-at-end": "dasf (same, flush=false + 1 fsync at the end)",
               "lttng-blocking": "LTTng-UST blocking channel (until lttng stop)",
               "lttng-discard": "LTTng-UST discard channel (until lttng stop)"}
-    for impl in ("dasf", "lttng-blocking", "lttng-discard"):
+    for impl in ("dasf", "dasf-fsync-at-end", "lttng-blocking", "lttng-discard"):
         for th in (1, 2):
-            if impl != "dasf" and lttng_reason:
+            if impl.startswith("lttng") and lttng_reason:
                 if th == 1:
                     L.append("  %-54s %3s  unavailable: %s" % (labels[impl], "", lttng_reason))
                 continue
@@ -651,6 +657,14 @@ def table(s, env, lttng_reason, reps):
     return "\n".join(L)
 
 
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
 def environment():
     env = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     cpu = platform.processor() or "?"
@@ -671,6 +685,7 @@ def environment():
     except OSError:
         env["clocksource"] = "?"
     env["kernel"] = platform.release()
+    env["loadavg_start"] = loadavg()
     for tool in ("lttng", "gcc", "cc"):
         if shutil.which(tool):
             try:
@@ -722,6 +737,7 @@ def main():
         env["tsc_hz"] = rec[0].get("tsc_hz")
     env["lttng"] = r.lttng_reason or "available"
     env["seconds"] = round(time.monotonic() - t0, 1)
+    env["loadavg_end"] = loadavg()
     s = aggregate(r.raw)
     text = table(s, env, r.lttng_reason, a.reps)
     if failures:
