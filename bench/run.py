@@ -654,7 +654,7 @@ def table(s, env, lttng_reason, reps):
              "files on %s (a disk), page cache synced" % env.get("disk_dir", "?"))
     L.append("  before each run; LTTng end-to-end stops the clock when `lttng stop` returns "
              "(trace written, not fsynced).  See docs/PERFORMANCE.md.")
-    return "\n".join(L)
+    return "\n".join(line.rstrip() for line in L)
 
 
 def loadavg():
