@@ -87,8 +87,8 @@ int bench_cmd_e2e(int argc, char **argv) {
     if (!table || !a || pthread_barrier_init(&bar, NULL, (unsigned)threads + 1) != 0)
         bench_die("out of memory");
     for (int t = 0; t < threads; t++) {
-        a[t] = (e2e_thread){.p = p, .table = table, .table_n = tn, .period = period, .h = h,
-                            .bar = &bar};
+        a[t] = (e2e_thread){
+            .p = p, .table = table, .table_n = tn, .period = period, .h = h, .bar = &bar};
         a[t].events = total / (uint64_t)threads + ((uint64_t)t < total % (uint64_t)threads);
         if (pthread_create(&a[t].th, NULL, e2e_main, &a[t]) != 0)
             bench_die("pthread_create failed");
@@ -104,22 +104,19 @@ int bench_cmd_e2e(int argc, char **argv) {
     int rc = dasf_profiler_commit(p);
     if (rc == 0 && !flush) {
         int fd = open(file, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0)
-            bench_die("fsync(%s) failed", file);
+        if (fd < 0 || fsync(fd) != 0) bench_die("fsync(%s) failed", file);
         close(fd);
     }
     double t1 = bench_mono_s();
     dasf_db_stats st = {0};
     dasf_db_get_stats(dasf_profiler_database(p), &st);
     int rc2 = dasf_profiler_destroy(p);
-    if (rc || rc2)
-        bench_die("commit/destroy: %s", dasf_strerror(rc ? rc : rc2));
+    if (rc || rc2) bench_die("commit/destroy: %s", dasf_strerror(rc ? rc : rc2));
 
     uint64_t bytes = bench_file_size(file);
     double read_s;
     uint64_t read = bench_read_back(file, &read_s);
-    if (!keep)
-        unlink(file);
+    if (!keep) unlink(file);
 
     bench_json j;
     bench_json_begin(&j, "e2e");

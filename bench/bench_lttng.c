@@ -30,8 +30,8 @@ static uint64_t lt_batch(void *ctx, int t, uint64_t first, unsigned n) {
     int tid = bench_gettid();
     for (unsigned i = 0; i < n; i++) {
         uint64_t k = first + i;
-        lttng_ust_tracepoint(dasf_bench, complete, g_names[k & 15], (double)k * 1e-7, 5e-8,
-                             g_pid, tid);
+        lttng_ust_tracepoint(dasf_bench, complete, g_names[k & 15], (double)k * 1e-7, 5e-8, g_pid,
+                             tid);
     }
     return 0;
 }
@@ -46,11 +46,9 @@ static int lt_pause(void *ctx) {
 }
 
 static int run_cmd(const char *cmd) {
-    if (!cmd || !*cmd)
-        return 0;
+    if (!cmd || !*cmd) return 0;
     int rc = system(cmd);
-    if (rc != 0)
-        fprintf(stderr, "bench: '%s' exited with status %d\n", cmd, rc);
+    if (rc != 0) fprintf(stderr, "bench: '%s' exited with status %d\n", cmd, rc);
     return rc;
 }
 
@@ -59,8 +57,7 @@ static int cmd_latency(int argc, char **argv) {
     bench_lat_cfg cfg = bench_lat_cfg_parse(argc, argv);
     bench_impl impl = {.ctx = &pause_ms, .run_batch = lt_batch, .between_rounds = lt_pause};
     bench_lat_result r;
-    if (bench_lat_run(&impl, &cfg, &r) != 0)
-        bench_die("latency run failed");
+    if (bench_lat_run(&impl, &cfg, &r) != 0) bench_die("latency run failed");
     bench_json j;
     bench_json_record(&j, bench_opt(argc, argv, "label", "lttng"), "peer", cfg.threads, &r);
     bench_json_end(&j, stdout);
@@ -109,8 +106,7 @@ static int cmd_e2e(int argc, char **argv) {
     wl_event *table = wl_table(WL_REGULAR, 42, tn, &period);
     e2e_arg *a = calloc((size_t)threads, sizeof *a);
     pthread_barrier_t bar;
-    if (!table || !a || threads < 1)
-        bench_die("bad arguments or out of memory");
+    if (!table || !a || threads < 1) bench_die("bad arguments or out of memory");
     pthread_barrier_init(&bar, NULL, (unsigned)threads + 1);
     for (int t = 0; t < threads; t++) {
         a[t] = (e2e_arg){.table = table, .table_n = tn, .period = period, .bar = &bar};
@@ -147,11 +143,9 @@ static int cmd_size(int argc, char **argv) {
     int kind = wl_kind_from_name(bench_opt(argc, argv, "workload", "regular"));
     uint64_t n = (uint64_t)bench_opt_ll(argc, argv, "events", 200000);
     const char *stop = bench_opt(argc, argv, "stop-cmd", NULL);
-    if (kind < 0)
-        bench_die("--workload: regular or random");
+    if (kind < 0) bench_die("--workload: regular or random");
     wl_gen *g = wl_create(kind, 7);
-    if (!g)
-        bench_die("out of memory");
+    if (!g) bench_die("out of memory");
     int tid = bench_gettid();
     wl_event e;
     for (uint64_t k = 0; k < n; k++) {
@@ -159,8 +153,7 @@ static int cmd_size(int argc, char **argv) {
         const char *name = wl_name(kind, e.name);
         double ts = (double)e.ts_ns * 1e-9, dur = (double)e.dur_ns * 1e-9;
         if (e.has_args)
-            lttng_ust_tracepoint(dasf_bench, complete_args, name, ts, dur, g_pid, tid, e.a0,
-                                 e.a1);
+            lttng_ust_tracepoint(dasf_bench, complete_args, name, ts, dur, g_pid, tid, e.a0, e.a1);
         else
             lttng_ust_tracepoint(dasf_bench, complete, name, ts, dur, g_pid, tid);
     }
@@ -180,13 +173,9 @@ int main(int argc, char **argv) {
     g_pid = (int)getpid();
     for (unsigned i = 0; i < 16; i++)
         g_names[i] = wl_name(WL_REGULAR, i);
-    if (argc < 2)
-        bench_die("usage: dasf-bench-lttng latency|e2e|size [--options]");
-    if (strcmp(argv[1], "latency") == 0)
-        return cmd_latency(argc, argv);
-    if (strcmp(argv[1], "e2e") == 0)
-        return cmd_e2e(argc, argv);
-    if (strcmp(argv[1], "size") == 0)
-        return cmd_size(argc, argv);
+    if (argc < 2) bench_die("usage: dasf-bench-lttng latency|e2e|size [--options]");
+    if (strcmp(argv[1], "latency") == 0) return cmd_latency(argc, argv);
+    if (strcmp(argv[1], "e2e") == 0) return cmd_e2e(argc, argv);
+    if (strcmp(argv[1], "size") == 0) return cmd_size(argc, argv);
     bench_die("unknown command %s", argv[1]);
 }

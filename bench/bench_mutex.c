@@ -25,13 +25,11 @@ typedef struct mutex_buf {
     const char *names[16];
 } mutex_buf;
 
-static inline void mutex_record(mutex_buf *m, const char *name, double ts, double dur,
-                                int tid) {
+static inline void mutex_record(mutex_buf *m, const char *name, double ts, double dur, int tid) {
     size_t n = strlen(name);
     size_t need = 2 + n + 2 * sizeof(double) + 2 * sizeof(int);
     pthread_mutex_lock(&m->lock);
-    if (m->pos + need > MUTEX_BUF_SIZE)
-        m->pos = 0;
+    if (m->pos + need > MUTEX_BUF_SIZE) m->pos = 0;
     unsigned char *d = m->data + m->pos;
     uint16_t len = (uint16_t)n;
     memcpy(d, &len, 2);
@@ -62,16 +60,14 @@ int main(int argc, char **argv) {
     mutex_buf m = {.pid = (int)getpid()};
     pthread_mutex_init(&m.lock, NULL);
     m.data = malloc(MUTEX_BUF_SIZE);
-    if (!m.data)
-        bench_die("out of memory");
+    if (!m.data) bench_die("out of memory");
     memset(m.data, 0, MUTEX_BUF_SIZE); /* pre-fault, like our rings */
     for (unsigned i = 0; i < 16; i++)
         m.names[i] = wl_name(WL_REGULAR, i);
     bench_lat_cfg cfg = bench_lat_cfg_parse(argc, argv);
     bench_impl impl = {.ctx = &m, .run_batch = mutex_batch, .between_rounds = NULL};
     bench_lat_result r;
-    if (bench_lat_run(&impl, &cfg, &r) != 0)
-        bench_die("latency run failed");
+    if (bench_lat_run(&impl, &cfg, &r) != 0) bench_die("latency run failed");
     bench_json j;
     bench_json_record(&j, "mutex", "peer", cfg.threads, &r);
     bench_json_end(&j, stdout);

@@ -41,7 +41,9 @@ typedef struct rec_ctx {
     volatile int64_t sink;
 } rec_ctx;
 
-static inline double ts_of(uint64_t k) { return 1000.0 + (double)k * 1e-7; }
+static inline double ts_of(uint64_t k) {
+    return 1000.0 + (double)k * 1e-7;
+}
 
 static uint64_t batch_h(void *c, int t, uint64_t first, unsigned n) {
     rec_ctx *x = c;
@@ -88,7 +90,8 @@ static uint64_t batch_args(void *c, int t, uint64_t first, unsigned n) {
     (void)t;
     for (unsigned i = 0; i < n; i++) {
         uint64_t k = first + i;
-        dasf_arg a[2] = {DASF_ARG_I64(WL_ARG0, (int64_t)k), DASF_ARG_I64(WL_ARG1, (int64_t)(k & 15))};
+        dasf_arg a[2] = {DASF_ARG_I64(WL_ARG0, (int64_t)k),
+                         DASF_ARG_I64(WL_ARG1, (int64_t)(k & 15))};
         err += dasf_record_complete_args(x->p, x->names[k & 15], ts_of(k), 5e-8, a, 2) != 0;
     }
     return err;
@@ -100,8 +103,8 @@ static uint64_t batch_copied(void *c, int t, uint64_t first, unsigned n) {
     (void)t;
     for (unsigned i = 0; i < n; i++) {
         uint64_t k = first + i;
-        err += dasf_profiler_record_complete_event(x->p, x->names[k & 15], ts_of(k), 5e-8,
-                                                   NULL) != 0;
+        err +=
+            dasf_profiler_record_complete_event(x->p, x->names[k & 15], ts_of(k), 5e-8, NULL) != 0;
     }
     return err;
 }
@@ -109,8 +112,7 @@ static uint64_t batch_copied(void *c, int t, uint64_t first, unsigned n) {
 static int commit_round(void *c) {
     rec_ctx *x = c;
     int rc = dasf_profiler_commit(x->p);
-    if (rc != 0)
-        fprintf(stderr, "bench: commit: %s\n", dasf_strerror(rc));
+    if (rc != 0) fprintf(stderr, "bench: commit: %s\n", dasf_strerror(rc));
     return rc;
 }
 
@@ -118,7 +120,7 @@ static const struct {
     const char *name;
     uint64_t (*fn)(void *, int, uint64_t, unsigned);
 } paths[] = {
-    {"h", batch_h},       {"zone", batch_zone},     {"now", batch_now},
+    {"h", batch_h},           {"zone", batch_zone}, {"now", batch_now},
     {"now_ns", batch_now_ns}, {"args", batch_args}, {"copied", batch_copied},
 };
 
@@ -129,10 +131,8 @@ int bench_cmd_record(int argc, char **argv) {
     rec_ctx x = {0};
     bench_impl impl = {.ctx = &x, .between_rounds = commit_round};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
-        if (strcmp(paths[i].name, path) == 0)
-            impl.run_batch = paths[i].fn;
-    if (!impl.run_batch)
-        bench_die("--path h|zone|now|now_ns|args|copied");
+        if (strcmp(paths[i].name, path) == 0) impl.run_batch = paths[i].fn;
+    if (!impl.run_batch) bench_die("--path h|zone|now|now_ns|args|copied");
 
     long long threshold = bench_opt_ll(argc, argv, "threshold", 0);
     char label[64];
@@ -153,14 +153,12 @@ int bench_cmd_record(int argc, char **argv) {
     }
 
     bench_lat_result r;
-    if (bench_lat_run(&impl, &cfg, &r) != 0)
-        bench_die("a commit failed during the run");
+    if (bench_lat_run(&impl, &cfg, &r) != 0) bench_die("a commit failed during the run");
     int rc = dasf_profiler_commit(x.p);
     dasf_db_stats st = {0};
     dasf_db_get_stats(dasf_profiler_database(x.p), &st);
     int rc2 = dasf_profiler_destroy(x.p);
-    if (rc || rc2)
-        bench_die("commit/destroy: %s", dasf_strerror(rc ? rc : rc2));
+    if (rc || rc2) bench_die("commit/destroy: %s", dasf_strerror(rc ? rc : rc2));
     unlink(file);
 
     bench_json j;
@@ -240,8 +238,7 @@ int bench_cmd_clock(int argc, char **argv) {
                   {"ring_store", batch_ring_store}};
     size_t words = ((size_t)16 << 20) / 8;
     g_floor.buf = calloc(words, 8);
-    if (!g_floor.buf)
-        bench_die("out of memory");
+    if (!g_floor.buf) bench_die("out of memory");
     memset(g_floor.buf, 1, words * 8); /* pre-fault */
     g_floor.mask = words - 1;
     for (unsigned i = 0; i < 16; i++)

@@ -25,15 +25,14 @@ int bench_cmd_size(int argc, char **argv) {
     uint64_t n = (uint64_t)bench_opt_ll(argc, argv, "events", 200000);
     const char *dir = bench_opt(argc, argv, "dir", "/dev/shm");
     const char *out = bench_opt(argc, argv, "out", NULL);
-    if (kind < 0 || level < 0 || level > 19)
-        bench_die("--workload regular|random, --level 0..19");
+    if (kind < 0 || level < 0 || level > 19) bench_die("--workload regular|random, --level 0..19");
 
     char file[4096];
     if (out)
         snprintf(file, sizeof file, "%s", out);
     else
-        snprintf(file, sizeof file, "%s/size-%s-%d-%d.msgpack%s", dir, wl_kind_name(kind),
-                 level, (int)getpid(), level ? ".zst" : "");
+        snprintf(file, sizeof file, "%s/size-%s-%d-%d.msgpack%s", dir, wl_kind_name(kind), level,
+                 (int)getpid(), level ? ".zst" : "");
     dasf_file_db_options o = dasf_file_db_options_default();
     o.compression_level = level;
     o.remove_old_output_file = true;
@@ -47,8 +46,7 @@ int bench_cmd_size(int argc, char **argv) {
         h[i] = dasf_intern(names[i]);
     }
     wl_gen *g = wl_create(kind, 7);
-    if (!g)
-        bench_die("out of memory");
+    if (!g) bench_die("out of memory");
     double t0 = bench_mono_s();
     wl_event e;
     for (uint64_t k = 0; k < n; k++) {
@@ -61,20 +59,17 @@ int bench_cmd_size(int argc, char **argv) {
         } else {
             rc = dasf_record_complete_h(p, h[e.name], ts, dur);
         }
-        if (rc != 0)
-            bench_die("record: %s", dasf_strerror(rc));
+        if (rc != 0) bench_die("record: %s", dasf_strerror(rc));
     }
     wl_destroy(g);
     int rc = dasf_profiler_destroy(p);
     double t1 = bench_mono_s();
-    if (rc != 0)
-        bench_die("destroy: %s", dasf_strerror(rc));
+    if (rc != 0) bench_die("destroy: %s", dasf_strerror(rc));
 
     uint64_t bytes = bench_file_size(file);
     double read_s;
     uint64_t read = bench_read_back(file, &read_s);
-    if (!out)
-        unlink(file);
+    if (!out) unlink(file);
     if (read != n)
         bench_die("%s: read back %llu events, recorded %llu", file, (unsigned long long)read,
                   (unsigned long long)n);

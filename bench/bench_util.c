@@ -40,7 +40,9 @@ static double ts_of(clockid_t c) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-double bench_mono_s(void) { return ts_of(CLOCK_MONOTONIC); }
+double bench_mono_s(void) {
+    return ts_of(CLOCK_MONOTONIC);
+}
 
 uint64_t bench_tsc(void) {
 #ifdef BENCH_HAVE_TSC
@@ -81,17 +83,17 @@ static double calibrate(void) {
 }
 
 double bench_tsc_hz(void) {
-    if (tsc_hz_cached == 0)
-        tsc_hz_cached = calibrate();
+    if (tsc_hz_cached == 0) tsc_hz_cached = calibrate();
     return tsc_hz_cached;
 }
 
-double bench_ticks_to_ns(uint64_t ticks) { return (double)ticks * 1e9 / bench_tsc_hz(); }
+double bench_ticks_to_ns(uint64_t ticks) {
+    return (double)ticks * 1e9 / bench_tsc_hz();
+}
 
 int bench_gettid(void) {
     static __thread int tid;
-    if (tid == 0)
-        tid = (int)syscall(SYS_gettid);
+    if (tid == 0) tid = (int)syscall(SYS_gettid);
     return tid;
 }
 
@@ -101,14 +103,11 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 double bench_quantile(double *v, size_t n, double q) {
-    if (n == 0)
-        return NAN;
+    if (n == 0) return NAN;
     qsort(v, n, sizeof *v, cmp_double);
     size_t rank = (size_t)ceil(q * (double)n);
-    if (rank < 1)
-        rank = 1;
-    if (rank > n)
-        rank = n;
+    if (rank < 1) rank = 1;
+    if (rank > n) rank = n;
     return v[rank - 1];
 }
 
@@ -138,8 +137,7 @@ static void *lat_main(void *arg) {
     lt->errors += im->run_batch(im->ctx, lt->index, ev, BENCH_BATCH);
     ev += BENCH_BATCH;
     pthread_barrier_wait(lt->bar);
-    if (lt->index == 0 && im->between_rounds && im->between_rounds(im->ctx) != 0)
-        lt->failed = 1;
+    if (lt->index == 0 && im->between_rounds && im->between_rounds(im->ctx) != 0) lt->failed = 1;
     pthread_barrier_wait(lt->bar);
 
     for (unsigned r = 0; r < cfg->rounds; r++) {
@@ -147,8 +145,7 @@ static void *lat_main(void *arg) {
             uint64_t t0 = bench_tsc();
             lt->errors += im->run_batch(im->ctx, lt->index, ev, BENCH_BATCH);
             uint64_t t1 = bench_tsc();
-            if (k == 0)
-                lt->t_first = t0;
+            if (k == 0) lt->t_first = t0;
             lt->t_last = t1;
             lt->ticks[k++] = t1 - t0;
             ev += BENCH_BATCH;
@@ -185,8 +182,7 @@ int bench_lat_run(const bench_impl *impl, const bench_lat_cfg *cfg, bench_lat_re
     for (int i = 0; i < n; i++) {
         lt[i] = (lat_thread){.index = i, .impl = impl, .cfg = cfg, .bar = &bar};
         lt[i].ticks = calloc(per, sizeof *lt[i].ticks);
-        if (!lt[i].ticks)
-            bench_die("out of memory");
+        if (!lt[i].ticks) bench_die("out of memory");
     }
     for (int i = 0; i < n; i++)
         if (pthread_create(&lt[i].th, NULL, lat_main, &lt[i]) != 0)
@@ -204,12 +200,9 @@ int bench_lat_run(const bench_impl *impl, const bench_lat_cfg *cfg, bench_lat_re
             sum += ns[m++];
         }
         out->errors += lt[i].errors;
-        if (lt[i].t_first < first)
-            first = lt[i].t_first;
-        if (lt[i].t_last > last)
-            last = lt[i].t_last;
-        if (lt[i].failed)
-            rc = -1;
+        if (lt[i].t_first < first) first = lt[i].t_first;
+        if (lt[i].t_last > last) last = lt[i].t_last;
+        if (lt[i].failed) rc = -1;
         free(lt[i].ticks);
     }
     out->batches = m;
@@ -234,8 +227,7 @@ static void jput(bench_json *j, const char *fmt, ...) {
     va_start(ap, fmt);
     int k = vsnprintf(j->buf + j->len, sizeof j->buf - j->len, fmt, ap);
     va_end(ap);
-    if (k < 0 || (size_t)k >= sizeof j->buf - j->len)
-        bench_die("JSON line too long");
+    if (k < 0 || (size_t)k >= sizeof j->buf - j->len) bench_die("JSON line too long");
     j->len += (size_t)k;
 }
 
@@ -317,12 +309,10 @@ const char *bench_opt(int argc, char **argv, const char *key, const char *dflt) 
 
 long long bench_opt_ll(int argc, char **argv, const char *key, long long dflt) {
     const char *v = bench_opt(argc, argv, key, NULL);
-    if (!v)
-        return dflt;
+    if (!v) return dflt;
     char *end;
     errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (errno || *end || end == v)
-        bench_die("--%s: not an integer: %s", key, v);
+    if (errno || *end || end == v) bench_die("--%s: not an integer: %s", key, v);
     return x;
 }

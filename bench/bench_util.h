@@ -22,11 +22,11 @@
 #define BENCH_BATCH 1024u
 
 /* ---- clocks --------------------------------------------------------------- */
-uint64_t bench_tsc(void);          /* serialised TSC read (lfence; rdtsc) */
-double bench_tsc_hz(void);         /* calibrated once, then cached */
-double bench_mono_s(void);         /* CLOCK_MONOTONIC seconds */
+uint64_t bench_tsc(void);  /* serialised TSC read (lfence; rdtsc) */
+double bench_tsc_hz(void); /* calibrated once, then cached */
+double bench_mono_s(void); /* CLOCK_MONOTONIC seconds */
 double bench_ticks_to_ns(uint64_t ticks);
-int bench_gettid(void);            /* kernel tid, cached per thread */
+int bench_gettid(void); /* kernel tid, cached per thread */
 
 /* ---- statistics --------------------------------------------------------- */
 /* Sorts v in place; q in [0,1]; nearest-rank quantile. */
@@ -45,16 +45,16 @@ typedef struct bench_impl {
 
 typedef struct bench_lat_cfg {
     int threads;
-    unsigned rounds;           /* timed rounds per thread */
+    unsigned rounds; /* timed rounds per thread */
     unsigned batches_per_round;
 } bench_lat_cfg;
 
 typedef struct bench_lat_result {
-    uint64_t events;   /* timed events, all threads */
-    uint64_t errors;   /* failed records */
+    uint64_t events; /* timed events, all threads */
+    uint64_t errors; /* failed records */
     size_t batches;
     double median_ns, p99_ns, mean_ns, min_ns, max_ns; /* per event, over batches */
-    double wall_s;     /* first batch start to last batch end, rounds included */
+    double wall_s; /* first batch start to last batch end, rounds included */
 } bench_lat_result;
 
 /* --threads (1), --rounds (16), --batches (128 per round) from the command line. */

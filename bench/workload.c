@@ -13,24 +13,41 @@
 
 /* Enclosing zones first (no args), then leaves (args step, block). */
 static const char *const regular_names[] = {
-    "timestep",       "halo_exchange",  "compute",       "reduce",
-    "checkpoint",     "pack_halo",      "mpi_isend",     "mpi_irecv",
-    "mpi_waitall",    "unpack_halo",    "stencil_block", "apply_boundary",
-    "update_ghosts",  "swap_buffers",   "local_residual", "mpi_allreduce",
-    "check_convergence", "pack_field",  "write_field",   "fsync_field",
+    "timestep",      "halo_exchange",     "compute",       "reduce",       "checkpoint",
+    "pack_halo",     "mpi_isend",         "mpi_irecv",     "mpi_waitall",  "unpack_halo",
+    "stencil_block", "apply_boundary",    "update_ghosts", "swap_buffers", "local_residual",
+    "mpi_allreduce", "check_convergence", "pack_field",    "write_field",  "fsync_field",
 };
 enum {
-    N_TIMESTEP, N_HALO, N_COMPUTE, N_REDUCE, N_CHECKPOINT, N_PACK_HALO, N_ISEND, N_IRECV,
-    N_WAITALL, N_UNPACK_HALO, N_STENCIL, N_BOUNDARY, N_GHOSTS, N_SWAP, N_RESIDUAL,
-    N_ALLREDUCE, N_CONVERGENCE, N_PACK_FIELD, N_WRITE_FIELD, N_FSYNC_FIELD, N_REGULAR
+    N_TIMESTEP,
+    N_HALO,
+    N_COMPUTE,
+    N_REDUCE,
+    N_CHECKPOINT,
+    N_PACK_HALO,
+    N_ISEND,
+    N_IRECV,
+    N_WAITALL,
+    N_UNPACK_HALO,
+    N_STENCIL,
+    N_BOUNDARY,
+    N_GHOSTS,
+    N_SWAP,
+    N_RESIDUAL,
+    N_ALLREDUCE,
+    N_CONVERGENCE,
+    N_PACK_FIELD,
+    N_WRITE_FIELD,
+    N_FSYNC_FIELD,
+    N_REGULAR
 };
 /* Base cost of each leaf, ns (zones last as long as their children). */
 static const int64_t regular_cost[N_REGULAR] = {
-    [N_PACK_HALO] = 2000,      [N_ISEND] = 800,         [N_IRECV] = 700,
-    [N_WAITALL] = 15000,       [N_UNPACK_HALO] = 1800,  [N_STENCIL] = 40000,
-    [N_BOUNDARY] = 3000,       [N_GHOSTS] = 1200,       [N_SWAP] = 150,
-    [N_RESIDUAL] = 5000,       [N_ALLREDUCE] = 9000,    [N_CONVERGENCE] = 120,
-    [N_PACK_FIELD] = 50000,    [N_WRITE_FIELD] = 400000, [N_FSYNC_FIELD] = 2000000,
+    [N_PACK_HALO] = 2000,   [N_ISEND] = 800,          [N_IRECV] = 700,
+    [N_WAITALL] = 15000,    [N_UNPACK_HALO] = 1800,   [N_STENCIL] = 40000,
+    [N_BOUNDARY] = 3000,    [N_GHOSTS] = 1200,        [N_SWAP] = 150,
+    [N_RESIDUAL] = 5000,    [N_ALLREDUCE] = 9000,     [N_CONVERGENCE] = 120,
+    [N_PACK_FIELD] = 50000, [N_WRITE_FIELD] = 400000, [N_FSYNC_FIELD] = 2000000,
 };
 #define BLOCKS_PER_STEP 16
 #define CHECKPOINT_EVERY 50
@@ -57,26 +74,26 @@ static uint64_t rnd(wl_gen *g) {
 }
 
 int wl_kind_from_name(const char *s) {
-    if (strcmp(s, "regular") == 0)
-        return WL_REGULAR;
-    if (strcmp(s, "random") == 0)
-        return WL_RANDOM;
+    if (strcmp(s, "regular") == 0) return WL_REGULAR;
+    if (strcmp(s, "random") == 0) return WL_RANDOM;
     return -1;
 }
 
-const char *wl_kind_name(int kind) { return kind == WL_REGULAR ? "regular" : "random"; }
+const char *wl_kind_name(int kind) {
+    return kind == WL_REGULAR ? "regular" : "random";
+}
 
-unsigned wl_name_count(int kind) { return kind == WL_REGULAR ? N_REGULAR : WL_MAX_NAMES; }
+unsigned wl_name_count(int kind) {
+    return kind == WL_REGULAR ? N_REGULAR : WL_MAX_NAMES;
+}
 
 const char *wl_name(int kind, unsigned idx) {
-    if (kind == WL_REGULAR)
-        return idx < N_REGULAR ? regular_names[idx] : NULL;
-    if (idx >= WL_MAX_NAMES)
-        return NULL;
+    if (kind == WL_REGULAR) return idx < N_REGULAR ? regular_names[idx] : NULL;
+    if (idx >= WL_MAX_NAMES) return NULL;
     if (!__atomic_load_n(&random_names_ready, __ATOMIC_ACQUIRE)) {
         /* Idempotent: racing initialisers write the same bytes. */
-        static const char *const words[] = {"solve", "mesh", "io", "fft", "io_wait", "rank",
-                                            "kernel", "copy"};
+        static const char *const words[] = {"solve",   "mesh", "io",     "fft",
+                                            "io_wait", "rank", "kernel", "copy"};
         for (unsigned i = 0; i < WL_MAX_NAMES; i++) {
             char *d = random_names[i];
             const char *w = words[i % 8];
@@ -94,18 +111,18 @@ const char *wl_name(int kind, unsigned idx) {
 
 wl_gen *wl_create(int kind, uint64_t seed) {
     wl_gen *g = calloc(1, sizeof *g);
-    if (!g)
-        return NULL;
+    if (!g) return NULL;
     g->kind = kind;
     g->rng = seed * 0x9E3779B97F4A7C15ULL + 0x1234567ULL;
-    if (g->rng == 0)
-        g->rng = 1;
+    if (g->rng == 0) g->rng = 1;
     g->t = 1000000000000LL + (int64_t)(rnd(g) % 1000000);
     (void)wl_name(kind, 0);
     return g;
 }
 
-void wl_destroy(wl_gen *g) { free(g); }
+void wl_destroy(wl_gen *g) {
+    free(g);
+}
 
 /* ---- REGULAR: one time step at a time, queued in completion order ------ */
 
@@ -176,8 +193,7 @@ static void regular_step(wl_gen *g) {
 
 void wl_next(wl_gen *g, wl_event *ev) {
     if (g->kind == WL_REGULAR) {
-        if (g->qi == g->qn)
-            regular_step(g);
+        if (g->qi == g->qn) regular_step(g);
         *ev = g->q[g->qi++];
         return;
     }
@@ -203,15 +219,12 @@ wl_event *wl_table(int kind, uint64_t seed, size_t n, int64_t *period_ns) {
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     for (size_t i = 0; i < n; i++) {
         wl_next(g, &t[i]);
-        if (t[i].ts_ns < lo)
-            lo = t[i].ts_ns;
-        if (t[i].ts_ns + t[i].dur_ns > hi)
-            hi = t[i].ts_ns + t[i].dur_ns;
+        if (t[i].ts_ns < lo) lo = t[i].ts_ns;
+        if (t[i].ts_ns + t[i].dur_ns > hi) hi = t[i].ts_ns + t[i].dur_ns;
     }
     wl_destroy(g);
     /* Replaying the table again shifted by the period keeps every thread's
      * timeline moving forward. */
-    if (period_ns)
-        *period_ns = hi - lo + 1000;
+    if (period_ns) *period_ns = hi - lo + 1000;
     return t;
 }
