@@ -214,40 +214,35 @@ Test(install, lays_out_library_header_and_package_files) {
     install_cleanup(&in);
 }
 
-Test(install, find_package_shared_target, .timeout = 300) {
+/* A fresh install; the examples built against it through CMake or pkg-config,
+ * linked to the shared or the static library; they load the right library,
+ * run, and their traces hold every event they recorded. */
+typedef enum consumer { VIA_CMAKE, VIA_PKG_CONFIG } consumer;
+
+static void examples_work(consumer how, int shared) {
     install in = install_copy();
-    char *bin = build_with_cmake(&in, "profiler");
-    check_linkage(&in, bin, 1);
+    char *bin = how == VIA_CMAKE ? build_with_cmake(&in, shared ? "profiler" : "profiler_static")
+                                 : build_with_pkg_config(&in, !shared);
+    check_linkage(&in, bin, shared);
     run_programs(&in, bin);
     free(bin);
     install_cleanup(&in);
+}
+
+Test(install, find_package_shared_target, .timeout = 300) {
+    examples_work(VIA_CMAKE, 1);
 }
 
 Test(install, find_package_static_target, .timeout = 300) {
-    install in = install_copy();
-    char *bin = build_with_cmake(&in, "profiler_static");
-    check_linkage(&in, bin, 0);
-    run_programs(&in, bin);
-    free(bin);
-    install_cleanup(&in);
+    examples_work(VIA_CMAKE, 0);
 }
 
 Test(install, pkg_config_shared, .timeout = 300) {
-    install in = install_copy();
-    char *bin = build_with_pkg_config(&in, 0);
-    check_linkage(&in, bin, 1);
-    run_programs(&in, bin);
-    free(bin);
-    install_cleanup(&in);
+    examples_work(VIA_PKG_CONFIG, 1);
 }
 
 Test(install, pkg_config_static, .timeout = 300) {
-    install in = install_copy();
-    char *bin = build_with_pkg_config(&in, 1);
-    check_linkage(&in, bin, 0);
-    run_programs(&in, bin);
-    free(bin);
-    install_cleanup(&in);
+    examples_work(VIA_PKG_CONFIG, 0);
 }
 
 Test(install, prefix_is_relocatable, .timeout = 300) {
