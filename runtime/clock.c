@@ -119,10 +119,11 @@ static void read_line(uint64_t *tick0, int64_t *ns0, double *slope) {
     uint64_t bits;
     do {
         s1 = __atomic_load_n(&g_seq, __ATOMIC_ACQUIRE);
-        *tick0 = __atomic_load_n(&g_tick0, __ATOMIC_RELAXED);
-        *ns0 = __atomic_load_n(&g_ns0, __ATOMIC_RELAXED);
-        bits = __atomic_load_n(&g_slope_bits, __ATOMIC_RELAXED);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        /* Acquire loads (plain moves on x86) keep the second read of the
+         * sequence after the fields without a fence, which TSan cannot model. */
+        *tick0 = __atomic_load_n(&g_tick0, __ATOMIC_ACQUIRE);
+        *ns0 = __atomic_load_n(&g_ns0, __ATOMIC_ACQUIRE);
+        bits = __atomic_load_n(&g_slope_bits, __ATOMIC_ACQUIRE);
         s2 = __atomic_load_n(&g_seq, __ATOMIC_RELAXED);
     } while ((s1 & 1) || s1 != s2);
     memcpy(slope, &bits, sizeof *slope);

@@ -124,14 +124,14 @@ int dasf_db_get_stats(dasf_db *db, dasf_db_stats *out) {
     if (!db->closed) {
         /* Drops not yet seen by the flusher are counted too. */
         uint64_t unseen = 0;
-        rcu_read_lock();
+        dasf_rcu_read_lock();
         dasf_ring *r;
-        cds_list_for_each_entry_rcu(r, &f->rings, node) {
+        DASF_LIST_EACH_RCU(dasf_ring, r, &f->rings, node) {
             uint64_t d = __atomic_load_n(&r->dropped, __ATOMIC_RELAXED);
             uint64_t seen = __atomic_load_n(&r->dropped_seen, __ATOMIC_RELAXED);
             if (d > seen) unseen += d - seen;
         }
-        rcu_read_unlock();
+        dasf_rcu_read_unlock();
         out->dropped += unseen;
     }
     return DASF_OK;
@@ -158,12 +158,12 @@ static int fdb_get_traces(void *self, dasf_trace_visit visit, void *user) {
 static void fdb_free_rings(dasf_filedb *f) {
     /* The flusher is joined: no reader of the list remains but RCU
      * stragglers of get_stats, hence call_rcu. */
-    dasf_ring *r, *tmp;
+    dasf_ring *r;
     pthread_mutex_lock(&f->reg_lock);
-    cds_list_for_each_entry_safe(r, tmp, &f->rings, node) {
-        cds_list_del_rcu(&r->node);
+    DASF_LIST_EACH_SAFE(dasf_ring, r, &f->rings, node) {
+        dasf_rcu_list_del(&r->node);
         __atomic_store_n(&r->linked, 2, __ATOMIC_RELEASE); /* orphaned */
-        call_rcu(&r->rcu, dasf_ring_free_rcu);
+        dasf_call_rcu(&r->rcu, dasf_ring_free_rcu, r);
     }
     pthread_mutex_unlock(&f->reg_lock);
 }
@@ -220,6 +220,7 @@ int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_option
     f->overflow = o.overflow;
     f->fd = -1;
     pthread_mutex_init(&f->reg_lock, NULL);
+    pthread_mutex_init(&f->cycle_lock, NULL);
     pthread_mutex_init(&f->commit_lock, NULL);
     pthread_cond_init(&f->commit_cond, NULL);
     CDS_INIT_LIST_HEAD(&f->rings);

@@ -342,9 +342,9 @@ static uint64_t drain_ring(dasf_filedb *db, dasf_ring *r, flusher_state *fs) {
 static int drain_all(dasf_filedb *db, flusher_state *fs) {
     int rc = DASF_OK;
     uint64_t dropped_total = 0;
-    rcu_read_lock();
+    dasf_rcu_read_lock();
     dasf_ring *r;
-    cds_list_for_each_entry_rcu(r, &db->rings, node) {
+    DASF_LIST_EACH_RCU(dasf_ring, r, &db->rings, node) {
         uint64_t new_tail = drain_ring(db, r, fs);
         uint64_t d = __atomic_load_n(&r->dropped, __ATOMIC_RELAXED);
         if (d != r->dropped_seen) {
@@ -363,7 +363,7 @@ static int drain_all(dasf_filedb *db, flusher_state *fs) {
             if (rc) break;
         }
     }
-    rcu_read_unlock();
+    dasf_rcu_read_unlock();
     if (db->dropped_unreported) {
         __atomic_add_fetch(&db->st_dropped, db->dropped_unreported, __ATOMIC_RELAXED);
         add_dropped_event(db, getpid(), 0, db->dropped_unreported);
@@ -402,15 +402,15 @@ static int write_pending(dasf_filedb *db) {
 
 /* Unlinks rings whose thread exited and that are fully drained. */
 static void reap_dead(dasf_filedb *db) {
-    dasf_ring *r, *tmp;
+    dasf_ring *r;
     pthread_mutex_lock(&db->reg_lock);
-    cds_list_for_each_entry_safe(r, tmp, &db->rings, node) {
+    DASF_LIST_EACH_SAFE(dasf_ring, r, &db->rings, node) {
         if (__atomic_load_n(&r->dead, __ATOMIC_ACQUIRE) &&
             __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == r->tail &&
             __atomic_load_n(&r->dropped, __ATOMIC_RELAXED) == r->dropped_seen) {
-            cds_list_del_rcu(&r->node);
+            dasf_rcu_list_del(&r->node);
             __atomic_store_n(&r->linked, 0, __ATOMIC_RELEASE);
-            call_rcu(&r->rcu, dasf_ring_free_rcu);
+            dasf_call_rcu(&r->rcu, dasf_ring_free_rcu, r);
         }
     }
     pthread_mutex_unlock(&db->reg_lock);
@@ -441,6 +441,7 @@ static void *flusher_main(void *arg) {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL); /* app signals are not ours */
+    __atomic_store_n(&db->flusher_ready, 1, __ATOMIC_RELEASE);
     flusher_state fs;
     memset(&fs, 0, sizeof fs);
     fs.last_recal = mono_s();
@@ -449,7 +450,9 @@ static void *flusher_main(void *arg) {
         int stopping = __atomic_load_n(&db->stopping, __ATOMIC_ACQUIRE);
         uint64_t req = __atomic_load_n(&db->commit_req, __ATOMIC_ACQUIRE);
         if (stopping == 2) break; /* close without commit */
+        pthread_mutex_lock(&db->cycle_lock);
         int rc = cycle(db, &fs);
+        pthread_mutex_unlock(&db->cycle_lock);
         int waiting_commit = req > __atomic_load_n(&db->commit_done, __ATOMIC_ACQUIRE);
         if (rc == DASF_ELOCK_TIMEOUT && (waiting_commit || stopping == 1)) {
             /* Someone waits for this data: keep trying (and keep draining,
@@ -490,6 +493,7 @@ int dasf_flusher_start(dasf_filedb *db) {
                                        db->opts.default_byte_size);
         if (rc) return rc;
     }
+    __atomic_store_n(&db->flusher_ready, 0, __ATOMIC_RELAXED);
     if (pthread_create(&db->flusher, NULL, flusher_main, db) != 0) return DASF_ENOMEM;
     db->flusher_running = 1;
     db->flusher_pid = me;
@@ -551,14 +555,21 @@ int dasf_flusher_stop(dasf_filedb *db, int commit) {
 }
 
 void dasf_flusher_reset_after_fork(dasf_filedb *db) {
-    /* The parent's flusher thread does not exist here; whatever it was
-     * doing at fork time may be half done, so its private state is
-     * abandoned (not freed) and rebuilt on first use.  Its pending chunks
-     * are the parent's to write. */
+    /* The parent's flusher thread does not exist here.  It was between
+     * cycles at fork time (fork_prepare held cycle_lock), so its state is
+     * consistent: free it; a flusher of the child's own starts on first
+     * use.  Its pending chunks are the parent's to write, not ours. */
     db->flusher_running = 0;
     db->flusher_pid = 0;
+    if (db->enc) dasf_chunk_enc_destroy(db->enc);
     db->enc = NULL;
-    memset(&db->chunk, 0, sizeof db->chunk);
+    dasf_buf_free(&db->chunk);
+    while (db->pending_head) {
+        dasf_pending *pc = db->pending_head;
+        db->pending_head = pc->next;
+        dasf_buf_free(&pc->bytes);
+        free(pc);
+    }
     db->pending_head = db->pending_tail = NULL;
     db->pending_bytes = 0;
     db->dropped_unreported = 0;

@@ -10,6 +10,7 @@
  */
 #include "ring.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -31,7 +32,7 @@ static void at_exit(void) {
      * may still call close/destroy from a later atexit handler. */
     pthread_mutex_lock(&g_dbs_lock);
     dasf_filedb *db;
-    cds_list_for_each_entry(db, &g_dbs, all_node) {
+    DASF_LIST_EACH(dasf_filedb, db, &g_dbs, all_node) {
         if (!db->finalized) {
             __atomic_store_n(&db->key, 0, __ATOMIC_RELEASE); /* later records: ECLOSED */
             dasf_flusher_stop(db, db->opts.commit_on_close);
@@ -44,9 +45,15 @@ static void at_exit(void) {
 static void fork_prepare(void) {
     pthread_mutex_lock(&g_dbs_lock);
     dasf_filedb *db;
-    cds_list_for_each_entry(db, &g_dbs, all_node) {
+    DASF_LIST_EACH(dasf_filedb, db, &g_dbs, all_node) {
+        pthread_mutex_lock(&db->cycle_lock); /* the flusher is between cycles */
         pthread_mutex_lock(&db->reg_lock);
         pthread_mutex_lock(&db->commit_lock);
+        /* A flusher still starting up may be inside the C library's thread
+         * setup (which allocates): let it reach flusher_main first.  It
+         * takes no lock before that point. */
+        if (db->flusher_running && db->flusher_pid == getpid())
+            while (!__atomic_load_n(&db->flusher_ready, __ATOMIC_ACQUIRE)) sched_yield();
     }
     call_rcu_before_fork();
     urcu_bp_before_fork();
@@ -56,9 +63,10 @@ static void fork_parent(void) {
     urcu_bp_after_fork_parent();
     call_rcu_after_fork_parent();
     dasf_filedb *db;
-    cds_list_for_each_entry(db, &g_dbs, all_node) {
+    DASF_LIST_EACH(dasf_filedb, db, &g_dbs, all_node) {
         pthread_mutex_unlock(&db->commit_lock);
         pthread_mutex_unlock(&db->reg_lock);
+        pthread_mutex_unlock(&db->cycle_lock);
     }
     pthread_mutex_unlock(&g_dbs_lock);
 }
@@ -68,11 +76,11 @@ static void fork_child(void) {
     call_rcu_after_fork_child();
     dasf_ring_tls_reset_after_fork();
     dasf_filedb *db;
-    cds_list_for_each_entry(db, &g_dbs, all_node) {
+    DASF_LIST_EACH(dasf_filedb, db, &g_dbs, all_node) {
         /* The parent's rings hold the parent's events: release their
          * memory here and start with none. */
-        dasf_ring *r, *tmp;
-        cds_list_for_each_entry_safe(r, tmp, &db->rings, node) {
+        dasf_ring *r;
+        DASF_LIST_EACH_SAFE(dasf_ring, r, &db->rings, node) {
             munmap(r->buf, r->cap);
             free(r);
         }
@@ -81,6 +89,7 @@ static void fork_child(void) {
         if (db->key) __atomic_store_n(&db->key, dasf_registry_new_key(), __ATOMIC_RELEASE);
         pthread_mutex_unlock(&db->commit_lock);
         pthread_mutex_unlock(&db->reg_lock);
+        pthread_mutex_unlock(&db->cycle_lock);
     }
     pthread_mutex_unlock(&g_dbs_lock);
 }

@@ -42,8 +42,14 @@ void dasf_ring_unref(dasf_ring *r) {
     if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0) ring_free(r);
 }
 
+#ifdef DASF_TSAN
+char dasf_rcu_hb_token;
+#endif
+
 void dasf_ring_free_rcu(struct rcu_head *h) {
-    dasf_ring_unref(caa_container_of(h, dasf_ring, rcu));
+    dasf_ring *r = caa_container_of(h, dasf_ring, rcu);
+    dasf_rcu_callback_begin(r);
+    dasf_ring_unref(r);
 }
 
 /* Thread exit: mark each ring dead so the flusher drains and unlinks it;
@@ -163,7 +169,7 @@ dasf_ring *dasf_ring_get_slow(dasf_filedb *db, int *rc) {
         return NULL;
     }
     r->linked = 1;
-    cds_list_add_tail_rcu(&r->node, &db->rings);
+    dasf_rcu_list_add_tail(&r->node, &db->rings);
     pthread_mutex_unlock(&db->reg_lock);
 
     t->v[t->n].key = key;

@@ -6,7 +6,58 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+/* Strings handed out by th_tmpdir/th_path belong to the helpers: they are
+ * freed at exit (so LeakSanitizer stays quiet in tests and in forked
+ * children that call exit()), and the directories are removed by the
+ * process that made them unless DASF_KEEP_TEST_FILES is set. */
+static char **g_owned;
+static size_t g_nowned, g_capowned;
+static char **g_dirs;
+static size_t g_ndirs, g_capdirs;
+static pid_t g_dirs_owner;
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void cleanup_at_exit(void) {
+    const char *keep = getenv("DASF_KEEP_TEST_FILES");
+    if (getpid() == g_dirs_owner && !(keep && *keep))
+        for (size_t i = 0; i < g_ndirs; i++) nftw(g_dirs[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    for (size_t i = 0; i < g_nowned; i++) free(g_owned[i]);
+    free(g_owned);
+    free(g_dirs);
+    g_owned = g_dirs = NULL;
+    g_nowned = g_capowned = g_ndirs = g_capdirs = 0;
+}
+
+static void push(char ***v, size_t *n, size_t *cap, char *p) {
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 16;
+        *v = realloc(*v, *cap * sizeof **v);
+        if (!*v) abort();
+    }
+    (*v)[(*n)++] = p;
+}
+
+static char *owned(char *p) {
+    static int registered;
+    if (!p) abort();
+    if (!registered) {
+        atexit(cleanup_at_exit);
+        registered = 1;
+    }
+    push(&g_owned, &g_nowned, &g_capowned, p);
+    return p;
+}
 
 char *th_tmpdir(void) {
     const char *base = getenv("TMPDIR");
@@ -16,13 +67,16 @@ char *th_tmpdir(void) {
         perror("mkdtemp");
         abort();
     }
-    return strdup(tmpl);
+    char *dir = owned(strdup(tmpl));
+    if (g_dirs_owner != getpid()) g_ndirs = 0; /* a forked child's own list */
+    g_dirs_owner = getpid();
+    push(&g_dirs, &g_ndirs, &g_capdirs, dir);
+    return dir;
 }
 
 char *th_path(const char *dir, const char *name) {
     size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (!p) abort();
+    char *p = owned(malloc(n));
     snprintf(p, n, "%s/%s", dir, name);
     return p;
 }
@@ -90,4 +144,27 @@ int th_write_file(const char *path, const void *p, size_t n) {
 const char *th_dasf_trace(void) {
     const char *p = getenv("DASF_TRACE_BIN");
     return p && *p ? p : NULL;
+}
+
+extern char **environ;
+
+pid_t th_spawn_writer(const char *const *args) {
+    const char *exe = getenv("DASF_TEST_WRITER");
+    if (!exe || !*exe) {
+        fprintf(stderr, "DASF_TEST_WRITER is not set\n");
+        return -1;
+    }
+    char *argv[16];
+    size_t n = 0;
+    argv[n++] = (char *)exe;
+    while (*args && n < 15) argv[n++] = (char *)*args++;
+    argv[n] = NULL;
+    fflush(NULL);
+    pid_t pid;
+    int rc = posix_spawn(&pid, exe, NULL, NULL, argv, environ);
+    if (rc) {
+        fprintf(stderr, "posix_spawn %s: %s\n", exe, strerror(rc));
+        return -1;
+    }
+    return pid;
 }

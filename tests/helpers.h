@@ -4,9 +4,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A fresh private directory under $TMPDIR (or /tmp); never NULL (aborts). */
+/* A fresh private directory under $TMPDIR (or /tmp); never NULL (aborts).
+ * Removed with its contents when the process that made it exits, unless
+ * DASF_KEEP_TEST_FILES is set.  The string belongs to the helpers. */
 char *th_tmpdir(void);
-/* dir + "/" + name, malloc'ed. */
+/* dir + "/" + name; the string belongs to the helpers (freed at exit). */
 char *th_path(const char *dir, const char *name);
 /* Runs a shell command; returns its exit status (or -1).  When out is not
  * NULL, *out receives its stdout (malloc'ed, NUL-terminated). */
@@ -19,6 +21,11 @@ uint8_t *th_read_file(const char *path, size_t *len);
 int th_write_file(const char *path, const void *p, size_t n);
 /* The dasf-trace binary (from $DASF_TRACE_BIN), or NULL. */
 const char *th_dasf_trace(void);
+/* Starts $DASF_TEST_WRITER (tests/test_writer_proc.c) with the given
+ * arguments (NULL-terminated), in the current environment; returns its pid,
+ * or -1 (message on stderr). */
+#include <sys/types.h>
+pid_t th_spawn_writer(const char *const *args);
 /* Debian's python3 with python3-msgpack. */
 #define TH_PYTHON "/usr/bin/python3"
 #endif

@@ -87,9 +87,6 @@ static install install_copy(void) {
 
 static void install_cleanup(install *in) {
     free(run_ok("rm -rf '%s'", in->dir));
-    free(in->dir);
-    free(in->prefix);
-    free(in->libdir);
 }
 
 /* Builds minimal and stencil in dir/LIB with find_package(dasf-profiler). */
@@ -112,9 +109,7 @@ static char *build_with_cmake(const install *in, const char *lib) {
                 "-DCMAKE_C_FLAGS='%s' 2>&1",
                 DASF_CMAKE_COMMAND, proj, bin, in->prefix, DASF_C_COMPILER, DASF_C_FLAGS));
     free(run_ok("'%s' --build '%s' 2>&1", DASF_CMAKE_COMMAND, bin));
-    free(lists);
     free(text);
-    free(proj);
     return bin;
 }
 
@@ -156,7 +151,6 @@ static void run_programs(const install *in, const char *bin) {
     cr_assert_eq(th_count_events(trace), n, "minimal: %ld recorded, %ld in %s", n,
                  th_count_events(trace), trace);
     free(out);
-    free(trace);
 
     trace = th_path(in->dir, "stencil.msgpack.zst");
     out = run_ok("'%s/stencil' -t 3 -n 25 -s 24 -o '%s' 2>&1", bin, trace);
@@ -166,7 +160,6 @@ static void run_programs(const install *in, const char *bin) {
     cr_assert_eq(th_count_events(trace), n, "stencil: %ld recorded, %ld in %s", n,
                  th_count_events(trace), trace);
     free(out);
-    free(trace);
 }
 
 /* The library a program loads: the installed copy (shared) or none (static). */
@@ -195,11 +188,9 @@ Test(install, lays_out_library_header_and_package_files) {
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         char *p = th_path(in.libdir, want[i]);
         cr_expect(exists(p), "missing %s", p);
-        free(p);
     }
     char *h = th_path(in.prefix, "include/dasf/profiler.h");
     cr_expect(exists(h), "missing %s", h);
-    free(h);
     /* Internal headers stay internal. */
     char *found = run_ok("find '%s' -name '*.h' | sort", in.prefix);
     cr_expect(strstr(found, "/include/dasf/profiler.h"), "%s", found);
@@ -225,7 +216,6 @@ static void examples_work(consumer how, int shared) {
                                  : build_with_pkg_config(&in, !shared);
     check_linkage(&in, bin, shared);
     run_programs(&in, bin);
-    free(bin);
     install_cleanup(&in);
 }
 
@@ -250,9 +240,7 @@ Test(install, prefix_is_relocatable, .timeout = 300) {
     install in = install_copy();
     char *moved = th_path(in.dir, "moved");
     free(run_ok("mv '%s' '%s'", in.prefix, moved));
-    free(in.prefix);
     in.prefix = moved;
-    free(in.libdir);
     in.libdir = th_path(in.prefix, DASF_INSTALL_LIBDIR);
     char *cflags =
         run_ok("PKG_CONFIG_PATH='%s/pkgconfig' pkg-config --cflags dasf-profiler", in.libdir);
@@ -265,11 +253,9 @@ Test(install, prefix_is_relocatable, .timeout = 300) {
     cr_assert(realpath(inc, got), "pkg-config's include dir %s does not exist", inc);
     cr_assert(realpath(want_dir, want));
     cr_expect_str_eq(got, want);
-    free(want_dir);
     free(cflags);
     char *bin = build_with_cmake(&in, "profiler_static");
     run_programs(&in, bin);
-    free(bin);
     install_cleanup(&in);
 }
 
@@ -290,7 +276,5 @@ Test(install, installed_cli_reads_a_trace, .timeout = 300) {
     cr_expect(strstr(out, "step"), "%s", out);
     cr_expect(strstr(out, "100"), "%s", out);
     free(out);
-    free(trace);
-    free(tool);
     install_cleanup(&in);
 }

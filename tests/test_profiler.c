@@ -250,22 +250,6 @@ Test(profiler, user_database_receives_validated_events) {
 
 /* ---- file-level promises ------------------------------------------------------ */
 
-static int writer_proc(const char *path, int k, int n) {
-    dasf_file_db_options o = fast_opts(DASF_DEFAULT_COMPRESSION_LEVEL);
-    o.commit_threshold = 2000;
-    o.lock_timeout = 30;
-    dasf_profiler *p;
-    if (dasf_profiler_create(&p, path, &o, NULL)) return 1;
-    char name[16];
-    snprintf(name, sizeof name, "w%d", k);
-    for (int i = 0; i < n; i++) {
-        dasf_arg a = DASF_ARG_I64("i", i);
-        if (dasf_record_complete_args(p, name, i, 0, &a, 1)) return 2;
-        if (i % 10000 == 9999 && dasf_profiler_commit(p)) return 3;
-    }
-    return dasf_profiler_destroy(p) ? 4 : 0;
-}
-
 typedef struct per_writer {
     long count[4];
     unsigned char *seen[4];
@@ -289,10 +273,12 @@ Test(profiler, four_processes_append_to_one_file_every_event_once) {
     char *path = th_path(dir, "shared.msgpack.zst");
     enum { N = 50000 };
     pid_t kids[4];
-    fflush(NULL);
-    for (int k = 0; k < 4; k++) {
-        kids[k] = fork();
-        if (kids[k] == 0) _exit(writer_proc(path, k, N));
+    for (int k = 0; k < 4; k++) { /* four separate processes (test_writer_proc.c) */
+        char ks[16], ns[16];
+        snprintf(ks, sizeof ks, "%d", k);
+        snprintf(ns, sizeof ns, "%d", N);
+        kids[k] = th_spawn_writer((const char *const[]){"append", path, ks, ns, NULL});
+        cr_assert_gt(kids[k], 0);
     }
     for (int k = 0; k < 4; k++) {
         int st;
@@ -324,6 +310,8 @@ Test(profiler, lock_timeout_then_success_after_release) {
     fflush(NULL);
     pid_t holder = fork();
     if (holder == 0) { /* another process holds the lock */
+        close(ready[0]);
+        close(go[1]); /* so the read below ends if the test process dies */
         int fd = open(path, O_RDWR | O_CREAT, 0644);
         flock(fd, LOCK_EX);
         char c = 1;
@@ -331,8 +319,11 @@ Test(profiler, lock_timeout_then_success_after_release) {
         if (read(go[0], &c, 1) != 1) _exit(1);
         _exit(0); /* exit releases the lock */
     }
+    cr_assert_gt(holder, 0);
+    close(ready[1]);
+    close(go[0]);
     char c;
-    cr_assert_eq(read(ready[0], &c, 1), 1);
+    cr_assert_eq(read(ready[0], &c, 1), 1, "the holder took the lock");
     dasf_file_db_options o = fast_opts(0);
     o.lock_timeout = 0.2;
     dasf_db *db;

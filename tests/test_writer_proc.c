@@ -1,0 +1,136 @@
+/*
+ * test_writer_proc.c — a separate program the tests start (posix_spawn) when
+ * they need whole processes writing traces: several processes appending to
+ * one file, and the default profiler configured from the environment.
+ * Starting a fresh program rather than fork()ing the test keeps these tests
+ * valid under ThreadSanitizer, which does not support a child of a
+ * multi-threaded process starting threads (the flusher) of its own.
+ *
+ *   test_writer_proc append PATH K N   N complete events named "wK" with arg
+ *                                      i = 0..N-1, committing every 10000;
+ *                                      exit 0 when all were written
+ *   test_writer_proc default N         N instant events "tick" into the
+ *                                      default profiler (DASF_TRACE_FILE ...),
+ *                                      committed by the atexit handler
+ *   test_writer_proc fork PATH         fork in the middle of recording: the
+ *                                      parent records t0 x5000, forks while a
+ *                                      second thread records t3 x20000; the
+ *                                      child records t1 x7000 and closes; the
+ *                                      parent records t2 x3000 and closes.
+ *                                      Prints "PARENT_PID CHILD_PID"; exit 0
+ *                                      when every record call succeeded.
+ * In "fork" the Criterion runner's own threads are absent, so the only
+ * threads at fork time are the library's and the test's — the sanitizers'
+ * allocators are not fork-safe against arbitrary other threads.
+ */
+#include "dasf/profiler.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int append(const char *path, int k, long n) {
+    dasf_file_db_options o = dasf_file_db_options_default();
+    o.flush = false;
+    o.compression_level = DASF_DEFAULT_COMPRESSION_LEVEL;
+    o.commit_threshold = 2000;
+    o.lock_timeout = 30;
+    dasf_profiler *p;
+    int rc = dasf_profiler_create(&p, path, &o, NULL);
+    if (rc) {
+        fprintf(stderr, "create: %s\n", dasf_strerror(rc));
+        return 1;
+    }
+    char name[16];
+    snprintf(name, sizeof name, "w%d", k);
+    for (long i = 0; i < n; i++) {
+        dasf_arg a = DASF_ARG_I64("i", i);
+        if ((rc = dasf_record_complete_args(p, name, (double)i, 0, &a, 1))) {
+            fprintf(stderr, "record: %s\n", dasf_strerror(rc));
+            return 2;
+        }
+        if (i % 10000 == 9999 && (rc = dasf_profiler_commit(p))) {
+            fprintf(stderr, "commit: %s\n", dasf_strerror(rc));
+            return 3;
+        }
+    }
+    if ((rc = dasf_profiler_destroy(p))) {
+        fprintf(stderr, "destroy: %s\n", dasf_strerror(rc));
+        return 4;
+    }
+    return 0;
+}
+
+static int default_profiler(long n) {
+    dasf_profiler *p = dasf_default_profiler();
+    if (!p) return 5;
+    for (long i = 0; i < n; i++)
+        if (dasf_profiler_record_instant_event(p, "tick", (double)i, NULL)) return 6;
+    return 0; /* the atexit handler commits */
+}
+
+typedef struct stream {
+    dasf_profiler *p;
+    int k;
+    long n, ok;
+    int started; /* first event recorded (its ring exists) */
+} stream;
+
+static void *record_stream(void *arg) {
+    stream *st = arg;
+    char name[16];
+    snprintf(name, sizeof name, "t%d", st->k);
+    for (long i = 0; i < st->n; i++) {
+        dasf_arg a = DASF_ARG_I64("seq", i);
+        if (dasf_record_complete_args(st->p, name, 1.0 + (double)i * 1e-6, 1e-7, &a, 1) == 0)
+            st->ok++;
+        if (i == 0) __atomic_store_n(&st->started, 1, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+static int fork_mid_recording(const char *path) {
+    dasf_file_db_options o = dasf_file_db_options_default();
+    o.flush = false;
+    o.commit_threshold = 1000000;
+    o.flush_interval = 3600; /* the parent's events stay pending across fork */
+    dasf_profiler *p;
+    if (dasf_profiler_create(&p, path, &o, NULL)) return 1;
+    stream before = {p, 0, 5000, 0, 0};
+    record_stream(&before);
+    stream bg = {p, 3, 20000, 0, 0};
+    pthread_t th;
+    if (pthread_create(&th, NULL, record_stream, &bg)) return 2;
+    while (!__atomic_load_n(&bg.started, __ATOMIC_ACQUIRE)) sched_yield();
+    fflush(NULL);
+    pid_t child = fork(); /* while bg records */
+    if (child < 0) return 3;
+    if (child == 0) {
+        stream c = {p, 1, 7000, 0, 0};
+        record_stream(&c);
+        int rc = dasf_profiler_destroy(p);
+        _exit(rc == 0 && c.ok == 7000 ? 0 : 4);
+    }
+    stream after = {p, 2, 3000, 0, 0};
+    record_stream(&after);
+    pthread_join(th, NULL);
+    int st;
+    if (waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return 5;
+    if (dasf_profiler_destroy(p)) return 6;
+    if (before.ok != 5000 || after.ok != 3000 || bg.ok != 20000) return 7;
+    printf("%ld %ld\n", (long)getpid(), (long)child);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "fork") == 0) return fork_mid_recording(argv[2]);
+    if (argc == 5 && strcmp(argv[1], "append") == 0)
+        return append(argv[2], atoi(argv[3]), atol(argv[4]));
+    if (argc == 3 && strcmp(argv[1], "default") == 0) return default_profiler(atol(argv[2]));
+    fprintf(stderr, "usage: %s append PATH K N | default N | fork PATH\n", argv[0]);
+    return 64;
+}
