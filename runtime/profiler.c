@@ -137,6 +137,17 @@ int dasf_profiler_record(dasf_profiler *p, const dasf_event *ev) {
 
 static int record_kind(dasf_profiler *p, const char *name, dasf_phase ph, double ts, double dur,
                        const dasf_record_opts *o) {
+    dasf_filedb *f = p ? p->fdb : NULL;
+    if (DASF_LIKELY(f) &&
+        (!o || (!o->scope && !o->process_id.kind && !o->thread_id.kind && !o->args_msgpack))) {
+        /* Automatic ids, typed args: the light path (it declines anything
+         * else with DASF_EINVAL, and the generic path below decides). */
+        uint64_t key = __atomic_load_n(&f->key, __ATOMIC_RELAXED);
+        int rc = dasf_record_named_db(f, key, ph, ph == DASF_PHASE_INSTANT ? DASF_SCOPE_GLOBAL : 0,
+                                      name, ts, ph == DASF_PHASE_COMPLETE ? dur : 0,
+                                      o ? o->args : NULL, o ? o->n_args : 0);
+        if (rc != DASF_EINVAL) return rc;
+    }
     dasf_event ev;
     memset(&ev, 0, sizeof ev);
     ev.name = name;
@@ -197,7 +208,7 @@ static DASF_COLD int record_h_slow(dasf_profiler *p, dasf_name name, dasf_phase 
 static inline int record_h(dasf_profiler *p, dasf_name name, dasf_phase ph, double ts,
                            double dur) {
     dasf_filedb *f = p ? p->fdb : NULL;
-    if (DASF_LIKELY(f && name && isfinite(ts) && isfinite(dur) && dur >= 0)) {
+    if (DASF_LIKELY(f && name && dasf_finite_bits(bits(ts)) && dasf_nonneg_finite_bits(bits(dur)))) {
         uint64_t key = __atomic_load_n(&f->key, __ATOMIC_RELAXED);
         return dasf_ring_push_plain(f, key, dasf_rec_word(name, ph, DASF_TS_DOUBLE, 0),
                                     bits(ts), bits(dur));
@@ -212,7 +223,7 @@ int dasf_record_complete_h(dasf_profiler *p, dasf_name name, double timestamp,
 
 int dasf_record_instant_h(dasf_profiler *p, dasf_name name, double timestamp) {
     dasf_filedb *f = p ? p->fdb : NULL;
-    if (DASF_LIKELY(f && name && isfinite(timestamp))) {
+    if (DASF_LIKELY(f && name && dasf_finite_bits(bits(timestamp)))) {
         uint64_t key = __atomic_load_n(&f->key, __ATOMIC_RELAXED);
         return dasf_ring_push_plain(
             f, key, dasf_rec_word(name, DASF_PHASE_INSTANT, DASF_TS_DOUBLE, DASF_SCOPE_GLOBAL),
@@ -246,7 +257,8 @@ int dasf_record_complete_args(dasf_profiler *p, const char *name, double timesta
     dasf_filedb *f = p ? p->fdb : NULL;
     if (DASF_LIKELY(f)) {
         uint64_t key = __atomic_load_n(&f->key, __ATOMIC_RELAXED);
-        int rc = dasf_record_complete_args_db(f, key, name, timestamp, duration, args, n_args);
+        int rc = dasf_record_named_db(f, key, DASF_PHASE_COMPLETE, 0, name, timestamp, duration,
+                                      args, n_args);
         if (rc != DASF_EINVAL) return rc;
         /* raw msgpack args and bad input: the generic path decides */
     }

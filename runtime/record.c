@@ -152,29 +152,63 @@ int dasf_filedb_record_event(dasf_filedb *db, const dasf_event *ev) {
     return DASF_OK;
 }
 
-/* Copied name + typed args, automatic ids: a lighter path than the generic
- * one (no dasf_event to build, args validated inline, each string measured
- * once).  More than 8 args or raw msgpack args take the generic path. */
+/* Copies a C string's n bytes and its NUL (m = n + 1 bytes) with a few
+ * fixed-size moves for short strings (names, arg keys): no call, no
+ * byte loop.  The overlapping pairs stay inside [0, m) of both sides. */
+static inline void copy_cstr(uint8_t *d, const char *s, size_t m) {
+    uint64_t a, b;
+    uint32_t x, y;
+    if (m >= 16 && m <= 32) {
+        uint64_t a2, b2;
+        memcpy(&a, s, 8), memcpy(&a2, s + 8, 8);
+        memcpy(&b, s + m - 16, 8), memcpy(&b2, s + m - 8, 8);
+        memcpy(d, &a, 8), memcpy(d + 8, &a2, 8);
+        memcpy(d + m - 16, &b, 8), memcpy(d + m - 8, &b2, 8);
+    } else if (m >= 8 && m < 16) {
+        memcpy(&a, s, 8), memcpy(&b, s + m - 8, 8);
+        memcpy(d, &a, 8), memcpy(d + m - 8, &b, 8);
+    } else if (m >= 4 && m < 8) {
+        memcpy(&x, s, 4), memcpy(&y, s + m - 4, 4);
+        memcpy(d, &x, 4), memcpy(d + m - 4, &y, 4);
+    } else if (m < 4) {
+        for (size_t i = 0; i < m; i++) d[i] = (uint8_t)s[i];
+    } else {
+        memcpy(d, s, m);
+    }
+}
+
+/* put_str for a C string of length n (its NUL is copied with it). */
+static inline void put_cstr(writer *w, const char *s, size_t n) {
+    put_u32(w, (uint32_t)n);
+    copy_cstr(w->p, s, n + 1);
+    w->p += n + 1;
+}
+
 #define FAST_ARGS 8
 
-int dasf_record_complete_args_db(dasf_filedb *db, uint64_t key, const char *name, double ts,
-                                 double dur, const dasf_arg *args, size_t n_args) {
-    if (DASF_UNLIKELY(!name || !isfinite(ts) || !isfinite(dur) || dur < 0 ||
+int dasf_record_named_db(dasf_filedb *db, uint64_t key, unsigned phase, unsigned scope,
+                         const char *name, double ts, double dur, const dasf_arg *args,
+                         size_t n_args) {
+    uint64_t tsb = dbl_bits(ts), durb = dbl_bits(dur);
+    if (DASF_UNLIKELY(!name || !dasf_finite_bits(tsb) || !dasf_nonneg_finite_bits(durb) ||
                       (n_args && !args) || n_args > FAST_ARGS))
         return DASF_EINVAL;
     size_t name_len = strlen(name);
-    size_t klen[FAST_ARGS], vlen[FAST_ARGS];
+    size_t klen[FAST_ARGS], slen[FAST_ARGS];
     size_t payload = 1 + 4 + name_len + 1 + 1;
     for (size_t i = 0; i < n_args; i++) {
         const dasf_arg *a = &args[i];
-        if (DASF_UNLIKELY(!a->key || a->type < DASF_ARG_INT || a->type > DASF_ARG_STR ||
+        if (DASF_UNLIKELY(!a->key || (unsigned)a->type - DASF_ARG_INT > DASF_ARG_STR - DASF_ARG_INT ||
                           (a->type == DASF_ARG_STR && !a->v.s)))
             return DASF_EINVAL; /* the generic path decides */
         klen[i] = strlen(a->key);
-        vlen[i] = a->type == DASF_ARG_STR ? 4 + strlen(a->v.s) + 1
-                  : a->type == DASF_ARG_BOOL ? 1
-                                             : 8;
-        payload += 1 + 4 + klen[i] + 1 + 1 + vlen[i];
+        payload += 1 + 4 + klen[i] + 1 + 1;
+        if (a->type == DASF_ARG_STR) {
+            slen[i] = strlen(a->v.s);
+            payload += 4 + slen[i] + 1;
+        } else {
+            payload += a->type == DASF_ARG_BOOL ? 1 : 8;
+        }
     }
     uint64_t size = (DASF_REC_SIZE + payload + DASF_REC_SIZE - 1) & ~(uint64_t)(DASF_REC_SIZE - 1);
     int rc = 0;
@@ -183,20 +217,20 @@ int dasf_record_complete_args_db(dasf_filedb *db, uint64_t key, const char *name
     if (DASF_UNLIKELY(size > max_record(db))) return DASF_EINVAL;
     dasf_rec *rec = dasf_ring_reserve(r, size, &rc);
     if (DASF_UNLIKELY(!rec)) return rc;
-    rec->ts = dbl_bits(ts);
-    rec->dur = dbl_bits(dur);
-    rec->word = dasf_rec_word(0, DASF_PHASE_COMPLETE, DASF_TS_DOUBLE | DASF_RF_PAYLOAD, 0);
+    rec->ts = tsb;
+    rec->dur = durb;
+    rec->word = dasf_rec_word(0, phase, DASF_TS_DOUBLE | DASF_RF_PAYLOAD, scope);
     rec->size = size;
     writer w = {(uint8_t *)(rec + 1)};
     put_u8(&w, DASF_PT_NAME);
-    put_str(&w, name, name_len);
+    put_cstr(&w, name, name_len);
     for (size_t i = 0; i < n_args; i++) {
         const dasf_arg *a = &args[i];
         put_u8(&w, DASF_PT_ARG);
-        put_str(&w, a->key, klen[i]);
+        put_cstr(&w, a->key, klen[i]);
         put_u8(&w, (uint8_t)a->type);
         if (a->type == DASF_ARG_STR)
-            put_str(&w, a->v.s, vlen[i] - 5);
+            put_cstr(&w, a->v.s, slen[i]);
         else if (a->type == DASF_ARG_BOOL)
             put_u8(&w, a->v.b ? 1 : 0);
         else

@@ -17,7 +17,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-__thread dasf_tls_cache dasf_tls __attribute__((tls_model("initial-exec")));
+__thread dasf_tls_cache dasf_tls __attribute__((tls_model("initial-exec"))) = {DASF_TLS_NO_KEY,
+                                                                               NULL};
 
 typedef struct tls_entry {
     uint64_t key;
@@ -63,7 +64,7 @@ static void thread_exit(void *arg) {
     free(t->v);
     free(t);
     t_rings = NULL;
-    dasf_tls.key = 0;
+    dasf_tls.key = DASF_TLS_NO_KEY;
     dasf_tls.ring = NULL;
 }
 
@@ -81,7 +82,7 @@ void dasf_ring_tls_reset_after_fork(void) {
         t_rings = NULL;
         pthread_setspecific(g_exit_key, NULL);
     }
-    dasf_tls.key = 0;
+    dasf_tls.key = DASF_TLS_NO_KEY;
     dasf_tls.ring = NULL;
 }
 

@@ -18,11 +18,16 @@ typedef struct dasf_tls_cache {
     dasf_ring *ring;
 } dasf_tls_cache;
 
+/* dasf_tls.key when this thread has no cached ring.  Open keys start at 1
+ * and a closed database's key is 0, so neither ever equals it: the fast
+ * path needs one compare to know the cached ring is this open database's. */
+#define DASF_TLS_NO_KEY UINT64_MAX
+
 extern __thread dasf_tls_cache dasf_tls __attribute__((tls_model("initial-exec")));
 
 /* This thread's ring for the database whose open key is `key`. */
 static inline dasf_ring *dasf_ring_for(dasf_filedb *db, uint64_t key, int *rc) {
-    if (DASF_LIKELY(dasf_tls.key == key && key != 0)) return dasf_tls.ring;
+    if (DASF_LIKELY(dasf_tls.key == key)) return dasf_tls.ring;
     if (DASF_UNLIKELY(key == 0)) { /* closed: db may be gone, don't touch it */
         *rc = DASF_ECLOSED;
         return NULL;
@@ -57,7 +62,7 @@ DASF_HIDDEN int dasf_ring_push_plain_slow(dasf_filedb *db, uint64_t key, uint64_
 static inline int dasf_ring_push_plain(dasf_filedb *db, uint64_t key, uint64_t word,
                                        uint64_t ts, uint64_t dur) {
     dasf_ring *r = dasf_tls.ring;
-    if (DASF_UNLIKELY(dasf_tls.key != key || key == 0))
+    if (DASF_UNLIKELY(dasf_tls.key != key))
         return dasf_ring_push_plain_slow(db, key, word, ts, dur);
     /* A 32-byte record never straddles the end (every record is a multiple
      * of 32 bytes and so is the ring), so only space is checked. */

@@ -134,6 +134,16 @@ typedef struct dasf_rec {
     uint64_t size; /* bytes of this record, header included */
 } dasf_rec;
 
+/* Checks on the bits of a double (integer compares, no FP constants):
+ * finite (exponent not all ones); finite and >= +0 (sign clear — -0.0 is
+ * refused here, so fast paths send it to the generic path, which accepts it). */
+static inline int dasf_finite_bits(uint64_t b) {
+    return (b << 1) < (UINT64_C(0x7ff) << 53);
+}
+static inline int dasf_nonneg_finite_bits(uint64_t b) {
+    return b < UINT64_C(0x7ff0000000000000);
+}
+
 static inline uint64_t dasf_rec_word(uint32_t name, unsigned phase, unsigned flags,
                                      unsigned scope) {
     return (uint64_t)name | (uint64_t)(phase & 0xff) << 32 | (uint64_t)(flags & 0xff) << 40 |
@@ -292,9 +302,13 @@ DASF_HIDDEN const char *dasf_intern_lookup(dasf_name h, uint32_t *len);
 DASF_HIDDEN int dasf_filedb_record_event(dasf_filedb *db, const dasf_event *ev);
 DASF_HIDDEN int dasf_filedb_record_plain(dasf_filedb *db, uint32_t name, unsigned phase,
                                          unsigned tskind, uint64_t ts, uint64_t dur);
-DASF_HIDDEN int dasf_record_complete_args_db(dasf_filedb *db, uint64_t key, const char *name,
-                                             double ts, double dur, const dasf_arg *args,
-                                             size_t n_args);
+/* Copied name + up to 8 typed args, automatic ids, one of X/i/B/E: the
+ * light record path.  DASF_EINVAL means "not for this path" (bad input,
+ * more args, raw msgpack args): the caller falls back to the generic path,
+ * which decides. */
+DASF_HIDDEN int dasf_record_named_db(dasf_filedb *db, uint64_t key, unsigned phase,
+                                     unsigned scope, const char *name, double ts, double dur,
+                                     const dasf_arg *args, size_t n_args);
 DASF_HIDDEN dasf_filedb *dasf_db_filedb(dasf_db *db);
 
 /* futex helpers (flusher.c) */

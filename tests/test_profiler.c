@@ -385,3 +385,127 @@ Test(profiler, commit_on_close_false_writes_nothing_uncommitted) {
     cr_assert_eq(dasf_db_close(db), 0);
     cr_assert_eq(th_count_events(path), 1);
 }
+
+/* ---- the light record path equals the generic one ------------------------------ */
+
+typedef struct pair_seen {
+    int n;
+    dasf_trace_event ev[64];
+    char names[64][128];
+    char argdump[64][512];
+} pair_seen;
+
+static void dump_value(char *out, size_t cap, const dasf_value *v) {
+    size_t len = strlen(out);
+    switch (v->type) {
+    case DASF_VAL_INT:
+        snprintf(out + len, cap - len, "i%lld,", (long long)v->v.i);
+        break;
+    case DASF_VAL_UINT:
+        snprintf(out + len, cap - len, "u%llu,", (unsigned long long)v->v.u);
+        break;
+    case DASF_VAL_FLOAT:
+        snprintf(out + len, cap - len, "f%a,", v->v.f);
+        break;
+    case DASF_VAL_BOOL:
+        snprintf(out + len, cap - len, "b%d,", (int)v->v.b);
+        break;
+    case DASF_VAL_STR:
+        snprintf(out + len, cap - len, "s%.*s,", (int)v->v.str.len, v->v.str.ptr);
+        break;
+    case DASF_VAL_MAP:
+        for (size_t i = 0; i < v->v.map.n; i++) {
+            dump_value(out, cap, &v->v.map.items[i].key);
+            dump_value(out, cap, &v->v.map.items[i].val);
+        }
+        break;
+    default:
+        snprintf(out + len, cap - len, "t%d,", (int)v->type);
+    }
+}
+
+static int keep_pairs(const dasf_trace_event *ev, void *user) {
+    pair_seen *s = user;
+    cr_assert_lt(s->n, 64);
+    s->ev[s->n] = *ev;
+    snprintf(s->names[s->n], sizeof s->names[0], "%s", ev->name);
+    s->argdump[s->n][0] = 0;
+    dump_value(s->argdump[s->n], sizeof s->argdump[0], &ev->args);
+    s->n++;
+    return 0;
+}
+
+static void light_equals_generic(int level) {
+    char *dir = th_tmpdir();
+    char *path = th_path(dir, "pairs");
+    dasf_file_db_options o = fast_opts(level);
+    dasf_profiler *p;
+    cr_assert_eq(dasf_profiler_create(&p, path, &o, NULL), 0);
+    /* name lengths around every copy size class (1..3, 4..7, 8..15, 16..32, more) */
+    static const size_t lens[] = {1, 3, 4, 7, 8, 15, 16, 31, 32, 33, 100};
+    enum { NL = sizeof lens / sizeof lens[0] };
+    char name[NL][128];
+    for (size_t i = 0; i < NL; i++) {
+        for (size_t j = 0; j < lens[i]; j++) name[i][j] = (char)('a' + (i + j) % 26);
+        name[i][lens[i]] = 0;
+    }
+    dasf_arg args[5] = {DASF_ARG_I64("k", -7), DASF_ARG_U64("a_longer_key_name", UINT64_MAX),
+                        DASF_ARG_F64("double", 2.5), DASF_ARG_BOOL("flag", true),
+                        DASF_ARG_STR("s", "a string value longer than thirty-two bytes")};
+    for (size_t i = 0; i < NL; i++) { /* light path, then the same through dasf_profiler_record */
+        double ts = 1.0 + (double)i, dur = i == 0 ? -0.0 : 0.125 * (double)i;
+        dasf_record_opts ro = {.args = args, .n_args = i % 6};
+        dasf_phase ph = i % 4 == 0   ? DASF_PHASE_COMPLETE
+                        : i % 4 == 1 ? DASF_PHASE_INSTANT
+                        : i % 4 == 2 ? DASF_PHASE_DURATION_BEGIN
+                                     : DASF_PHASE_DURATION_END;
+        int rc = ph == DASF_PHASE_COMPLETE ? dasf_profiler_record_complete_event(p, name[i], ts, dur, &ro)
+                 : ph == DASF_PHASE_INSTANT
+                     ? dasf_profiler_record_instant_event(p, name[i], ts, i % 2 ? NULL : &ro)
+                 : ph == DASF_PHASE_DURATION_BEGIN
+                     ? dasf_profiler_record_duration_begin_event(p, name[i], ts, &ro)
+                     : dasf_profiler_record_duration_end_event(p, name[i], ts, &ro);
+        cr_assert_eq(rc, 0, "light path, event %zu: %s", i, dasf_strerror(rc));
+        dasf_event ev = {.name = name[i],
+                         .timestamp = ts,
+                         .duration = ph == DASF_PHASE_COMPLETE ? dur : 0,
+                         .phase = ph,
+                         .scope = ph == DASF_PHASE_INSTANT ? DASF_SCOPE_GLOBAL : 0,
+                         .args = ph == DASF_PHASE_INSTANT && i % 2 ? NULL : args,
+                         .n_args = ph == DASF_PHASE_INSTANT && i % 2 ? 0 : i % 6};
+        cr_assert_eq(dasf_profiler_record(p, &ev), 0, "generic path, event %zu", i);
+    }
+    cr_assert_eq(dasf_record_complete_args(p, name[9], 50.0, 1.0, args, 5), 0);
+    dasf_event ev = {.name = name[9], .timestamp = 50.0, .duration = 1.0,
+                     .phase = DASF_PHASE_COMPLETE, .args = args, .n_args = 5};
+    cr_assert_eq(dasf_profiler_record(p, &ev), 0);
+    cr_assert_eq(dasf_profiler_commit(p), 0);
+    pair_seen *s = calloc(1, sizeof *s);
+    cr_assert_eq(dasf_profiler_get_traces(p, keep_pairs, s), 0);
+    cr_assert_eq(s->n, 2 * (NL + 1));
+    for (int k = 0; k < s->n; k += 2) {
+        const dasf_trace_event *a = &s->ev[k], *b = &s->ev[k + 1];
+        cr_assert_str_eq(s->names[k], s->names[k + 1], "pair %d", k / 2);
+        cr_assert_eq(a->phase, b->phase, "pair %d", k / 2);
+        cr_assert_eq(a->scope, b->scope, "pair %d", k / 2);
+        cr_assert_eq(a->timestamp, b->timestamp, "pair %d", k / 2);
+        cr_assert_eq(a->duration, b->duration, "pair %d", k / 2);
+        cr_assert_eq(a->process_id.v.i, b->process_id.v.i, "pair %d", k / 2);
+        cr_assert_eq(a->thread_id.v.i, b->thread_id.v.i, "pair %d", k / 2);
+        cr_assert_str_eq(s->argdump[k], s->argdump[k + 1], "pair %d", k / 2);
+    }
+    cr_assert_str_eq(s->names[2 * 9], name[9], "a 33-byte name survives the copy");
+    cr_assert_str_eq(s->names[2 * 10], name[10]);
+    cr_assert_eq(s->ev[0].duration, 0.0, "-0.0 duration is accepted");
+    cr_assert_eq(s->ev[2].scope, DASF_SCOPE_GLOBAL, "instant without opts: global scope");
+    free(s);
+    cr_assert_eq(dasf_profiler_destroy(p), 0);
+}
+
+Test(profiler, light_path_equals_generic_archive) {
+    light_equals_generic(DASF_DEFAULT_COMPRESSION_LEVEL);
+}
+
+Test(profiler, light_path_equals_generic_legacy) {
+    light_equals_generic(0);
+}
