@@ -177,6 +177,38 @@ static inline void copy_cstr(uint8_t *d, const char *s, size_t m) {
     }
 }
 
+/* strlen for the short strings of the record path (names, arg keys),
+ * inline: aligned 8-byte loads, which never cross a page, so reading the
+ * rest of the word after the NUL cannot fault (glibc's strlen does the
+ * same with wider loads).  The sanitizers see those bytes as outside the
+ * object, so their builds call strlen. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DASF_PLAIN_STRLEN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define DASF_PLAIN_STRLEN 1
+#endif
+#endif
+#ifdef DASF_PLAIN_STRLEN
+static inline size_t short_strlen(const char *s) {
+    return strlen(s);
+}
+#else
+typedef uint64_t __attribute__((may_alias)) dasf_word;
+static inline size_t short_strlen(const char *s) {
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    uintptr_t off = (uintptr_t)s & 7;
+    const dasf_word *w = (const dasf_word *)((uintptr_t)s - off);
+    /* Bytes before s (the low ones, little-endian) are forced non-zero. */
+    uint64_t v = *w | (off ? (UINT64_C(1) << (off * 8)) - 1 : 0);
+    for (;;) {
+        uint64_t z = (v - ones) & ~v & highs;
+        if (z) return (size_t)((const char *)w - s) + (size_t)(__builtin_ctzll(z) >> 3);
+        v = *++w;
+    }
+}
+#endif
+
 /* put_str for a C string of length n (its NUL is copied with it). */
 static inline void put_cstr(writer *w, const char *s, size_t n) {
     put_u32(w, (uint32_t)n);
@@ -193,7 +225,7 @@ int dasf_record_named_db(dasf_filedb *db, uint64_t key, unsigned phase, unsigned
     if (DASF_UNLIKELY(!name || !dasf_finite_bits(tsb) || !dasf_nonneg_finite_bits(durb) ||
                       (n_args && !args) || n_args > FAST_ARGS))
         return DASF_EINVAL;
-    size_t name_len = strlen(name);
+    size_t name_len = short_strlen(name);
     size_t klen[FAST_ARGS], slen[FAST_ARGS];
     size_t payload = 1 + 4 + name_len + 1 + 1;
     for (size_t i = 0; i < n_args; i++) {
@@ -201,10 +233,10 @@ int dasf_record_named_db(dasf_filedb *db, uint64_t key, unsigned phase, unsigned
         if (DASF_UNLIKELY(!a->key || (unsigned)a->type - DASF_ARG_INT > DASF_ARG_STR - DASF_ARG_INT ||
                           (a->type == DASF_ARG_STR && !a->v.s)))
             return DASF_EINVAL; /* the generic path decides */
-        klen[i] = strlen(a->key);
+        klen[i] = short_strlen(a->key);
         payload += 1 + 4 + klen[i] + 1 + 1;
         if (a->type == DASF_ARG_STR) {
-            slen[i] = strlen(a->v.s);
+            slen[i] = short_strlen(a->v.s);
             payload += 4 + slen[i] + 1;
         } else {
             payload += a->type == DASF_ARG_BOOL ? 1 : 8;
