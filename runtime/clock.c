@@ -147,7 +147,7 @@ int64_t dasf_clock_ticks_to_ns(uint64_t ticks) {
     double slope;
     read_line(&t0, &n0, &slope);
     double d = (double)(int64_t)(ticks - t0) * slope;
-    return n0 + (int64_t)llround(d);
+    return n0 + dasf_round_i64(d);
 }
 
 int64_t dasf_clock_tickdiff_to_ns(uint64_t dticks) {
@@ -156,7 +156,7 @@ int64_t dasf_clock_tickdiff_to_ns(uint64_t dticks) {
     int64_t n0;
     double slope;
     read_line(&t0, &n0, &slope);
-    return (int64_t)llround((double)(int64_t)dticks * slope);
+    return dasf_round_i64((double)(int64_t)dticks * slope);
 }
 
 int64_t dasf_now_ns(void) {

@@ -119,7 +119,7 @@ static int64_t sec_to_ns(double s) {
     double ns = s * 1e9;
     if (ns >= 9.2e18) return INT64_MAX;
     if (ns <= -9.2e18) return INT64_MIN;
-    return (int64_t)llround(ns);
+    return dasf_round_i64(ns);
 }
 
 static double bits_dbl(uint64_t b) {

@@ -20,6 +20,15 @@
 #define DASF_HIDDEN __attribute__((visibility("hidden")))
 #define DASF_LIKELY(x) __builtin_expect(!!(x), 1)
 #define DASF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* llround() for |d| < 2^63, inline (the libm call costs more than the rest
+ * of a clock conversion): truncate, then round half away from zero on the
+ * exact remainder (t is exact below 2^53; above, d is already integral). */
+static inline int64_t dasf_round_i64(double d) {
+    int64_t t = (int64_t)d;
+    double frac = d - (double)t;
+    return t + (frac >= 0.5) - (frac <= -0.5);
+}
 #define DASF_COLD __attribute__((cold, noinline))
 
 /* ---- growable byte buffer (buf.c) ------------------------------------- */
