@@ -22,7 +22,8 @@
  * last nibble 'D' for DASF), stored little-endian like every zstd magic. */
 #define DASF_CHUNK_MAGIC 0x184D2A5Du
 #define DASF_ZSTD_MAGIC 0xFD2FB528u
-#define DASF_FORMAT_VERSION 1
+#define DASF_FORMAT_VERSION 2     /* what the writer emits */
+#define DASF_FORMAT_VERSION_MIN 1 /* oldest version the reader reads */
 /* Upper bounds a reader accepts before believing a length (resync safety). */
 #define DASF_MAX_META_SIZE 4096u
 #define DASF_MAX_CHUNK_RAW ((uint64_t)1 << 34)
@@ -34,6 +35,19 @@ enum {
     DASF_EC_STREAM = 0x10, /* a stream index follows */
     DASF_EC_TSEND = 0x20,  /* the time value is end - prev_end (else start - prev_end) */
     DASF_EC_EXT = 0x40,    /* an extension-flags integer follows */
+};
+/* Version 2: a negative code (a msgpack negative fixint, -32..-1) is the
+ * compact form of an X event without extension fields; c = -1 - code. */
+enum {
+    DASF_CC_STREAM = 0x01,   /* a stream index follows */
+    DASF_CC_TMODE = 0x06,    /* time mode, (c >> 1) & 3: one of DASF_TM_* */
+    DASF_CC_SCHEMA = 0x08,   /* args are values only, keys from the name's schema */
+    DASF_CC_RESERVED = 0x10, /* must be clear */
+};
+enum {
+    DASF_TM_START_PREV_END = 0, /* tv = start - prev_end */
+    DASF_TM_END_PREV_END = 1,   /* tv = end - prev_end */
+    DASF_TM_START_PREV_START = 2, /* tv = start - prev_start */
 };
 /* Extension flags: which optional fields follow, in this order. */
 enum {

@@ -32,8 +32,14 @@ typedef struct str_ent {
 typedef struct stream_ent {
     dasf_id pid, tid; /* string ids point at owned copies */
     char *pid_s, *tid_s;
-    int64_t base, prev_end;
+    int64_t base, prev_end, prev_start;
 } stream_ent;
+
+/* Version 2 arg-key schema of one name: n key indices at off in schpool
+ * (n == 0: the name has none). */
+typedef struct schema_ent {
+    uint32_t off, n;
+} schema_ent;
 
 struct dasf_chunk_enc {
     int level, byte_size;
@@ -57,6 +63,13 @@ struct dasf_chunk_enc {
         const char *p;
         uint32_t idx;
     } icache[1024]; /* pointer → string index, in front of htab */
+    /* version 2: per-name arg-key schemas (indexed by the name's string
+     * index), their key indices, and one event's key indices (scratch) */
+    schema_ent *schemas;
+    uint32_t capschemas, nschemas;
+    dasf_buf schpool;
+    uint32_t *kidx;
+    size_t capkidx;
 };
 
 /* The packer's write callback.  Each encoding function packs through a
@@ -166,11 +179,13 @@ int dasf_chunk_enc_create(dasf_chunk_enc **out, int level, int byte_size) {
             ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_compressionLevel, level)) ||
             ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_checksumFlag, 1)) ||
             ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_contentSizeFlag, 1)) ||
-            /* Event arrays are ~10 bytes: at the fast levels, 7-byte minimum
-             * matches (one event's repeating head) measured both smaller and
-             * faster on the regular workload than the default 6 (bench_codec). */
+            /* Event arrays are 6-10 bytes: at the fast levels, 6-byte minimum
+             * matches measured smallest over the regular and random
+             * workloads with the version 2 compact events (bench_codec: 4
+             * and 5 compress slower, 7 misses the keyless leaf events'
+             * repeats: 6.6 B/event instead of 5.2 on regular). */
             (level <= 2 &&
-             ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_minMatch, 7)))) {
+             ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_minMatch, 6)))) {
             dasf_chunk_enc_destroy(e);
             return DASF_ENOMEM;
         }
@@ -194,6 +209,9 @@ void dasf_chunk_enc_destroy(dasf_chunk_enc *e) {
     free(e->streams);
     free(e->htab);
     ZSTD_freeCCtx(e->cctx);
+    free(e->schemas);
+    free(e->kidx);
+    dasf_buf_free(&e->schpool);
     dasf_buf_free(&e->ev);
     dasf_buf_free(&e->strbytes);
     dasf_buf_free(&e->strents);
@@ -510,7 +528,7 @@ static int64_t find_stream(dasf_chunk_enc *e, const dasf_enc_event *ev) {
         free(s->pid_s);
         return -1;
     }
-    s->base = s->prev_end = ev->ts_ns;
+    s->base = s->prev_end = s->prev_start = ev->ts_ns;
     return e->nstreams++;
 }
 
@@ -519,6 +537,14 @@ static int64_t find_stream(dasf_chunk_enc *e, const dasf_enc_event *ev) {
 static int64_t wsub(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
 static int64_t wadd(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
 static uint64_t mag(int64_t v) { return v < 0 ? 0 - (uint64_t)v : (uint64_t)v; }
+/* Bytes of w_int(v). */
+static unsigned int_size(int64_t v) {
+    if (v >= -32 && v < 128) return 1;
+    if (v >= -128 && v < 256) return 2;
+    if (v >= -32768 && v < 65536) return 3;
+    if (v >= INT32_MIN && v <= (int64_t)UINT32_MAX) return 5;
+    return 9;
+}
 
 /* Keys of an args map given as msgpack: all strings → flattened pairs. */
 static int msgpack_keys_all_str(const void *p, size_t n, uint32_t *count) {
@@ -575,6 +601,48 @@ static int archive_pairs(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     return rc;
 }
 
+/* Version 2 schemas: the arg keys of a name's first compact event become
+ * its schema; later compact events of that name with the same keys in the
+ * same order write only the values.  @return 1 when kidx[0..n) is (now)
+ * the name's schema, 0 when the name has another one, -1 on ENOMEM.
+ * *registered tells the caller to undo it if the event fails. */
+static int schema_use(dasf_chunk_enc *e, uint32_t name, const uint32_t *kidx, uint32_t n,
+                      int *registered) {
+    *registered = 0;
+    if (name >= e->capschemas) {
+        uint32_t cap = e->capschemas ? e->capschemas : 64;
+        while (cap <= name) cap *= 2;
+        schema_ent *v = realloc(e->schemas, cap * sizeof *v);
+        if (!v) return -1;
+        memset(v + e->capschemas, 0, (cap - e->capschemas) * sizeof *v);
+        e->schemas = v;
+        e->capschemas = cap;
+    }
+    schema_ent *sc = &e->schemas[name];
+    if (sc->n) {
+        if (sc->n != n) return 0;
+        const uint32_t *pool = (const uint32_t *)e->schpool.data + sc->off;
+        for (uint32_t i = 0; i < n; i++)
+            if (pool[i] != kidx[i]) return 0;
+        return 1;
+    }
+    if (e->schpool.len / 4 + n > UINT32_MAX) return 0;
+    uint32_t off = (uint32_t)(e->schpool.len / 4);
+    if (dasf_buf_append(&e->schpool, kidx, n * sizeof *kidx)) return -1;
+    sc->off = off;
+    sc->n = n;
+    e->nschemas++;
+    *registered = 1;
+    return 1;
+}
+
+static void schema_undo(dasf_chunk_enc *e, uint32_t name) {
+    schema_ent *sc = &e->schemas[name];
+    e->schpool.len = (size_t)sc->off * 4;
+    sc->n = 0;
+    e->nschemas--;
+}
+
 static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     dasf_buf *b = &e->ev;
     int pi = dasf_phase_fast_index(ev->phase);
@@ -605,61 +673,110 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     int64_t dur = is_x ? ev->dur_ns : 0;
     int64_t end = wadd(ev->ts_ns, dur);
     int64_t d_start = wsub(ev->ts_ns, s->prev_end), d_end = wsub(end, s->prev_end);
-
-    unsigned code = (unsigned)pi, ext = 0;
     /* The first event of a chunk is in stream 0 unless it says otherwise. */
-    if ((uint32_t)si != (e->cur == UINT32_MAX ? 0 : e->cur)) code |= DASF_EC_STREAM;
-    int64_t tv = d_start;
-    if (is_x && mag(d_end) < mag(d_start)) {
-        code |= DASF_EC_TSEND;
-        tv = d_end;
-    }
+    int new_stream = (uint32_t)si != (e->cur == UINT32_MAX ? 0 : e->cur);
+
+    unsigned ext = 0;
     if (ev->phase == 'I' && ev->scope) ext |= DASF_EX_SCOPE;
     if (ev->cat) ext |= DASF_EX_CAT;
     if (ev->id.kind == DASF_ID_INT) ext |= DASF_EX_ID_INT;
     if (ev->id.kind == DASF_ID_STR) ext |= DASF_EX_ID_STR;
     if (ev->id.kind == DASF_ID_NIL) ext |= DASF_EX_ID_NIL;
     if (args_map) ext |= DASF_EX_ARGS_MAP;
-    if (ext) code |= DASF_EC_EXT;
-
-    size_t n = 3 + !!(code & DASF_EC_STREAM) + (size_t)is_x;
-    if (ext)
-        n += 1 + !!(ext & DASF_EX_SCOPE) + !!(ext & DASF_EX_CAT) +
-             !!(ext & (DASF_EX_ID_INT | DASF_EX_ID_STR)) + (size_t)args_map;
-    if (!args_map) n += 2 * (size_t)npairs;
 
     int64_t name_i = intern_cached(e, ev->name, ev->name_len ? ev->name_len : SIZE_MAX);
-    int rc = name_i < 0;
-    rc |= w_hdr(b, 0x90, 0xdc, n);
-    rc |= w_byte(b, (uint8_t)code);
-    if (code & DASF_EC_STREAM) rc |= w_uint(b, (uint64_t)si);
-    rc |= w_uint(b, (uint64_t)name_i);
-    rc |= w_int(b, tv);
-    if (is_x) rc |= w_int(b, dur);
-    if (ext) {
-        rc |= w_uint(b, ext);
-        if (ext & DASF_EX_SCOPE) rc |= w_uint(b, (unsigned char)ev->scope);
-        if (ext & DASF_EX_CAT) {
-            int64_t ci = intern_cached(e, ev->cat, ev->cat_len ? ev->cat_len : SIZE_MAX);
-            rc |= ci < 0 ? -1 : w_uint(b, (uint64_t)ci);
-        }
-        if (ext & DASF_EX_ID_INT) rc |= w_int(b, ev->id.i);
-        if (ext & DASF_EX_ID_STR) {
-            int64_t ii = intern_cached(e, ev->id.s, SIZE_MAX);
-            rc |= ii < 0 ? -1 : w_uint(b, (uint64_t)ii);
-        }
+    if (name_i < 0) return DASF_ENOMEM;
+
+    /* Time value: the smaller of start or end against prev_end (both
+     * forms); start against prev_start (compact form only) when that takes
+     * fewer bytes — only then, so that regular traces keep one coding and
+     * repeat byte for byte, which zstd rewards. */
+    unsigned tmode = DASF_TM_START_PREV_END;
+    int64_t tv = d_start;
+    if (is_x && mag(d_end) < mag(d_start)) tmode = DASF_TM_END_PREV_END, tv = d_end;
+    int compact = is_x && !ext; /* the version 2 compact form is possible */
+    if (compact) {
+        int64_t d_ss = wsub(ev->ts_ns, s->prev_start);
+        if (int_size(d_ss) < int_size(tv)) tmode = DASF_TM_START_PREV_START, tv = d_ss;
     }
-    if (args_map)
-        rc |= ev->args_msgpack ? w_raw(b, ev->args_msgpack, ev->args_msgpack_size)
-                               : w_value(b, ev->args_value);
-    else
-        rc |= archive_pairs(e, ev);
+
+    /* Typed args of a compact candidate: intern the keys, try the schema. */
+    int schema = 0, registered = 0;
+    int typed = !ev->args_msgpack && !ev->args_value;
+    if (compact && typed && npairs) {
+        if (npairs > e->capkidx) {
+            uint32_t *v = realloc(e->kidx, npairs * sizeof *v);
+            if (!v) return DASF_ENOMEM;
+            e->kidx = v;
+            e->capkidx = npairs;
+        }
+        for (uint32_t i = 0; i < npairs; i++) {
+            int64_t ki = intern_cached(e, ev->args[i].key, SIZE_MAX);
+            if (ki < 0) return DASF_ENOMEM;
+            e->kidx[i] = (uint32_t)ki;
+        }
+        schema = schema_use(e, (uint32_t)name_i, e->kidx, npairs, &registered);
+        if (schema < 0) return DASF_ENOMEM;
+    }
+    compact = compact && (schema || tmode == DASF_TM_START_PREV_START);
+
+    int rc = 0;
+    if (compact) {
+        unsigned c = (new_stream ? DASF_CC_STREAM : 0) | tmode << 1 | (schema ? DASF_CC_SCHEMA : 0);
+        size_t n = 4 + (size_t)new_stream + (schema ? npairs : 2 * (size_t)npairs);
+        rc |= w_hdr(b, 0x90, 0xdc, n);
+        rc |= w_byte(b, (uint8_t)(0xff - c)); /* negative fixint -1 - c */
+        if (new_stream) rc |= w_uint(b, (uint64_t)si);
+        rc |= w_uint(b, (uint64_t)name_i);
+        rc |= w_int(b, tv);
+        rc |= w_int(b, dur);
+        for (uint32_t i = 0; i < npairs && !rc; i++) {
+            if (!schema) rc |= w_uint(b, e->kidx[i]);
+            rc |= w_arg_value(b, &ev->args[i]);
+        }
+    } else {
+        unsigned code = (unsigned)pi;
+        if (new_stream) code |= DASF_EC_STREAM;
+        if (tmode == DASF_TM_END_PREV_END) code |= DASF_EC_TSEND;
+        if (ext) code |= DASF_EC_EXT;
+        size_t n = 3 + (size_t)new_stream + (size_t)is_x;
+        if (ext)
+            n += 1 + !!(ext & DASF_EX_SCOPE) + !!(ext & DASF_EX_CAT) +
+                 !!(ext & (DASF_EX_ID_INT | DASF_EX_ID_STR)) + (size_t)args_map;
+        if (!args_map) n += 2 * (size_t)npairs;
+        rc |= w_hdr(b, 0x90, 0xdc, n);
+        rc |= w_byte(b, (uint8_t)code);
+        if (new_stream) rc |= w_uint(b, (uint64_t)si);
+        rc |= w_uint(b, (uint64_t)name_i);
+        rc |= w_int(b, tv);
+        if (is_x) rc |= w_int(b, dur);
+        if (ext) {
+            rc |= w_uint(b, ext);
+            if (ext & DASF_EX_SCOPE) rc |= w_uint(b, (unsigned char)ev->scope);
+            if (ext & DASF_EX_CAT) {
+                int64_t ci = intern_cached(e, ev->cat, ev->cat_len ? ev->cat_len : SIZE_MAX);
+                rc |= ci < 0 ? -1 : w_uint(b, (uint64_t)ci);
+            }
+            if (ext & DASF_EX_ID_INT) rc |= w_int(b, ev->id.i);
+            if (ext & DASF_EX_ID_STR) {
+                int64_t ii = intern_cached(e, ev->id.s, SIZE_MAX);
+                rc |= ii < 0 ? -1 : w_uint(b, (uint64_t)ii);
+            }
+        }
+        if (args_map)
+            rc |= ev->args_msgpack ? w_raw(b, ev->args_msgpack, ev->args_msgpack_size)
+                                   : w_value(b, ev->args_value);
+        else
+            rc |= archive_pairs(e, ev);
+    }
     if (rc) {
         e->ev.len = start;
         e->cur = saved_cur;
+        if (registered) schema_undo(e, (uint32_t)name_i);
         return DASF_ENOMEM;
     }
     e->cur = (uint32_t)si;
+    s->prev_start = ev->ts_ns;
     s->prev_end = end;
     if (ev->ts_ns < e->ts_min) e->ts_min = ev->ts_ns;
     if (end > e->ts_max) e->ts_max = end;
@@ -694,13 +811,16 @@ static void reset(dasf_chunk_enc *e) {
     e->nstr = 0;
     e->strbytes.len = e->strents.len = 0;
     streams_clear(e);
+    if (e->nschemas) memset(e->schemas, 0, e->capschemas * sizeof *e->schemas);
+    e->nschemas = 0;
+    e->schpool.len = 0;
     e->ts_min = INT64_MAX;
     e->ts_max = INT64_MIN;
 }
 
 static int pack_header(dasf_chunk_enc *e, msgpack_packer *pk) {
     const str_ent *ents = (const str_ent *)e->strents.data;
-    int rc = msgpack_pack_map(pk, 4);
+    int rc = msgpack_pack_map(pk, e->nschemas ? 5 : 4);
     rc |= KEY(pk, "dasf") | msgpack_pack_int(pk, DASF_FORMAT_VERSION);
     rc |= KEY(pk, "events") | msgpack_pack_uint64(pk, e->count);
     rc |= KEY(pk, "strings") | msgpack_pack_array(pk, e->nstr);
@@ -711,6 +831,16 @@ static int pack_header(dasf_chunk_enc *e, msgpack_packer *pk) {
         const stream_ent *s = &e->streams[i];
         rc |= msgpack_pack_array(pk, 3) | pack_id(pk, &s->pid) | pack_id(pk, &s->tid) |
               msgpack_pack_int64(pk, s->base);
+    }
+    if (e->nschemas) {
+        const uint32_t *pool = (const uint32_t *)e->schpool.data;
+        rc |= KEY(pk, "schemas") | msgpack_pack_map(pk, e->nschemas);
+        for (uint32_t i = 0; i < e->capschemas && !rc; i++) {
+            const schema_ent *sc = &e->schemas[i];
+            if (!sc->n) continue;
+            rc |= msgpack_pack_uint32(pk, i) | msgpack_pack_array(pk, sc->n);
+            for (uint32_t j = 0; j < sc->n; j++) rc |= msgpack_pack_uint32(pk, pool[sc->off + j]);
+        }
     }
     return rc;
 }

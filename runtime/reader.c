@@ -29,7 +29,7 @@
 
 typedef struct rstream {
     dasf_value pid, tid;
-    int64_t prev_end;
+    int64_t prev_end, prev_start;
 } rstream;
 
 struct dasf_trace {
@@ -58,6 +58,9 @@ struct dasf_trace {
     uint32_t nstr;
     rstream *streams;
     uint32_t nstreams, cur_stream;
+    int chunk_version;
+    uint32_t **sch_keys; /* version 2: per name (string index), its arg keys */
+    uint32_t *sch_n;     /* and their count (0: no schema); NULL: none at all */
     dasf_chunk_info chunk;
     int have_chunk;
     uint64_t chunk_count;
@@ -397,6 +400,8 @@ static int load_header(dasf_trace *r, const meta *m, const char **why) {
     if (dasf_mp_read(c, &o) || o.type != DASF_VAL_MAP) return -1;
     int have_strings = 0, have_streams = 0;
     int64_t events = -1;
+    r->sch_n = NULL;
+    r->sch_keys = NULL;
     for (uint32_t i = 0; i < o.v.n; i++) {
         if (dasf_mp_read(c, &k)) return -1;
         if (k.type == DASF_VAL_STR && KEYIS(&k, "strings")) {
@@ -428,8 +433,34 @@ static int load_header(dasf_trace *r, const meta *m, const char **why) {
                 if (!rc) rc = dasf_value_decode(c, &r->chunk_arena, &s->tid);
                 if (rc) return rc;
                 if (dasf_mp_int(c, &s->prev_end)) return -1;
+                s->prev_start = s->prev_end;
             }
             have_streams = 1;
+        } else if (k.type == DASF_VAL_STR && KEYIS(&k, "schemas")) {
+            /* {name index: [key index, ...]}, after "strings" (version 2) */
+            if (!have_strings || r->sch_n) return -1;
+            if (dasf_mp_read(c, &v) || v.type != DASF_VAL_MAP) return -1;
+            if (v.v.n > (uint64_t)(c->end - c->p)) return -1;
+            r->sch_n = dasf_arena_alloc(&r->chunk_arena, (r->nstr + 1) * sizeof *r->sch_n);
+            r->sch_keys = dasf_arena_alloc(&r->chunk_arena, (r->nstr + 1) * sizeof *r->sch_keys);
+            if (!r->sch_n || !r->sch_keys) return -2;
+            memset(r->sch_n, 0, (r->nstr + 1) * sizeof *r->sch_n);
+            for (uint32_t j = 0; j < v.v.n; j++) {
+                int64_t name, key;
+                uint32_t nk;
+                if (dasf_mp_int(c, &name) || name < 0 || (uint64_t)name >= r->nstr ||
+                    r->sch_n[name] || dasf_mp_array(c, &nk) || nk == 0 ||
+                    nk > (uint64_t)(c->end - c->p))
+                    return -1;
+                uint32_t *keys = dasf_arena_alloc(&r->chunk_arena, nk * sizeof *keys);
+                if (!keys) return -2;
+                for (uint32_t q = 0; q < nk; q++) {
+                    if (dasf_mp_int(c, &key) || key < 0 || (uint64_t)key >= r->nstr) return -1;
+                    keys[q] = (uint32_t)key;
+                }
+                r->sch_keys[name] = keys;
+                r->sch_n[name] = nk;
+            }
         } else if (k.type == DASF_VAL_STR && KEYIS(&k, "events")) {
             if (dasf_mp_int(c, &events)) return -1;
         } else if (dasf_mp_skip(c)) {
@@ -450,7 +481,7 @@ static int load_chunk(dasf_trace *r, const char **why) {
     uint64_t at = r->pos;
     if (chunk_meta(r, at, &m, &ms, why)) return r->io_error ? r->io_error : -1;
     *why = "unsupported chunk format version";
-    if (m.version != DASF_FORMAT_VERSION) return -1;
+    if (m.version < DASF_FORMAT_VERSION_MIN || m.version > DASF_FORMAT_VERSION) return -1;
     const uint8_t *z = win_get(r, at + 8 + ms, (size_t)m.stored);
     *why = "truncated chunk (writer stopped mid-append?)";
     if (!z) return r->io_error ? r->io_error : -1;
@@ -475,6 +506,7 @@ static int load_chunk(dasf_trace *r, const char **why) {
     if (rc) return -1;
     r->left = (uint64_t)m.events;
     r->cur_stream = UINT32_MAX;
+    r->chunk_version = (int)m.version;
     r->chunk = m.info;
     r->chunk.index = r->chunk_count++;
     r->chunk.offset = at;
@@ -500,10 +532,15 @@ static int archive_event(dasf_trace *r) {
     uint32_t n, used = 3;
     int64_t code, name, tv, dur = 0, ext = 0, v;
     dasf_arena_reset(&r->ev_arena);
-    if (dasf_mp_array(c, &n) || n < 3 || dasf_mp_int(c, &code) || code < 0 || code > 0x7f)
+    if (dasf_mp_array(c, &n) || n < 3 || dasf_mp_int(c, &code) || code < -32 || code > 0x7f)
         return -1;
-    int ph = dasf_phase_from_index((int)(code & DASF_EC_PHASE));
-    if (code & DASF_EC_STREAM) {
+    /* A negative code is version 2's compact X event (FORMAT.md 2.2). */
+    int compact = code < 0;
+    unsigned cc = compact ? (unsigned)(-1 - code) : 0;
+    unsigned tmode = compact ? (cc & DASF_CC_TMODE) >> 1 : (code & DASF_EC_TSEND) ? 1 : 0;
+    if (compact && (r->chunk_version < 2 || (cc & DASF_CC_RESERVED) || tmode > 2)) return -1;
+    int ph = compact ? 'X' : dasf_phase_from_index((int)(code & DASF_EC_PHASE));
+    if (compact ? (cc & DASF_CC_STREAM) : (code & DASF_EC_STREAM)) {
         if (dasf_mp_int(c, &v) || v < 0 || (uint64_t)v >= r->nstreams) return -1;
         r->cur_stream = (uint32_t)v;
         used++;
@@ -520,7 +557,7 @@ static int archive_event(dasf_trace *r) {
     ev->cat = NULL;
     ev->has_id = false;
     ev->id.type = DASF_VAL_NIL;
-    if (code & DASF_EC_EXT) {
+    if (!compact && (code & DASF_EC_EXT)) {
         if (++used > n || dasf_mp_int(c, &ext) || ext < 0 || ext > 0x3f) return -1;
         if (ext & DASF_EX_SCOPE) {
             if (++used > n || dasf_mp_int(c, &v)) return -1;
@@ -541,7 +578,23 @@ static int archive_event(dasf_trace *r) {
         }
     }
     if (used > n) return -1;
-    if (ext & DASF_EX_ARGS_MAP) {
+    if (cc & DASF_CC_SCHEMA) { /* values only; keys from the name's schema */
+        uint32_t np = r->sch_n && name < r->nstr ? r->sch_n[name] : 0;
+        if (np == 0 || n - used != np) return -1;
+        dasf_kv *kv = dasf_arena_alloc(&r->ev_arena, np * sizeof *kv);
+        if (!kv) return -2;
+        for (uint32_t i = 0; i < np; i++) {
+            uint32_t k = r->sch_keys[name][i];
+            kv[i].key.type = DASF_VAL_STR;
+            kv[i].key.v.str.ptr = r->strs[k];
+            kv[i].key.v.str.len = r->strlens[k];
+            int rc = dasf_value_decode(c, &r->ev_arena, &kv[i].val);
+            if (rc) return rc;
+        }
+        ev->args.type = DASF_VAL_MAP;
+        ev->args.v.map.items = kv;
+        ev->args.v.map.n = np;
+    } else if (ext & DASF_EX_ARGS_MAP) {
         if (n - used != 1 || dasf_value_decode(c, &r->ev_arena, &ev->args) ||
             ev->args.type != DASF_VAL_MAP)
             return -1;
@@ -564,13 +617,15 @@ static int archive_event(dasf_trace *r) {
     }
     rstream *s = &r->streams[r->cur_stream];
     int64_t start, end;
-    if (code & DASF_EC_TSEND) {
+    if (tmode == DASF_TM_END_PREV_END) {
         end = (int64_t)((uint64_t)s->prev_end + (uint64_t)tv);
         start = (int64_t)((uint64_t)end - (uint64_t)dur);
     } else {
-        start = (int64_t)((uint64_t)s->prev_end + (uint64_t)tv);
+        start = (int64_t)((uint64_t)(tmode == DASF_TM_START_PREV_START ? s->prev_start : s->prev_end) +
+                          (uint64_t)tv);
         end = (int64_t)((uint64_t)start + (uint64_t)dur);
     }
+    s->prev_start = start;
     s->prev_end = end;
     ev->phase = (dasf_phase)ph;
     ev->timestamp_ns = start;

@@ -47,8 +47,31 @@ static const char *write_archive(int chunks, int per) {
     return path;
 }
 
-Test(format, zstd_dc_and_python_msgpack_decode_the_archive) {
-    const char *path = write_archive(3, 50);
+/* Integer args as decode_archive.py prints them: sorted key=value, commas. */
+static int cmp_kv(const void *a, const void *b) {
+    const dasf_kv *x = *(const dasf_kv *const *)a, *y = *(const dasf_kv *const *)b;
+    return strcmp(x->key.v.str.ptr, y->key.v.str.ptr);
+}
+
+static void int_args(char *out, size_t cap, const dasf_value *m) {
+    const dasf_kv *kv[16];
+    uint32_t n = m->v.map.n;
+    cr_assert_leq(n, 16);
+    for (uint32_t i = 0; i < n; i++) kv[i] = &m->v.map.items[i];
+    qsort(kv, n, sizeof kv[0], cmp_kv);
+    size_t len = 0;
+    out[0] = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const dasf_value *v = &kv[i]->val;
+        cr_assert(v->type == DASF_VAL_INT || v->type == DASF_VAL_UINT);
+        long long x = v->type == DASF_VAL_INT ? (long long)v->v.i : (long long)v->v.u;
+        len += (size_t)snprintf(out + len, cap - len, "%s%s=%lld", i ? "," : "",
+                                kv[i]->key.v.str.ptr, x);
+    }
+}
+
+/* `zstd -dc PATH | decode_archive.py` must print what our reader reads. */
+static void python_agrees(const char *path, long events) {
     char cmd[8192], *out = NULL;
     snprintf(cmd, sizeof cmd, "zstd -q -dc %s | " TH_PYTHON " %s/tests/py/decode_archive.py",
              path, DASF_SOURCE_DIR);
@@ -56,17 +79,76 @@ Test(format, zstd_dc_and_python_msgpack_decode_the_archive) {
     /* Expected: our reader's view, line for line. */
     size_t cap = 1 << 16, len = 0;
     char *want = malloc(cap);
-    len += (size_t)snprintf(want, cap, "150\n");
+    len += (size_t)snprintf(want, cap, "%ld\n", events);
     dasf_trace *r;
     cr_assert_eq(dasf_trace_open(&r, path), 0);
     const dasf_trace_event *ev;
-    while (dasf_trace_next(r, &ev) == 1)
-        len += (size_t)snprintf(want + len, cap - len, "%s %c %lld\n", ev->name, ev->phase,
-                                (long long)ev->timestamp_ns);
+    char args[1024];
+    while (dasf_trace_next(r, &ev) == 1) {
+        int_args(args, sizeof args, &ev->args);
+        if (cap - len < 2048) {
+            cap *= 2;
+            want = realloc(want, cap);
+        }
+        len += (size_t)snprintf(want + len, cap - len, "%s %c %lld %lld %s\n", ev->name, ev->phase,
+                                (long long)ev->timestamp_ns, (long long)ev->duration_ns, args);
+    }
     dasf_trace_close(r);
     cr_assert_str_eq(out, want);
     free(out);
     free(want);
+}
+
+Test(format, zstd_dc_and_python_msgpack_decode_the_archive) {
+    python_agrees(write_archive(3, 50), 150);
+}
+
+/* Version 2's compact events (all three time modes, keys from the name's
+ * schema, keys given when an event's keys differ), through the recording
+ * runtime, as a plain msgpack decoder with FORMAT.md in hand reads them. */
+Test(format, compact_events_decode_with_the_spec_alone) {
+    const char *path = tmp_file("compact.msgpack.zst");
+    dasf_file_db_options o = dasf_file_db_options_default();
+    o.flush = false;
+    o.commit_threshold = 400;
+    dasf_profiler *p;
+    cr_assert_eq(dasf_profiler_create(&p, path, &o, NULL), 0);
+    uint64_t x = 88172645463325252ull;
+    int64_t t = 5000000000ll;
+    int modes[3] = {0};
+    for (int i = 0; i < 1000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int kind = (int)(x % 3); /* random steps vs nested-looking vs back to back */
+        int64_t dur = kind == 0 ? (int64_t)(x >> 20 & 0xfffff) : kind == 1 ? 40 : 1000000;
+        t += kind == 0 ? (int64_t)(x >> 44 & 0xffff) : kind == 1 ? 3 : 0;
+        modes[kind]++;
+        dasf_arg a[3] = {DASF_ARG_I64("step", i), DASF_ARG_I64("block", -(int64_t)(x >> 48)),
+                         DASF_ARG_U64("extra", x >> 1)};
+        size_t na = i % 7 == 3 ? 3 : i % 11 == 5 ? 0 : 2; /* keys differ now and then */
+        char name[16];
+        snprintf(name, sizeof name, "k%d", (int)(x >> 33) % 5);
+        cr_assert_eq(dasf_record_complete_ns(p, dasf_intern(name), t, dur), 0);
+        cr_assert_eq(dasf_record_complete_args(p, name, (double)t * 1e-9, (double)dur * 1e-9, a,
+                                               na),
+                     0);
+        cr_assert_eq(dasf_profiler_record_instant_event(p, name, (double)t * 1e-9, NULL), 0);
+    }
+    cr_assert_eq(dasf_profiler_destroy(p), 0);
+    python_agrees(path, 3000);
+    /* and the file did use the compact form with schemas */
+    char cmd[8192], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "zstd -q -dc %s | " TH_PYTHON " -c 'import msgpack,sys; u=msgpack.Unpacker(sys.stdin.buffer,"
+             "strict_map_key=False); h=next(u); print(h[\"dasf\"], len(h.get(\"schemas\",{})), "
+             "sum(1 for o in u if isinstance(o,list) and o[0]<0))'",
+             path);
+    cr_assert_eq(th_run(cmd, &out), 0, "%s", out);
+    int ver, nsch, ncompact;
+    cr_assert_eq(sscanf(out, "%d %d %d", &ver, &nsch, &ncompact), 3, "%s", out);
+    cr_assert_eq(ver, DASF_FORMAT_VERSION);
+    cr_assert_gt(nsch, 0, "schemas in the first chunk");
+    cr_assert_gt(ncompact, 0, "compact events in the file");
+    free(out);
 }
 
 Test(format, zstd_test_accepts_the_archive) {

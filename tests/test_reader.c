@@ -401,3 +401,148 @@ Test(reader, random_damage_is_survived) {
         dasf_buf_free(&b);
     }
 }
+
+/* ---- version 2 compact events: every malformed case is damage ------------------ */
+
+#include <msgpack.h>
+#include <zstd.h>
+
+/* One archive chunk around a hand-made data frame content (header map +
+ * event arrays, packed by the caller into raw), metadata version `ver`. */
+static const char *craft_chunk(const msgpack_sbuffer *raw, int ver, uint64_t events,
+                               const char *name) {
+    size_t bound = ZSTD_compressBound(raw->size);
+    uint8_t *z = malloc(bound);
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1);
+    size_t zn = ZSTD_compress2(cc, z, bound, raw->data, raw->size);
+    cr_assert(!ZSTD_isError(zn));
+    ZSTD_freeCCtx(cc);
+    msgpack_sbuffer meta;
+    msgpack_sbuffer_init(&meta);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &meta, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 5);
+    msgpack_pack_str_with_body(&pk, "dasf", 4), msgpack_pack_int(&pk, ver);
+    msgpack_pack_str_with_body(&pk, "events", 6), msgpack_pack_uint64(&pk, events);
+    msgpack_pack_str_with_body(&pk, "raw_size", 8), msgpack_pack_uint64(&pk, raw->size);
+    msgpack_pack_str_with_body(&pk, "stored_size", 11), msgpack_pack_uint64(&pk, zn);
+    msgpack_pack_str_with_body(&pk, "crc32c", 6), msgpack_pack_uint32(&pk, dasf_crc32c(0, z, zn));
+    dasf_buf out = {0};
+    uint8_t hdr[8];
+    dasf_store_le32(hdr, DASF_CHUNK_MAGIC);
+    dasf_store_le32(hdr + 4, (uint32_t)meta.size);
+    dasf_buf_append(&out, hdr, 8);
+    dasf_buf_append(&out, meta.data, meta.size);
+    dasf_buf_append(&out, z, zn);
+    const char *path = tmpfile_with(out.data, out.len, name);
+    dasf_buf_free(&out);
+    msgpack_sbuffer_destroy(&meta);
+    free(z);
+    return path;
+}
+
+/* Header {dasf, events, strings [k, n, m], streams [[1, 2, 1000]], (schemas
+ * {0: [1, 2]})} then the events given as int arrays (a 99 element ends one). */
+static const char *compact_case(int ver, int with_schemas, int schemas_first,
+                                const int64_t ev[][8], int nev, const char *name) {
+    msgpack_sbuffer raw;
+    msgpack_sbuffer_init(&raw);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &raw, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, with_schemas ? 5 : 4);
+    msgpack_pack_str_with_body(&pk, "dasf", 4), msgpack_pack_int(&pk, ver);
+    msgpack_pack_str_with_body(&pk, "events", 6), msgpack_pack_int(&pk, nev);
+    if (with_schemas && schemas_first) {
+        msgpack_pack_str_with_body(&pk, "schemas", 7), msgpack_pack_map(&pk, 1);
+        msgpack_pack_int(&pk, 0), msgpack_pack_array(&pk, 2);
+        msgpack_pack_int(&pk, 1), msgpack_pack_int(&pk, 2);
+    }
+    msgpack_pack_str_with_body(&pk, "strings", 7), msgpack_pack_array(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "k", 1);
+    msgpack_pack_str_with_body(&pk, "n", 1);
+    msgpack_pack_str_with_body(&pk, "m", 1);
+    msgpack_pack_str_with_body(&pk, "streams", 7), msgpack_pack_array(&pk, 1);
+    msgpack_pack_array(&pk, 3), msgpack_pack_int(&pk, 1), msgpack_pack_int(&pk, 2);
+    msgpack_pack_int(&pk, 1000);
+    if (with_schemas && !schemas_first) {
+        msgpack_pack_str_with_body(&pk, "schemas", 7), msgpack_pack_map(&pk, 1);
+        msgpack_pack_int(&pk, 0), msgpack_pack_array(&pk, 2);
+        msgpack_pack_int(&pk, 1), msgpack_pack_int(&pk, 2);
+    }
+    for (int i = 0; i < nev; i++) {
+        int n = 0;
+        while (n < 8 && ev[i][n] != 99) n++;
+        msgpack_pack_array(&pk, (size_t)n);
+        for (int j = 0; j < n; j++) msgpack_pack_int64(&pk, ev[i][j]);
+    }
+    const char *path = craft_chunk(&raw, ver, (uint64_t)nev, name);
+    msgpack_sbuffer_destroy(&raw);
+    return path;
+}
+
+static void expect_damaged(const char *path, const char *what) {
+    dasf_trace *r;
+    cr_assert_eq(dasf_trace_open(&r, path), 0, "%s", what);
+    const dasf_trace_event *ev;
+    int rc;
+    while ((rc = dasf_trace_next(r, &ev)) == 1) {
+    }
+    cr_assert_eq(rc, 0, "%s", what);
+    dasf_trace_stats st;
+    dasf_trace_get_stats(r, &st);
+    dasf_trace_close(r);
+    cr_assert_eq(st.chunks_damaged, 1, "%s: reported as damage", what);
+}
+
+Test(reader, compact_events_read_and_malformed_ones_are_damage) {
+    /* well formed: schema values, mode 2, explicit pairs, a full-form event */
+    static const int64_t good[][8] = {{-9, 0, 0, 70000, 1, 9, 99},
+                                      {-13, 0, 30000, 200000, 2, 7, 99},
+                                      {-3, 0, 5, 10, 2, 4, 1, 5},
+                                      {0, 0, 1, 2, 99}};
+    dasf_trace *r;
+    cr_assert_eq(dasf_trace_open(&r, compact_case(2, 1, 0, good, 4, "good.zst")), 0);
+    const dasf_trace_event *ev;
+    cr_assert_eq(dasf_trace_next(r, &ev), 1);
+    cr_assert_eq(ev->timestamp_ns, 1000);
+    cr_assert_eq(ev->duration_ns, 70000);
+    cr_assert_eq(ev->args.v.map.n, 2);
+    cr_assert_str_eq(ev->args.v.map.items[0].key.v.str.ptr, "n");
+    cr_assert_eq(ev->args.v.map.items[0].val.v.i, 1);
+    cr_assert_str_eq(ev->args.v.map.items[1].key.v.str.ptr, "m");
+    cr_assert_eq(ev->args.v.map.items[1].val.v.i, 9);
+    cr_assert_eq(dasf_trace_next(r, &ev), 1);
+    cr_assert_eq(ev->timestamp_ns, 31000, "mode 2: prev_start + tv");
+    cr_assert_eq(ev->args.v.map.items[1].val.v.i, 7);
+    cr_assert_eq(dasf_trace_next(r, &ev), 1); /* c = 2: mode 1, pairs */
+    cr_assert_eq(ev->timestamp_ns + ev->duration_ns, 231000 + 5, "mode 1: prev_end + tv");
+    cr_assert_eq(ev->args.v.map.n, 2);
+    cr_assert_str_eq(ev->args.v.map.items[0].key.v.str.ptr, "m");
+    cr_assert_eq(dasf_trace_next(r, &ev), 1);
+    cr_assert_eq(ev->timestamp_ns, 231005 + 1, "full form after compact ones");
+    cr_assert_eq(dasf_trace_next(r, &ev), 0);
+    dasf_trace_stats st;
+    dasf_trace_get_stats(r, &st);
+    cr_assert_eq(st.chunks_damaged, 0);
+    dasf_trace_close(r);
+
+    static const int64_t reserved[][8] = {{-17, 0, 0, 1, 99}};
+    expect_damaged(compact_case(2, 1, 0, reserved, 1, "r.zst"), "reserved bit");
+    static const int64_t mode3[][8] = {{-7, 0, 0, 1, 99}};
+    expect_damaged(compact_case(2, 1, 0, mode3, 1, "m3.zst"), "time mode 3");
+    static const int64_t below[][8] = {{-33, 0, 0, 1, 99}};
+    expect_damaged(compact_case(2, 1, 0, below, 1, "b.zst"), "code below -32");
+    static const int64_t noschema[][8] = {{-9, 0, 0, 1, 5, 6, 99}};
+    expect_damaged(compact_case(2, 0, 0, noschema, 1, "ns.zst"), "SCHEMA without schemas");
+    static const int64_t count[][8] = {{-9, 0, 0, 1, 5, 99}};
+    expect_damaged(compact_case(2, 1, 0, count, 1, "c.zst"), "wrong number of values");
+    static const int64_t nodur[][8] = {{-1, 0, 0, 99}};
+    expect_damaged(compact_case(2, 1, 0, nodur, 1, "nd.zst"), "compact event without dur");
+    static const int64_t v1[][8] = {{-1, 0, 0, 1, 99}};
+    expect_damaged(compact_case(1, 0, 0, v1, 1, "v1.zst"), "negative code in version 1");
+    static const int64_t ok1[][8] = {{0, 0, 0, 1, 99}};
+    expect_damaged(compact_case(2, 1, 1, ok1, 1, "sf.zst"), "schemas before strings");
+    expect_damaged(compact_case(3, 0, 0, ok1, 1, "v3.zst"), "unknown version 3");
+}
