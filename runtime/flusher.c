@@ -232,7 +232,19 @@ static int decode_payload(cursor *c, dasf_enc_event *e, decode_scratch *sc) {
 
 static int decode_record(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event *e,
                          decode_scratch *sc) {
-    memset(e, 0, sizeof *e);
+    /* Field by field, not memset: a ~180-byte memset (rep stos) per event
+     * was a tenth of the flusher's time.  Every field is set here or below
+     * (times in decode_times, ids and phase from the record word). */
+    e->name = NULL;
+    e->name_len = 0;
+    e->cat = NULL;
+    e->cat_len = 0;
+    e->id.kind = DASF_ID_AUTO;
+    e->args = NULL;
+    e->n_args = 0;
+    e->args_msgpack = NULL;
+    e->args_msgpack_size = 0;
+    e->args_value = NULL;
     uint64_t w = rec->word;
     unsigned flags = (unsigned)(w >> 40) & 0xff;
     e->phase = (char)((w >> 32) & 0xff);
