@@ -178,17 +178,7 @@ static int fdb_close(void *self) {
     f->finalized = 1;
     dasf_registry_remove_db(f);
     fdb_free_rings(f);
-    if (f->enc) dasf_chunk_enc_destroy(f->enc);
-    f->enc = NULL;
-    dasf_buf_free(&f->chunk);
-    while (f->pending_head) {
-        dasf_pending *pc = f->pending_head;
-        f->pending_head = pc->next;
-        dasf_buf_free(&pc->bytes);
-        free(pc);
-    }
-    if (f->fd >= 0) close(f->fd);
-    f->fd = -1;
+    dasf_flusher_free_state(f);
     free(f->path);
     f->path = NULL;
     return rc;

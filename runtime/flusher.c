@@ -566,13 +566,7 @@ int dasf_flusher_stop(dasf_filedb *db, int commit) {
     return rc;
 }
 
-void dasf_flusher_reset_after_fork(dasf_filedb *db) {
-    /* The parent's flusher thread does not exist here.  It was between
-     * cycles at fork time (fork_prepare held cycle_lock), so its state is
-     * consistent: free it; a flusher of the child's own starts on first
-     * use.  Its pending chunks are the parent's to write, not ours. */
-    db->flusher_running = 0;
-    db->flusher_pid = 0;
+void dasf_flusher_free_state(dasf_filedb *db) {
     if (db->enc) dasf_chunk_enc_destroy(db->enc);
     db->enc = NULL;
     dasf_buf_free(&db->chunk);
@@ -582,8 +576,20 @@ void dasf_flusher_reset_after_fork(dasf_filedb *db) {
         dasf_buf_free(&pc->bytes);
         free(pc);
     }
-    db->pending_head = db->pending_tail = NULL;
+    db->pending_tail = NULL;
     db->pending_bytes = 0;
+    if (db->fd >= 0) close(db->fd);
+    db->fd = -1;
+}
+
+void dasf_flusher_reset_after_fork(dasf_filedb *db) {
+    /* The parent's flusher thread does not exist here.  It was between
+     * cycles at fork time (fork_prepare held cycle_lock), so its state is
+     * consistent: free it; a flusher of the child's own starts on first
+     * use.  Its pending chunks are the parent's to write, not ours. */
+    db->flusher_running = 0;
+    db->flusher_pid = 0;
+    dasf_flusher_free_state(db); /* also closes the parent's fd: flock is per open file */
     db->dropped_unreported = 0;
     db->wake_seq = db->drain_seq = 0;
     db->stopping = 0;
@@ -592,6 +598,4 @@ void dasf_flusher_reset_after_fork(dasf_filedb *db) {
     db->st_recorded = db->st_dropped = db->st_written = 0;
     db->st_chunks = db->st_bytes = db->st_flushes = 0;
     db->st_last_error = 0;
-    if (db->fd >= 0) close(db->fd); /* flock is per open file: never share the parent's */
-    db->fd = -1;
 }

@@ -525,6 +525,28 @@ static int str_at(dasf_trace *r, int64_t i, const char **s) {
     return 0;
 }
 
+/* The event's args map: np values, keyed by keys[] (a schema), or np
+ * key-index/value pairs when keys is NULL.  @return 0, -1 malformed, -2
+ * no memory. */
+static int decode_args(dasf_trace *r, uint32_t np, const uint32_t *keys) {
+    dasf_mp *c = &r->cur;
+    dasf_kv *kv = np ? dasf_arena_alloc(&r->ev_arena, np * sizeof *kv) : NULL;
+    if (np && !kv) return -2;
+    for (uint32_t i = 0; i < np; i++) {
+        int64_t k = keys ? (int64_t)keys[i] : -1;
+        if (!keys && (dasf_mp_int(c, &k) || k < 0 || (uint64_t)k >= r->nstr)) return -1;
+        kv[i].key.type = DASF_VAL_STR;
+        kv[i].key.v.str.ptr = r->strs[k];
+        kv[i].key.v.str.len = r->strlens[k];
+        int rc = dasf_value_decode(c, &r->ev_arena, &kv[i].val);
+        if (rc) return rc;
+    }
+    r->ev.args.type = DASF_VAL_MAP;
+    r->ev.args.v.map.items = kv;
+    r->ev.args.v.map.n = np;
+    return 0;
+}
+
 /* Decodes the next event array of the current chunk into r->ev. */
 static int archive_event(dasf_trace *r) {
     dasf_mp *c = &r->cur;
@@ -578,42 +600,18 @@ static int archive_event(dasf_trace *r) {
         }
     }
     if (used > n) return -1;
+    int rc;
     if (cc & DASF_CC_SCHEMA) { /* values only; keys from the name's schema */
         uint32_t np = r->sch_n && name < r->nstr ? r->sch_n[name] : 0;
         if (np == 0 || n - used != np) return -1;
-        dasf_kv *kv = dasf_arena_alloc(&r->ev_arena, np * sizeof *kv);
-        if (!kv) return -2;
-        for (uint32_t i = 0; i < np; i++) {
-            uint32_t k = r->sch_keys[name][i];
-            kv[i].key.type = DASF_VAL_STR;
-            kv[i].key.v.str.ptr = r->strs[k];
-            kv[i].key.v.str.len = r->strlens[k];
-            int rc = dasf_value_decode(c, &r->ev_arena, &kv[i].val);
-            if (rc) return rc;
-        }
-        ev->args.type = DASF_VAL_MAP;
-        ev->args.v.map.items = kv;
-        ev->args.v.map.n = np;
+        if ((rc = decode_args(r, np, r->sch_keys[name]))) return rc;
     } else if (ext & DASF_EX_ARGS_MAP) {
         if (n - used != 1 || dasf_value_decode(c, &r->ev_arena, &ev->args) ||
             ev->args.type != DASF_VAL_MAP)
             return -1;
     } else {
-        uint32_t np = (n - used) / 2;
         if ((n - used) & 1) return -1;
-        dasf_kv *kv = np ? dasf_arena_alloc(&r->ev_arena, np * sizeof *kv) : NULL;
-        if (np && !kv) return -2;
-        for (uint32_t i = 0; i < np; i++) {
-            if (dasf_mp_int(c, &v) || v < 0 || (uint64_t)v >= r->nstr) return -1;
-            kv[i].key.type = DASF_VAL_STR;
-            kv[i].key.v.str.ptr = r->strs[v];
-            kv[i].key.v.str.len = r->strlens[v];
-            int rc = dasf_value_decode(c, &r->ev_arena, &kv[i].val);
-            if (rc) return rc;
-        }
-        ev->args.type = DASF_VAL_MAP;
-        ev->args.v.map.items = kv;
-        ev->args.v.map.n = np;
+        if ((rc = decode_args(r, (n - used) / 2, NULL))) return rc;
     }
     rstream *s = &r->streams[r->cur_stream];
     int64_t start, end;

@@ -241,11 +241,6 @@ DASF_COLD int dasf_ring_push_plain_slow(dasf_filedb *db, uint64_t key, uint64_t 
         if (rc) return rc;
         h = r->head;
     }
-    dasf_rec *rec = (dasf_rec *)(r->buf + (h & r->mask));
-    rec->ts = ts;
-    rec->dur = dur;
-    rec->word = word;
-    rec->size = DASF_REC_SIZE;
-    __atomic_store_n(&r->head, h + DASF_REC_SIZE, __ATOMIC_RELEASE);
+    dasf_ring_write_plain(r, h, word, ts, dur);
     return 0;
 }

@@ -52,6 +52,18 @@ static inline void dasf_ring_publish(dasf_ring *r, uint64_t size) {
     __atomic_store_n(&r->head, r->head + size, __ATOMIC_RELEASE);
 }
 
+/* Writes a 32-byte record without payload at head h (space checked by the
+ * caller) and publishes it. */
+static inline void dasf_ring_write_plain(dasf_ring *r, uint64_t h, uint64_t word, uint64_t ts,
+                                         uint64_t dur) {
+    dasf_rec *rec = (dasf_rec *)(r->buf + (h & r->mask));
+    rec->ts = ts;
+    rec->dur = dur;
+    rec->word = word;
+    rec->size = DASF_REC_SIZE;
+    __atomic_store_n(&r->head, h + DASF_REC_SIZE, __ATOMIC_RELEASE);
+}
+
 /* Cold half of dasf_ring_push_plain: finds/creates the ring, makes room,
  * then writes the record.  Out of line so the fast path needs no stack
  * frame and tail-calls here. */
@@ -69,12 +81,7 @@ static inline int dasf_ring_push_plain(dasf_filedb *db, uint64_t key, uint64_t w
     uint64_t h = r->head;
     if (DASF_UNLIKELY(h + DASF_REC_SIZE > r->limit))
         return dasf_ring_push_plain_slow(db, key, word, ts, dur);
-    dasf_rec *rec = (dasf_rec *)(r->buf + (h & r->mask));
-    rec->ts = ts;
-    rec->dur = dur;
-    rec->word = word;
-    rec->size = DASF_REC_SIZE;
-    __atomic_store_n(&r->head, h + DASF_REC_SIZE, __ATOMIC_RELEASE);
+    dasf_ring_write_plain(r, h, word, ts, dur);
     return 0;
 }
 

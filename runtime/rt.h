@@ -278,6 +278,9 @@ DASF_HIDDEN int dasf_flusher_commit(dasf_filedb *db);
 DASF_HIDDEN int dasf_flusher_stop(dasf_filedb *db, int commit);
 /* Child side of fork: forget the parent's flusher-private state. */
 DASF_HIDDEN void dasf_flusher_reset_after_fork(dasf_filedb *db);
+/* Frees the flusher's private state (encoder, chunk buffer, unwritten
+ * chunks, file descriptor); the flusher must not be running. */
+DASF_HIDDEN void dasf_flusher_free_state(dasf_filedb *db);
 
 /* ---- clock.c ------------------------------------------------------------- */
 DASF_HIDDEN uint64_t dasf_clock_ticks(void);

@@ -81,6 +81,16 @@ char *th_path(const char *dir, const char *name) {
     return p;
 }
 
+const char *th_tmp_file(const char *name) {
+    static char *dir;
+    static pid_t dir_pid;
+    if (!dir || dir_pid != getpid()) { /* a forked child makes its own */
+        dir = th_tmpdir();
+        dir_pid = getpid();
+    }
+    return th_path(dir, name);
+}
+
 int th_run(const char *cmd, char **out) {
     FILE *f = popen(cmd, "r");
     if (!f) return -1;

@@ -8,6 +8,9 @@
  * Removed with its contents when the process that made it exits, unless
  * DASF_KEEP_TEST_FILES is set.  The string belongs to the helpers. */
 char *th_tmpdir(void);
+/* name in a temp dir private to this process (made on first use); the
+ * string belongs to the helpers (freed at exit). */
+const char *th_tmp_file(const char *name);
 /* dir + "/" + name; the string belongs to the helpers (freed at exit). */
 char *th_path(const char *dir, const char *name);
 /* Runs a shell command; returns its exit status (or -1).  When out is not

@@ -10,18 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A path in this test process' private temp dir (kept reachable: no leak
- * reports under ASan). */
-static const char *tmp_file(const char *name) {
-    static char *dir;
-    static char bufs[8][4096];
-    static int k;
-    if (!dir) dir = th_tmpdir();
-    char *p = bufs[k++ & 7];
-    snprintf(p, sizeof bufs[0], "%s/%s", dir, name);
-    return p;
-}
-
 static const char k_phases[] = "XBEIbnestfCNODMR";
 
 /* A nested msgpack value: {"deps": [1, "two", nil], "ok": true}. */
@@ -76,7 +64,7 @@ static dasf_enc_event make_event(int i) {
 }
 
 static const char *write_chunks(int level, int n, int per_chunk) {
-    const char *path = tmp_file(level ? "t.msgpack.zst" : "t.msgpack");
+    const char *path = th_tmp_file(level ? "t.msgpack.zst" : "t.msgpack");
     dasf_chunk_enc *enc;
     cr_assert_eq(dasf_chunk_enc_create(&enc, level, 8), 0);
     dasf_buf out = {0};
@@ -235,7 +223,7 @@ Test(codec, chunk_metadata_is_readable) {
 Test(codec, timestamps_extremes_roundtrip_to_the_ns) {
     int64_t ts[] = {0, -1, INT64_MAX, INT64_MIN, 1, 999999999999999999ll, -77};
     int64_t du[] = {0, INT64_MAX, 5, 1, 0, 123456789, 3};
-    const char *path = tmp_file("x.zst");
+    const char *path = th_tmp_file("x.zst");
     dasf_chunk_enc *enc;
     cr_assert_eq(dasf_chunk_enc_create(&enc, 1, 8), 0);
     dasf_buf out = {0};
@@ -306,7 +294,7 @@ Test(codec, args_map_with_non_string_keys_roundtrips) {
     /* {1: "one", "k": 2}: a Python dict may have int keys. */
     const uint8_t m[] = {0x82, 0x01, 0xa3, 'o', 'n', 'e', 0xa1, 'k', 0x02};
     for (int level = 0; level <= 1; level++) {
-        const char *path = tmp_file(level ? "k.zst" : "k.msgpack");
+        const char *path = th_tmp_file(level ? "k.zst" : "k.msgpack");
         dasf_chunk_enc *enc;
         cr_assert_eq(dasf_chunk_enc_create(&enc, level, 8), 0);
         dasf_enc_event e = {.name = "n", .phase = 'I', .pid = dasf_id_int(1),

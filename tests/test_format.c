@@ -9,20 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A path in this test process' private temp dir (kept reachable: no leak
- * reports under ASan). */
-static const char *tmp_file(const char *name) {
-    static char *dir;
-    static char bufs[8][4096];
-    static int k;
-    if (!dir) dir = th_tmpdir();
-    char *p = bufs[k++ & 7];
-    snprintf(p, sizeof bufs[0], "%s/%s", dir, name);
-    return p;
-}
-
 static const char *write_archive(int chunks, int per) {
-    const char *path = tmp_file("a.msgpack.zst");
+    const char *path = th_tmp_file("a.msgpack.zst");
     dasf_file_db_options o = dasf_file_db_options_default();
     o.compression_level = 1;
     o.commit_threshold = per;
@@ -107,7 +95,7 @@ Test(format, zstd_dc_and_python_msgpack_decode_the_archive) {
  * schema, keys given when an event's keys differ), through the recording
  * runtime, as a plain msgpack decoder with FORMAT.md in hand reads them. */
 Test(format, compact_events_decode_with_the_spec_alone) {
-    const char *path = tmp_file("compact.msgpack.zst");
+    const char *path = th_tmp_file("compact.msgpack.zst");
     dasf_file_db_options o = dasf_file_db_options_default();
     o.flush = false;
     o.commit_threshold = 400;

@@ -9,18 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A path in this test process' private temp dir (kept reachable: no leak
- * reports under ASan). */
-static const char *tmp_file(const char *name) {
-    static char *dir;
-    static char bufs[8][4096];
-    static int k;
-    if (!dir) dir = th_tmpdir();
-    char *p = bufs[k++ & 7];
-    snprintf(p, sizeof bufs[0], "%s/%s", dir, name);
-    return p;
-}
-
 /* CompleteEvent("compute", 1.5, 0.25, process_id=123, thread_id=456,
  * args={"n": 1}) as ormsgpack packs it, after its 8-byte length (93). */
 static const uint8_t k_golden_x[] = {
@@ -119,7 +107,7 @@ Test(legacy, bytes_equal_python_msgpack) {
 }
 
 Test(legacy, file_written_by_python_reads_correctly) {
-    const char *path = tmp_file("py.msgpack");
+    const char *path = th_tmp_file("py.msgpack");
     char cmd[8192];
     snprintf(cmd, sizeof cmd, TH_PYTHON " %s/tests/py/write_legacy.py %s", DASF_SOURCE_DIR,
              path);
@@ -182,7 +170,7 @@ Test(legacy, file_written_by_python_reads_correctly) {
 }
 
 Test(legacy, python_file_with_4_byte_lengths_reads) {
-    const char *path = tmp_file("py4.msgpack");
+    const char *path = th_tmp_file("py4.msgpack");
     char cmd[8192];
     snprintf(cmd, sizeof cmd, TH_PYTHON " %s/tests/py/write_legacy.py %s 4", DASF_SOURCE_DIR,
              path);
@@ -192,7 +180,7 @@ Test(legacy, python_file_with_4_byte_lengths_reads) {
 
 /* What we write, the Python reader logic loads (keys = dataclass fields). */
 Test(legacy, python_reader_loads_our_file) {
-    const char *path = tmp_file("ours.msgpack");
+    const char *path = th_tmp_file("ours.msgpack");
     dasf_file_db_options o = dasf_file_db_options_default();
     o.compression_level = 0;
     o.flush = false;

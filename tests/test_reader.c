@@ -12,18 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A path in this test process' private temp dir (kept reachable: no leak
- * reports under ASan). */
-static const char *tmp_file(const char *name) {
-    static char *dir;
-    static char bufs[8][4096];
-    static int k;
-    if (!dir) dir = th_tmpdir();
-    char *p = bufs[k++ & 7];
-    snprintf(p, sizeof bufs[0], "%s/%s", dir, name);
-    return p;
-}
-
 /* n chunks of per events each; chunk c's events are named "c<c>". */
 static dasf_buf make_chunks(int level, int n, int per, size_t *offsets) {
     dasf_chunk_enc *enc;
@@ -62,7 +50,7 @@ static dasf_trace_stats read_counts(const char *path, int *counts) {
 }
 
 static const char *tmpfile_with(const void *p, size_t n, const char *name) {
-    const char *path = tmp_file(name);
+    const char *path = th_tmp_file(name);
     cr_assert_eq(th_write_file(path, p, n), 0);
     return path;
 }
@@ -188,7 +176,7 @@ Test(reader, not_a_trace_is_a_format_error) {
     dasf_trace *r = NULL;
     cr_assert_eq(dasf_trace_open(&r, path), DASF_EFORMAT);
     cr_assert_eq(dasf_trace_open(&r, "/nonexistent/dir/file"), DASF_ENOENT);
-    cr_assert_eq(dasf_trace_open(&r, tmp_file(".")), DASF_EFORMAT); /* a directory */
+    cr_assert_eq(dasf_trace_open(&r, th_tmp_file(".")), DASF_EFORMAT); /* a directory */
     uint8_t zeros[64] = {0};
     path = tmpfile_with(zeros, sizeof zeros, "zeros");
     cr_assert_eq(dasf_trace_open(&r, path), DASF_EFORMAT);
@@ -230,7 +218,7 @@ static void fill_event(dasf_trace_event *ev, int i) {
 }
 
 Test(reader, writer_chunks_origin_and_layout_guard) {
-    const char *path = tmp_file("w.zst");
+    const char *path = th_tmp_file("w.zst");
     dasf_file_db_options o = dasf_file_db_options_default();
     o.commit_threshold = 7;
     o.compression_level = 3;
@@ -296,7 +284,7 @@ Test(reader, writer_rejects_bad_input) {
     o.default_byte_size = 0;
     cr_assert_eq(dasf_writer_open(&w, "/tmp/x", &o), DASF_EINVAL);
     o = dasf_file_db_options_default();
-    const char *path = tmp_file("bad.zst");
+    const char *path = th_tmp_file("bad.zst");
     cr_assert_eq(dasf_writer_open(&w, path, &o), 0);
     dasf_trace_event ev;
     fill_event(&ev, 0);
@@ -316,7 +304,7 @@ Test(reader, writer_rejects_bad_input) {
 /* A chunk that cannot be appended (lock held elsewhere) stays pending and
  * lands exactly once after the lock is released. */
 Test(reader, writer_keeps_a_chunk_through_a_lock_timeout) {
-    const char *path = tmp_file("lock.zst");
+    const char *path = th_tmp_file("lock.zst");
     cr_assert_eq(th_write_file(path, "", 0), 0);
     int holder = open(path, O_RDWR);
     cr_assert_geq(holder, 0);
@@ -361,7 +349,7 @@ Test(reader, random_damage_is_survived) {
         size_t off[6];
         dasf_buf b = make_chunks(level, 5, 40, off);
         uint8_t *f = malloc(b.len);
-        const char *path = tmp_file("fuzz");
+        const char *path = th_tmp_file("fuzz");
         for (int iter = 0; iter < 150; iter++) {
             memcpy(f, b.data, b.len);
             size_t len = b.len;
