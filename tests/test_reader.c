@@ -516,6 +516,21 @@ Test(reader, compact_events_read_and_malformed_ones_are_damage) {
     cr_assert_eq(st.chunks_damaged, 0);
     dasf_trace_close(r);
 
+    /* a version 1 chunk (full-form events only) still reads */
+    static const int64_t v1good[][8] = {{0, 0, 5, 10, 1, 3, 99}, {0x20, 0, 7, 4, 99}};
+    cr_assert_eq(dasf_trace_open(&r, compact_case(1, 0, 0, v1good, 2, "v1good.zst")), 0);
+    cr_assert_eq(dasf_trace_next(r, &ev), 1);
+    cr_assert_eq(ev->timestamp_ns, 1005);
+    cr_assert_eq(ev->duration_ns, 10);
+    cr_assert_str_eq(ev->args.v.map.items[0].key.v.str.ptr, "n");
+    cr_assert_eq(ev->args.v.map.items[0].val.v.i, 3);
+    cr_assert_eq(dasf_trace_next(r, &ev), 1);
+    cr_assert_eq(ev->timestamp_ns + ev->duration_ns, 1015 + 7, "TSEND: end = prev_end + tv");
+    cr_assert_eq(dasf_trace_next(r, &ev), 0);
+    dasf_trace_get_stats(r, &st);
+    cr_assert_eq(st.chunks_damaged, 0);
+    dasf_trace_close(r);
+
     static const int64_t reserved[][8] = {{-17, 0, 0, 1, 99}};
     expect_damaged(compact_case(2, 1, 0, reserved, 1, "r.zst"), "reserved bit");
     static const int64_t mode3[][8] = {{-7, 0, 0, 1, 99}};
