@@ -24,7 +24,7 @@ uint8_t *th_read_file(const char *path, size_t *len);
 int th_write_file(const char *path, const void *p, size_t n);
 /* The dasf-trace binary (from $DASF_TRACE_BIN), or NULL. */
 const char *th_dasf_trace(void);
-/* Starts $DASF_TEST_WRITER (tests/test_writer_proc.c) with the given
+/* Starts $DASF_TEST_WRITER (tests/writer_proc.c) with the given
  * arguments (NULL-terminated), in the current environment; returns its pid,
  * or -1 (message on stderr). */
 #include <sys/types.h>

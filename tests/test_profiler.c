@@ -273,7 +273,7 @@ Test(profiler, four_processes_append_to_one_file_every_event_once) {
     char *path = th_path(dir, "shared.msgpack.zst");
     enum { N = 50000 };
     pid_t kids[4];
-    for (int k = 0; k < 4; k++) { /* four separate processes (test_writer_proc.c) */
+    for (int k = 0; k < 4; k++) { /* four separate processes (writer_proc.c) */
         char ks[16], ns[16];
         snprintf(ks, sizeof ks, "%d", k);
         snprintf(ns, sizeof ns, "%d", N);

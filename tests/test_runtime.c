@@ -216,7 +216,7 @@ Test(runtime, drop_policy_reports_an_exact_count) {
     cr_assert_gt(total_drop, 0, "a 2048-record ring overflowed at least once in 5 bursts");
 }
 
-/* The scenario runs in a separate program (tests/test_writer_proc.c "fork"),
+/* The scenario runs in a separate program (tests/writer_proc.c "fork"),
  * so the Criterion runner's threads are not in the process at fork time.
  * ThreadSanitizer does not support a child of a multi-threaded process
  * starting threads ("starting new threads after multi-threaded fork is not

@@ -1,18 +1,18 @@
 /*
- * test_writer_proc.c — a separate program the tests start (posix_spawn) when
+ * writer_proc.c — a separate program the tests start (posix_spawn) when
  * they need whole processes writing traces: several processes appending to
  * one file, and the default profiler configured from the environment.
  * Starting a fresh program rather than fork()ing the test keeps these tests
  * valid under ThreadSanitizer, which does not support a child of a
  * multi-threaded process starting threads (the flusher) of its own.
  *
- *   test_writer_proc append PATH K N   N complete events named "wK" with arg
+ *   dasf-test-writer append PATH K N   N complete events named "wK" with arg
  *                                      i = 0..N-1, committing every 10000;
  *                                      exit 0 when all were written
- *   test_writer_proc default N         N instant events "tick" into the
+ *   dasf-test-writer default N         N instant events "tick" into the
  *                                      default profiler (DASF_TRACE_FILE ...),
  *                                      committed by the atexit handler
- *   test_writer_proc fork PATH         fork in the middle of recording: the
+ *   dasf-test-writer fork PATH         fork in the middle of recording: the
  *                                      parent records t0 x5000, forks while a
  *                                      second thread records t3 x20000; the
  *                                      child records t1 x7000 and closes; the
