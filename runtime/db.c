@@ -114,6 +114,11 @@ int dasf_db_get_stats(dasf_db *db, dasf_db_stats *out) {
     memset(out, 0, sizeof *out);
     dasf_filedb *f = db->file;
     if (!f) return DASF_OK;
+    /* While the flusher is between cycles (cycle_lock), its drop count and
+     * the rings' not-yet-seen drops add up exactly: in mid-cycle a ring's
+     * drops may be moved from one to the other between our two reads. */
+    int open = !db->closed;
+    if (open) pthread_mutex_lock(&f->cycle_lock);
     out->recorded = __atomic_load_n(&f->st_recorded, __ATOMIC_RELAXED);
     out->dropped = __atomic_load_n(&f->st_dropped, __ATOMIC_RELAXED);
     out->written = __atomic_load_n(&f->st_written, __ATOMIC_RELAXED);
@@ -121,7 +126,7 @@ int dasf_db_get_stats(dasf_db *db, dasf_db_stats *out) {
     out->bytes_written = __atomic_load_n(&f->st_bytes, __ATOMIC_RELAXED);
     out->flushes = __atomic_load_n(&f->st_flushes, __ATOMIC_RELAXED);
     out->last_error = __atomic_load_n(&f->st_last_error, __ATOMIC_RELAXED);
-    if (!db->closed) {
+    if (open) {
         /* Drops not yet seen by the flusher are counted too. */
         uint64_t unseen = 0;
         dasf_rcu_read_lock();
@@ -133,6 +138,7 @@ int dasf_db_get_stats(dasf_db *db, dasf_db_stats *out) {
         }
         dasf_rcu_read_unlock();
         out->dropped += unseen;
+        pthread_mutex_unlock(&f->cycle_lock);
     }
     return DASF_OK;
 }

@@ -464,6 +464,10 @@ typedef struct dasf_db_stats {
     int last_error;          /* status of the last failed append, or 0 */
 } dasf_db_stats;
 
+/*! dasf_db_get_stats() : a consistent snapshot; `dropped` counts every drop
+ *  so far, including those the flusher has not reported yet.  Waits for the
+ *  flusher to finish the cycle it is in (not for lock_timeout).  Not for the
+ *  record path. */
 DASF_API int dasf_db_get_stats(dasf_db *db, dasf_db_stats *out);
 
 /* ======================================================================
