@@ -540,13 +540,15 @@ int dasf_flusher_stop(dasf_filedb *db, int commit) {
         /* commit_on_close false: like the seed, uncommitted events are not
          * written.  Throw them away before the flusher's last cycle. */
         __atomic_store_n(&db->stopping, 2, __ATOMIC_RELEASE);
-    } else {
-        __atomic_store_n(&db->stopping, 1, __ATOMIC_RELEASE);
     }
     if (commit) {
+        /* The request first, then `stopping`: a flusher that sees stopping
+         * (it loads stopping, then commit_req) sees this request too, so its
+         * last cycle answers it. */
         pthread_mutex_lock(&db->commit_lock);
         uint64_t my = __atomic_add_fetch(&db->commit_req, 1, __ATOMIC_ACQ_REL);
         pthread_mutex_unlock(&db->commit_lock);
+        __atomic_store_n(&db->stopping, 1, __ATOMIC_RELEASE);
         dasf_flusher_wake(db);
         pthread_join(db->flusher, NULL);
         pthread_mutex_lock(&db->commit_lock);

@@ -306,7 +306,8 @@ Test(runtime, use_after_destroy_is_an_error_not_a_crash) {
     cr_assert_eq(dasf_profiler_create(&p, path, NULL, NULL), 0);
     dasf_name n = dasf_intern("x");
     cr_assert_eq(dasf_record_complete_h(p, n, 1, 1), 0);
-    cr_assert_eq(dasf_profiler_destroy(p), 0);
+    int rc = dasf_profiler_destroy(p);
+    cr_assert_eq(rc, 0, "destroy: %s", dasf_strerror(rc));
     cr_assert_eq(dasf_record_complete_h(p, n, 2, 1), DASF_ECLOSED);
     cr_assert_eq(dasf_profiler_record_complete_event(p, "x", 2, 1, NULL), DASF_ECLOSED);
     cr_assert_eq(dasf_profiler_commit(p), DASF_ECLOSED);
