@@ -11,6 +11,14 @@
  *
  *   dasf-bench e2e --threads N --events TOTAL --dir DIR [--level 1]
  *                  [--ring-mib 16] [--threshold 65536] [--keep 0|1] [--flush 1|0]
+ *                  [--copied 0|1]
+ *
+ * --copied 1 records the same events with copied names and the workload's
+ * two integer args (dasf_record_complete_args) instead of interned names.
+ * Every run also reports flusher_cpu_ns_per_event: the CPU time of the
+ * library's threads (the flusher: drain, encode, zstd, write, fsync) per
+ * event, i.e. the process's CPU time minus the recording threads' and the
+ * waiting main thread's.
  *
  * --flush 0 turns the per-chunk fsync off and instead fsyncs the file once
  * after the commit, inside the timed region: the same end state (every
@@ -23,6 +31,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct e2e_thread {
@@ -32,9 +41,17 @@ typedef struct e2e_thread {
     size_t table_n;
     int64_t period;
     const dasf_name *h;
+    int copied; /* --copied 1: copied names + the workload's args */
     uint64_t events, errors;
+    double cpu_s; /* this recording thread's CPU time */
     pthread_barrier_t *bar;
 } e2e_thread;
+
+static double cpu_s(clockid_t id) {
+    struct timespec t;
+    clock_gettime(id, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
 
 static void *e2e_main(void *arg) {
     e2e_thread *a = arg;
@@ -42,16 +59,24 @@ static void *e2e_main(void *arg) {
     int64_t shift = 0;
     uint64_t err = 0;
     pthread_barrier_wait(a->bar);
+    double c0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
     for (uint64_t k = 0; k < a->events; k++) {
         const wl_event *e = &a->table[i];
-        err += dasf_record_complete_h(a->p, a->h[e->name], (double)(e->ts_ns + shift) * 1e-9,
-                                      (double)e->dur_ns * 1e-9) != 0;
+        double ts = (double)(e->ts_ns + shift) * 1e-9, dur = (double)e->dur_ns * 1e-9;
+        if (a->copied) {
+            dasf_arg args[2] = {DASF_ARG_I64("step", e->a0), DASF_ARG_I64("block", e->a1)};
+            err += dasf_record_complete_args(a->p, wl_name(WL_REGULAR, e->name), ts, dur, args,
+                                             e->has_args ? 2 : 0) != 0;
+        } else {
+            err += dasf_record_complete_h(a->p, a->h[e->name], ts, dur) != 0;
+        }
         if (++i == a->table_n) {
             i = 0;
             shift += a->period;
         }
     }
     a->errors = err;
+    a->cpu_s = cpu_s(CLOCK_THREAD_CPUTIME_ID) - c0;
     return NULL;
 }
 
@@ -60,6 +85,7 @@ int bench_cmd_e2e(int argc, char **argv) {
     uint64_t total = (uint64_t)bench_opt_ll(argc, argv, "events", 20000000);
     const char *dir = bench_opt(argc, argv, "dir", "/tmp");
     int keep = (int)bench_opt_ll(argc, argv, "keep", 0);
+    int copied = (int)bench_opt_ll(argc, argv, "copied", 0);
     if (threads < 1 || total < (uint64_t)threads)
         bench_die("--threads >= 1 and --events >= threads");
 
@@ -88,13 +114,15 @@ int bench_cmd_e2e(int argc, char **argv) {
         bench_die("out of memory");
     for (int t = 0; t < threads; t++) {
         a[t] = (e2e_thread){
-            .p = p, .table = table, .table_n = tn, .period = period, .h = h, .bar = &bar};
+            .p = p, .table = table, .table_n = tn, .period = period, .h = h, .copied = copied,
+            .bar = &bar};
         a[t].events = total / (uint64_t)threads + ((uint64_t)t < total % (uint64_t)threads);
         if (pthread_create(&a[t].th, NULL, e2e_main, &a[t]) != 0)
             bench_die("pthread_create failed");
     }
     pthread_barrier_wait(&bar);
     double t0 = bench_mono_s();
+    double p0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID), m0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
     uint64_t errors = 0;
     for (int t = 0; t < threads; t++) {
         pthread_join(a[t].th, NULL);
@@ -108,6 +136,12 @@ int bench_cmd_e2e(int argc, char **argv) {
         close(fd);
     }
     double t1 = bench_mono_s();
+    /* The library's threads' CPU time over the run: the process's minus
+     * the recording threads' and this one's (which only waits).  That is the
+     * flusher (drain, encode, zstd, write and fsync system time) plus the
+     * idle call_rcu thread. */
+    double lib_cpu = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - p0 - (cpu_s(CLOCK_THREAD_CPUTIME_ID) - m0);
+    for (int t = 0; t < threads; t++) lib_cpu -= a[t].cpu_s;
     dasf_db_stats st = {0};
     dasf_db_get_stats(dasf_profiler_database(p), &st);
     int rc2 = dasf_profiler_destroy(p);
@@ -120,12 +154,13 @@ int bench_cmd_e2e(int argc, char **argv) {
 
     bench_json j;
     bench_json_begin(&j, "e2e");
-    bench_json_str(&j, "impl", flush ? "dasf" : "dasf-fsync-at-end");
+    bench_json_str(&j, "impl", copied ? "dasf-copied-args" : flush ? "dasf" : "dasf-fsync-at-end");
     bench_json_int(&j, "threads", threads);
     bench_json_int(&j, "events", (long long)total);
     bench_json_num(&j, "record_s", t_rec - t0);
     bench_json_num(&j, "durable_s", t1 - t0);
     bench_json_num(&j, "events_per_s", (double)total / (t1 - t0));
+    bench_json_num(&j, "flusher_cpu_ns_per_event", lib_cpu * 1e9 / (double)total);
     bench_json_int(&j, "errors", (long long)errors);
     bench_json_int(&j, "recorded", (long long)st.recorded);
     bench_json_int(&j, "dropped", (long long)st.dropped);
@@ -138,7 +173,7 @@ int bench_cmd_e2e(int argc, char **argv) {
     bench_json_end(&j, stdout);
 
     bench_json_begin(&j, "reader");
-    bench_json_str(&j, "impl", flush ? "dasf" : "dasf-fsync-at-end");
+    bench_json_str(&j, "impl", copied ? "dasf-copied-args" : flush ? "dasf" : "dasf-fsync-at-end");
     bench_json_int(&j, "threads", threads);
     bench_json_int(&j, "events", (long long)read);
     bench_json_num(&j, "seconds", read_s);

@@ -226,6 +226,10 @@ class Runner:
                     os.sync()
                     self.run([self.bin("dasf-bench"), "e2e", "--threads", "1", "--events",
                               str(n1), "--dir", self.disk, "--flush", "0"], tag=tag)
+                    # the same events with copied names + 2 int args
+                    os.sync()
+                    self.run([self.bin("dasf-bench"), "e2e", "--threads", "1", "--events",
+                              str(n1), "--dir", self.disk, "--copied", "1"], tag=tag)
                 if not self.lttng_reason:
                     for mode in ("blocking", "discard"):
                         label = "lttng-" + mode
@@ -388,6 +392,8 @@ def aggregate(raw):
             "bytes_per_event": spread([r.get("bytes_per_event",
                                              r.get("trace_bytes", 0) / r["events"])
                                        for r in rs]),
+            "flusher_cpu_ns": spread([r["flusher_cpu_ns_per_event"] for r in rs])
+            if all("flusher_cpu_ns_per_event" in r for r in rs) else None,
         })
     for th in sorted({r["threads"] for r in select(raw, bench="reader", impl="dasf")}):
         rs = select(raw, bench="reader", impl="dasf", threads=th)
@@ -564,13 +570,16 @@ def table(s, env, lttng_reason, reps):
     L.append("")
     L.append("END-TO-END: record -> flusher -> zstd -> file, events/s until the last event "
              "is durable")
-    L.append("  %-54s %3s  %-30s %-10s %-9s %-8s %s" % (
-        "implementation", "thr", "events/s", "lost", "read-back", "B/event", "vs goal"))
+    L.append("  %-54s %3s  %-30s %-10s %-9s %-8s %-22s %s" % (
+        "implementation", "thr", "events/s", "lost", "read-back", "B/event",
+        "flusher CPU ns/event", "vs goal"))
     labels = {"dasf": "dasf (BLOCK, level 1, fsync per chunk)",
               "dasf-fsync-at-end": "dasf (same, flush=false + 1 fsync at the end)",
+              "dasf-copied-args": "dasf (same as first, copied names + 2 int args)",
               "lttng-blocking": "LTTng-UST blocking channel (until lttng stop)",
               "lttng-discard": "LTTng-UST discard channel (until lttng stop)"}
-    for impl in ("dasf", "dasf-fsync-at-end", "lttng-blocking", "lttng-discard"):
+    for impl in ("dasf", "dasf-fsync-at-end", "dasf-copied-args", "lttng-blocking",
+                 "lttng-discard"):
         for th in (1, 2):
             if impl.startswith("lttng") and lttng_reason:
                 if th == 1:
@@ -586,10 +595,11 @@ def table(s, env, lttng_reason, reps):
                     v = "MISSED (lossy)"
                 v += " (>= 12 M/s, 0 lost)"
             rb = "-" if r["read_back_ok"] is None else ("ok" if r["read_back_ok"] else "SHORT")
-            L.append("  %-54s %3d  %-30s %-10s %-9s %-8s %s" % (
+            L.append("  %-54s %3d  %-30s %-10s %-9s %-8s %-22s %s" % (
                 "%s, %dM ev" % (labels[impl], r["events"] // 1000000), th,
                 fsp(r["events_per_s"], "/s"), str(r["lost"]), rb,
-                fmt(r["bytes_per_event"]["median"]) if r["bytes_per_event"] else "-", v))
+                fmt(r["bytes_per_event"]["median"]) if r["bytes_per_event"] else "-",
+                fsp(r["flusher_cpu_ns"]) if r.get("flusher_cpu_ns") else "-", v))
     for r in s["reader"]:
         L.append("  %-54s %3d  %-30s" % ("reader: dasf_trace_next over that archive",
                                          r["threads"], fsp(r["events_per_s"], "/s")))

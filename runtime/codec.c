@@ -419,18 +419,29 @@ static int htab_grow(dasf_chunk_enc *e) {
 }
 
 /* Short keys and names: word compares beat a libc call. */
+/* a[0..n) == b[0..n), with 8-byte (or 4-byte) loads only: the tail is one
+ * load that overlaps the previous word, so no byte loop (whose variable
+ * exit mispredicts on names of varied lengths). */
 static inline int bytes_eq(const uint8_t *a, const char *b, size_t n) {
-    while (n >= 8) {
-        uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y) return 0;
-        a += 8;
-        b += 8;
-        n -= 8;
+    uint64_t x, y;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y) return 0;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
     }
-    while (n--)
-        if (*a++ != (uint8_t)*b++) return 0;
+    if (n >= 4) {
+        uint32_t p, q, r, s;
+        memcpy(&p, a, 4), memcpy(&q, b, 4);
+        memcpy(&r, a + n - 4, 4), memcpy(&s, b + n - 4, 4);
+        return p == q && r == s;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != (uint8_t)b[i]) return 0;
     return 1;
 }
 
@@ -595,7 +606,7 @@ static int archive_pairs(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     }
     for (size_t i = 0; i < ev->n_args && !rc; i++) {
         const dasf_arg *a = &ev->args[i];
-        int64_t ki = intern_cached(e, a->key, SIZE_MAX);
+        int64_t ki = intern_cached(e, a->key, ev->key_lens ? ev->key_lens[i] : SIZE_MAX);
         rc = ki < 0 ? -1 : w_uint(b, (uint64_t)ki) | w_arg_value(b, a);
     }
     return rc;
@@ -711,7 +722,7 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
             e->capkidx = npairs;
         }
         for (uint32_t i = 0; i < npairs; i++) {
-            int64_t ki = intern_cached(e, ev->args[i].key, SIZE_MAX);
+            int64_t ki = intern_cached(e, ev->args[i].key, ev->key_lens ? ev->key_lens[i] : SIZE_MAX);
             if (ki < 0) return DASF_ENOMEM;
             e->kidx[i] = (uint32_t)ki;
         }

@@ -56,6 +56,7 @@ void dasf_flusher_wake(dasf_filedb *db) {
 /* Scratch for one decoded record (flusher-private, reused). */
 typedef struct decode_scratch {
     dasf_arg *args;
+    uint32_t *klens; /* each arg key's length, from the payload */
     size_t cap;
 } decode_scratch;
 
@@ -156,13 +157,16 @@ static int grow_args(decode_scratch *sc) {
     dasf_arg *a = realloc(sc->args, cap * sizeof *a);
     if (!a) return DASF_ENOMEM;
     sc->args = a;
+    uint32_t *k = realloc(sc->klens, cap * sizeof *k);
+    if (!k) return DASF_ENOMEM;
+    sc->klens = k;
     sc->cap = cap;
     return DASF_OK;
 }
 
-static void get_arg(cursor *c, dasf_arg *a) {
+static void get_arg(cursor *c, dasf_arg *a, uint32_t *key_len) {
     uint32_t len;
-    a->key = get_str(c, &len);
+    a->key = get_str(c, key_len);
     a->type = (dasf_arg_type)get_u8(c);
     switch (a->type) {
     case DASF_ARG_BOOL:
@@ -196,6 +200,7 @@ static int decode_payload(cursor *c, dasf_enc_event *e, decode_scratch *sc) {
         case DASF_PT_END:
             if (c->bad) break;
             e->args = sc->args;
+            e->key_lens = sc->klens;
             e->n_args = n;
             return e->name ? 0 : DASF_ECORRUPT;
         case DASF_PT_NAME:
@@ -221,7 +226,8 @@ static int decode_payload(cursor *c, dasf_enc_event *e, decode_scratch *sc) {
             break;
         case DASF_PT_ARG:
             if (n == sc->cap && grow_args(sc)) return DASF_ENOMEM;
-            get_arg(c, &sc->args[n++]);
+            get_arg(c, &sc->args[n], &sc->klens[n]);
+            n++;
             break;
         default:
             c->bad = 1;
@@ -242,6 +248,7 @@ static int decode_record(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event
     e->id.kind = DASF_ID_AUTO;
     e->args = NULL;
     e->n_args = 0;
+    e->key_lens = NULL;
     e->args_msgpack = NULL;
     e->args_msgpack_size = 0;
     e->args_value = NULL;
@@ -493,6 +500,7 @@ static void *flusher_main(void *arg) {
         }
     }
     free(fs.sc.args);
+    free(fs.sc.klens);
     return NULL;
 }
 

@@ -62,6 +62,7 @@ typedef struct dasf_enc_event {
     dasf_id id;        /* DASF_ID_AUTO = absent */
     const dasf_arg *args;
     size_t n_args;
+    const uint32_t *key_lens; /* strlen of each args[i].key, or NULL: unknown */
     const void *args_msgpack;
     size_t args_msgpack_size;
     const dasf_value *args_value;
