@@ -178,3 +178,23 @@ pid_t th_spawn_writer(const char *const *args) {
     }
     return pid;
 }
+
+void *th_record_job(void *arg) {
+    th_job *j = arg;
+    char name[16];
+    snprintf(name, sizeof name, "t%d", j->k);
+    for (long i = 0; i < j->n; i++) {
+        dasf_arg a = DASF_ARG_I64("seq", i);
+        int rc = dasf_record_complete_args(j->p, name, 1.0 + (double)i * 1e-6, 1e-7, &a, 1);
+        if (rc == 0) {
+            j->ok++;
+        } else if (rc == DASF_EDROPPED) {
+            j->drop++;
+        } else {
+            j->other++;
+            j->last_error = rc;
+        }
+        if (i == 0) __atomic_store_n(&j->started, 1, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}

@@ -29,6 +29,20 @@ const char *th_dasf_trace(void);
  * or -1 (message on stderr). */
 #include <sys/types.h>
 pid_t th_spawn_writer(const char *const *args);
+/* A recording stream: n complete events named "t<k>" with arg seq = 0..n-1
+ * and increasing timestamps, through dasf_record_complete_args. */
+typedef struct th_job {
+    struct dasf_profiler *p;
+    int k;      /* stream number: name "t<k>" */
+    long n;     /* events */
+    long ok;    /* accepted */
+    long drop;  /* DASF_EDROPPED */
+    long other; /* any other error (last one in last_error) */
+    int last_error;
+    int started; /* set (release) once the first event is recorded */
+} th_job;
+/* Records j's stream (a pthread start routine too); returns NULL. */
+void *th_record_job(void *j);
 /* Debian's python3 with python3-msgpack. */
 #define TH_PYTHON "/usr/bin/python3"
 #endif

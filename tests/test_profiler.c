@@ -79,19 +79,50 @@ Test(profiler, default_file_name_is_traces_8hex) {
     cr_assert_eq(chdir(cwd), 0);
 }
 
-typedef struct got {
+typedef struct pair_seen {
     int n;
-    dasf_trace_event ev[8];
-    char names[8][32];
-} got;
+    dasf_trace_event ev[64];
+    char names[64][128];
+    char argdump[64][512];
+} pair_seen;
 
-static int keep(const dasf_trace_event *ev, void *user) {
-    got *g = user;
-    if (g->n < 8) {
-        g->ev[g->n] = *ev;
-        snprintf(g->names[g->n], 32, "%s", ev->name);
+static void dump_value(char *out, size_t cap, const dasf_value *v) {
+    size_t len = strlen(out);
+    switch (v->type) {
+    case DASF_VAL_INT:
+        snprintf(out + len, cap - len, "i%lld,", (long long)v->v.i);
+        break;
+    case DASF_VAL_UINT:
+        snprintf(out + len, cap - len, "u%llu,", (unsigned long long)v->v.u);
+        break;
+    case DASF_VAL_FLOAT:
+        snprintf(out + len, cap - len, "f%a,", v->v.f);
+        break;
+    case DASF_VAL_BOOL:
+        snprintf(out + len, cap - len, "b%d,", (int)v->v.b);
+        break;
+    case DASF_VAL_STR:
+        snprintf(out + len, cap - len, "s%.*s,", (int)v->v.str.len, v->v.str.ptr);
+        break;
+    case DASF_VAL_MAP:
+        for (size_t i = 0; i < v->v.map.n; i++) {
+            dump_value(out, cap, &v->v.map.items[i].key);
+            dump_value(out, cap, &v->v.map.items[i].val);
+        }
+        break;
+    default:
+        snprintf(out + len, cap - len, "t%d,", (int)v->type);
     }
-    g->n++;
+}
+
+static int keep_pairs(const dasf_trace_event *ev, void *user) {
+    pair_seen *s = user;
+    cr_assert_lt(s->n, 64);
+    s->ev[s->n] = *ev;
+    snprintf(s->names[s->n], sizeof s->names[0], "%s", ev->name);
+    s->argdump[s->n][0] = 0;
+    dump_value(s->argdump[s->n], sizeof s->argdump[0], &ev->args);
+    s->n++;
     return 0;
 }
 
@@ -112,22 +143,23 @@ static void four_kinds(int level) {
     cr_assert_eq(dasf_profiler_record_duration_begin_event(p, "B1", 12.0, NULL), 0);
     cr_assert_eq(dasf_profiler_record_duration_end_event(p, "E1", 13.0, NULL), 0);
     cr_assert_eq(dasf_profiler_commit(p), 0);
-    got g = {0};
-    cr_assert_eq(dasf_profiler_get_traces(p, keep, &g), 0);
-    cr_assert_eq(g.n, 4);
-    cr_assert_str_eq(g.names[0], "X1");
-    cr_assert_eq(g.ev[0].phase, DASF_PHASE_COMPLETE);
-    cr_assert_eq(g.ev[0].timestamp, 10.5);
-    cr_assert_eq(g.ev[0].duration, 0.25);
-    cr_assert_eq(g.ev[0].process_id.type, DASF_VAL_INT);
-    cr_assert_eq(g.ev[0].process_id.v.i, getpid(), "automatic pid is the real pid");
-    cr_assert_eq(g.ev[1].phase, DASF_PHASE_INSTANT);
-    cr_assert_eq(g.ev[1].scope, DASF_SCOPE_PROCESS);
-    cr_assert_eq(g.ev[1].process_id.type, DASF_VAL_STR);
-    cr_assert_eq(g.ev[1].thread_id.type, DASF_VAL_INT);
-    cr_assert_eq(g.ev[1].thread_id.v.i, 0, "explicit 0 (the Python default) is kept");
-    cr_assert_eq(g.ev[2].phase, DASF_PHASE_DURATION_BEGIN);
-    cr_assert_eq(g.ev[3].phase, DASF_PHASE_DURATION_END, "end events are E, not the seed's B");
+    pair_seen *g = calloc(1, sizeof *g);
+    cr_assert_eq(dasf_profiler_get_traces(p, keep_pairs, g), 0);
+    cr_assert_eq(g->n, 4);
+    cr_assert_str_eq(g->names[0], "X1");
+    cr_assert_eq(g->ev[0].phase, DASF_PHASE_COMPLETE);
+    cr_assert_eq(g->ev[0].timestamp, 10.5);
+    cr_assert_eq(g->ev[0].duration, 0.25);
+    cr_assert_eq(g->ev[0].process_id.type, DASF_VAL_INT);
+    cr_assert_eq(g->ev[0].process_id.v.i, getpid(), "automatic pid is the real pid");
+    cr_assert_eq(g->ev[1].phase, DASF_PHASE_INSTANT);
+    cr_assert_eq(g->ev[1].scope, DASF_SCOPE_PROCESS);
+    cr_assert_eq(g->ev[1].process_id.type, DASF_VAL_STR);
+    cr_assert_eq(g->ev[1].thread_id.type, DASF_VAL_INT);
+    cr_assert_eq(g->ev[1].thread_id.v.i, 0, "explicit 0 (the Python default) is kept");
+    cr_assert_eq(g->ev[2].phase, DASF_PHASE_DURATION_BEGIN);
+    cr_assert_eq(g->ev[3].phase, DASF_PHASE_DURATION_END, "end events are E, not the seed's B");
+    free(g);
     cr_assert_eq(dasf_profiler_destroy(p), 0);
 }
 
@@ -387,53 +419,6 @@ Test(profiler, commit_on_close_false_writes_nothing_uncommitted) {
 }
 
 /* ---- the light record path equals the generic one ------------------------------ */
-
-typedef struct pair_seen {
-    int n;
-    dasf_trace_event ev[64];
-    char names[64][128];
-    char argdump[64][512];
-} pair_seen;
-
-static void dump_value(char *out, size_t cap, const dasf_value *v) {
-    size_t len = strlen(out);
-    switch (v->type) {
-    case DASF_VAL_INT:
-        snprintf(out + len, cap - len, "i%lld,", (long long)v->v.i);
-        break;
-    case DASF_VAL_UINT:
-        snprintf(out + len, cap - len, "u%llu,", (unsigned long long)v->v.u);
-        break;
-    case DASF_VAL_FLOAT:
-        snprintf(out + len, cap - len, "f%a,", v->v.f);
-        break;
-    case DASF_VAL_BOOL:
-        snprintf(out + len, cap - len, "b%d,", (int)v->v.b);
-        break;
-    case DASF_VAL_STR:
-        snprintf(out + len, cap - len, "s%.*s,", (int)v->v.str.len, v->v.str.ptr);
-        break;
-    case DASF_VAL_MAP:
-        for (size_t i = 0; i < v->v.map.n; i++) {
-            dump_value(out, cap, &v->v.map.items[i].key);
-            dump_value(out, cap, &v->v.map.items[i].val);
-        }
-        break;
-    default:
-        snprintf(out + len, cap - len, "t%d,", (int)v->type);
-    }
-}
-
-static int keep_pairs(const dasf_trace_event *ev, void *user) {
-    pair_seen *s = user;
-    cr_assert_lt(s->n, 64);
-    s->ev[s->n] = *ev;
-    snprintf(s->names[s->n], sizeof s->names[0], "%s", ev->name);
-    s->argdump[s->n][0] = 0;
-    dump_value(s->argdump[s->n], sizeof s->argdump[0], &ev->args);
-    s->n++;
-    return 0;
-}
 
 static void light_equals_generic(int level) {
     char *dir = th_tmpdir();

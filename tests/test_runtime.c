@@ -87,28 +87,12 @@ static long pid_events(const seen *s, int64_t pid) {
 
 /* ---- recording threads ------------------------------------------------------- */
 
-typedef struct job {
-    dasf_profiler *p;
-    int k;     /* stream number: name "t<k>" */
-    long n;    /* events */
-    long ok;   /* accepted */
-    long drop; /* DASF_EDROPPED */
-} job;
+typedef th_job job;
 
 static void *record_thread(void *arg) {
     job *j = arg;
-    char name[16];
-    snprintf(name, sizeof name, "t%d", j->k);
-    for (long i = 0; i < j->n; i++) {
-        dasf_arg a = DASF_ARG_I64("seq", i);
-        int rc = dasf_record_complete_args(j->p, name, 1.0 + (double)i * 1e-6, 1e-7, &a, 1);
-        if (rc == 0)
-            j->ok++;
-        else if (rc == DASF_EDROPPED)
-            j->drop++;
-        else
-            cr_assert_fail("record: %s", dasf_strerror(rc));
-    }
+    th_record_job(j);
+    cr_assert_eq(j->other, 0, "record: %s", dasf_strerror(j->last_error));
     return NULL;
 }
 
@@ -132,7 +116,7 @@ Test(runtime, threads_start_and_exit_mid_run_every_event_once_in_order) {
         pthread_t th[PER_WAVE];
         for (int i = 0; i < PER_WAVE; i++) {
             job *j = &jobs[w * PER_WAVE + i];
-            *j = (job){p, w * PER_WAVE + i, M, 0, 0};
+            *j = (job){.p = p, .k = w * PER_WAVE + i, .n = M};
             pthread_create(&th[i], NULL, record_thread, j);
         }
         for (int i = 0; i < PER_WAVE; i++) pthread_join(th[i], NULL);
@@ -154,7 +138,7 @@ Test(runtime, commit_is_a_barrier) {
     o.flush_interval = 3600;      /* never by timer */
     dasf_profiler *p;
     cr_assert_eq(dasf_profiler_create(&p, path, &o, NULL), 0);
-    job j = {p, 0, 1234, 0, 0};
+    job j = {.p = p, .k = 0, .n = 1234};
     pthread_t th;
     pthread_create(&th, NULL, record_thread, &j);
     pthread_join(th, NULL);
@@ -179,7 +163,7 @@ Test(runtime, block_policy_never_loses) {
     o.overflow = DASF_OVERFLOW_BLOCK;
     dasf_profiler *p;
     cr_assert_eq(dasf_profiler_create(&p, path, &o, NULL), 0);
-    job j = {p, 0, 300000, 0, 0};
+    job j = {.p = p, .k = 0, .n = 300000};
     record_thread(&j);
     cr_assert_eq(j.drop, 0);
     cr_assert_eq(dasf_profiler_destroy(p), 0);
@@ -200,7 +184,7 @@ Test(runtime, drop_policy_reports_an_exact_count) {
         o.overflow = DASF_OVERFLOW_DROP;
         dasf_profiler *p;
         cr_assert_eq(dasf_profiler_create(&p, path, &o, NULL), 0);
-        job j = {p, 0, 400000, 0, 0};
+        job j = {.p = p, .k = 0, .n = 400000};
         record_thread(&j);
         dasf_db_stats st;
         cr_assert_eq(dasf_db_get_stats(dasf_profiler_database(p), &st), 0);
@@ -264,7 +248,7 @@ Test(runtime, held_lock_does_not_stop_recording_and_nothing_is_lost) {
     int fd = open(path, O_RDWR | O_CREAT, 0644);
     cr_assert_geq(fd, 0);
     cr_assert_eq(flock(fd, LOCK_EX), 0);
-    job j = {p, 0, 200000, 0, 0}; /* ~100 rings' worth: must keep draining */
+    job j = {.p = p, .k = 0, .n = 200000}; /* ~100 rings' worth: must keep draining */
     record_thread(&j);
     cr_assert_eq(j.ok, 200000);
     cr_assert_eq(dasf_profiler_commit(p), DASF_ELOCK_TIMEOUT, "commit reports the timeout");

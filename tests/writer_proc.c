@@ -24,6 +24,7 @@
  * allocators are not fork-safe against arbitrary other threads.
  */
 #include "dasf/profiler.h"
+#include "helpers.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -73,26 +74,6 @@ static int default_profiler(long n) {
     return 0; /* the atexit handler commits */
 }
 
-typedef struct stream {
-    dasf_profiler *p;
-    int k;
-    long n, ok;
-    int started; /* first event recorded (its ring exists) */
-} stream;
-
-static void *record_stream(void *arg) {
-    stream *st = arg;
-    char name[16];
-    snprintf(name, sizeof name, "t%d", st->k);
-    for (long i = 0; i < st->n; i++) {
-        dasf_arg a = DASF_ARG_I64("seq", i);
-        if (dasf_record_complete_args(st->p, name, 1.0 + (double)i * 1e-6, 1e-7, &a, 1) == 0)
-            st->ok++;
-        if (i == 0) __atomic_store_n(&st->started, 1, __ATOMIC_RELEASE);
-    }
-    return NULL;
-}
-
 static int fork_mid_recording(const char *path) {
     dasf_file_db_options o = dasf_file_db_options_default();
     o.flush = false;
@@ -100,23 +81,23 @@ static int fork_mid_recording(const char *path) {
     o.flush_interval = 3600; /* the parent's events stay pending across fork */
     dasf_profiler *p;
     if (dasf_profiler_create(&p, path, &o, NULL)) return 1;
-    stream before = {p, 0, 5000, 0, 0};
-    record_stream(&before);
-    stream bg = {p, 3, 20000, 0, 0};
+    th_job before = {.p = p, .k = 0, .n = 5000};
+    th_record_job(&before);
+    th_job bg = {.p = p, .k = 3, .n = 20000};
     pthread_t th;
-    if (pthread_create(&th, NULL, record_stream, &bg)) return 2;
+    if (pthread_create(&th, NULL, th_record_job, &bg)) return 2;
     while (!__atomic_load_n(&bg.started, __ATOMIC_ACQUIRE)) sched_yield();
     fflush(NULL);
     pid_t child = fork(); /* while bg records */
     if (child < 0) return 3;
     if (child == 0) {
-        stream c = {p, 1, 7000, 0, 0};
-        record_stream(&c);
+        th_job c = {.p = p, .k = 1, .n = 7000};
+        th_record_job(&c);
         int rc = dasf_profiler_destroy(p);
         _exit(rc == 0 && c.ok == 7000 ? 0 : 4);
     }
-    stream after = {p, 2, 3000, 0, 0};
-    record_stream(&after);
+    th_job after = {.p = p, .k = 2, .n = 3000};
+    th_record_job(&after);
     pthread_join(th, NULL);
     int st;
     if (waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return 5;
