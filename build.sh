@@ -45,9 +45,11 @@ need_packages() {
         sudo=(sudo)
     fi
     say "installing ${missing[*]}"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    # Wait for another apt/dpkg run instead of failing at once (parallel builds).
+    local lock=(-o DPkg::Lock::Timeout=600)
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${lock[@]}" update -q
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -q --no-install-recommends "${missing[@]}"
+        apt-get "${lock[@]}" install -y -q --no-install-recommends "${missing[@]}"
 }
 
 check_preset() {
