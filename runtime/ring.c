@@ -34,6 +34,14 @@ static __thread tls_rings *t_rings;
 static pthread_key_t g_exit_key;
 static pthread_once_t g_exit_once = PTHREAD_ONCE_INIT;
 
+/* dasf_set_wait_hooks(): called around the one place a producer sleeps. */
+static dasf_wait_hook g_before_wait, g_after_wait;
+
+void dasf_set_wait_hooks(dasf_wait_hook before_wait, dasf_wait_hook after_wait) {
+    __atomic_store_n(&g_before_wait, before_wait, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_after_wait, after_wait, __ATOMIC_RELEASE);
+}
+
 static void ring_free(dasf_ring *r) {
     munmap(r->buf, r->cap);
     free(r);
@@ -225,8 +233,13 @@ int dasf_ring_make_room(dasf_ring *r, uint64_t size) {
             return DASF_EDROPPED;
         }
         uint32_t seq = __atomic_load_n(&db->drain_seq, __ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) == tail)
+        if (__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) == tail) {
+            dasf_wait_hook before = __atomic_load_n(&g_before_wait, __ATOMIC_ACQUIRE);
+            dasf_wait_hook after = __atomic_load_n(&g_after_wait, __ATOMIC_ACQUIRE);
+            if (before) before();
             dasf_futex_wait(&db->drain_seq, seq, 0.01);
+            if (after) after();
+        }
     }
 }
 

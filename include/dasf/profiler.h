@@ -608,6 +608,16 @@ DASF_API int dasf_writer_set_origin(dasf_writer *w, const dasf_chunk_info *origi
 DASF_API int dasf_writer_flush(dasf_writer *w);
 DASF_API int dasf_writer_close(dasf_writer *w);
 
+/*! dasf_set_wait_hooks() : process-wide functions a recording thread calls
+ *  right before it sleeps waiting for ring space (BLOCK policy, full ring)
+ *  and right after it wakes, e.g. for a language binding to release and
+ *  retake its interpreter lock around the wait (the Python package does).
+ *  Either may be NULL (the default: no call).  They run on the recording
+ *  thread, once per sleep (a long wait is several sleeps of at most 10 ms),
+ *  and must not record.  Set them before recording starts. */
+typedef void (*dasf_wait_hook)(void);
+DASF_API void dasf_set_wait_hooks(dasf_wait_hook before_wait, dasf_wait_hook after_wait);
+
 /*! dasf_default_profiler() : a process-wide profiler configured from the
  *  environment, created on first call, destroyed at exit:
  *    DASF_TRACE_FILE        output file (unset: tracing off, returns NULL)
