@@ -741,9 +741,18 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
         rc |= w_uint(b, (uint64_t)name_i);
         rc |= w_int(b, tv);
         rc |= w_int(b, dur);
-        for (uint32_t i = 0; i < npairs && !rc; i++) {
-            if (!schema) rc |= w_uint(b, e->kidx[i]);
-            rc |= w_arg_value(b, &ev->args[i]);
+        if (typed) {
+            /* Typed args: their keys were interned into kidx above, for
+             * this event (kidx is scratch: never read for another one). */
+            for (uint32_t i = 0; i < npairs && !rc; i++) {
+                if (!schema) rc |= w_uint(b, e->kidx[i]);
+                rc |= w_arg_value(b, &ev->args[i]);
+            }
+        } else {
+            /* Raw msgpack or a value tree (string keys: no EX_ARGS_MAP,
+             * else not compact): never a schema, pairs written from the
+             * event's own form, exactly as the full form writes them. */
+            rc |= archive_pairs(e, ev);
         }
     } else {
         unsigned code = (unsigned)pi;
