@@ -20,7 +20,7 @@ PRESETS="release debug asan tsan clang"
 
 # Packages every build needs, then what each mode adds.
 PKGS_BUILD="build-essential cmake pkg-config liburcu-dev libzstd-dev libmsgpack-dev libjansson-dev zstd"
-PKGS_TEST="libcriterion-dev python3 python3-msgpack python3-lxml"
+PKGS_TEST="libcriterion-dev python3 python3-msgpack python3-lxml python3-portalocker"
 PKGS_BENCH="liblttng-ust-dev lttng-tools"
 
 die() { echo "build.sh: $*" >&2; exit 2; }

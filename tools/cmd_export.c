@@ -9,6 +9,7 @@
  * holds only the id mapping and the string cache, never the events.
  */
 #include "common.h"
+#include "spans.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -41,6 +42,9 @@ typedef struct export_ctx {
     int64_t next_synth;
     uint64_t events;
     bool first;
+    dt_spans *spans;
+    dt_filter after;  /* --name/--phase (B/E: the span's), after pairing */
+    dt_filter window; /* only the time window */
 } export_ctx;
 
 static int export_option(void *vctx, int opt, const char *arg) {
@@ -138,12 +142,37 @@ static void put_id(export_ctx *c, const dasf_trace_event *ev) {
     }
 }
 
+/* Which events to write.  B/E go through the pairing (spans.h): a B is
+ * written when its name passes and it starts in the window, its end (an E,
+ * or a Python B read as the end, written as "E") exactly when its B was;
+ * an E with no B is written when it passes the filters itself. */
+static int export_keep(export_ctx *c, const dt_input *in, const dasf_trace_event *ev, char *ph) {
+    dt_span sp;
+    int role = dt_filter_wants_pairs(&c->after) ? dt_spans_event(c->spans, in, ev, &sp) : 0;
+    if (role < 0) return -1;
+    switch (role) {
+    case DT_SPAN_OPEN: {
+        bool keep = dt_filter_match_span(&c->after, ev->name) && dt_filter_match(&c->window, ev);
+        dt_spans_set_user(c->spans, keep);
+        return keep;
+    }
+    case DT_SPAN_CLOSE:
+        if (sp.bb) *ph = 'E';
+        return sp.user != 0;
+    case DT_SPAN_STRAY_E:
+        return dt_filter_match_span(&c->after, ev->name) && dt_filter_match(&c->window, ev);
+    default: return dt_filter_match(&c->after, ev) && dt_filter_match(&c->window, ev);
+    }
+}
+
 static int export_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
     export_ctx *c = vctx;
-    (void)in;
+    char ph = (char)ev->phase;
+    int keep = export_keep(c, in, ev, &ph);
+    if (keep < 0) return DT_FAIL;
+    if (!keep) return 0;
     int64_t pid, tid;
     if (map_ids(c, ev, &pid, &tid)) goto oom;
-    char ph = (char)ev->phase;
     if (ph == 'I') ph = 'i'; /* 'I' is the format's deprecated spelling */
     begin_event(c);
     DT_JSON_LIT(&c->j, "{\"name\":");
@@ -236,14 +265,29 @@ int dt_cmd_export(int argc, char **argv) {
     }
     c.next_synth = SYNTH_BASE;
     c.first = true;
+    dt_filter before;
+    dt_filter_split(&f, &before, &c.after);
+    memset(&c.window, 0, sizeof c.window);
+    c.window.has_from = f.has_from, c.window.has_to = f.has_to;
+    c.window.from_ns = f.from_ns, c.window.to_ns = f.to_ns;
+    c.spans = dt_spans_new();
+    if (!c.spans) {
+        if (!to_stdout) fclose(c.out);
+        dt_json_free(&c.j);
+        dt_err("out of memory");
+        return DT_FAIL;
+    }
     DT_JSON_LIT(&c.j, "[\n");
-    int st = dt_each_event(argv + first, argc - first, &f, export_event, NULL, &c);
+    int st = dt_each_event(argv + first, argc - first, &before, export_event, NULL, &c);
     DT_JSON_LIT(&c.j, "\n]\n");
     dt_json_flush(&c.j);
     if (fflush(c.out) || ferror(c.out) || (!to_stdout && fclose(c.out))) {
         dt_err("%s: write failed: %s", c.out_path, strerror(errno));
         st = DT_FAIL;
     }
+    dt_spans_finish(c.spans, NULL, NULL);
+    dt_spans_report(c.spans, stderr, "dasf-trace export: ");
+    dt_spans_free(c.spans);
     dt_json_free(&c.j);
     dt_strmap_free(&c.pids);
     dt_strmap_free(&c.threads);

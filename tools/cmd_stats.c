@@ -1,15 +1,15 @@
 /*
  * cmd_stats.c — `dasf-trace stats`: the Python module's "function
  * bottleneck" analysis as a table.  Durations come from complete (X)
- * events and from B/E pairs, matched per (process, thread) on a stack (an
- * E closes the innermost open B of the same name; B's left open and E's
- * without a B are counted and reported).  Per group: count, total, mean,
+ * events and from B/E pairs, paired by spans.h (the one rule; B's left
+ * open and E's without a B are counted and reported).  Per group: count, total, mean,
  * p50, p95, max and share of the total time.  Percentiles are exact
  * (linear interpolation between closest ranks, as numpy's default), from
  * per-group arrays of integer nanoseconds and quickselect — 8 bytes per
  * duration, the only memory that grows with the trace.
  */
 #include "common.h"
+#include "spans.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -22,7 +22,9 @@ static const char stats_help[] =
     "count, total, mean, p50, p95, max and share of the total time (the sum\n"
     "of all durations in the table's scope; nested spans count in full, so\n"
     "a parent's time includes its children's).  Durations come from X events\n"
-    "and from B/E pairs matched per thread; unmatched ones are reported.\n\n"
+    "and from B/E pairs: an E closes the most recent open B of its thread;\n"
+    "threads with B events and no E (the Python module writes its ends as B)\n"
+    "are read as B/B pairs and said so; unmatched ones are reported.\n\n"
     "  --by KEY      name (default), thread or process: one row per name and\n"
     "                thread (or process); share is then within that thread\n"
     "                (process), like DASF's per-thread table\n"
@@ -47,16 +49,6 @@ typedef struct group {
     double mean, p50, p95, share;
 } group;
 
-typedef struct open_span {
-    size_t g;
-    int64_t ts;
-} open_span;
-
-typedef struct thread_st {
-    open_span *stack;
-    size_t n, cap;
-} thread_st;
-
 typedef struct stats_ctx {
     int by, sort;
     long long top;
@@ -64,13 +56,13 @@ typedef struct stats_ctx {
     dt_strmap groups_map;
     group *groups;
     size_t n_groups, cap_groups;
-    dt_strmap threads_map; /* "pid\ttid" -> thread_st */
-    thread_st *threads;
-    size_t n_threads, cap_threads;
+    dt_spans *spans;
+    dt_filter after; /* --name/--phase, applied to events and to paired spans */
+    bool pairs;      /* --phase keeps B or E */
     dt_strmap scopes_map; /* share scope ("" / "pid\ttid" / "pid") -> total */
     int64_t *scope_total;
     size_t n_scopes, cap_scopes;
-    uint64_t n_x, n_pairs, unmatched_b, unmatched_e, events;
+    uint64_t n_x, n_pairs, events;
     char *key;
     size_t key_cap;
     bool has_from, has_to; /* the time window, applied to whole spans */
@@ -183,75 +175,48 @@ static int add_duration(stats_ctx *c, size_t gi, int64_t start, int64_t d, bool 
     return 0;
 }
 
-static thread_st *thread_of(stats_ctx *c, const char *tkey, size_t tlen) {
-    bool created;
-    dt_strent *e = dt_strmap_get(&c->threads_map, tkey, tlen, &created);
-    if (!e) return NULL;
-    if (created) {
-        if (dt_grow((void **)&c->threads, &c->cap_threads, c->n_threads, sizeof *c->threads))
-            return NULL;
-        memset(&c->threads[c->n_threads], 0, sizeof *c->threads);
-        e->val = c->n_threads++;
-    }
-    return &c->threads[e->val];
-}
-
-static int end_span(stats_ctx *c, thread_st *t, size_t gi, int64_t ts) {
-    /* The innermost open B of this name; B's above it were never closed. */
-    size_t i = t->n;
-    while (i > 0 && t->stack[i - 1].g != gi)
-        i--;
-    if (i == 0) {
-        c->unmatched_e++;
-        return 0;
-    }
-    c->unmatched_b += t->n - i;
-    t->n = i - 1;
-    return add_duration(c, gi, t->stack[i - 1].ts, ts - t->stack[i - 1].ts, true);
+/* "pid" or "pid\ttid" (--by) into buf; returns the scope's length. */
+static size_t scope_text(const stats_ctx *c, const char *pid, const char *tid, char *buf) {
+    if (c->by == BY_NAME) return buf[0] = 0, 0;
+    size_t plen = strlen(pid);
+    memcpy(buf, pid, plen + 1);
+    if (c->by == BY_PROCESS) return plen;
+    buf[plen] = '\t';
+    strcpy(buf + plen + 1, tid);
+    return plen + 1 + strlen(tid);
 }
 
 static int stats_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
     stats_ctx *c = vctx;
-    (void)in;
-    c->events++;
+    bool match = dt_filter_match(&c->after, ev);
+    c->events += match;
     dasf_phase ph = ev->phase;
-    if (ph != DASF_PHASE_COMPLETE && ph != DASF_PHASE_DURATION_BEGIN &&
-        ph != DASF_PHASE_DURATION_END)
+    char scope[2 * DT_ID_TEXT_MAX + 2];
+    size_t slen;
+    if (ph == DASF_PHASE_DURATION_BEGIN || ph == DASF_PHASE_DURATION_END) {
+        if (!c->pairs) return 0;
+        dt_span sp;
+        int role = dt_spans_event(c->spans, in, ev, &sp);
+        if (role < 0) return DT_FAIL;
+        if (role != DT_SPAN_CLOSE || !dt_filter_match_span(&c->after, sp.name)) return 0;
+        const char *pid, *tid;
+        dt_spans_thread(c->spans, sp.thread, &pid, &tid, NULL);
+        slen = scope_text(c, pid, tid, scope);
+        size_t gi = group_of(c, sp.name, scope, slen);
+        if (gi == SIZE_MAX || add_duration(c, gi, sp.start_ns, sp.end_ns - sp.start_ns, true))
+            goto oom;
         return 0;
-    char pid[DT_ID_TEXT_MAX], tkey[2 * DT_ID_TEXT_MAX + 2];
-    size_t slen = 0;
-    const char *scope = "";
-    size_t tlen = 0;
-    /* Ids as text only when needed: the common case (X, --by name) skips it. */
-    if (ph != DASF_PHASE_COMPLETE || c->by != BY_NAME) {
+    }
+    if (ph != DASF_PHASE_COMPLETE || !match) return 0;
+    char pid[DT_ID_TEXT_MAX], tid[DT_ID_TEXT_MAX];
+    /* Ids as text only when needed: the common case (--by name) skips it. */
+    if (c->by != BY_NAME) {
         dt_id_text(&ev->process_id, pid, sizeof pid);
-        size_t plen = strlen(pid);
-        memcpy(tkey, pid, plen);
-        tkey[plen] = '\t';
-        dt_id_text(&ev->thread_id, tkey + plen + 1, DT_ID_TEXT_MAX);
-        tlen = plen + 1 + strlen(tkey + plen + 1);
+        dt_id_text(&ev->thread_id, tid, sizeof tid);
     }
-    if (c->by == BY_THREAD) {
-        scope = tkey;
-        slen = tlen;
-    } else if (c->by == BY_PROCESS) {
-        scope = pid;
-        slen = strlen(pid);
-    }
+    slen = scope_text(c, pid, tid, scope);
     size_t gi = group_of(c, ev->name ? ev->name : "", scope, slen);
-    if (gi == SIZE_MAX) goto oom;
-    if (ph == DASF_PHASE_COMPLETE) {
-        if (add_duration(c, gi, ev->timestamp_ns, ev->duration_ns, false)) goto oom;
-        return 0;
-    }
-    thread_st *t = thread_of(c, tkey, tlen);
-    if (!t) goto oom;
-    if (ph == DASF_PHASE_DURATION_BEGIN) {
-        if (dt_grow((void **)&t->stack, &t->cap, t->n, sizeof *t->stack)) goto oom;
-        t->stack[t->n++] = (open_span){gi, ev->timestamp_ns};
-        return 0;
-    }
-    if (end_span(c, t, gi, ev->timestamp_ns)) goto oom;
+    if (gi == SIZE_MAX || add_duration(c, gi, ev->timestamp_ns, ev->duration_ns, false)) goto oom;
     return 0;
 oom:
     dt_err("out of memory");
@@ -433,22 +398,14 @@ static void print_table(stats_ctx *c, size_t rows) {
     free(cols);
 }
 
-static void count_open(stats_ctx *c) {
-    for (size_t i = 0; i < c->n_threads; i++) {
-        c->unmatched_b += c->threads[i].n;
-        free(c->threads[i].stack);
-    }
-}
-
 static void free_ctx(stats_ctx *c) {
     for (size_t i = 0; i < c->n_groups; i++)
         free(c->groups[i].d);
     free(c->groups);
-    free(c->threads);
+    dt_spans_free(c->spans);
     free(c->scope_total);
     free(c->key);
     dt_strmap_free(&c->groups_map);
-    dt_strmap_free(&c->threads_map);
     dt_strmap_free(&c->scopes_map);
 }
 
@@ -466,13 +423,21 @@ int dt_cmd_stats(int argc, char **argv) {
     int first;
     int rc = dt_parse_args(argc, argv, "", opts, stats_help, &f, stats_option, &c, 1, &first);
     if (rc >= 0) return rc;
-    /* B and E are paired before the window applies, so a span crossing
-     * --from or --to is counted whole instead of losing one end. */
+    /* B and E are paired before the window and the name filter apply, so a
+     * span crossing --from or --to is counted whole instead of losing one
+     * end, and --name never separates an E from its B. */
     c.has_from = f.has_from, c.has_to = f.has_to;
     c.from = f.from_ns, c.to = f.to_ns;
-    f.has_from = f.has_to = false;
-    int st = dt_each_event(argv + first, argc - first, &f, stats_event, NULL, &c);
-    count_open(&c);
+    dt_filter before;
+    dt_filter_split(&f, &before, &c.after);
+    c.pairs = dt_filter_wants_pairs(&c.after);
+    c.spans = dt_spans_new();
+    if (!c.spans) {
+        dt_err("out of memory");
+        return DT_FAIL;
+    }
+    int st = dt_each_event(argv + first, argc - first, &before, stats_event, NULL, &c);
+    dt_spans_finish(c.spans, NULL, NULL);
     finish_groups(&c);
     size_t rows = c.n_groups;
     if (c.top && (size_t)c.top < rows) rows = (size_t)c.top;
@@ -486,14 +451,8 @@ int dt_cmd_stats(int argc, char **argv) {
         printf("\n%" PRIu64 " events; %" PRIu64 " spans: %" PRIu64 " X, %" PRIu64 " B/E pairs\n",
                c.events, c.n_x + c.n_pairs, c.n_x, c.n_pairs);
     }
-    if (c.unmatched_b || c.unmatched_e) {
-        FILE *o = c.csv ? stderr : stdout;
-        fflush(stdout);
-        fprintf(o,
-                "%sunmatched: %" PRIu64 " B without E (still open or never closed), %" PRIu64
-                " E without B\n",
-                c.csv ? "dasf-trace stats: " : "", c.unmatched_b, c.unmatched_e);
-    }
+    fflush(stdout);
+    dt_spans_report(c.spans, c.csv ? stderr : stdout, c.csv ? "dasf-trace stats: " : "");
     free_ctx(&c);
     return dt_finish_stdout(st);
 }

@@ -16,6 +16,7 @@
  * level from a small per-lane forest (see narrow_add).
  */
 #include "common.h"
+#include "spans.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -73,17 +74,10 @@ typedef struct nroot {
 
 #define NARROW_LEVELS 6 /* nesting levels drawn for narrow spans; deeper ones share the last */
 
-typedef struct bopen {
-    int64_t s;
-    uint32_t name;
-} bopen;
-
 typedef struct lane {
     char *pid, *tid; /* id texts */
     wide_span *spans;
     size_t n_spans, cap_spans;
-    bopen *stack;
-    size_t n_stack, cap_stack;
     column *cols; /* NARROW_LEVELS x plot-width columns, on first narrow span */
     nnode *pend;  /* narrow spans in arrival (end) order, from head on */
     size_t head, n_pend, cap_pend;
@@ -115,7 +109,9 @@ typedef struct tl_ctx {
     const char *out_path;
     long long width;
     int plot_w;
-    dt_filter f; /* without the time window: B/E need both ends */
+    dt_filter f;     /* as given; then what applies before pairing (see dt_filter_split) */
+    dt_filter after; /* --name/--phase, for events and for paired spans */
+    dt_spans *spans;
     bool has_from, has_to;
     int64_t from, to; /* the view */
     bool pass1_any;
@@ -139,7 +135,7 @@ typedef struct tl_ctx {
     char **procname_v;
     size_t n_procname, cap_procname;
     size_t wide_total;
-    uint64_t events, unmatched_e, aggregated;
+    uint64_t events, aggregated;
 } tl_ctx;
 
 static int timeline_option(void *vctx, int opt, const char *arg) {
@@ -169,6 +165,9 @@ static int span_event(void *vctx, const dt_input *in, const dasf_trace_event *ev
     int64_t s = ev->timestamp_ns;
     int64_t e = s + (ev->phase == DASF_PHASE_COMPLETE && ev->duration_ns > 0 ? ev->duration_ns : 0);
     if (ev->phase == DASF_PHASE_METADATA) return 0;
+    bool be = ev->phase == DASF_PHASE_DURATION_BEGIN || ev->phase == DASF_PHASE_DURATION_END;
+    if (be ? !dt_filter_match_span(&c->after, ev->name) : !dt_filter_match(&c->after, ev))
+        return 0;
     if (!c->pass1_any || s < c->ns_min) c->ns_min = s;
     if (!c->pass1_any || e > c->ns_max) c->ns_max = e;
     c->pass1_any = true;
@@ -191,12 +190,8 @@ static uint32_t name_index(tl_ctx *c, const char *name) {
     return (uint32_t)e->val;
 }
 
-static lane *lane_of(tl_ctx *c, const dasf_trace_event *ev) {
-    char key[2 * DT_ID_TEXT_MAX + 2];
-    dt_id_text(&ev->process_id, key, DT_ID_TEXT_MAX);
-    size_t plen = strlen(key);
-    key[plen] = '\t';
-    dt_id_text(&ev->thread_id, key + plen + 1, DT_ID_TEXT_MAX);
+/* The lane of "pid\ttid" (key, plen = the pid's length). */
+static lane *lane_of_key(tl_ctx *c, const char *key, size_t plen) {
     bool created;
     dt_strent *e = dt_strmap_get(&c->lanes_map, key, strlen(key), &created);
     if (!e) return NULL;
@@ -210,6 +205,35 @@ static lane *lane_of(tl_ctx *c, const dasf_trace_event *ev) {
         e->val = c->n_lanes++;
     }
     return &c->lanes[e->val];
+}
+
+static lane *lane_of(tl_ctx *c, const dasf_trace_event *ev) {
+    char key[2 * DT_ID_TEXT_MAX + 2];
+    dt_id_text(&ev->process_id, key, DT_ID_TEXT_MAX);
+    size_t plen = strlen(key);
+    key[plen] = '\t';
+    dt_id_text(&ev->thread_id, key + plen + 1, DT_ID_TEXT_MAX);
+    return lane_of_key(c, key, plen);
+}
+
+static lane *lane_of_span(tl_ctx *c, const dt_span *sp) {
+    const char *pid, *tid;
+    dt_spans_thread(c->spans, sp->thread, &pid, &tid, NULL);
+    char key[2 * DT_ID_TEXT_MAX + 2];
+    size_t plen = strlen(pid);
+    snprintf(key, sizeof key, "%s\t%s", pid, tid);
+    return lane_of_key(c, key, plen);
+}
+
+/* A paired span (spans.h) passing --name/--phase becomes a box. */
+static int add_span(tl_ctx *c, lane *l, int64_t s, int64_t e, uint32_t n, bool open);
+static int add_paired(void *vctx, const dt_span *sp) {
+    tl_ctx *c = vctx;
+    if (!dt_filter_match_span(&c->after, sp->name)) return 0;
+    lane *l = lane_of_span(c, sp);
+    uint32_t n = name_index(c, sp->name);
+    if (!l || n == UINT32_MAX) return -1;
+    return add_span(c, l, sp->start_ns, sp->open ? c->to : sp->end_ns, n, sp->open);
 }
 
 static double px_of(const tl_ctx *c, int64_t t) {
@@ -434,15 +458,24 @@ static int metadata(tl_ctx *c, const dasf_trace_event *ev) {
 
 static int collect_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
     tl_ctx *c = vctx;
-    (void)in;
-    c->events++;
+    c->events += dt_filter_match(&c->after, ev);
     dasf_phase ph = ev->phase;
-    if (ph == DASF_PHASE_COUNTER) return add_counter(c, ev) ? oom() : 0;
+    if (ph == DASF_PHASE_COUNTER)
+        return !dt_filter_match(&c->after, ev) || !add_counter(c, ev) ? 0 : oom();
     if (ph != DASF_PHASE_COMPLETE && ph != DASF_PHASE_DURATION_BEGIN &&
         ph != DASF_PHASE_DURATION_END && ph != DASF_PHASE_INSTANT && ph != DASF_PHASE_METADATA &&
         ph != DASF_PHASE_ASYNC_INSTANT && ph != DASF_PHASE_MARK)
         return 0; /* async/flow/object events have no place in a lane picture */
     if (ph == DASF_PHASE_METADATA) return metadata(c, ev) ? oom() : 0;
+    if (ph == DASF_PHASE_DURATION_BEGIN || ph == DASF_PHASE_DURATION_END) {
+        if (!dt_filter_wants_pairs(&c->after)) return 0;
+        dt_span sp;
+        int role = dt_spans_event(c->spans, in, ev, &sp);
+        if (role < 0) return DT_FAIL;
+        if (role == DT_SPAN_CLOSE && add_paired(c, &sp)) return oom();
+        return 0;
+    }
+    if (!dt_filter_match(&c->after, ev)) return 0;
     lane *l = lane_of(c, ev);
     if (!l) return oom();
     if (ph == DASF_PHASE_INSTANT || ph == DASF_PHASE_ASYNC_INSTANT || ph == DASF_PHASE_MARK)
@@ -450,25 +483,7 @@ static int collect_event(void *vctx, const dt_input *in, const dasf_trace_event 
     uint32_t n = name_index(c, ev->name ? ev->name : "");
     if (n == UINT32_MAX) return oom();
     int64_t s = ev->timestamp_ns;
-    if (ph == DASF_PHASE_COMPLETE)
-        return add_span(c, l, s, s + (ev->duration_ns > 0 ? ev->duration_ns : 0), n, false) ? oom()
-                                                                                            : 0;
-    if (ph == DASF_PHASE_DURATION_BEGIN) {
-        if (dt_grow((void **)&l->stack, &l->cap_stack, l->n_stack, sizeof *l->stack)) return oom();
-        l->stack[l->n_stack++] = (bopen){s, n};
-        return 0;
-    }
-    size_t i = l->n_stack; /* E: close the innermost B of this name */
-    while (i > 0 && l->stack[i - 1].name != n)
-        i--;
-    if (i == 0) {
-        c->unmatched_e++;
-        return 0;
-    }
-    bopen b = l->stack[i - 1];
-    memmove(&l->stack[i - 1], &l->stack[i], (l->n_stack - i) * sizeof *l->stack);
-    l->n_stack--;
-    return add_span(c, l, b.s, s, b.name, false) ? oom() : 0;
+    return add_span(c, l, s, s + (ev->duration_ns > 0 ? ev->duration_ns : 0), n, false) ? oom() : 0;
 }
 
 /* ---- layout ------------------------------------------------------------- */
@@ -483,9 +498,6 @@ static int cmp_span(const void *pa, const void *pb) {
 /* Depth = number of enclosing wide spans; narrow aggregates go below the
  * deepest wide span covering their whole column, plus their own level. */
 static int layout_lane(tl_ctx *c, lane *l, int **base_out) {
-    for (size_t i = 0; i < l->n_stack; i++) /* never closed: runs to the end */
-        if (add_span(c, l, l->stack[i].s, c->to, l->stack[i].name, true)) return -1;
-    l->n_stack = 0;
     narrow_flush(c, l, INT64_MAX);
     if (l->n_spans > 1) qsort(l->spans, l->n_spans, sizeof *l->spans, cmp_span);
     int64_t *ends = malloc((l->n_spans + 1) * sizeof *ends);
@@ -919,7 +931,6 @@ static void free_ctx(tl_ctx *c) {
         free(l->pid);
         free(l->tid);
         free(l->spans);
-        free(l->stack);
         free(l->cols);
         free(l->pend);
         free(l->roots);
@@ -940,6 +951,7 @@ static void free_ctx(tl_ctx *c) {
     dt_strmap_free(&c->lanes_map);
     dt_strmap_free(&c->counters_map);
     dt_strmap_free(&c->procnames);
+    dt_spans_free(c->spans);
 }
 
 int dt_cmd_timeline(int argc, char **argv) {
@@ -957,10 +969,13 @@ int dt_cmd_timeline(int argc, char **argv) {
     if (rc >= 0) return rc;
     if (!c.out_path) return dt_usage("no output file: give -o OUT.svg");
     c.plot_w = (int)c.width - LABEL_W - RIGHT_PAD;
-    /* The window is applied to whole spans, not to B and E separately. */
+    /* The window and --name apply to whole spans, not to B and E separately. */
     c.has_from = c.f.has_from, c.has_to = c.f.has_to;
     c.from = c.f.from_ns, c.to = c.f.to_ns;
-    c.f.has_from = c.f.has_to = false;
+    dt_filter given = c.f;
+    dt_filter_split(&given, &c.f, &c.after);
+    c.spans = dt_spans_new();
+    if (!c.spans) return oom();
     int files = argc - first;
     int st = DT_OK;
     if (!c.has_from || !c.has_to) {
@@ -973,6 +988,7 @@ int dt_cmd_timeline(int argc, char **argv) {
     c.ns_per_px = (double)(c.to - c.from) / c.plot_w;
     int st2 = dt_each_event(argv + first, files, &c.f, collect_event, NULL, &c);
     if (st2 != DT_OK) st = st2;
+    if (dt_spans_finish(c.spans, add_paired, &c)) st = oom(); /* never closed: to the end */
     if (st == DT_FAIL && c.events == 0 && !c.pass1_any) {
         free_ctx(&c);
         return DT_FAIL; /* nothing readable: no picture */
@@ -989,7 +1005,8 @@ int dt_cmd_timeline(int argc, char **argv) {
         dt_err("%s: write failed: %s", c.out_path, strerror(errno));
         st = DT_FAIL;
     }
-    if (c.unmatched_e) dt_err("%" PRIu64 " E events without a B were ignored", c.unmatched_e);
+    fflush(stdout);
+    dt_spans_report(c.spans, stderr, "dasf-trace timeline: ");
     free_ctx(&c);
     return st;
 }

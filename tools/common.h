@@ -134,6 +134,16 @@ int dt_filter_option(dt_filter *f, int opt, const char *arg);
 bool dt_filter_match(const dt_filter *f, const dasf_trace_event *ev);
 /* True when some filter is set. */
 bool dt_filter_active(const dt_filter *f);
+/* For verbs that pair B/E (spans.h): *before gets the part of f to apply to
+ * single events before pairing (--pid, --tid: pairing is per thread, so
+ * they keep pairs whole); *after the rest minus the time window, which each
+ * verb applies to whole spans.  Check B/E spans with dt_filter_match_span
+ * and other events with dt_filter_match against *after. */
+void dt_filter_split(const dt_filter *f, dt_filter *before, dt_filter *after);
+/* A paired span against --name (its B's name) and --phase (B or E kept). */
+bool dt_filter_match_span(const dt_filter *f, const char *name);
+/* False when --phase keeps neither B nor E: the verb need not pair. */
+bool dt_filter_wants_pairs(const dt_filter *f);
 
 /* ---- ids ----------------------------------------------------------------- */
 

@@ -80,6 +80,32 @@ bool dt_filter_active(const dt_filter *f) {
     return f && (f->phases || f->n_names || f->n_pids || f->n_tids || f->has_from || f->has_to);
 }
 
+void dt_filter_split(const dt_filter *f, dt_filter *before, dt_filter *after) {
+    *before = *f;
+    before->phases = 0;
+    before->n_names = 0;
+    before->has_from = before->has_to = false;
+    *after = *f;
+    after->n_pids = after->n_tids = 0;
+    after->has_from = after->has_to = false;
+}
+
+static bool name_matches(const dt_filter *f, const char *name) {
+    for (size_t i = 0; i < f->n_names; i++)
+        if (fnmatch(f->names[i], name ? name : "", 0) == 0) return true;
+    return f->n_names == 0;
+}
+
+bool dt_filter_wants_pairs(const dt_filter *f) {
+    uint32_t be = 1u << dasf_phase_index(DASF_PHASE_DURATION_BEGIN) |
+                  1u << dasf_phase_index(DASF_PHASE_DURATION_END);
+    return !f->phases || (f->phases & be);
+}
+
+bool dt_filter_match_span(const dt_filter *f, const char *name) {
+    return dt_filter_wants_pairs(f) && name_matches(f, name);
+}
+
 static bool id_matches(const char *const *vals, size_t n, const dasf_value *id) {
     char buf[DT_ID_TEXT_MAX];
     const char *t = dt_id_text(id, buf, sizeof buf);
@@ -102,13 +128,7 @@ bool dt_filter_match(const dt_filter *f, const dasf_trace_event *ev) {
     }
     if (f->n_pids && !id_matches(f->pids, f->n_pids, &ev->process_id)) return false;
     if (f->n_tids && !id_matches(f->tids, f->n_tids, &ev->thread_id)) return false;
-    if (f->n_names) {
-        size_t i;
-        for (i = 0; i < f->n_names; i++)
-            if (fnmatch(f->names[i], ev->name ? ev->name : "", 0) == 0) break;
-        if (i == f->n_names) return false;
-    }
-    return true;
+    return name_matches(f, ev->name);
 }
 
 /* Decimal text of v into buf (>= 21 bytes); snprintf costs ~10x more and
