@@ -61,9 +61,9 @@ struct dasf_trace {
     int chunk_version;
     uint32_t **sch_keys; /* version 2: per name (string index), its arg keys */
     uint32_t *sch_n;     /* and their count (0: no schema); NULL: none at all */
+    uint32_t sch_cap;    /* entries of sch_n / sch_keys (= nstr when they were built) */
     dasf_chunk_info chunk;
     int have_chunk;
-    uint64_t chunk_count;
 };
 
 /* ---- the window ------------------------------------------------------------- */
@@ -115,9 +115,19 @@ static const uint8_t *win_get(dasf_trace *r, uint64_t off, size_t n) {
     return r->win;
 }
 
-static void note_damage(dasf_trace *r, uint64_t off, uint64_t len, const char *fmt, ...) {
+/* Position of the next chunk / record / damaged region in the file. */
+static uint64_t next_index(const dasf_trace *r) {
+    return r->st.chunks_read + r->st.chunks_damaged;
+}
+
+/* Counts a damaged region at position index (see next_index). */
+static void note_damage(dasf_trace *r, uint64_t index, uint64_t off, uint64_t len,
+                        const char *fmt, ...) {
     r->st.chunks_damaged++;
     r->st.bytes_damaged += len;
+    r->st.last_damage_index = index;
+    r->st.last_damage_offset = off;
+    r->st.last_damage_bytes = len;
     if (r->st.first_damage[0]) return;
     r->st.first_damage_offset = off;
     va_list ap;
@@ -275,26 +285,26 @@ static int legacy_next(dasf_trace *r) {
             if (rc == -2) return DASF_ENOMEM;
             if (rc == 0) {
                 r->pos = at + r->byte_size + len;
+                r->ev.chunk_index = next_index(r);
                 r->st.chunks_read++;
                 r->st.events++;
-                r->ev.chunk_index = r->st.chunks_read - 1;
                 return 1;
             }
         }
         if (r->io_error) return r->io_error;
         uint64_t next = legacy_resync(r, at + 1);
         if (r->io_error) return r->io_error;
-        note_damage(r, at, next - at, "legacy record at byte %llu: %s", (unsigned long long)at,
-                    why);
+        note_damage(r, next_index(r), at, next - at, "legacy record at byte %llu: %s",
+                    (unsigned long long)at, why);
         r->pos = next;
         /* legacy_try left the record it found parsed in r->ev: use it. */
         if (next < r->size) {
             const uint8_t *nh = win_get(r, next, r->byte_size);
             if (!nh) break;
             r->pos = next + r->byte_size + dasf_load_be(nh, r->byte_size);
+            r->ev.chunk_index = next_index(r);
             r->st.chunks_read++;
             r->st.events++;
-            r->ev.chunk_index = r->st.chunks_read - 1;
             return 1;
         }
     }
@@ -400,11 +410,23 @@ static int load_header(dasf_trace *r, const meta *m, const char **why) {
     if (dasf_mp_read(c, &o) || o.type != DASF_VAL_MAP) return -1;
     int have_strings = 0, have_streams = 0;
     int64_t events = -1;
+    /* Nothing of the previous chunk's tables survives: every index below
+     * is checked against this chunk's tables only. */
     r->sch_n = NULL;
     r->sch_keys = NULL;
+    r->strs = NULL;
+    r->strlens = NULL;
+    r->nstr = 0;
+    r->streams = NULL;
+    r->nstreams = 0;
     for (uint32_t i = 0; i < o.v.n; i++) {
         if (dasf_mp_read(c, &k)) return -1;
         if (k.type == DASF_VAL_STR && KEYIS(&k, "strings")) {
+            /* A second table would leave the schemas (and anything else
+             * checked against the first) pointing past the new one. */
+            *why = "chunk header repeats a table";
+            if (have_strings) return -1;
+            *why = "malformed chunk header";
             if (dasf_mp_read(c, &v) || v.type != DASF_VAL_ARRAY) return -1;
             if (v.v.n > (uint64_t)(c->end - c->p)) return -1;
             r->nstr = v.v.n;
@@ -420,6 +442,9 @@ static int load_header(dasf_trace *r, const meta *m, const char **why) {
             }
             have_strings = 1;
         } else if (k.type == DASF_VAL_STR && KEYIS(&k, "streams")) {
+            *why = "chunk header repeats a table";
+            if (have_streams) return -1;
+            *why = "malformed chunk header";
             if (dasf_mp_read(c, &v) || v.type != DASF_VAL_ARRAY) return -1;
             if (v.v.n > (uint64_t)(c->end - c->p)) return -1;
             r->nstreams = v.v.n;
@@ -438,7 +463,11 @@ static int load_header(dasf_trace *r, const meta *m, const char **why) {
             have_streams = 1;
         } else if (k.type == DASF_VAL_STR && KEYIS(&k, "schemas")) {
             /* {name index: [key index, ...]}, after "strings" (version 2) */
-            if (!have_strings || r->sch_n) return -1;
+            *why = "chunk header repeats a table";
+            if (r->sch_n) return -1;
+            *why = "schemas before the string table";
+            if (!have_strings) return -1;
+            *why = "malformed chunk header";
             if (dasf_mp_read(c, &v) || v.type != DASF_VAL_MAP) return -1;
             if (v.v.n > (uint64_t)(c->end - c->p)) return -1;
             r->sch_n = dasf_arena_alloc(&r->chunk_arena, (r->nstr + 1) * sizeof *r->sch_n);
@@ -461,6 +490,7 @@ static int load_header(dasf_trace *r, const meta *m, const char **why) {
                 r->sch_keys[name] = keys;
                 r->sch_n[name] = nk;
             }
+            r->sch_cap = r->nstr; /* the table the schemas were checked against */
         } else if (k.type == DASF_VAL_STR && KEYIS(&k, "events")) {
             if (dasf_mp_int(c, &events)) return -1;
         } else if (dasf_mp_skip(c)) {
@@ -508,7 +538,7 @@ static int load_chunk(dasf_trace *r, const char **why) {
     r->cur_stream = UINT32_MAX;
     r->chunk_version = (int)m.version;
     r->chunk = m.info;
-    r->chunk.index = r->chunk_count++;
+    r->chunk.index = next_index(r);
     r->chunk.offset = at;
     r->chunk.n_events = (uint64_t)m.events;
     r->chunk.raw_size = (uint64_t)m.raw;
@@ -534,7 +564,8 @@ static int decode_args(dasf_trace *r, uint32_t np, const uint32_t *keys) {
     if (np && !kv) return -2;
     for (uint32_t i = 0; i < np; i++) {
         int64_t k = keys ? (int64_t)keys[i] : -1;
-        if (!keys && (dasf_mp_int(c, &k) || k < 0 || (uint64_t)k >= r->nstr)) return -1;
+        if (!keys && dasf_mp_int(c, &k)) return -1;
+        if (k < 0 || (uint64_t)k >= r->nstr) return -1; /* schema keys too: same table */
         kv[i].key.type = DASF_VAL_STR;
         kv[i].key.v.str.ptr = r->strs[k];
         kv[i].key.v.str.len = r->strlens[k];
@@ -602,7 +633,7 @@ static int archive_event(dasf_trace *r) {
     if (used > n) return -1;
     int rc;
     if (cc & DASF_CC_SCHEMA) { /* values only; keys from the name's schema */
-        uint32_t np = r->sch_n && name < r->nstr ? r->sch_n[name] : 0;
+        uint32_t np = r->sch_n && (uint64_t)name < r->sch_cap ? r->sch_n[name] : 0;
         if (np == 0 || n - used != np) return -1;
         if ((rc = decode_args(r, np, r->sch_keys[name]))) return rc;
     } else if (ext & DASF_EX_ARGS_MAP) {
@@ -648,8 +679,10 @@ static int archive_next(dasf_trace *r) {
             }
             if (rc == -2) return DASF_ENOMEM;
             /* Checksums matched, so the writer itself produced this: report
-             * it and drop the rest of the chunk. */
-            note_damage(r, r->chunk.offset, r->chunk.stored_size,
+             * it and drop the rest of the chunk, which is damaged, not whole
+             * (it was counted whole when its checksums matched). */
+            r->st.chunks_read--;
+            note_damage(r, r->chunk.index, r->chunk.offset, r->chunk.stored_size,
                         "chunk at byte %llu: malformed event array",
                         (unsigned long long)r->chunk.offset);
             r->left = 0;
@@ -663,7 +696,8 @@ static int archive_next(dasf_trace *r) {
         if (rc != -1) return rc;
         uint64_t next = archive_resync(r, at + 1);
         if (r->io_error) return r->io_error;
-        note_damage(r, at, next - at, "chunk at byte %llu: %s", (unsigned long long)at, why);
+        note_damage(r, next_index(r), at, next - at, "chunk at byte %llu: %s",
+                    (unsigned long long)at, why);
         r->pos = next;
     }
 }

@@ -113,7 +113,7 @@ static int info_event(void *vctx, const dt_input *in, const dasf_trace_event *ev
     if (idx >= 0) c->phases[idx]++;
     /* Metadata (M) events carry no time (Python writes 0): not in the span. */
     if (ev->phase != DASF_PHASE_METADATA) {
-        int64_t end = ev->timestamp_ns + (ev->has_duration ? ev->duration_ns : 0);
+        int64_t end = dt_add_ns(ev->timestamp_ns, ev->has_duration ? ev->duration_ns : 0);
         if (!c->timed || ev->timestamp_ns < c->t_min) c->t_min = ev->timestamp_ns;
         if (!c->timed || end > c->t_max) c->t_max = end;
         c->timed = true;
@@ -198,9 +198,9 @@ static void print_info(const char *path, info_ctx *c, const dasf_trace_stats *st
         print_seconds(c->t_min);
         printf(" .. ");
         print_seconds(c->t_max);
-        printf(" (%s)\n", dt_format_duration(b, sizeof b, (double)(c->t_max - c->t_min)));
+        printf(" (%s)\n", dt_format_duration(b, sizeof b, dt_span_ns(c->t_min, c->t_max)));
         if (c->have_offset) {
-            time_t wall = (time_t)((c->t_min + c->realtime_offset) / 1000000000);
+            time_t wall = (time_t)(dt_add_ns(c->t_min, c->realtime_offset) / 1000000000);
             struct tm tm;
             char when[64];
             gmtime_r(&wall, &tm);

@@ -163,7 +163,7 @@ static int span_event(void *vctx, const dt_input *in, const dasf_trace_event *ev
     tl_ctx *c = vctx;
     (void)in;
     int64_t s = ev->timestamp_ns;
-    int64_t e = s + (ev->phase == DASF_PHASE_COMPLETE && ev->duration_ns > 0 ? ev->duration_ns : 0);
+    int64_t e = dt_add_ns(s, ev->phase == DASF_PHASE_COMPLETE && ev->duration_ns > 0 ? ev->duration_ns : 0);
     if (ev->phase == DASF_PHASE_METADATA) return 0;
     bool be = ev->phase == DASF_PHASE_DURATION_BEGIN || ev->phase == DASF_PHASE_DURATION_END;
     if (be ? !dt_filter_match_span(&c->after, ev->name) : !dt_filter_match(&c->after, ev))
@@ -237,7 +237,7 @@ static int add_paired(void *vctx, const dt_span *sp) {
 }
 
 static double px_of(const tl_ctx *c, int64_t t) {
-    return (double)(t - c->from) / c->ns_per_px;
+    return dt_span_ns(c->from, t) / c->ns_per_px;
 }
 
 static int col_of(const tl_ctx *c, int64_t t) {
@@ -328,10 +328,10 @@ static int narrow_add(tl_ctx *c, lane *l, int64_t s, int64_t e, uint32_t n) {
 /* A finished span [s, e] of name n in lane l. */
 static int add_span(tl_ctx *c, lane *l, int64_t s, int64_t e, uint32_t n, bool open) {
     if (e < c->from || s > c->to) return 0;
-    c->names[n].total += (double)(e - s);
+    c->names[n].total += dt_span_ns(s, e);
     c->names[n].count++;
     int64_t cs = s < c->from ? c->from : s, ce = e > c->to ? c->to : e;
-    double w = (double)(ce - cs) / c->ns_per_px;
+    double w = dt_span_ns(cs, ce) / c->ns_per_px;
     if (w >= 1.0 && c->wide_total < MAX_WIDE_SPANS) {
         if (dt_grow((void **)&l->spans, &l->cap_spans, l->n_spans, sizeof *l->spans)) return -1;
         l->spans[l->n_spans++] = (wide_span){cs, ce, n, 0, open};
@@ -483,7 +483,9 @@ static int collect_event(void *vctx, const dt_input *in, const dasf_trace_event 
     uint32_t n = name_index(c, ev->name ? ev->name : "");
     if (n == UINT32_MAX) return oom();
     int64_t s = ev->timestamp_ns;
-    return add_span(c, l, s, s + (ev->duration_ns > 0 ? ev->duration_ns : 0), n, false) ? oom() : 0;
+    return add_span(c, l, s, dt_add_ns(s, ev->duration_ns > 0 ? ev->duration_ns : 0), n, false)
+               ? oom()
+               : 0;
 }
 
 /* ---- layout ------------------------------------------------------------- */
@@ -620,7 +622,7 @@ static void fmt_num(char *b, size_t n, double v) {
 }
 
 static void draw_axis(tl_ctx *c, FILE *o, int top, int bottom) {
-    double span = (double)(c->to - c->from), step, unit;
+    double span = dt_span_ns(c->from, c->to), step, unit;
     const char *uname;
     axis_units(span, &step, &unit, &uname);
     fprintf(o, "<g class=\"axis\">\n");
@@ -701,7 +703,7 @@ static void draw_lane(tl_ctx *c, FILE *o, lane *l, const int *base) {
         xml_text(o, c->names[sp->name].s, 0);
         fprintf(o, " \xe2\x80\x94 %s at +%s%s</title></rect>\n",
                 dt_format_duration(b1, sizeof b1, (double)(sp->e - sp->s)),
-                dt_format_duration(b2, sizeof b2, (double)(sp->s - c->from)),
+                dt_format_duration(b2, sizeof b2, dt_span_ns(c->from, sp->s)),
                 sp->open ? " (never closed)" : "");
         if (w > 40) { /* the name fits inside: say it */
             fprintf(o, "<text x=\"%.2f\" y=\"%d\" class=\"in\">", x + 3,
@@ -865,7 +867,7 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
     fprintf(o,
             "</text>\n<text x=\"14\" y=\"36\" class=\"small\">%" PRIu64
             " events, %zu lanes, span %s from t0 = ",
-            c->events, c->n_lanes, dt_format_duration(b1, sizeof b1, (double)(c->to - c->from)));
+            c->events, c->n_lanes, dt_format_duration(b1, sizeof b1, dt_span_ns(c->from, c->to)));
     uint64_t a = c->from < 0 ? -(uint64_t)c->from : (uint64_t)c->from;
     fprintf(o, "%s%" PRIu64 ".%09" PRIu64 " s (trace clock)", c->from < 0 ? "-" : "",
             a / 1000000000u, a % 1000000000u);
@@ -984,8 +986,11 @@ int dt_cmd_timeline(int argc, char **argv) {
         if (!c.has_to) c.to = c.ns_max;
         if (!c.pass1_any && !(c.has_from && c.has_to)) c.from = c.to = 0;
     }
-    if (c.to <= c.from) c.to = c.from + 1000; /* an empty or instant trace: 1 us */
-    c.ns_per_px = (double)(c.to - c.from) / c.plot_w;
+    if (c.to <= c.from) { /* an empty or instant trace: 1 us */
+        if (c.from > INT64_MAX - 1000) c.from = INT64_MAX - 1000;
+        c.to = c.from + 1000;
+    }
+    c.ns_per_px = dt_span_ns(c.from, c.to) / c.plot_w;
     int st2 = dt_each_event(argv + first, files, &c.f, collect_event, NULL, &c);
     if (st2 != DT_OK) st = st2;
     if (dt_spans_finish(c.spans, add_paired, &c)) st = oom(); /* never closed: to the end */

@@ -30,37 +30,24 @@ static const char *layout_name(dasf_layout l) {
     return l == DASF_LAYOUT_ARCHIVE ? "archive" : l == DASF_LAYOUT_LEGACY ? "legacy" : "empty";
 }
 
-/* One damaged region, found between two successful reads. */
+/* The damaged regions the reader met since the previous read (one or
+ * more, consecutive in the file: nothing whole lies between them). */
 static void print_damage(const char *path, const dasf_trace_stats *prev,
-                         const dasf_trace_stats *now, bool at_end, dasf_trace *t,
-                         int64_t last_chunk, bool quiet) {
+                         const dasf_trace_stats *now, bool quiet) {
     uint64_t dc = now->chunks_damaged - prev->chunks_damaged;
     uint64_t db = now->bytes_damaged - prev->bytes_damaged;
-    uint64_t off = 0;
-    bool known = true;
-    const char *why;
-    if (prev->chunks_damaged == 0 && prev->bytes_damaged == 0) {
-        off = now->first_damage_offset;
+    /* The reader numbers chunks and damaged regions in file order, so the
+     * first region of the batch is dc - 1 before the last one. */
+    uint64_t index = now->last_damage_index - (dc - 1);
+    uint64_t off = now->last_damage_offset + now->last_damage_bytes - db;
+    const char *why = "torn or corrupt data";
+    if (prev->chunks_damaged == 0 && prev->bytes_damaged == 0)
         why = now->first_damage[0] ? now->first_damage : "damaged data";
-    } else {
-        dasf_chunk_info ci;
-        if (at_end)
-            off = now->file_size - db; /* the damage ran to the end of the file */
-        else if (dasf_trace_chunk(t, &ci) == 0)
-            off = ci.offset - db; /* the reader resynchronised right after it */
-        else
-            known = false; /* legacy files give no offsets after the first damage */
-        why = "torn or corrupt data";
-    }
     if (quiet) return;
     const char *unit = now->layout == DASF_LAYOUT_LEGACY ? "record" : "chunk";
-    printf("%s: damaged: ", path);
-    /* Whole chunks are numbered by the reader; count damaged ones too so the
-     * index is the chunk's position in the file. */
-    printf("%s %" PRIu64, unit, (uint64_t)(last_chunk + 1) + prev->chunks_damaged);
+    printf("%s: damaged: %s %" PRIu64, path, unit, index);
     if (dc > 1) printf(" (and %" PRIu64 " more)", dc - 1);
-    if (known) printf(" at byte %" PRIu64 ",", off);
-    printf(" %" PRIu64 " bytes skipped: %s\n", db, why);
+    printf(" at byte %" PRIu64 ", %" PRIu64 " bytes skipped: %s\n", off, db, why);
 }
 
 static int verify_file(const char *path, bool quiet) {
@@ -68,14 +55,13 @@ static int verify_file(const char *path, bool quiet) {
     if (dt_open(path, &t) != DT_OK) return DT_FAIL;
     dasf_trace_stats prev, now;
     dasf_trace_get_stats(t, &prev);
-    int64_t last_chunk = -1;
     int status = DT_OK;
     const dasf_trace_event *ev;
     for (;;) {
         int got = dasf_trace_next(t, &ev);
         dasf_trace_get_stats(t, &now);
         if (now.chunks_damaged != prev.chunks_damaged || now.bytes_damaged != prev.bytes_damaged) {
-            print_damage(path, &prev, &now, got <= 0, t, last_chunk, quiet);
+            print_damage(path, &prev, &now, quiet);
             status = DT_FAIL;
         }
         prev = now;
@@ -85,7 +71,6 @@ static int verify_file(const char *path, bool quiet) {
             break;
         }
         if (got == 0) break;
-        last_chunk = (int64_t)ev->chunk_index;
     }
     if (!quiet) {
         const char *unit = now.layout == DASF_LAYOUT_LEGACY ? "records" : "chunks";

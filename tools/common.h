@@ -265,6 +265,24 @@ void dt_json_u64(dt_json *j, uint64_t v);
 
 /* The shortest round-trip text of d into buf (>= 32 bytes). */
 int dt_format_double(char *buf, size_t n, double d);
+/* ---- time arithmetic on int64 ns ------------------------------------------
+ * A file can hold any int64 start and duration (damaged or hostile input
+ * included), so sums and differences of them are taken here, never with a
+ * plain + or - that could overflow (undefined behaviour in C). */
+/* a + b, saturated at INT64_MIN / INT64_MAX. */
+static inline int64_t dt_add_ns(int64_t a, int64_t b) {
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+/* to - from as a double: exact while the difference fits int64, otherwise
+ * the nearest double of the true (up to 2^64 ns wide) difference. */
+static inline double dt_span_ns(int64_t from, int64_t to) {
+    int64_t r;
+    if (!__builtin_sub_overflow(to, from, &r)) return (double)r;
+    return (double)to - (double)from;
+}
+
 /* A duration in ns as "12.345 ms" (ns, us, ms, s chosen by size). */
 const char *dt_format_duration(char *buf, size_t n, double ns);
 

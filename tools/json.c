@@ -258,9 +258,15 @@ int dt_json_value(dt_json *j, const dasf_value *v) {
         for (uint32_t i = 0; i < v->v.map.n; i++) {
             const dasf_kv *kv = &v->v.map.items[i];
             if (i) dt_json_putc(j, ',');
-            int rc = kv->key.type == DASF_VAL_STR
-                         ? dt_json_str(j, kv->key.v.str.ptr, kv->key.v.str.len)
-                         : dt_json_str(j, dt_id_text(&kv->key, buf, sizeof buf), strlen(buf));
+            int rc;
+            if (kv->key.type == DASF_VAL_STR) {
+                rc = dt_json_str(j, kv->key.v.str.ptr, kv->key.v.str.len);
+            } else {
+                /* Fill buf first: an argument list is evaluated in no set
+                 * order, so strlen(buf) beside the call would read it unfilled. */
+                const char *text = dt_id_text(&kv->key, buf, sizeof buf);
+                rc = dt_json_str(j, text, strlen(text));
+            }
             if (rc) return -1;
             dt_json_putc(j, ':');
             if (dt_json_value(j, &kv->val)) return -1;

@@ -533,7 +533,8 @@ struct dasf_trace_event {
     dasf_value id;         /* NIL when absent */
     bool has_id;
     dasf_value args;       /* MAP (possibly empty) */
-    uint64_t chunk_index;  /* which chunk of the file it came from */
+    uint64_t chunk_index;  /* which chunk of the file it came from: its position among
+                              the file's chunks (legacy: records) and damaged regions */
 };
 
 typedef struct dasf_trace dasf_trace;
@@ -581,6 +582,12 @@ typedef struct dasf_trace_stats {
     uint64_t file_size;
     uint64_t first_damage_offset; /* byte offset of the first damage */
     char first_damage[128];  /* what it was, "" when none */
+    /* The latest damaged region: its position among the file's chunks
+     * (legacy: records) and damaged regions, counted from 0 in file order
+     * (the numbering of dasf_trace_event.chunk_index), offset and length. */
+    uint64_t last_damage_index;
+    uint64_t last_damage_offset;
+    uint64_t last_damage_bytes;
 } dasf_trace_stats;
 
 DASF_API void dasf_trace_get_stats(const dasf_trace *r, dasf_trace_stats *out);
