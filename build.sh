@@ -22,6 +22,9 @@ PRESETS="release debug asan tsan clang"
 PKGS_BUILD="build-essential cmake pkg-config liburcu-dev libzstd-dev libmsgpack-dev libjansson-dev zstd"
 PKGS_TEST="libcriterion-dev python3 python3-msgpack python3-lxml python3-portalocker"
 PKGS_BENCH="liblttng-ust-dev lttng-tools"
+# The Python package (python/) and its tests: build deps, then what the suite imports.
+PKGS_PY="python3-dev python3-setuptools python3-pip python3-wheel python3-pytest python3-pandas
+python3-distributed python3-msgpack python3-portalocker"
 
 die() { echo "build.sh: $*" >&2; exit 2; }
 say() { printf '\n== %s\n' "$*"; }
@@ -114,6 +117,58 @@ cmd_test() {
     say "test ($preset)"
     # The test preset carries the sanitizer options (CMakePresets.json).
     $wrap ctest --preset "$preset" -j "$JOBS"
+    python_test "$preset"
+}
+
+# python_test PRESET : pip-installs python/ (the dasf_profiler package) into a private
+# user site under build/PRESET/python/ and runs its pytest suite (docs/PYTHON.md).
+# The install is the documented `pip install --no-build-isolation ./python` (runtime
+# sources compiled into the extension), except under ASan, where the extension links the
+# preset's own sanitized libdasf-profiler.a and Python runs with libasan preloaded.  TSan
+# is left out: an uninstrumented interpreter under a preloaded TSan is not a usable signal.
+python_test() {
+    local preset="$1"
+    if [ "$preset" = tsan ]; then
+        echo "(python: not run under TSan — see docs/PYTHON.md)"
+        return 0
+    fi
+    need_packages $PKGS_PY
+    local py=/usr/bin/python3 base="$ROOT/build/$preset/python"
+    local user="$base/user"
+    # A user site that this interpreter processes at start-up (so the package's .pth
+    # start-up hook is tested as users get it); --target bypasses Debian's PEP 668
+    # refusal, which is about the system's site-packages, not this private directory.
+    local site
+    site="$(PYTHONUSERBASE="$user" "$py" -c 'import site; print(site.getusersitepackages())')"
+    rm -rf "$site"
+    local -a envs=(PYTHONUSERBASE="$user" DASF_PROFILER_BUILD_DIR="$base/build"
+                   PYTHONDONTWRITEBYTECODE=1 DASF_SOURCE_DIR="$ROOT")
+    local preload=""
+    if [ "$preset" = asan ]; then
+        envs+=(DASF_PROFILER_SANITIZE=address
+               DASF_PROFILER_STATIC_LIB="$ROOT/build/asan/libdasf-profiler.a")
+    fi
+    say "python: pip install --no-build-isolation ./python ($preset)"
+    env "${envs[@]}" "$py" -m pip install --no-build-isolation --no-deps --no-index \
+        --disable-pip-version-check --root-user-action=ignore -q --target "$site" ./python
+    if [ "$preset" = asan ]; then
+        # Python itself is not instrumented: ASan's runtime must be loaded first; the
+        # interpreter's own allocations at exit are not leaks of ours (detect_leaks=0).
+        preload="$(cc -print-file-name=libasan.so)"
+        envs+=(LD_PRELOAD="$preload${LD_PRELOAD:+:$LD_PRELOAD}"
+               ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1"
+               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+    fi
+    say "python: pytest python/tests ($preset)"
+    local rc=0
+    env "${envs[@]}" "$py" -m pytest -q -p no:cacheprovider python/tests || rc=$?
+    # pytest: 0 all passed; 1 some failed; 2 interrupted; 3 internal error; 4 usage
+    # error; 5 no tests collected -- every non-zero status is a failure here.
+    case $rc in
+    0) ;;
+    5) die "python: pytest collected no tests (status 5)" ;;
+    *) die "python: pytest failed (status $rc)" ;;
+    esac
 }
 
 cmd_demo() {
