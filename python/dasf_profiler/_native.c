@@ -790,7 +790,7 @@ static PyObject *str_from(const char *p, size_t n) {
 static PyObject *value_to_py(const dasf_value *v, int depth);
 
 static PyObject *map_to_dict(const dasf_value *v, int depth) {
-    PyObject *d = PyDict_New();
+    PyObject *d = _PyDict_NewPresized(v->v.map.n); /* CPython's own presizing */
     if (!d) return NULL;
     for (uint32_t i = 0; i < v->v.map.n; i++) {
         PyObject *k = value_to_py(&v->v.map.items[i].key, depth + 1);
@@ -859,16 +859,18 @@ static PyObject *phase_str(int c) {
     return s;
 }
 
-/* dict[key] = val, stealing val; -1 on error (val released). */
-static int put(PyObject *d, int f, PyObject *val) {
+/* obj.field = val (stealing val); -1 on error (val released).  The instance's
+ * attributes go into its own storage (3.11+: the class's shared-key values), as
+ * the dataclass __init__ would store them. */
+static int put(PyObject *obj, int f, PyObject *val) {
     if (!val) return -1;
-    int rc = PyDict_SetItem(d, g_field[f], val);
+    int rc = PyObject_GenericSetAttr(obj, g_field[f], val);
     Py_DECREF(val);
     return rc;
 }
 
-/* One event as the dataclass of its phase, fields in declaration order, built
- * without running __init__ (its instance dict is set directly). */
+/* One event as the dataclass of its phase, fields set in declaration order,
+ * without running __init__ (the values were checked when they were written). */
 static PyObject *event_to_dataclass(const dasf_trace_event *ev) {
     int which;
     switch (ev->phase) {
@@ -883,7 +885,7 @@ static PyObject *event_to_dataclass(const dasf_trace_event *ev) {
         PyErr_SetString(PyExc_RuntimeError, "dasf_profiler: event classes not registered");
         return NULL;
     }
-    PyObject *d = PyDict_New();
+    PyObject *d = cls->tp_new(cls, g_empty_tuple, NULL);
     if (!d) return NULL;
     int bad = put(d, F_NAME, str_from(ev->name, strlen(ev->name))) ||
               put(d, F_TIMESTAMP, PyFloat_FromDouble(ev->timestamp));
@@ -901,10 +903,8 @@ static PyObject *event_to_dataclass(const dasf_trace_event *ev) {
         bad = put(d, F_DURATION, dur) || put(d, F_SCOPE, scope) || put(d, F_CAT, cat) ||
               put(d, F_ID, id);
     }
-    PyObject *obj = bad ? NULL : cls->tp_new(cls, g_empty_tuple, NULL);
-    if (obj && PyObject_GenericSetDict(obj, d, NULL)) Py_CLEAR(obj);
-    Py_DECREF(d);
-    return obj;
+    if (bad) Py_CLEAR(d);
+    return d;
 }
 
 static PyStructSequence_Field g_event_fields[] = {
