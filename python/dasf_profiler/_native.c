@@ -489,14 +489,25 @@ static int filedb_ready(FileDB *self) {
     return 0;
 }
 
-/* Hands a filled event to the database; the GIL may be released inside
- * (wait hooks) when the ring is full. */
-static PyObject *filedb_submit(FileDB *self, dasf_event *ev) {
+/* Packs args (dict or None) into the event and hands it to the database; the
+ * GIL may be released inside (wait hooks) when the ring is full. */
+static PyObject *filedb_submit(FileDB *self, dasf_event *ev, PyObject *args) {
+    pbuf b;
+    pbuf_init(&b);
+    if (pack_args(&b, args)) {
+        pbuf_free(&b);
+        return NULL;
+    }
+    if (b.len) {
+        ev->args_msgpack = b.p;
+        ev->args_msgpack_size = b.len;
+    }
     self->inflight++;
     t_in_record = 1;
     int rc = dasf_db_record(self->db, ev);
     t_in_record = 0;
     self->inflight--;
+    pbuf_free(&b);
     if (rc == 0 || rc == DASF_EDROPPED) Py_RETURN_NONE; /* a drop is counted and written */
     return raise_status(rc, "record");
 }
@@ -588,19 +599,7 @@ static PyObject *record_kind(FileDB *self, const kind *k, PyObject *const *args,
     }
     if (v[F_PROCESS_ID] && get_id(v[F_PROCESS_ID], "process_id", &ev.process_id)) return NULL;
     if (v[F_THREAD_ID] && get_id(v[F_THREAD_ID], "thread_id", &ev.thread_id)) return NULL;
-    pbuf b;
-    pbuf_init(&b);
-    if (pack_args(&b, v[F_ARGS])) {
-        pbuf_free(&b);
-        return NULL;
-    }
-    if (b.len) {
-        ev.args_msgpack = b.p;
-        ev.args_msgpack_size = b.len;
-    }
-    PyObject *r = filedb_submit(self, &ev);
-    pbuf_free(&b);
-    return r;
+    return filedb_submit(self, &ev, v[F_ARGS]);
 }
 
 static PyObject *FileDB_complete(FileDB *self, PyObject *const *a, Py_ssize_t n, PyObject *kw) {
@@ -665,18 +664,7 @@ static PyObject *FileDB_record(FileDB *self, PyObject *event) {
     if (v[F_THREAD_ID] && get_id(v[F_THREAD_ID], "thread_id", &ev.thread_id)) goto out;
     if (v[F_CAT] && v[F_CAT] != Py_None && !(ev.cat = get_cstr(v[F_CAT], "cat"))) goto out;
     if (v[F_ID] && v[F_ID] != Py_None && get_id(v[F_ID], "id", &ev.id)) goto out;
-    pbuf b;
-    pbuf_init(&b);
-    if (pack_args(&b, v[F_ARGS])) {
-        pbuf_free(&b);
-        goto out;
-    }
-    if (b.len) {
-        ev.args_msgpack = b.p;
-        ev.args_msgpack_size = b.len;
-    }
-    r = filedb_submit(self, &ev);
-    pbuf_free(&b);
+    r = filedb_submit(self, &ev, v[F_ARGS]);
 out:
     for (int f = 0; f < F_COUNT; f++) Py_XDECREF(v[f]);
     return r;
