@@ -207,7 +207,7 @@ MSG
 cmd_bench() {
     [ -x bench/run.sh ] || [ -f bench/run.sh ] ||
         die "bench/run.sh does not exist yet: the benchmark suite is not in this checkout"
-    need_packages $PKGS_BUILD
+    need_packages $PKGS_BUILD $PKGS_PY
     # The LTTng-UST peer is optional: without it the table says so in its rows.
     need_packages $PKGS_BENCH ||
         echo "build.sh: could not install $PKGS_BENCH; the LTTng rows will say unavailable" >&2

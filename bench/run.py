@@ -40,7 +40,13 @@ GOALS = {
     "e2e_1t": 12e6,        # events/s, 1 thread, lossless
     "size_regular": 6.0,   # bytes/event
     "size_random": 14.0,   # bytes/event
+    "py_args_ratio": 10.0,    # original (C packer) / dasf_profiler, DASF plugin args
+    "py_noargs_ratio": 20.0,  # the same without args
+    "py_read": 1e6,           # get_traces() into dataclasses, events/s
 }
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import python_bench  # noqa: E402  (its summary and table, shared with standalone runs)
 
 PATH_LABELS = {
     "h": "dasf_record_complete_h (interned name, caller ts)",
@@ -76,6 +82,7 @@ class Runner:
         self.lttng_reason = args.no_lttng
         if not self.lttng_reason and not os.path.exists(self.bin("dasf-bench-lttng")):
             self.lttng_reason = "not built (lttng-ust not found)"
+        self.python_reason = ""
         self.shm = tempfile.mkdtemp(prefix="dasf-bench-", dir="/dev/shm"
                                     if os.path.isdir("/dev/shm") else None)
         self.disk = tempfile.mkdtemp(prefix="dasf-bench-", dir=args.disk_dir)
@@ -305,6 +312,22 @@ class Runner:
                 for f in os.listdir(outdir):
                     os.unlink(os.path.join(outdir, f))
 
+    def python(self):
+        """bench/python_bench.py: dasf_profiler against the original module (issue 9)."""
+        if not self.a.python_site:
+            self.python_reason = "dasf_profiler not installed for the bench (see run.sh)"
+            return
+        if not self.a.peers or not os.path.isfile(os.path.join(self.a.peers, "profiler.py")):
+            self.python_reason = "the original module (../shared/peers/dasf) is absent"
+        log("python: dasf_profiler vs dasf.profile.profiler")
+        argv = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             "python_bench.py"),
+                "--reps", str(self.a.reps), "--batches", "8" if self.a.quick else "20"]
+        if self.a.peers:
+            argv += ["--peers", self.a.peers]
+        path = os.environ.get("PYTHONPATH")
+        self.run(argv, env={"PYTHONPATH": self.a.python_site + (":" + path if path else "")})
+
     def codec(self):
         """bench_codec.c (the format helper's): medians of its own 5 runs."""
         prog = self.bin("dasf-bench-codec")
@@ -428,6 +451,7 @@ def aggregate(raw):
                          "seconds": spread([r["seconds"] for r in rs]),
                          "events_per_s": spread([r["events"] / r["seconds"] for r in rs])})
     s["codec"] = [r for r in raw if r.get("bench") == "codec"]
+    s["python"] = [r for r in raw if r.get("bench") == "python"]
     return s
 
 
@@ -501,10 +525,20 @@ def goal_rows(s, lttng_reason):
         out.append(("size on disk, %s workload, level 1 (B/event)" % wl,
                     r["bytes_per_event"]["median"] if r else None, GOALS["size_" + wl],
                     " B", False))
+    py = python_bench.summarize(s.get("python", []))
+    for args, g, label in [("dasf", "py_args_ratio", "Python: original (C packer) / ours, args (x)"),
+                           ("none", "py_noargs_ratio", "Python: original (C packer) / ours, no args (x)")]:
+        a, b = py.get(("record", "ours-legacy", args)), py.get(("record", "orig-cpacker", args))
+        out.append((label, b["call_ns"]["median"] / a["call_ns"]["median"] if a and b else None,
+                    GOALS[g], "x", True))
+    r = py.get(("read", "ours-legacy", ""))
+    out.append(("Python: get_traces() into dataclasses (events/s)",
+                r["events_per_s"]["median"] / 1e6 if r else None, GOALS["py_read"] / 1e6,
+                " M/s", True))
     return out
 
 
-def table(s, env, lttng_reason, reps):
+def table(s, env, lttng_reason, reps, python_reason=""):
     L = []
     L.append("dasf-profiler benchmarks  %s" % env["date"])
     L.append("CPU: %s, %s CPUs%s, Linux %s" % (
@@ -646,6 +680,12 @@ def table(s, env, lttng_reason, reps):
             L.append("  %-16s %-6s %-10s %s [%s]" % (
                 r.get("workload"), r.get("level"), fmt(r.get("bytes_per_event")),
                 fmt(r.get("ns_per_event_median")), fmt(r.get("ns_per_event_min"))))
+    if s.get("python"):
+        L.append("")
+        L.extend(python_bench.table(s["python"]).splitlines())
+    elif python_reason:
+        L.append("")
+        L.append("PYTHON: not run (%s)" % python_reason)
     L.append("")
     L.append("GOALS (1 recording thread unless said; medians of the repetitions)")
     for label, value, goal, unit, hb in goal_rows(s, lttng_reason):
@@ -723,7 +763,10 @@ def main():
     ap.add_argument("--no-lttng", default="", metavar="REASON",
                     help="skip the LTTng-UST peer and say why in the table")
     ap.add_argument("--quick", action="store_true", help="small counts (smoke test)")
-    ap.add_argument("--only", default="latency,e2e,size,cli,codec")
+    ap.add_argument("--python-site", default="",
+                    help="directory with the installed dasf_profiler package (run.sh)")
+    ap.add_argument("--peers", default="", help="folder of the original DASF module")
+    ap.add_argument("--only", default="latency,e2e,size,cli,codec,python")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     r = Runner(a)
@@ -749,7 +792,7 @@ def main():
     env["seconds"] = round(time.monotonic() - t0, 1)
     env["loadavg_end"] = loadavg()
     s = aggregate(r.raw)
-    text = table(s, env, r.lttng_reason, a.reps)
+    text = table(s, env, r.lttng_reason, a.reps, r.python_reason)
     if failures:
         text += "\n\nFAILED RUNS (their rows are missing or partial):\n  " + "\n  ".join(failures)
     text += "\n\nRaw results: %s (run took %.0f s)\n" % (a.out, env["seconds"])

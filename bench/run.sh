@@ -49,6 +49,20 @@ cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE=
 cmake --build "$BUILD" -j2 >>"$OUT/build.log" 2>&1 \
     || { say "build failed:"; tail -30 "$OUT/build.log" >&2; exit 1; }
 
+# ---- 2b. the Python package, linked with this build's libdasf-profiler.a ----------------
+# (the same sources as a `pip install ./python`, in the bench's Release build)
+PYSITE="$BUILD/python/site"
+PEERS="$ROOT/../shared/peers/dasf"
+rm -rf "$PYSITE"
+if DASF_PROFILER_STATIC_LIB="$BUILD/libdasf-profiler.a" DASF_PROFILER_BUILD_DIR="$BUILD/python/build" \
+    "$PY" -m pip install --no-build-isolation --no-deps --no-index --disable-pip-version-check \
+    --root-user-action=ignore -q --target "$PYSITE" "$ROOT/python" >>"$OUT/build.log" 2>&1; then
+    say "dasf_profiler installed for the bench in $PYSITE"
+else
+    say "pip install of python/ failed (see $OUT/build.log): the Python rows will say so"
+    PYSITE=""
+fi
+
 # ---- 3. a private lttng-sessiond ----------------------------------------------------
 SESSIOND_PID=""
 LTTNG_HOME_DIR=""
@@ -100,7 +114,8 @@ else
 fi
 
 # ---- 4. run everything ----------------------------------------------------------------
-args=(--bin "$BUILD/bench" --out "$OUT")
+args=(--bin "$BUILD/bench" --out "$OUT" --python-site "$PYSITE")
+if [ -f "$PEERS/profiler.py" ]; then args+=(--peers "$(cd "$PEERS" && pwd)"); fi
 if [ -x "$BUILD/tools/dasf-trace" ]; then args+=(--cli "$BUILD/tools/dasf-trace"); fi
 if [ -n "$NO_LTTNG" ]; then args+=(--no-lttng "$NO_LTTNG"); fi
 status=0

@@ -129,9 +129,9 @@ def test_interpreter_shutdown_commits_and_never_crashes(tmp_path, run_py):
 def test_commit_releases_the_gil_while_it_waits_for_the_lock(tmp_path):
     path = tmp_path / "lock.msgpack"
     db = ours.FileDatabase(str(path), lock_timeout=20)
-    db.record(ours.InstantEvent("x", 1.0))
     fd = os.open(path, os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)  # another open file: conflicts like another process
+    db.record(ours.InstantEvent("x", 1.0))
     done = threading.Event()
     errors = []
 
@@ -147,6 +147,7 @@ def test_commit_releases_the_gil_while_it_waits_for_the_lock(tmp_path):
     spins, t0 = 0, time.monotonic()
     while time.monotonic() - t0 < 0.5:  # runs only if commit released the GIL
         spins += 1
+    assert not errors, errors
     assert not done.is_set(), "commit waits for the lock"
     fcntl.flock(fd, fcntl.LOCK_UN)
     os.close(fd)
