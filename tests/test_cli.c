@@ -335,11 +335,13 @@ Test(cli_filters, stats_respect_filters, .init = setup, .fini = teardown) {
     small_files();
     char *out;
     cr_assert_eq(run_cli(&out, NULL, "stats --csv --pid 100 --name 's*' small.zst"), 0);
-    cr_assert_str_eq(out, "name,count,total_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
-                          "solve,1,0.500000000,0.500000000,0.500000000,0.500000000,"
-                          "0.500000000,57.143\n"
-                          "step,2,0.375000000,0.187500000,0.187500000,0.243750000,"
-                          "0.250000000,42.857\n");
+    /* solve's children (the steps) are its children whatever --name shows:
+     * its self time is 0.5 - 0.25 - 0.125 s */
+    cr_assert_str_eq(out, "name,count,total_s,self_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
+                          "solve,1,0.500000000,0.125000000,0.500000000,0.500000000,0.500000000,"
+                          "0.500000000,25.000\n"
+                          "step,2,0.375000000,0.375000000,0.187500000,0.187500000,0.243750000,"
+                          "0.250000000,75.000\n");
     free(out);
 }
 
@@ -349,22 +351,29 @@ Test(cli_filters, stats_window_takes_whole_spans, .init = setup, .fini = teardow
     /* the io B/E pair (2.0-2.25) crosses both edges and counts in full;
      * names with no span in the window get no row */
     cr_assert_eq(run_cli(&out, NULL, "stats --csv --from 2.1 --to 2.2 small.zst"), 0);
-    cr_assert_str_eq(out, "name,count,total_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
+    cr_assert_str_eq(out, "name,count,total_s,self_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
                           "Compute,1,0.750000000,0.750000000,0.750000000,0.750000000,"
-                          "0.750000000,75.000\n"
-                          "io,1,0.250000000,0.250000000,0.250000000,0.250000000,"
+                          "0.750000000,0.750000000,75.000\n"
+                          "io,1,0.250000000,0.250000000,0.250000000,0.250000000,0.250000000,"
                           "0.250000000,25.000\n");
     free(out);
 }
 
 /* ---- stats ------------------------------------------------------------------- */
 
+/* share is of the self time (1.75 s in all): solve's 0.5 s hold its two
+ * steps (0.375 s), so its self time is 0.125 s and nested time counts once. */
 static const char small_stats[] =
-    "name        count        total         mean          p50          p95          max   share\n"
-    "Compute         2      1.000 s   500.000 ms   500.000 ms   725.000 ms   750.000 ms  47.06%\n"
-    "solve           1   500.000 ms   500.000 ms   500.000 ms   500.000 ms   500.000 ms  23.53%\n"
-    "step            2   375.000 ms   187.500 ms   187.500 ms   243.750 ms   250.000 ms  17.65%\n"
-    "io              1   250.000 ms   250.000 ms   250.000 ms   250.000 ms   250.000 ms  11.76%\n"
+    "name        count        total         self         mean          p50          p95          max"
+    "   share\n"
+    "Compute         2      1.000 s      1.000 s   500.000 ms   500.000 ms   725.000 ms   750.000 ms"
+    "  57.14%\n"
+    "solve           1   500.000 ms   125.000 ms   500.000 ms   500.000 ms   500.000 ms   500.000 ms"
+    "   7.14%\n"
+    "step            2   375.000 ms   375.000 ms   187.500 ms   187.500 ms   243.750 ms   250.000 ms"
+    "  21.43%\n"
+    "io              1   250.000 ms   250.000 ms   250.000 ms   250.000 ms   250.000 ms   250.000 ms"
+    "  14.29%\n"
     "\n"
     "18 events; 6 spans: 5 X, 1 B/E pairs\n"
     "unmatched: 1 B without E (still open or never closed), 0 E without B\n";
@@ -384,26 +393,27 @@ Test(cli_stats, by_thread_csv_sort_top, .init = setup, .fini = teardown) {
     small_files();
     char *out, *err;
     cr_assert_eq(run_cli(&out, &err, "stats --by thread --csv small.zst"), 0);
-    cr_assert_str_eq(out, "process_id,thread_id,name,count,total_s,mean_s,p50_s,p95_s,max_s,"
-                          "share_percent\n"
-                          "node-a,null,Compute,2,1.000000000,0.500000000,0.500000000,"
-                          "0.725000000,0.750000000,100.000\n"
-                          "100,1,solve,1,0.500000000,0.500000000,0.500000000,0.500000000,"
-                          "0.500000000,57.143\n"
-                          "100,1,step,2,0.375000000,0.187500000,0.187500000,0.243750000,"
-                          "0.250000000,42.857\n"
-                          "100,2,io,1,0.250000000,0.250000000,0.250000000,0.250000000,"
-                          "0.250000000,100.000\n");
+    /* thread 100/1 is named "main" by a thread_name M event */
+    cr_assert_str_eq(out, "process_id,thread_id,thread_name,name,count,total_s,self_s,mean_s,"
+                          "p50_s,p95_s,max_s,share_percent\n"
+                          "node-a,null,,Compute,2,1.000000000,1.000000000,0.500000000,"
+                          "0.500000000,0.725000000,0.750000000,100.000\n"
+                          "100,1,main,solve,1,0.500000000,0.125000000,0.500000000,0.500000000,"
+                          "0.500000000,0.500000000,25.000\n"
+                          "100,1,main,step,2,0.375000000,0.375000000,0.187500000,0.187500000,"
+                          "0.243750000,0.250000000,75.000\n"
+                          "100,2,,io,1,0.250000000,0.250000000,0.250000000,0.250000000,"
+                          "0.250000000,0.250000000,100.000\n");
     cr_assert(strstr(err, "unmatched: 1 B without E"), "%s", err);
     free(out);
     free(err);
     cr_assert_eq(run_cli(&out, NULL, "stats --csv --by process --sort count --top 2 small.zst"), 0);
-    cr_assert_str_eq(out, "process_id,name,count,total_s,mean_s,p50_s,p95_s,max_s,"
-                          "share_percent\n"
-                          "100,step,2,0.375000000,0.187500000,0.187500000,0.243750000,"
-                          "0.250000000,33.333\n"
-                          "node-a,Compute,2,1.000000000,0.500000000,0.500000000,0.725000000,"
-                          "0.750000000,100.000\n");
+    cr_assert_str_eq(out, "process_id,process_name,name,count,total_s,self_s,mean_s,p50_s,p95_s,"
+                          "max_s,share_percent\n"
+                          "100,,step,2,0.375000000,0.375000000,0.187500000,0.187500000,"
+                          "0.243750000,0.250000000,50.000\n"
+                          "node-a,,Compute,2,1.000000000,1.000000000,0.500000000,0.500000000,"
+                          "0.725000000,0.750000000,100.000\n");
     free(out);
     cr_assert_eq(run_cli(&out, NULL, "stats --sort name --top 1 small.zst"), 0);
     cr_assert(strstr(out, "\nCompute ") && strstr(out, "(3 more rows; see --top)"), "%s", out);
@@ -423,17 +433,17 @@ Test(cli_stats, exact_percentiles_and_multi_process, .init = setup, .fini = tear
     cr_assert_eq(dasf_writer_close(wb), 0);
     char *out;
     cr_assert_eq(run_cli(&out, NULL, "stats --csv p1.zst p2.msgpack"), 0);
-    cr_assert_str_eq(out, "name,count,total_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
-                          "k,1000,500.500000000,0.500500000,0.500500000,0.950050000,"
-                          "1.000000000,100.000\n");
+    cr_assert_str_eq(out, "name,count,total_s,self_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
+                          "k,1000,500.500000000,500.500000000,0.500500000,0.500500000,"
+                          "0.950050000,1.000000000,100.000\n");
     free(out);
     cr_assert_eq(run_cli(&out, NULL, "stats --csv --by process p1.zst p2.msgpack"), 0);
-    cr_assert_str_eq(out, "process_id,name,count,total_s,mean_s,p50_s,p95_s,max_s,"
-                          "share_percent\n"
-                          "2,k,500,250.500000000,0.501000000,0.501000000,0.950100000,"
-                          "1.000000000,100.000\n"
-                          "1,k,500,250.000000000,0.500000000,0.500000000,0.949100000,"
-                          "0.999000000,100.000\n");
+    cr_assert_str_eq(out, "process_id,process_name,name,count,total_s,self_s,mean_s,p50_s,p95_s,"
+                          "max_s,share_percent\n"
+                          "2,,k,500,250.500000000,250.500000000,0.501000000,0.501000000,"
+                          "0.950100000,1.000000000,100.000\n"
+                          "1,,k,500,250.000000000,250.000000000,0.500000000,0.500000000,"
+                          "0.949100000,0.999000000,100.000\n");
     free(out);
 }
 
@@ -929,9 +939,9 @@ Test(cli_pairing, stats_timeline_export_agree_on_an_inner_open_b, .init = setup,
     for (int i = 0; i < 2; i++) {
         char *out, *err;
         cr_assert_eq(run_cli(&out, &err, "stats --csv %s", files[i]), 0);
-        cr_assert_str_eq(out, "name,count,total_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
+        cr_assert_str_eq(out, "name,count,total_s,self_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
                               "inner,1,0.750000000,0.750000000,0.750000000,0.750000000,"
-                              "0.750000000,100.000\n");
+                              "0.750000000,0.750000000,100.000\n");
         cr_assert(strstr(err, "unmatched: 1 B without E"), "%s", err);
         cr_assert(strstr(err, "1 E event(s) closed the most recent open B of their thread, "
                               "which had another name"),
@@ -967,8 +977,9 @@ Test(cli_pairing, recursion_before_the_first_e_is_not_python, .init = setup, .fi
         cr_assert_eq(dasf_writer_close(w), 0);
         char *out, *err;
         cr_assert_eq(run_cli(&out, &err, "stats --csv %s", files[i]), 0);
-        cr_assert_str_eq(out, "name,count,total_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
-                              "f,2,5.000000000,2.500000000,2.500000000,3.850000000,"
+        /* f 1..5 holds f 2..3: self 3 + 1 s */
+        cr_assert_str_eq(out, "name,count,total_s,self_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
+                              "f,2,5.000000000,4.000000000,2.500000000,2.500000000,3.850000000,"
                               "4.000000000,100.000\n");
         cr_assert_str_eq(err, "");
         free(out);
@@ -976,13 +987,16 @@ Test(cli_pairing, recursion_before_the_first_e_is_not_python, .init = setup, .fi
     }
 }
 
+/* Self times: main 2 - 0.375 - 0.5 s (its two steps); the first step holds
+ * inner (0.125 s); on thread 8 io starts inside compute and outlasts it, so
+ * their overlap (0.375 s) is io's.  2.875 s of self time in all. */
 static const char python_bb_stats[] =
-    "name,count,total_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
-    "main,1,2.000000000,2.000000000,2.000000000,2.000000000,2.000000000,47.059\n"
-    "step,2,0.875000000,0.437500000,0.437500000,0.493750000,0.500000000,20.588\n"
-    "io,1,0.750000000,0.750000000,0.750000000,0.750000000,0.750000000,17.647\n"
-    "compute,1,0.500000000,0.500000000,0.500000000,0.500000000,0.500000000,11.765\n"
-    "inner,1,0.125000000,0.125000000,0.125000000,0.125000000,0.125000000,2.941\n";
+    "name,count,total_s,self_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
+    "main,1,2.000000000,1.125000000,2.000000000,2.000000000,2.000000000,2.000000000,39.130\n"
+    "step,2,0.875000000,0.750000000,0.437500000,0.437500000,0.493750000,0.500000000,26.087\n"
+    "io,1,0.750000000,0.750000000,0.750000000,0.750000000,0.750000000,0.750000000,26.087\n"
+    "compute,1,0.500000000,0.125000000,0.500000000,0.500000000,0.500000000,0.500000000,4.348\n"
+    "inner,1,0.125000000,0.125000000,0.125000000,0.125000000,0.125000000,0.125000000,4.348\n";
 
 /* The stats, export and timeline of a file the Python module wrote
  * (tests/data/python_bb.msgpack, from tests/py/write_python_bb.py). */
@@ -1076,14 +1090,14 @@ Test(cli_pairing, mixed_writers_in_one_file, .init = setup, .fini = teardown) {
     cr_assert_eq(dasf_writer_close(w), 0);
     char *out, *err;
     cr_assert_eq(run_cli(&out, &err, "stats --csv --by thread --sort name mix.msgpack"), 0);
-    cr_assert_str_eq(out, "process_id,thread_id,name,count,total_s,mean_s,p50_s,p95_s,max_s,"
-                          "share_percent\n"
-                          "1,1,a,2,2.000000000,1.000000000,1.000000000,1.000000000,1.000000000,"
-                          "88.889\n"
-                          "1,1,b,1,0.250000000,0.250000000,0.250000000,0.250000000,0.250000000,"
-                          "11.111\n"
-                          "1,2,g,2,4.000000000,2.000000000,2.000000000,2.900000000,3.000000000,"
-                          "100.000\n");
+    cr_assert_str_eq(out, "process_id,thread_id,thread_name,name,count,total_s,self_s,mean_s,"
+                          "p50_s,p95_s,max_s,share_percent\n"
+                          "1,1,,a,2,2.000000000,1.750000000,1.000000000,1.000000000,1.000000000,"
+                          "1.000000000,87.500\n"
+                          "1,1,,b,1,0.250000000,0.250000000,0.250000000,0.250000000,0.250000000,"
+                          "0.250000000,12.500\n"
+                          "1,2,,g,2,4.000000000,3.000000000,2.000000000,2.000000000,2.900000000,"
+                          "3.000000000,100.000\n");
     cr_assert(strstr(err, "mix.msgpack: read as Python B/B pairs: 3 span(s) on 1 thread(s)"),
               "%s", err);
     free(out);
@@ -1191,4 +1205,106 @@ Test(cli_pairing, random_traces_pair_back_exactly, .init = setup, .fini = teardo
         }
         free(out);
     }
+}
+
+/* Property: self time does not depend on how spans are written.  Random
+ * nested trees, written as B/E pairs, as X events in end order (as a
+ * profiler records them) and as X events in start order: the same stats
+ * (CSV), and per thread the self times add up to the time covered by
+ * top-level spans, so shares add up to 100 % with nothing counted twice. */
+Test(cli_stats, self_time_any_order_any_phase, .init = setup, .fini = teardown) {
+    for (unsigned round = 0; round < 8; round++) {
+        unsigned seed = 31 * round + 7;
+        gen_ev th[2][200];
+        size_t nth[2];
+        double totals[4] = {0, 0, 0, 0}, covered = 0;
+        int left_open = 0;
+        for (int k = 0; k < 2; k++)
+            nth[k] = gen_thread(&seed, th[k], 200, k + 1, false, totals, &left_open);
+        char fbe[32], fend[32], fstart[32];
+        snprintf(fbe, sizeof fbe, "be%u.zst", round);
+        snprintf(fend, sizeof fend, "xend%u.zst", round);
+        snprintf(fstart, sizeof fstart, "xstart%u.msgpack", round);
+        dasf_writer *wbe = open_writer(th_path(dir, fbe), 1, 64, 3, "h");
+        dasf_writer *wend = open_writer(th_path(dir, fend), 1, 64, 3, "h");
+        dasf_writer *wstart = open_writer(th_path(dir, fstart), 0, 64, 3, "h");
+        for (int k = 0; k < 2; k++) {
+            size_t stack[16], depth = 0;
+            int64_t iv[200][2]; /* closed spans, for the time they cover */
+            size_t niv = 0;
+            for (size_t i = 0; i < nth[k]; i++) {
+                const gen_ev *g = &th[k][i];
+                dasf_trace_event e = ev_make(g->name, g->ph, (double)g->t64 / 64.0, 0, v_int(3),
+                                             v_int(g->tid));
+                add(wbe, &e);
+                if (g->ph == 'B') {
+                    stack[depth++] = i;
+                    continue;
+                }
+                const gen_ev *b = &th[k][stack[--depth]];
+                e = ev_make(b->name, 'X', (double)b->t64 / 64.0, (double)(g->t64 - b->t64) / 64.0,
+                            v_int(3), v_int(g->tid));
+                add(wend, &e);
+                iv[niv][0] = b->t64;
+                iv[niv++][1] = g->t64;
+            }
+            /* spans close in end order; a span is covered by a later one
+             * exactly when it nests in it: add up the outermost ones */
+            for (size_t i = 0; i < niv; i++) {
+                bool inside = false;
+                for (size_t j = i + 1; j < niv && !inside; j++)
+                    inside = iv[j][0] <= iv[i][0] && iv[i][1] <= iv[j][1];
+                if (!inside) covered += (double)(iv[i][1] - iv[i][0]) / 64.0;
+            }
+            /* start order: every closed span, by its B's position */
+            for (size_t i = 0; i < nth[k]; i++) {
+                const gen_ev *b = &th[k][i];
+                if (b->ph != 'B') continue;
+                int level = 0;
+                size_t j = i + 1;
+                for (; j < nth[k]; j++) {
+                    if (th[k][j].ph == 'B') level++;
+                    else if (level-- == 0) break;
+                }
+                if (j == nth[k]) continue; /* never closed */
+                dasf_trace_event e = ev_make(b->name, 'X', (double)b->t64 / 64.0,
+                                             (double)(th[k][j].t64 - b->t64) / 64.0, v_int(3),
+                                             v_int(b->tid));
+                add(wstart, &e);
+            }
+        }
+        cr_assert_eq(dasf_writer_close(wbe), 0);
+        cr_assert_eq(dasf_writer_close(wend), 0);
+        cr_assert_eq(dasf_writer_close(wstart), 0);
+        char *a, *b, *x;
+        cr_assert_eq(run_cli(&a, NULL, "stats --csv --sort name %s", fbe), 0);
+        cr_assert_eq(run_cli(&b, NULL, "stats --csv --sort name %s", fend), 0);
+        cr_assert_eq(run_cli(&x, NULL, "stats --csv --sort name %s", fstart), 0);
+        cr_assert_str_eq(a, b, "round %u", round);
+        cr_assert_str_eq(a, x, "round %u", round);
+        double self_sum = 0, share_sum = 0;
+        for (const char *line = strchr(a, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+            double self, share;
+            cr_assert_eq(sscanf(line + 1, "%*[^,],%*d,%*f,%lf,%*f,%*f,%*f,%*f,%lf", &self, &share),
+                         2, "%s", line);
+            self_sum += self;
+            share_sum += share;
+        }
+        cr_assert_float_eq(self_sum, covered, 1e-6, "round %u: %s", round, a);
+        cr_assert_float_eq(share_sum, 100.0, 0.01, "round %u: %s", round, a);
+        free(a);
+        free(b);
+        free(x);
+    }
+}
+
+Test(cli_stats, by_thread_shows_thread_names, .init = setup, .fini = teardown) {
+    small_files();
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "stats --by thread small.msgpack"), 0);
+    cr_assert(!strncmp(out, "process  thread    name ", 24) &&
+                  strstr(out, "\n100      main (1)  solve "),
+              "%s", out);
+    cr_assert(strstr(out, "\n100      2         io "), "%s", out);
+    free(out);
 }

@@ -2,13 +2,17 @@
  * cmd_stats.c — `dasf-trace stats`: the Python module's "function
  * bottleneck" analysis as a table.  Durations come from complete (X)
  * events and from B/E pairs, paired by spans.h (the one rule; B's left
- * open and E's without a B are counted and reported).  Per group: count, total, mean,
- * p50, p95, max and share of the total time.  Percentiles are exact
- * (linear interpolation between closest ranks, as numpy's default), from
- * per-group arrays of integer nanoseconds and quickselect — 8 bytes per
- * duration, the only memory that grows with the trace.
+ * open and E's without a B are counted and reported).  Per group: count,
+ * total, self (exclusive) time, mean, p50, p95, max and share of the self
+ * time.  Percentiles are exact (linear interpolation between closest
+ * ranks, as numpy's default), from per-group arrays of integer nanoseconds
+ * and quickselect.  Self time needs each span's children, which may come
+ * before or after it: every span is kept as (start, end, thread, group)
+ * and sorted once at the end (self_times).  40 bytes per span in all, the
+ * only memory that grows with the trace.
  */
 #include "common.h"
+#include "metanames.h"
 #include "spans.h"
 
 #include <inttypes.h>
@@ -19,23 +23,25 @@
 static const char stats_help[] =
     "usage: dasf-trace stats [OPTIONS] [FILTERS] FILE...\n\n"
     "Durations per event name, as DASF's function-bottleneck analysis:\n"
-    "count, total, mean, p50, p95, max and share of the total time (the sum\n"
-    "of all durations in the table's scope; nested spans count in full, so\n"
-    "a parent's time includes its children's).  Durations come from X events\n"
-    "and from B/E pairs: an E closes the most recent open B of its thread;\n"
-    "threads with B events and no E (the Python module writes its ends as B)\n"
-    "are read as B/B pairs and said so; unmatched ones are reported.\n\n"
+    "count, total (with the spans nested inside), self (total minus the\n"
+    "nested spans' time), mean, p50, p95, max and share of the self time in\n"
+    "the table's scope (nested time counts once; shares add up to 100%).\n"
+    "Durations come from X events and from B/E pairs: an E closes the most\n"
+    "recent open B of its thread; threads with B events and no E (the Python\n"
+    "module writes its ends as B) are read as B/B pairs and said so;\n"
+    "unmatched ones are reported.\n\n"
     "  --by KEY      name (default), thread or process: one row per name and\n"
     "                thread (or process); share is then within that thread\n"
-    "                (process), like DASF's per-thread table\n"
-    "  --sort KEY    total (default), count, mean, p50, p95, max or name\n"
+    "                (process), like DASF's per-thread table; the names\n"
+    "                thread_name/process_name metadata gave are shown\n"
+    "  --sort KEY    total (default), self, count, mean, p50, p95, max or name\n"
     "  --top N       only the first N rows (after sorting)\n"
     "  --csv         comma-separated values, times in seconds\n\n"
     "--from/--to select the spans that overlap the window (whole spans: a B/E\n"
     "pair crossing the window's edge counts in full).\n\n";
 
 enum { BY_NAME, BY_THREAD, BY_PROCESS };
-enum { SORT_TOTAL, SORT_COUNT, SORT_MEAN, SORT_P50, SORT_P95, SORT_MAX, SORT_NAME };
+enum { SORT_TOTAL, SORT_COUNT, SORT_MEAN, SORT_P50, SORT_P95, SORT_MAX, SORT_SELF, SORT_NAME };
 enum { OPT_BY = DT_OPT_VERB, OPT_SORT, OPT_TOP, OPT_CSV };
 
 typedef struct group {
@@ -44,6 +50,7 @@ typedef struct group {
     int64_t *d;  /* durations, ns */
     size_t n, cap;
     int64_t total, max;
+    int64_t self; /* total minus the time in child spans (its own work) */
     size_t scope; /* thread/process index the share is relative to */
     /* computed at the end */
     double mean, p50, p95, share;
@@ -59,8 +66,11 @@ typedef struct stats_ctx {
     dt_spans *spans;
     dt_filter after; /* --name/--phase, applied to events and to paired spans */
     bool pairs;      /* --phase keeps B or E */
-    dt_strmap scopes_map; /* share scope ("" / "pid\ttid" / "pid") -> total */
+    dt_strmap scopes_map; /* share scope ("" / "pid\ttid" / "pid") -> self total */
     int64_t *scope_total;
+    struct span_rec *recs; /* every span of the trace, for self time */
+    size_t n_recs, cap_recs;
+    dt_meta_names meta;
     size_t n_scopes, cap_scopes;
     uint64_t n_x, n_pairs, events;
     char *key;
@@ -71,7 +81,7 @@ typedef struct stats_ctx {
 
 static int stats_option(void *vctx, int opt, const char *arg) {
     stats_ctx *c = vctx;
-    static const char *sorts[] = {"total", "count", "mean", "p50", "p95", "max", "name"};
+    static const char *sorts[] = {"total", "count", "mean", "p50", "p95", "max", "self", "name"};
     switch (opt) {
     case OPT_BY:
         if (!strcmp(arg, "name"))
@@ -84,12 +94,13 @@ static int stats_option(void *vctx, int opt, const char *arg) {
             return dt_usage("--by wants name, thread or process, got '%s'", arg);
         return 1;
     case OPT_SORT:
-        for (int i = 0; i < 7; i++)
+        for (int i = 0; i < 8; i++)
             if (!strcmp(arg, sorts[i])) {
                 c->sort = i;
                 return 1;
             }
-        return dt_usage("--sort wants total, count, mean, p50, p95, max or name, got '%s'", arg);
+        return dt_usage("--sort wants total, self, count, mean, p50, p95, max or name, got '%s'",
+                        arg);
     case OPT_TOP:
         if (!dt_parse_long(arg, 1, 1LL << 40, &c->top))
             return dt_usage("--top wants a positive number, got '%s'", arg);
@@ -159,9 +170,29 @@ static size_t group_of(stats_ctx *c, const char *name, const char *scope, size_t
     return e->val;
 }
 
+/* A span of a thread stream, kept until the end: self time needs its
+ * children, which may arrive before or after it. */
+typedef struct span_rec {
+    int64_t s, e;
+    int64_t self;   /* e - s minus the children's time, after self_times() */
+    uint32_t group; /* UINT32_MAX: not counted (filtered out), still a parent */
+    uint32_t thread;
+} span_rec;
+
+static int add_rec(stats_ctx *c, size_t thread, int64_t start, int64_t d, size_t gi) {
+    if (thread == SIZE_MAX) return -1;
+    if (dt_grow((void **)&c->recs, &c->cap_recs, c->n_recs, sizeof *c->recs)) return -1;
+    c->recs[c->n_recs++] =
+        (span_rec){start, start + d, d, gi == SIZE_MAX ? UINT32_MAX : (uint32_t)gi, (uint32_t)thread};
+    return 0;
+}
+
 /* A span [start, start + d]; counted when it overlaps the time window. */
-static int add_duration(stats_ctx *c, size_t gi, int64_t start, int64_t d, bool pair) {
-    if ((c->has_from && start + d < c->from) || (c->has_to && start > c->to)) return 0;
+static int add_duration(stats_ctx *c, size_t gi, int64_t start, int64_t d, bool pair,
+                        size_t thread) {
+    if (d < 0) d = 0;
+    if ((c->has_from && start + d < c->from) || (c->has_to && start > c->to))
+        return add_rec(c, thread, start, d, SIZE_MAX);
     if (pair)
         c->n_pairs++;
     else
@@ -171,8 +202,53 @@ static int add_duration(stats_ctx *c, size_t gi, int64_t start, int64_t d, bool 
     g->d[g->n++] = d;
     g->total += d;
     if (g->n == 1 || d > g->max) g->max = d;
-    c->scope_total[g->scope] += d;
+    return add_rec(c, thread, start, d, gi);
+}
+
+static int cmp_rec(const void *pa, const void *pb) {
+    const span_rec *a = pa, *b = pb;
+    if (a->thread != b->thread) return a->thread < b->thread ? -1 : 1;
+    if (a->s != b->s) return a->s < b->s ? -1 : 1;
+    if (a->e != b->e) return a->e > b->e ? -1 : 1; /* the longer one is the parent */
     return 0;
+}
+
+/* Self time: per thread, spans by start (longest first); each span's
+ * parent is the innermost earlier span still running at its start, which
+ * loses the part of the child inside it.  Then every counted span adds its
+ * self time to its group and to its share scope. */
+static int self_times(stats_ctx *c) {
+    if (c->n_recs > 1) qsort(c->recs, c->n_recs, sizeof *c->recs, cmp_rec);
+    size_t *stack = malloc((c->n_recs + 1) * sizeof *stack), n = 0;
+    if (!stack) return -1;
+    for (size_t i = 0; i < c->n_recs; i++) {
+        span_rec *r = &c->recs[i];
+        while (n && (c->recs[stack[n - 1]].thread != r->thread || c->recs[stack[n - 1]].e <= r->s))
+            n--;
+        if (n) {
+            span_rec *p = &c->recs[stack[n - 1]];
+            p->self -= (r->e < p->e ? r->e : p->e) - r->s;
+        }
+        stack[n++] = i;
+    }
+    free(stack);
+    for (size_t i = 0; i < c->n_recs; i++) {
+        const span_rec *r = &c->recs[i];
+        if (r->group == UINT32_MAX) continue;
+        group *g = &c->groups[r->group];
+        int64_t self = r->self > 0 ? r->self : 0;
+        g->self += self;
+        c->scope_total[g->scope] += self;
+    }
+    free(c->recs);
+    c->recs = NULL;
+    c->n_recs = 0;
+    return 0;
+}
+
+static int oom(void) {
+    dt_err("out of memory");
+    return DT_FAIL;
 }
 
 /* "pid" or "pid\ttid" (--by) into buf; returns the scope's length. */
@@ -193,34 +269,39 @@ static int stats_event(void *vctx, const dt_input *in, const dasf_trace_event *e
     dasf_phase ph = ev->phase;
     char scope[2 * DT_ID_TEXT_MAX + 2];
     size_t slen;
+    if (ph == DASF_PHASE_METADATA) return dt_meta_names_event(&c->meta, ev) ? oom() : 0;
     if (ph == DASF_PHASE_DURATION_BEGIN || ph == DASF_PHASE_DURATION_END) {
         if (!c->pairs) return 0;
         dt_span sp;
         int role = dt_spans_event(c->spans, in, ev, &sp);
         if (role < 0) return DT_FAIL;
-        if (role != DT_SPAN_CLOSE || !dt_filter_match_span(&c->after, sp.name)) return 0;
-        const char *pid, *tid;
-        dt_spans_thread(c->spans, sp.thread, &pid, &tid, NULL);
-        slen = scope_text(c, pid, tid, scope);
-        size_t gi = group_of(c, sp.name, scope, slen);
-        if (gi == SIZE_MAX || add_duration(c, gi, sp.start_ns, sp.end_ns - sp.start_ns, true))
-            goto oom;
-        return 0;
+        if (role != DT_SPAN_CLOSE) return 0;
+        size_t gi = SIZE_MAX;
+        if (dt_filter_match_span(&c->after, sp.name)) {
+            const char *pid, *tid;
+            dt_spans_thread(c->spans, sp.thread, &pid, &tid, NULL);
+            slen = scope_text(c, pid, tid, scope);
+            gi = group_of(c, sp.name, scope, slen);
+            if (gi == SIZE_MAX) return oom();
+            return add_duration(c, gi, sp.start_ns, sp.end_ns - sp.start_ns, true, sp.thread)
+                       ? oom()
+                       : 0;
+        }
+        return add_rec(c, sp.thread, sp.start_ns, sp.end_ns - sp.start_ns, SIZE_MAX) ? oom() : 0;
     }
-    if (ph != DASF_PHASE_COMPLETE || !match) return 0;
-    char pid[DT_ID_TEXT_MAX], tid[DT_ID_TEXT_MAX];
-    /* Ids as text only when needed: the common case (--by name) skips it. */
+    if (ph != DASF_PHASE_COMPLETE) return 0;
+    size_t thread = dt_spans_thread_of(c->spans, in, ev);
+    int64_t d = ev->duration_ns > 0 ? ev->duration_ns : 0;
+    if (!match) return add_rec(c, thread, ev->timestamp_ns, d, SIZE_MAX) ? oom() : 0;
+    const char *pid = "", *tid = "";
     if (c->by != BY_NAME) {
-        dt_id_text(&ev->process_id, pid, sizeof pid);
-        dt_id_text(&ev->thread_id, tid, sizeof tid);
+        if (thread == SIZE_MAX) return oom();
+        dt_spans_thread(c->spans, thread, &pid, &tid, NULL);
     }
     slen = scope_text(c, pid, tid, scope);
     size_t gi = group_of(c, ev->name ? ev->name : "", scope, slen);
-    if (gi == SIZE_MAX || add_duration(c, gi, ev->timestamp_ns, ev->duration_ns, false)) goto oom;
+    if (gi == SIZE_MAX || add_duration(c, gi, ev->timestamp_ns, d, false, thread)) return oom();
     return 0;
-oom:
-    dt_err("out of memory");
-    return DT_FAIL;
 }
 
 /* The k-th smallest of a[0..n) (a is reordered). */
@@ -280,6 +361,7 @@ static int cmp_groups(const void *pa, const void *pb) {
     case SORT_P50: x = a->p50, y = b->p50; break;
     case SORT_P95: x = a->p95, y = b->p95; break;
     case SORT_MAX: x = (double)a->max, y = (double)b->max; break;
+    case SORT_SELF: x = (double)a->self, y = (double)b->self; break;
     default: break;
     }
     if (x != y) return x < y ? 1 : -1;
@@ -301,7 +383,7 @@ static void finish_groups(stats_ctx *c) {
         g->p50 = percentile(g->d, g->n, 0.50);
         g->p95 = percentile(g->d, g->n, 0.95);
         int64_t st = c->scope_total[g->scope];
-        g->share = st > 0 ? 100.0 * (double)g->total / (double)st : 0;
+        g->share = st > 0 ? 100.0 * (double)g->self / (double)st : 0;
         free(g->d);
         g->d = NULL;
     }
@@ -334,10 +416,18 @@ static void csv_field(const char *s) {
     putchar('"');
 }
 
+/* The recorded name of the row's thread (--by thread) or process (--by
+ * process), or NULL. */
+static const char *scope_name(const stats_ctx *c, char *const cols[3]) {
+    if (c->by == BY_THREAD) return dt_meta_thread_name(&c->meta, cols[0], cols[1]);
+    if (c->by == BY_PROCESS) return dt_meta_process_name(&c->meta, cols[0]);
+    return NULL;
+}
+
 static void print_csv(stats_ctx *c, size_t rows) {
-    if (c->by == BY_THREAD) fputs("process_id,thread_id,", stdout);
-    if (c->by == BY_PROCESS) fputs("process_id,", stdout);
-    puts("name,count,total_s,mean_s,p50_s,p95_s,max_s,share_percent");
+    if (c->by == BY_THREAD) fputs("process_id,thread_id,thread_name,", stdout);
+    if (c->by == BY_PROCESS) fputs("process_id,process_name,", stdout);
+    puts("name,count,total_s,self_s,mean_s,p50_s,p95_s,max_s,share_percent");
     for (size_t i = 0; i < rows; i++) {
         group *g = &c->groups[i];
         char *cols[3];
@@ -347,55 +437,72 @@ static void print_csv(stats_ctx *c, size_t rows) {
                 csv_field(cols[k]);
                 putchar(',');
             }
+        if (c->by != BY_NAME) {
+            const char *n = scope_name(c, cols);
+            csv_field(n ? n : "");
+            putchar(',');
+        }
         csv_field(cols[2]);
-        printf(",%zu,%.9f,%.9f,%.9f,%.9f,%.9f,%.3f\n", g->n, (double)g->total / 1e9, g->mean / 1e9,
-               g->p50 / 1e9, g->p95 / 1e9, (double)g->max / 1e9, g->share);
+        printf(",%zu,%.9f,%.9f,%.9f,%.9f,%.9f,%.9f,%.3f\n", g->n, (double)g->total / 1e9,
+               (double)g->self / 1e9, g->mean / 1e9, g->p50 / 1e9, g->p95 / 1e9,
+               (double)g->max / 1e9, g->share);
     }
 }
 
 #define NAME_MAX_WIDTH 60
+#define SCOPE_MAX 96
 
 static void print_table(stats_ctx *c, size_t rows) {
-    static const char *hdr[] = {"count", "total", "mean", "p50", "p95", "max", "share"};
-    int wscope[2] = {c->by == BY_PROCESS ? 7 : 7, 6}, wname = 4;
+    static const char *hdr[] = {"count", "total", "self", "mean", "p50", "p95", "max", "share"};
+    int wscope[2] = {7, 6}, wname = 4;
     char *(*cols)[3] = malloc((rows ? rows : 1) * sizeof *cols);
-    if (!cols) {
+    char(*shown)[2][SCOPE_MAX] = malloc((rows ? rows : 1) * sizeof *shown);
+    if (!cols || !shown) {
+        free(cols);
+        free(shown);
         dt_err("out of memory");
         return;
     }
+    int nscope = c->by == BY_THREAD ? 2 : c->by == BY_PROCESS ? 1 : 0;
     for (size_t i = 0; i < rows; i++) {
         split_label(c, &c->groups[i], cols[i]);
-        for (int k = 0; k < 2; k++)
-            if (cols[i][k] && (int)strlen(cols[i][k]) > wscope[k])
-                wscope[k] = (int)strlen(cols[i][k]);
+        for (int k = 0; k < nscope; k++) { /* the id, with its recorded name: "main (1)" */
+            const char *n = k == nscope - 1 ? scope_name(c, cols[i]) : NULL;
+            if (n)
+                snprintf(shown[i][k], SCOPE_MAX, "%s (%s)", n, cols[i][k]);
+            else
+                snprintf(shown[i][k], SCOPE_MAX, "%s", cols[i][k]);
+            if ((int)strlen(shown[i][k]) > wscope[k]) wscope[k] = (int)strlen(shown[i][k]);
+        }
         int l = (int)strlen(cols[i][2]);
         if (l > wname) wname = l > NAME_MAX_WIDTH ? NAME_MAX_WIDTH : l;
     }
-    int nscope = c->by == BY_THREAD ? 2 : c->by == BY_PROCESS ? 1 : 0;
     static const char *scope_hdr[] = {"process", "thread"};
     for (int k = 0; k < nscope; k++)
         printf("%-*s  ", wscope[k], scope_hdr[k]);
     printf("%-*s %9s", wname, "name", hdr[0]);
-    for (int k = 1; k < 6; k++)
+    for (int k = 1; k < 7; k++)
         printf(" %12s", hdr[k]);
-    printf(" %7s\n", hdr[6]);
+    printf(" %7s\n", hdr[7]);
     for (size_t i = 0; i < rows; i++) {
         group *g = &c->groups[i];
-        char b[6][32];
+        char b[7][32];
         for (int k = 0; k < nscope; k++)
-            printf("%-*s  ", wscope[k], cols[i][k]);
+            printf("%-*s  ", wscope[k], shown[i][k]);
         const char *name = cols[i][2];
         if ((int)strlen(name) > wname)
             printf("%.*s...", wname - 3, name);
         else
             printf("%-*s", wname, name);
-        printf(" %9zu %12s %12s %12s %12s %12s %6.2f%%\n", g->n,
+        printf(" %9zu %12s %12s %12s %12s %12s %12s %6.2f%%\n", g->n,
                dt_format_duration(b[1], 32, (double)g->total),
+               dt_format_duration(b[6], 32, (double)g->self),
                dt_format_duration(b[2], 32, g->mean), dt_format_duration(b[3], 32, g->p50),
                dt_format_duration(b[4], 32, g->p95), dt_format_duration(b[5], 32, (double)g->max),
                g->share);
     }
     free(cols);
+    free(shown);
 }
 
 static void free_ctx(stats_ctx *c) {
@@ -404,6 +511,8 @@ static void free_ctx(stats_ctx *c) {
     free(c->groups);
     dt_spans_free(c->spans);
     free(c->scope_total);
+    free(c->recs);
+    dt_meta_names_free(&c->meta);
     free(c->key);
     dt_strmap_free(&c->groups_map);
     dt_strmap_free(&c->scopes_map);
@@ -438,6 +547,10 @@ int dt_cmd_stats(int argc, char **argv) {
     }
     int st = dt_each_event(argv + first, argc - first, &before, stats_event, NULL, &c);
     dt_spans_finish(c.spans, NULL, NULL);
+    if (self_times(&c)) {
+        free_ctx(&c);
+        return oom();
+    }
     finish_groups(&c);
     size_t rows = c.n_groups;
     if (c.top && (size_t)c.top < rows) rows = (size_t)c.top;

@@ -16,6 +16,7 @@
  * level from a small per-lane forest (see narrow_add).
  */
 #include "common.h"
+#include "metanames.h"
 #include "spans.h"
 
 #include <errno.h>
@@ -131,9 +132,7 @@ typedef struct tl_ctx {
     dt_strmap counters_map;
     counter *counters;
     size_t n_counters, cap_counters;
-    dt_strmap procnames; /* metadata names (see set_meta_name) -> procname_v */
-    char **procname_v;
-    size_t n_procname, cap_procname;
+    dt_meta_names meta; /* process/thread names from M events */
     size_t wide_total;
     uint64_t events, aggregated;
 } tl_ctx;
@@ -413,49 +412,6 @@ static int add_counter(tl_ctx *c, const dasf_trace_event *ev) {
     return 0;
 }
 
-/* Names from metadata events, keyed "P\tpid" (process_name) or
- * "T\tpid\ttid" (thread_name).  Kept apart from the lanes so a thread that
- * only names itself gets no empty lane. */
-static int set_meta_name(tl_ctx *c, const char *key, const char *name) {
-    bool created;
-    dt_strent *e = dt_strmap_get(&c->procnames, key, strlen(key), &created);
-    if (!e) return -1;
-    if (created) {
-        if (dt_grow((void **)&c->procname_v, &c->cap_procname, c->n_procname,
-                    sizeof *c->procname_v))
-            return -1;
-        c->procname_v[c->n_procname] = NULL;
-        e->val = c->n_procname++;
-    }
-    free(c->procname_v[e->val]);
-    c->procname_v[e->val] = strdup(name);
-    return c->procname_v[e->val] ? 0 : -1;
-}
-
-static const char *meta_name(const tl_ctx *c, char kind, const char *pid, const char *tid) {
-    char key[2 * DT_ID_TEXT_MAX + 4];
-    snprintf(key, sizeof key, "%c\t%s%s%s", kind, pid, tid ? "\t" : "", tid ? tid : "");
-    dt_strent *e = dt_strmap_find(&c->procnames, key, strlen(key));
-    return e ? c->procname_v[e->val] : NULL;
-}
-
-static int metadata(tl_ctx *c, const dasf_trace_event *ev) {
-    const dasf_value *v = dasf_value_map_get(&ev->args, "name");
-    if (!v || v->type != DASF_VAL_STR || !ev->name) return 0;
-    bool thread = !strcmp(ev->name, "thread_name");
-    if (!thread && strcmp(ev->name, "process_name")) return 0;
-    char key[2 * DT_ID_TEXT_MAX + 4];
-    key[0] = thread ? 'T' : 'P';
-    key[1] = '\t';
-    dt_id_text(&ev->process_id, key + 2, DT_ID_TEXT_MAX);
-    if (thread) {
-        size_t n = strlen(key);
-        key[n] = '\t';
-        dt_id_text(&ev->thread_id, key + n + 1, DT_ID_TEXT_MAX);
-    }
-    return set_meta_name(c, key, v->v.str.ptr);
-}
-
 static int collect_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
     tl_ctx *c = vctx;
     c->events += dt_filter_match(&c->after, ev);
@@ -466,7 +422,7 @@ static int collect_event(void *vctx, const dt_input *in, const dasf_trace_event 
         ph != DASF_PHASE_DURATION_END && ph != DASF_PHASE_INSTANT && ph != DASF_PHASE_METADATA &&
         ph != DASF_PHASE_ASYNC_INSTANT && ph != DASF_PHASE_MARK)
         return 0; /* async/flow/object events have no place in a lane picture */
-    if (ph == DASF_PHASE_METADATA) return metadata(c, ev) ? oom() : 0;
+    if (ph == DASF_PHASE_METADATA) return dt_meta_names_event(&c->meta, ev) ? oom() : 0;
     if (ph == DASF_PHASE_DURATION_BEGIN || ph == DASF_PHASE_DURATION_END) {
         if (!dt_filter_wants_pairs(&c->after)) return 0;
         dt_span sp;
@@ -682,7 +638,7 @@ static void draw_lane(tl_ctx *c, FILE *o, lane *l, const int *base) {
     fprintf(o, "\">\n<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f7f7f7\"/>\n",
             LABEL_W, y, c->plot_w, h);
     fprintf(o, "<text x=\"%d\" y=\"%d\" class=\"label\">", 14, y + 12);
-    const char *tname = meta_name(c, 'T', l->pid, l->tid);
+    const char *tname = dt_meta_thread_name(&c->meta, l->pid, l->tid);
     if (tname) {
         xml_text(o, tname, 18);
         fprintf(o, " (");
@@ -880,7 +836,7 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
     for (size_t i = 0; i < c->n_lanes; i++) {
         lane *l = &c->lanes[i];
         if (pid_y && pid_y[i]) {
-            const char *pn = meta_name(c, 'P', l->pid, NULL);
+            const char *pn = dt_meta_process_name(&c->meta, l->pid);
             fprintf(o, "<text x=\"6\" y=\"%d\" class=\"proc\">", pid_y[i]);
             if (pn) {
                 xml_text(o, pn, 20);
@@ -943,16 +899,13 @@ static void free_ctx(tl_ctx *c) {
         free(c->counters[k].label);
         free(c->counters[k].pts);
     }
-    for (size_t i = 0; i < c->n_procname; i++)
-        free(c->procname_v[i]);
-    free(c->procname_v);
     free(c->lanes);
     free(c->counters);
     free(c->names);
     dt_strmap_free(&c->names_map);
     dt_strmap_free(&c->lanes_map);
     dt_strmap_free(&c->counters_map);
-    dt_strmap_free(&c->procnames);
+    dt_meta_names_free(&c->meta);
     dt_spans_free(c->spans);
 }
 

@@ -261,6 +261,11 @@ void dt_spans_set_user(dt_spans *s, uint64_t user) {
     }
 }
 
+size_t dt_spans_thread_of(dt_spans *s, const dt_input *in, const dasf_trace_event *ev) {
+    stream *t = stream_of(s, in, ev);
+    return t ? (size_t)(t - s->streams) : SIZE_MAX;
+}
+
 void dt_spans_thread(const dt_spans *s, size_t thread, const char **pid, const char **tid,
                      size_t *file_index) {
     const stream *t = &s->streams[thread];

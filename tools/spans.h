@@ -77,6 +77,11 @@ int dt_spans_event(dt_spans *s, const dt_input *in, const dasf_trace_event *ev, 
 /* After DT_SPAN_OPEN: a word kept with that span, returned in dt_span.user. */
 void dt_spans_set_user(dt_spans *s, uint64_t user);
 
+/* The thread stream of any event (made when new), in the index space of
+ * dt_span.thread, so X events can be put with their thread's pairs.
+ * SIZE_MAX when out of memory. */
+size_t dt_spans_thread_of(dt_spans *s, const dt_input *in, const dasf_trace_event *ev);
+
 /* The id texts (see dt_id_text) of a thread stream and its file's index. */
 void dt_spans_thread(const dt_spans *s, size_t thread, const char **pid, const char **tid,
                      size_t *file_index);
