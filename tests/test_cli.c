@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #define CLI_DIR DASF_SOURCE_DIR "/tests/cli"
 
@@ -384,8 +385,13 @@ Test(cli_stats, golden_table, .init = setup, .fini = teardown) {
     cr_assert_eq(run_cli(&out, NULL, "stats small.zst"), 0);
     cr_assert_str_eq(out, small_stats);
     free(out);
+    /* the legacy layout has no writer metadata: its two process ids are two runs */
     cr_assert_eq(run_cli(&out, NULL, "stats small.msgpack"), 0);
-    cr_assert_str_eq(out, small_stats);
+    char want[4096];
+    snprintf(want, sizeof want, "%s%s", small_stats,
+             "these figures sum 2 runs: 1 (process 100), 2 (process node-a); one run: --run N "
+             "('dasf-trace info' lists them)\n");
+    cr_assert_str_eq(out, want);
     free(out);
 }
 
@@ -467,8 +473,9 @@ Test(cli_info, golden_archive, .init = setup, .fini = teardown) {
                           "  events      18: X 5, B 2, E 1, I 1, b 1, e 1, s 1, f 1, C 1, N 1, "
                           "D 1, M 1, R 1\n"
                           "  time span   0.500000000 s .. 3.000000000 s (2.500 s)\n"
-                          "  writers     1\n"
-                          "    pid 1111 on testhost: 1 chunks, 18 events\n"
+                          "  runs        1 (writer processes, from the chunk metadata)\n"
+                          "    run 1: pid 1111 on testhost, from 0.500000000 s, 2.500 s, 18 "
+                          "events in 1 chunk\n"
                           "  processes   2, threads 3\n"
                           "    process 100: 16 events\n"
                           "    process node-a: 2 events\n"
@@ -492,7 +499,9 @@ Test(cli_info, golden_legacy, .init = setup, .fini = teardown) {
              "R 1\n"
              "  time span   0.500000000 s .. 3.000000000 s (2.500 s)\n"
              "  size        %zu bytes on disk (not compressed), %.2f bytes/event\n"
-             "  writers     not recorded (the legacy layout has no chunk metadata)\n"
+             "  runs        2 (legacy layout: no writer metadata; a run is one process id)\n"
+             "    run 1: process 100, from 0.500000000 s, 2.500 s, 16 events\n"
+             "    run 2: process node-a, from 1.500000000 s, 1.250 s, 2 events\n"
              "  processes   2, threads 3\n"
              "    process 100: 16 events\n"
              "    process node-a: 2 events\n"
@@ -692,8 +701,12 @@ Test(cli_merge, keeps_every_event_and_writer, .init = setup, .fini = teardown) {
     cr_assert_str_eq(out + n1 + n2, want3);
     free(out);
     cr_assert_eq(run_cli(&out, NULL, "info m.zst"), 0);
-    cr_assert(strstr(out, "    pid 10 on host-a: 5 chunks, 500 events\n"), "%s", out);
-    cr_assert(strstr(out, "    pid 20 on host-b: 3 chunks, 300 events\n"), "%s", out);
+    cr_assert(strstr(out, "    run 1: pid 10 on host-a, from 10.000000000 s, 7.805 s, 500 events "
+                          "in 5 chunks\n"),
+              "%s", out);
+    cr_assert(strstr(out, "    run 2: pid 20 on host-b, from 10.000000000 s, 4.680 s, 300 events "
+                          "in 3 chunks\n"),
+              "%s", out);
     cr_assert(strstr(out, "  events      818: "), "%s", out);
     free(out);
     free(want1);
@@ -1306,5 +1319,111 @@ Test(cli_stats, by_thread_shows_thread_names, .init = setup, .fini = teardown) {
                   strstr(out, "\n100      main (1)  solve "),
               "%s", out);
     cr_assert(strstr(out, "\n100      2         io "), "%s", out);
+    free(out);
+}
+
+/* ---- runs: several program runs appended to one file ----------------------- */
+
+/* Three runs of a program (three processes, one after the other) append to
+ * one archive, as runs of a program with a fixed trace file name do. */
+static void three_runs(const char *path, int n, pid_t pids[3]) {
+    char ns[16];
+    snprintf(ns, sizeof ns, "%d", n);
+    for (int k = 0; k < 3; k++) {
+        pids[k] = th_spawn_writer((const char *const[]){"append", path, "0", ns, NULL});
+        cr_assert_gt(pids[k], 0);
+        int st;
+        waitpid(pids[k], &st, 0);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "run %d", k);
+    }
+}
+
+Test(cli_runs, info_lists_runs_and_every_verb_selects_one, .init = setup, .fini = teardown) {
+    pid_t pids[3];
+    three_runs(th_path(dir, "runs.zst"), 300, pids);
+    char *out, *err, want[256], host[64] = {0};
+    gethostname(host, sizeof host - 1);
+    cr_assert_eq(run_cli(&out, NULL, "info runs.zst"), 0);
+    cr_assert(strstr(out, "\n  runs        3 (writer processes, from the chunk metadata)\n"), "%s",
+              out);
+    for (int k = 0; k < 3; k++) {
+        snprintf(want, sizeof want, "\n    run %d: pid %d on %s, from ", k + 1, (int)pids[k], host);
+        const char *line = strstr(out, want);
+        cr_assert(line, "%s not in %s", want, out);
+        cr_assert(strstr(line, ", 300 events in 1 chunk\n"), "%s", line);
+    }
+    free(out);
+    /* stats sums the three runs and says so */
+    cr_assert_eq(run_cli(&out, NULL, "stats runs.zst"), 0);
+    cr_assert(strstr(out, "\nw0         900 "), "%s", out);
+    snprintf(want, sizeof want, "these figures sum 3 runs: 1 (pid %d on %s), 2 (pid %d on %s), 3",
+             (int)pids[0], host, (int)pids[1], host);
+    cr_assert(strstr(out, want), "%s not in %s", want, out);
+    free(out);
+    /* --run N and --pid select one run, in every reading verb */
+    cr_assert_eq(run_cli(&out, &err, "stats --csv --run 2 runs.zst"), 0);
+    cr_assert(strstr(out, "\nw0,300,"), "%s", out);
+    cr_assert_str_eq(err, "");
+    free(out);
+    free(err);
+    cr_assert_eq(run_cli(&out, NULL, "stats --csv --pid %d runs.zst", (int)pids[2]), 0);
+    cr_assert(strstr(out, "\nw0,300,"), "%s", out);
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "cat --run 3 runs.zst"), 0);
+    cr_assert_eq(count_lines(out), 300);
+    snprintf(want, sizeof want, "\"process_id\":%d,", (int)pids[2]);
+    cr_assert(strstr(out, want), "%s", out);
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "cat --run 1 --run 3 runs.zst"), 0);
+    cr_assert_eq(count_lines(out), 600);
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "export -o - --run 1 runs.zst"), 0);
+    cr_assert_eq(count_lines(out), 302); /* [ ... ] around 300 events */
+    free(out);
+    cr_assert_eq(run_cli(NULL, NULL, "timeline -o r.svg --run 1 runs.zst"), 0);
+    cr_assert_eq(run_cli(NULL, NULL, "merge -o run2.zst --run 2 runs.zst"), 0);
+    cr_assert_eq(th_count_events(th_path(dir, "run2.zst")), 300);
+    cr_assert_eq(run_cli(&out, NULL, "info --run 2 runs.zst"), 0);
+    cr_assert(strstr(out, "\n  selected    300 of 900 events\n"), "%s", out);
+    free(out);
+    /* a run that is not there is an error, not an empty answer */
+    cr_assert_eq(run_cli(&out, &err, "stats --run 4 runs.zst"), 1);
+    cr_assert(strstr(err, "no run 4: the input has 3 run(s)"), "%s", err);
+    free(out);
+    free(err);
+    cr_assert_eq(run_cli(NULL, &err, "cat --run 0 runs.zst"), 2);
+    cr_assert(strstr(err, "--run wants a run number"), "%s", err);
+    free(err);
+}
+
+/* The legacy layout has no writer metadata: a run is a process id.  Runs
+ * are numbered across the files given, in order. */
+Test(cli_runs, legacy_runs_are_process_ids, .init = setup, .fini = teardown) {
+    dasf_writer *w = open_writer(th_path(dir, "l.msgpack"), 0, 100, 0, "");
+    for (int k = 0; k < 6; k++) {
+        dasf_trace_event e = ev_make("job", 'X', k, 0.25, v_int(k < 2 ? 501 : k < 4 ? 502 : 503),
+                                     v_int(1));
+        add(w, &e);
+    }
+    cr_assert_eq(dasf_writer_close(w), 0);
+    small_files();
+    char *out;
+    cr_assert_eq(run_cli(&out, NULL, "info l.msgpack small.zst"), 0);
+    cr_assert(strstr(out, "\n  runs        3 (legacy layout: no writer metadata; a run is one "
+                          "process id)\n"
+                          "    run 1: process 501, from 0.000000000 s, 1.250 s, 2 events\n"
+                          "    run 2: process 502, from 2.000000000 s, 1.250 s, 2 events\n"
+                          "    run 3: process 503, from 4.000000000 s, 1.250 s, 2 events\n"),
+              "%s", out);
+    cr_assert(strstr(out, "\n    run 4: pid 1111 on testhost, from 0.500000000 s"), "%s", out);
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "stats l.msgpack"), 0);
+    cr_assert(strstr(out, "these figures sum 3 runs: 1 (process 501), 2 (process 502), 3 "
+                          "(process 503)"),
+              "%s", out);
+    free(out);
+    cr_assert_eq(run_cli(&out, NULL, "stats --csv --run 4 l.msgpack small.zst"), 0);
+    cr_assert(strstr(out, "\nsolve,1,"), "%s", out);
+    cr_assert_null(strstr(out, "job"), "%s", out);
     free(out);
 }

@@ -1,13 +1,14 @@
 /*
  * cmd_info.c — `dasf-trace info FILE...`: what is in a trace file.  Reads
  * every event once (through the public reader) and prints, per file: the
- * layout, chunks whole and damaged, writers (pid, host — from the archive's
- * chunk metadata), processes and threads seen in the events, events by
+ * layout, chunks whole and damaged, runs (writer processes, runs.h),
+ * processes and threads seen in the events, events by
  * phase, the time span, raw vs on-disk size, and dropped events (from the
  * chunk metadata and from "dasf.dropped" events).  Memory grows only with
- * the number of distinct writers, processes and threads.
+ * the number of distinct runs, processes and threads.
  */
 #include "common.h"
+#include "runs.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -15,20 +16,17 @@
 #include <time.h>
 
 static const char info_help[] =
-    "usage: dasf-trace info FILE...\n\n"
-    "Prints, for each file: layout, chunks (whole / damaged), writers (pid and\n"
-    "host, from the archive's chunk metadata), processes and threads seen,\n"
-    "events by phase, time span, raw and on-disk size and their ratio, and\n"
-    "dropped-event counts (chunk metadata and \"dasf.dropped\" events).\n"
-    "Exit status 1 when a file is damaged or cannot be read.\n";
+    "usage: dasf-trace info [FILTERS] FILE...\n\n"
+    "Prints, for each file: layout, chunks (whole / damaged), the runs (writer\n"
+    "processes: pid and host from the archive's chunk metadata, or the process\n"
+    "id in the legacy layout; numbered as --run takes them), processes and\n"
+    "threads seen, events by phase, time span, raw and on-disk size and their\n"
+    "ratio, and dropped-event counts (chunk metadata and \"dasf.dropped\"\n"
+    "events).  With filters, the event counts, span, processes and threads are\n"
+    "of the selected events.  Exit status 1 when a file is damaged or cannot\n"
+    "be read.\n\n";
 
 #define LIST_MAX 16 /* writers / processes listed before "... and N more" */
-
-typedef struct writer_st {
-    int64_t pid;
-    char host[64];
-    uint64_t chunks, events;
-} writer_st;
 
 typedef struct count_st {
     uint64_t events;
@@ -36,7 +34,7 @@ typedef struct count_st {
 
 typedef struct info_ctx {
     uint64_t phases[DASF_PHASE_COUNT];
-    uint64_t events;
+    uint64_t events, all_events;
     int64_t t_min, t_max;
     bool timed; /* t_min/t_max set */
     bool have_chunk;
@@ -45,12 +43,9 @@ typedef struct info_ctx {
     int level_min, level_max;
     int64_t realtime_offset;
     bool have_offset;
-    dt_strmap writers_map, procs_map, threads_map;
-    writer_st *writers;
-    size_t n_writers, cap_writers;
+    dt_strmap procs_map, threads_map;
     uint64_t *procs; /* events per process, by procs_map index */
     size_t n_procs, cap_procs;
-    size_t cur_writer;
 } info_ctx;
 
 static int oom(void) {
@@ -73,23 +68,6 @@ static int note_chunk(info_ctx *c, dasf_trace *t) {
         c->realtime_offset = ci.realtime_offset_ns;
         c->have_offset = true;
     }
-    char key[96];
-    ci.host[sizeof ci.host - 1] = 0;
-    int klen = snprintf(key, sizeof key, "%" PRId64 "\t%s", ci.writer_pid, ci.host);
-    bool created;
-    dt_strent *e = dt_strmap_get(&c->writers_map, key, (size_t)klen, &created);
-    if (!e) return oom();
-    if (created) {
-        if (dt_grow((void **)&c->writers, &c->cap_writers, c->n_writers, sizeof *c->writers))
-            return oom();
-        writer_st *w = &c->writers[c->n_writers];
-        memset(w, 0, sizeof *w);
-        w->pid = ci.writer_pid;
-        memcpy(w->host, ci.host, sizeof w->host);
-        e->val = c->n_writers++;
-    }
-    c->cur_writer = e->val;
-    c->writers[e->val].chunks++;
     return 0;
 }
 
@@ -101,14 +79,20 @@ static uint64_t dropped_count(const dasf_trace_event *ev) {
     return 0;
 }
 
-static int info_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
-    info_ctx *c = vctx;
+/* Chunk-level figures: every chunk, whatever the filters select. */
+static int info_chunk(info_ctx *c, const dt_input *in, const dasf_trace_event *ev) {
     if (in->layout == DASF_LAYOUT_ARCHIVE && (!c->have_chunk || ev->chunk_index != c->chunk)) {
         c->have_chunk = true;
         c->chunk = ev->chunk_index;
         if (note_chunk(c, in->trace)) return DT_FAIL;
     }
-    if (in->layout == DASF_LAYOUT_ARCHIVE && c->n_writers) c->writers[c->cur_writer].events++;
+    c->all_events++;
+    return 0;
+}
+
+static int info_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
+    info_ctx *c = vctx;
+    (void)in;
     int idx = dasf_phase_index(ev->phase);
     if (idx >= 0) c->phases[idx]++;
     /* Metadata (M) events carry no time (Python writes 0): not in the span. */
@@ -167,7 +151,46 @@ static void print_processes(info_ctx *c) {
     free(list);
 }
 
-static void print_info(const char *path, info_ctx *c, const dasf_trace_stats *st) {
+/* The runs of file (global numbers, as --run takes them). */
+static void print_runs(const dt_runs *runs, size_t file) {
+    size_t n = 0, shown = 0;
+    bool legacy = false;
+    for (size_t i = 0; i < runs->n; i++)
+        if (runs->v[i].file == file) n++, legacy = runs->v[i].legacy;
+    printf("  runs        %zu%s\n", n,
+           !n       ? ""
+           : legacy ? " (legacy layout: no writer metadata; a run is one process id)"
+                    : " (writer processes, from the chunk metadata)");
+    for (size_t i = 0; i < runs->n; i++) {
+        const dt_run *r = &runs->v[i];
+        if (r->file != file) continue;
+        if (shown++ == LIST_MAX) {
+            printf("    ... and %zu more\n", n - LIST_MAX);
+            break;
+        }
+        char label[DT_ID_TEXT_MAX + 96], b[32];
+        printf("    run %zu: %s", i + 1, dt_run_label(r, label, sizeof label));
+        if (r->timed) {
+            printf(", from ");
+            print_seconds(r->first_ns);
+            if (r->rt_offset) {
+                time_t wall = (time_t)((r->first_ns + r->rt_offset) / 1000000000);
+                struct tm tm;
+                char when[64];
+                gmtime_r(&wall, &tm);
+                strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+                printf(" (%s)", when);
+            }
+            printf(", %s", dt_format_duration(b, sizeof b, (double)(r->last_ns - r->first_ns)));
+        }
+        printf(", %" PRIu64 " events", r->events);
+        if (!r->legacy) printf(" in %" PRIu64 " chunk%s", r->chunks, r->chunks == 1 ? "" : "s");
+        printf("\n");
+    }
+}
+
+static void print_info(const char *path, info_ctx *c, const dasf_trace_stats *st,
+                       const dt_runs *runs, size_t file, bool filtered) {
     printf("%s\n", path);
     printf("  layout      %s", layout_name(st->layout));
     if (st->layout == DASF_LAYOUT_ARCHIVE && c->chunks_seen) {
@@ -184,6 +207,7 @@ static void print_info(const char *path, info_ctx *c, const dasf_trace_stats *st
         printf(" (%" PRIu64 " bytes skipped, first at byte %" PRIu64 ": %s)", st->bytes_damaged,
                st->first_damage_offset, st->first_damage);
     printf("\n");
+    if (filtered) printf("  selected    %" PRIu64 " of %" PRIu64 " events\n", c->events, c->all_events);
     printf("  events      %" PRIu64, c->events);
     const char *sep = ": ";
     for (int i = 0; i < DASF_PHASE_COUNT; i++)
@@ -217,36 +241,28 @@ static void print_info(const char *path, info_ctx *c, const dasf_trace_stats *st
     }
     if (c->events) printf(", %.2f bytes/event", (double)st->file_size / (double)c->events);
     printf("\n");
-    if (st->layout == DASF_LAYOUT_ARCHIVE) {
-        printf("  writers     %zu\n", c->n_writers);
-        for (size_t i = 0; i < c->n_writers && i < LIST_MAX; i++) {
-            writer_st *w = &c->writers[i];
-            printf("    pid %" PRId64 " on %s: %" PRIu64 " chunks, %" PRIu64 " events\n", w->pid,
-                   w->host[0] ? w->host : "(unknown host)", w->chunks, w->events);
-        }
-        if (c->n_writers > LIST_MAX) printf("    ... and %zu more\n", c->n_writers - LIST_MAX);
-    } else if (st->layout == DASF_LAYOUT_LEGACY) {
-        printf("  writers     not recorded (the legacy layout has no chunk metadata)\n");
-    }
+    print_runs(runs, file);
     print_processes(c);
     printf("  dropped     %" PRIu64 " (chunk metadata), %" PRIu64 " (\"dasf.dropped\" events)\n",
            c->dropped_meta, c->dropped_events);
 }
 
 static void free_ctx(info_ctx *c) {
-    dt_strmap_free(&c->writers_map);
     dt_strmap_free(&c->procs_map);
     dt_strmap_free(&c->threads_map);
-    free(c->writers);
     free(c->procs);
 }
 
 int dt_cmd_info(int argc, char **argv) {
-    static const struct option opts[] = {{"help", 0, NULL, 'h'}, {0}};
+    static const struct option opts[] = {{"help", 0, NULL, 'h'}, DT_FILTER_LONGOPTS, {0}};
     int first;
-    int rc = dt_parse_args(argc, argv, "", opts, info_help, NULL, NULL, NULL, 1, &first);
+    dt_filter f = {0};
+    int rc = dt_parse_args(argc, argv, "", opts, info_help, &f, NULL, NULL, 1, &first);
     if (rc >= 0) return rc;
     int status = DT_OK;
+    bool filtering = dt_filter_active(&f);
+    dt_runs runs;
+    memset(&runs, 0, sizeof runs);
     for (int i = first; i < argc; i++) {
         info_ctx c;
         memset(&c, 0, sizeof c);
@@ -255,7 +271,7 @@ int dt_cmd_info(int argc, char **argv) {
             status = DT_FAIL;
             continue;
         }
-        dt_input in = {argv[i], 0, t, DASF_LAYOUT_EMPTY};
+        dt_input in = {argv[i], (size_t)(i - first), t, DASF_LAYOUT_EMPTY, SIZE_MAX};
         const dasf_trace_event *ev;
         int got;
         dasf_trace_stats st;
@@ -264,7 +280,13 @@ int dt_cmd_info(int argc, char **argv) {
                 dasf_trace_get_stats(t, &st);
                 in.layout = st.layout;
             }
-            if (info_event(&c, &in, ev)) {
+            in.run = dt_runs_event(&runs, &in, ev);
+            if (in.run == SIZE_MAX || info_chunk(&c, &in, ev)) {
+                status = DT_FAIL;
+                break;
+            }
+            bool keep = !filtering || (dt_filter_run_wanted(&f, in.run) && dt_filter_match(&f, ev));
+            if (keep && info_event(&c, &in, ev)) {
                 status = DT_FAIL;
                 break;
             }
@@ -275,10 +297,16 @@ int dt_cmd_info(int argc, char **argv) {
         }
         dasf_trace_get_stats(t, &st);
         if (i > first) printf("\n");
-        print_info(argv[i], &c, &st);
+        print_info(argv[i], &c, &st, &runs, (size_t)(i - first), filtering);
         if (st.chunks_damaged || st.bytes_damaged) status = DT_FAIL;
         dasf_trace_close(t);
         free_ctx(&c);
     }
+    for (size_t k = 0; k < f.n_runs; k++)
+        if (f.runs[k] >= runs.n) {
+            dt_err("no run %zu: the input has %zu run(s)", f.runs[k] + 1, runs.n);
+            status = DT_FAIL;
+        }
+    dt_runs_free(&runs);
     return dt_finish_stdout(status);
 }

@@ -13,6 +13,7 @@
  */
 #include "common.h"
 #include "metanames.h"
+#include "runs.h"
 #include "spans.h"
 
 #include <inttypes.h>
@@ -71,6 +72,9 @@ typedef struct stats_ctx {
     struct span_rec *recs; /* every span of the trace, for self time */
     size_t n_recs, cap_recs;
     dt_meta_names meta;
+    dt_runs runs;
+    bool *run_used; /* by run index: some event of it was counted */
+    size_t cap_run_used, n_runs_used;
     size_t n_scopes, cap_scopes;
     uint64_t n_x, n_pairs, events;
     char *key;
@@ -262,10 +266,28 @@ static size_t scope_text(const stats_ctx *c, const char *pid, const char *tid, c
     return plen + 1 + strlen(tid);
 }
 
+/* Notes that run `run` contributed to the table. */
+static int use_run(stats_ctx *c, size_t run) {
+    if (run >= c->cap_run_used) {
+        size_t cap = c->cap_run_used ? c->cap_run_used : 16;
+        while (cap <= run)
+            cap *= 2;
+        bool *u = realloc(c->run_used, cap * sizeof *u);
+        if (!u) return -1;
+        memset(u + c->cap_run_used, 0, (cap - c->cap_run_used) * sizeof *u);
+        c->run_used = u;
+        c->cap_run_used = cap;
+    }
+    if (!c->run_used[run]) c->n_runs_used++;
+    c->run_used[run] = true;
+    return 0;
+}
+
 static int stats_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
     stats_ctx *c = vctx;
     bool match = dt_filter_match(&c->after, ev);
     c->events += match;
+    if (match && in->run != SIZE_MAX && use_run(c, in->run)) return oom();
     dasf_phase ph = ev->phase;
     char scope[2 * DT_ID_TEXT_MAX + 2];
     size_t slen;
@@ -505,6 +527,24 @@ static void print_table(stats_ctx *c, size_t rows) {
     free(shown);
 }
 
+/* Says when the table adds up several runs (writer processes). */
+static void report_runs(const stats_ctx *c, FILE *o, const char *prefix) {
+    if (c->n_runs_used < 2) return;
+    fprintf(o, "%sthese figures sum %zu runs:", prefix, c->n_runs_used);
+    size_t shown = 0;
+    for (size_t i = 0; i < c->cap_run_used && i < c->runs.n; i++) {
+        if (!c->run_used[i]) continue;
+        if (shown++ == 4) {
+            fprintf(o, " ...");
+            break;
+        }
+        char label[DT_ID_TEXT_MAX + 96];
+        fprintf(o, "%s %zu (%s)", shown > 1 ? "," : "", i + 1,
+                dt_run_label(&c->runs.v[i], label, sizeof label));
+    }
+    fprintf(o, "; one run: --run N ('dasf-trace info' lists them)\n");
+}
+
 static void free_ctx(stats_ctx *c) {
     for (size_t i = 0; i < c->n_groups; i++)
         free(c->groups[i].d);
@@ -512,6 +552,8 @@ static void free_ctx(stats_ctx *c) {
     dt_spans_free(c->spans);
     free(c->scope_total);
     free(c->recs);
+    free(c->run_used);
+    dt_runs_free(&c->runs);
     dt_meta_names_free(&c->meta);
     free(c->key);
     dt_strmap_free(&c->groups_map);
@@ -545,7 +587,8 @@ int dt_cmd_stats(int argc, char **argv) {
         dt_err("out of memory");
         return DT_FAIL;
     }
-    int st = dt_each_event(argv + first, argc - first, &before, stats_event, NULL, &c);
+    int st =
+        dt_each_event_runs(argv + first, argc - first, &before, stats_event, NULL, &c, &c.runs);
     dt_spans_finish(c.spans, NULL, NULL);
     if (self_times(&c)) {
         free_ctx(&c);
@@ -566,6 +609,7 @@ int dt_cmd_stats(int argc, char **argv) {
     }
     fflush(stdout);
     dt_spans_report(c.spans, c.csv ? stderr : stdout, c.csv ? "dasf-trace stats: " : "");
+    report_runs(&c, c.csv ? stderr : stdout, c.csv ? "dasf-trace stats: " : "");
     free_ctx(&c);
     return dt_finish_stdout(st);
 }

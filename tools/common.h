@@ -101,13 +101,14 @@ enum {
     DT_OPT_TID,
     DT_OPT_FROM,
     DT_OPT_TO,
+    DT_OPT_RUN,
     DT_OPT_VERB = 0x200,
 };
 #define DT_FILTER_LONGOPTS                                                                         \
     {"phase", 1, NULL, DT_OPT_PHASE}, {"name", 1, NULL, DT_OPT_NAME},                              \
         {"pid", 1, NULL, DT_OPT_PID}, {"tid", 1, NULL, DT_OPT_TID},                                \
-        {"from", 1, NULL, DT_OPT_FROM}, {                                                          \
-        "to", 1, NULL, DT_OPT_TO                                                                   \
+        {"from", 1, NULL, DT_OPT_FROM}, {"to", 1, NULL, DT_OPT_TO}, {                              \
+        "run", 1, NULL, DT_OPT_RUN                                                                 \
     }
 
 #define DT_MAX_FILTER_VALUES 32
@@ -122,6 +123,8 @@ struct dt_filter {
     size_t n_tids;
     bool has_from, has_to;
     int64_t from_ns, to_ns;
+    size_t runs[DT_MAX_FILTER_VALUES]; /* run numbers - 1 (runs.h); checked by the reading loop */
+    size_t n_runs;
 };
 
 /* The help text of the shared filters (for each verb's --help). */
@@ -134,6 +137,8 @@ int dt_filter_option(dt_filter *f, int opt, const char *arg);
 bool dt_filter_match(const dt_filter *f, const dasf_trace_event *ev);
 /* True when some filter is set. */
 bool dt_filter_active(const dt_filter *f);
+/* --run: true when run (an index, see runs.h) is selected or none is given. */
+bool dt_filter_run_wanted(const dt_filter *f, size_t run);
 /* For verbs that pair B/E (spans.h): *before gets the part of f to apply to
  * single events before pairing (--pid, --tid: pairing is per thread, so
  * they keep pairs whole); *after the rest minus the time window, which each
@@ -159,6 +164,7 @@ typedef struct dt_input {
     size_t index; /* position on the command line */
     dasf_trace *trace;
     dasf_layout layout;
+    size_t run; /* index of the event's run (runs.h); SIZE_MAX when not tracked */
 } dt_input;
 
 /* Called for every event that passes the filter; non-zero stops reading

@@ -21,6 +21,7 @@ const char dt_filter_help[] =
     "  --pid ID         process id (an integer, or the string a Python writer used;\n"
     "                   'null' for none)\n"
     "  --tid ID         thread id (same forms)\n"
+    "  --run N          the N-th run (writer process) as 'dasf-trace info' lists them\n"
     "  --from SECONDS   keep events that end at or after this time\n"
     "  --to SECONDS     keep events that start at or before this time\n"
     "                   (times are the trace's clock in seconds, as cat prints them)\n";
@@ -61,6 +62,17 @@ int dt_filter_option(dt_filter *f, int opt, const char *arg) {
     case DT_OPT_NAME: return add_value(f->names, &f->n_names, arg, "name");
     case DT_OPT_PID: return add_value(f->pids, &f->n_pids, arg, "pid");
     case DT_OPT_TID: return add_value(f->tids, &f->n_tids, arg, "tid");
+    case DT_OPT_RUN: {
+        long long n;
+        if (!dt_parse_long(arg, 1, 1LL << 40, &n))
+            return dt_usage("--run wants a run number (1, 2, ... as 'dasf-trace info' lists "
+                            "them), got '%s'",
+                            arg);
+        if (f->n_runs >= DT_MAX_FILTER_VALUES)
+            return dt_usage("too many --run values (at most %d)", DT_MAX_FILTER_VALUES);
+        f->runs[f->n_runs++] = (size_t)(n - 1);
+        return 1;
+    }
     case DT_OPT_FROM:
         rc = parse_time(arg, "from", &f->from_ns);
         f->has_from = true;
@@ -76,8 +88,15 @@ int dt_filter_option(dt_filter *f, int opt, const char *arg) {
     return rc;
 }
 
+bool dt_filter_run_wanted(const dt_filter *f, size_t run) {
+    for (size_t i = 0; i < f->n_runs; i++)
+        if (f->runs[i] == run) return true;
+    return f->n_runs == 0;
+}
+
 bool dt_filter_active(const dt_filter *f) {
-    return f && (f->phases || f->n_names || f->n_pids || f->n_tids || f->has_from || f->has_to);
+    return f && (f->phases || f->n_names || f->n_pids || f->n_tids || f->has_from || f->has_to ||
+                 f->n_runs);
 }
 
 void dt_filter_split(const dt_filter *f, dt_filter *before, dt_filter *after) {
@@ -86,7 +105,7 @@ void dt_filter_split(const dt_filter *f, dt_filter *before, dt_filter *after) {
     before->n_names = 0;
     before->has_from = before->has_to = false;
     *after = *f;
-    after->n_pids = after->n_tids = 0;
+    after->n_pids = after->n_tids = after->n_runs = 0;
     after->has_from = after->has_to = false;
 }
 

@@ -5,6 +5,7 @@
  * its whole chunks are still used, and the verb exits 1 so scripts notice.
  */
 #include "common.h"
+#include "runs.h"
 
 #include <inttypes.h>
 #include <sys/stat.h>
@@ -37,12 +38,15 @@ int dt_report_damage(const char *path, const dasf_trace *t) {
     return DT_FAIL;
 }
 
-int dt_each_event(char *const *files, int n, const dt_filter *f, dt_visit_fn visit,
-                  dt_visit_fn before_file, void *ctx) {
+int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_fn visit,
+                       dt_visit_fn before_file, void *ctx, dt_runs *runs) {
     int status = DT_OK;
     bool filtering = dt_filter_active(f);
+    dt_runs local;
+    memset(&local, 0, sizeof local);
+    if (!runs && f && f->n_runs) runs = &local;
     for (int i = 0; i < n; i++) {
-        dt_input in = {files[i], (size_t)i, NULL, DASF_LAYOUT_EMPTY};
+        dt_input in = {files[i], (size_t)i, NULL, DASF_LAYOUT_EMPTY, SIZE_MAX};
         if (dt_open(files[i], &in.trace) != DT_OK) {
             status = DT_FAIL;
             continue;
@@ -64,12 +68,38 @@ int dt_each_event(char *const *files, int n, const dt_filter *f, dt_visit_fn vis
                 dasf_trace_get_stats(in.trace, &st);
                 in.layout = st.layout;
             }
+            if (runs) {
+                in.run = dt_runs_event(runs, &in, ev);
+                if (in.run == SIZE_MAX) {
+                    rc = DT_FAIL;
+                    break;
+                }
+                if (f && !dt_filter_run_wanted(f, in.run)) continue;
+            }
             if (filtering && !dt_filter_match(f, ev)) continue;
             rc = visit(ctx, &in, ev);
         }
         if (dt_report_damage(files[i], in.trace) != DT_OK) status = DT_FAIL;
         dasf_trace_close(in.trace);
-        if (rc != 0) return rc;
+        if (rc != 0) {
+            dt_runs_free(&local);
+            return rc;
+        }
     }
+    if (f && f->n_runs) { /* a run number nobody has is a mistake, not an empty answer */
+        size_t have = runs->n;
+        for (size_t i = 0; i < f->n_runs; i++)
+            if (f->runs[i] >= have) {
+                dt_err("no run %zu: the input has %zu run(s) (see 'dasf-trace info')",
+                       f->runs[i] + 1, have);
+                status = DT_FAIL;
+            }
+    }
+    dt_runs_free(&local);
     return status;
+}
+
+int dt_each_event(char *const *files, int n, const dt_filter *f, dt_visit_fn visit,
+                  dt_visit_fn before_file, void *ctx) {
+    return dt_each_event_runs(files, n, f, visit, before_file, ctx, NULL);
 }
