@@ -1350,7 +1350,9 @@ Test(cli_runs, info_lists_runs_and_every_verb_selects_one, .init = setup, .fini 
         snprintf(want, sizeof want, "\n    run %d: pid %d on %s, from ", k + 1, (int)pids[k], host);
         const char *line = strstr(out, want);
         cr_assert(line, "%s not in %s", want, out);
-        cr_assert(strstr(line, ", 300 events in 1 chunk\n"), "%s", line);
+        /* how many chunks depends on when the flusher ran */
+        const char *hit = strstr(line, ", 300 events in ");
+        cr_assert(hit && hit < strchr(line + 1, '\n'), "%s", line);
     }
     free(out);
     /* stats sums the three runs and says so */

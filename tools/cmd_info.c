@@ -181,7 +181,7 @@ static void print_runs(const dt_runs *runs, size_t file) {
                 strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
                 printf(" (%s)", when);
             }
-            printf(", %s", dt_format_duration(b, sizeof b, (double)(r->last_ns - r->first_ns)));
+            printf(", %s", dt_format_duration(b, sizeof b, dt_span_ns(r->first_ns, r->last_ns)));
         }
         printf(", %" PRIu64 " events", r->events);
         if (!r->legacy) printf(" in %" PRIu64 " chunk%s", r->chunks, r->chunks == 1 ? "" : "s");

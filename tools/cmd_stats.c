@@ -183,11 +183,20 @@ typedef struct span_rec {
     uint32_t thread;
 } span_rec;
 
+/* b - a, saturated (a file can hold any int64 times, see dt_add_ns). */
+static int64_t sub_ns(int64_t b, int64_t a) {
+    int64_t r;
+    if (__builtin_sub_overflow(b, a, &r)) return b > a ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
 static int add_rec(stats_ctx *c, size_t thread, int64_t start, int64_t d, size_t gi) {
     if (thread == SIZE_MAX) return -1;
+    if (d < 0) d = 0;
     if (dt_grow((void **)&c->recs, &c->cap_recs, c->n_recs, sizeof *c->recs)) return -1;
-    c->recs[c->n_recs++] =
-        (span_rec){start, start + d, d, gi == SIZE_MAX ? UINT32_MAX : (uint32_t)gi, (uint32_t)thread};
+    int64_t end = dt_add_ns(start, d);
+    c->recs[c->n_recs++] = (span_rec){start, end, end - start,
+                                      gi == SIZE_MAX ? UINT32_MAX : (uint32_t)gi, (uint32_t)thread};
     return 0;
 }
 
@@ -195,7 +204,7 @@ static int add_rec(stats_ctx *c, size_t thread, int64_t start, int64_t d, size_t
 static int add_duration(stats_ctx *c, size_t gi, int64_t start, int64_t d, bool pair,
                         size_t thread) {
     if (d < 0) d = 0;
-    if ((c->has_from && start + d < c->from) || (c->has_to && start > c->to))
+    if ((c->has_from && dt_add_ns(start, d) < c->from) || (c->has_to && start > c->to))
         return add_rec(c, thread, start, d, SIZE_MAX);
     if (pair)
         c->n_pairs++;
@@ -204,7 +213,7 @@ static int add_duration(stats_ctx *c, size_t gi, int64_t start, int64_t d, bool 
     group *g = &c->groups[gi];
     if (dt_grow((void **)&g->d, &g->cap, g->n, sizeof *g->d)) return -1;
     g->d[g->n++] = d;
-    g->total += d;
+    g->total = dt_add_ns(g->total, d);
     if (g->n == 1 || d > g->max) g->max = d;
     return add_rec(c, thread, start, d, gi);
 }
@@ -231,7 +240,7 @@ static int self_times(stats_ctx *c) {
             n--;
         if (n) {
             span_rec *p = &c->recs[stack[n - 1]];
-            p->self -= (r->e < p->e ? r->e : p->e) - r->s;
+            p->self -= (r->e < p->e ? r->e : p->e) - r->s; /* within [0, p->e - p->s] */
         }
         stack[n++] = i;
     }
@@ -241,8 +250,8 @@ static int self_times(stats_ctx *c) {
         if (r->group == UINT32_MAX) continue;
         group *g = &c->groups[r->group];
         int64_t self = r->self > 0 ? r->self : 0;
-        g->self += self;
-        c->scope_total[g->scope] += self;
+        g->self = dt_add_ns(g->self, self);
+        c->scope_total[g->scope] = dt_add_ns(c->scope_total[g->scope], self);
     }
     free(c->recs);
     c->recs = NULL;
@@ -305,11 +314,13 @@ static int stats_event(void *vctx, const dt_input *in, const dasf_trace_event *e
             slen = scope_text(c, pid, tid, scope);
             gi = group_of(c, sp.name, scope, slen);
             if (gi == SIZE_MAX) return oom();
-            return add_duration(c, gi, sp.start_ns, sp.end_ns - sp.start_ns, true, sp.thread)
+            return add_duration(c, gi, sp.start_ns, sub_ns(sp.end_ns, sp.start_ns), true,
+                                sp.thread)
                        ? oom()
                        : 0;
         }
-        return add_rec(c, sp.thread, sp.start_ns, sp.end_ns - sp.start_ns, SIZE_MAX) ? oom() : 0;
+        return add_rec(c, sp.thread, sp.start_ns, sub_ns(sp.end_ns, sp.start_ns), SIZE_MAX) ? oom()
+                                                                                            : 0;
     }
     if (ph != DASF_PHASE_COMPLETE) return 0;
     size_t thread = dt_spans_thread_of(c->spans, in, ev);

@@ -79,9 +79,8 @@ size_t dt_runs_event(dt_runs *r, const dt_input *in, const dasf_trace_event *ev)
     dt_run *run = &r->v[i];
     run->events++;
     if (ev->phase != DASF_PHASE_METADATA) { /* M events carry no time */
-        int64_t s = ev->timestamp_ns, e = s + (ev->has_duration && ev->duration_ns > 0
-                                                   ? ev->duration_ns
-                                                   : 0);
+        int64_t s = ev->timestamp_ns;
+        int64_t e = dt_add_ns(s, ev->has_duration && ev->duration_ns > 0 ? ev->duration_ns : 0);
         if (!run->timed || s < run->first_ns) run->first_ns = s;
         if (!run->timed || e > run->last_ns) run->last_ns = e;
         run->timed = true;
