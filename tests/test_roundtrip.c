@@ -537,8 +537,8 @@ static void cover(const dasf_buf *buf, const gen_set *gs) {
         dasf_mp c = {raw, raw + rn};
         cr_assert_eq(dasf_mp_skip(&c), 0); /* the chunk header */
         while (c.p < c.end) {
-            uint32_t n;
-            int64_t code;
+            uint32_t n = 0;
+            int64_t code = 0;
             cr_assert_eq(dasf_mp_array(&c, &n), 0);
             cr_assert_eq(dasf_mp_int(&c, &code), 0);
             for (uint32_t j = 1; j < n; j++) cr_assert_eq(dasf_mp_skip(&c), 0);
