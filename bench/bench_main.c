@@ -4,6 +4,7 @@
  *
  *   dasf-bench record --path h|zone|now|now_ns|args|copied --threads N --dir DIR
  *   dasf-bench clock                      (the cost of dasf_now_ns alone)
+ *   dasf-bench clock-accuracy --seconds S --dir DIR   (dasf_now_ns against CLOCK_MONOTONIC)
  *   dasf-bench e2e --threads N --events TOTAL --dir DIR
  *   dasf-bench size --workload regular|random --level L --events N --dir DIR [--out F]
  *
@@ -51,9 +52,10 @@ uint64_t bench_file_size(const char *path) {
 
 int main(int argc, char **argv) {
     if (argc < 2)
-        bench_die("usage: dasf-bench record|clock|e2e|size [--options] (see bench_main.c)");
+        bench_die("usage: dasf-bench record|clock|clock-accuracy|e2e|size [--options] (see bench_main.c)");
     if (strcmp(argv[1], "record") == 0) return bench_cmd_record(argc, argv);
     if (strcmp(argv[1], "clock") == 0) return bench_cmd_clock(argc, argv);
+    if (strcmp(argv[1], "clock-accuracy") == 0) return bench_cmd_clock_accuracy(argc, argv);
     if (strcmp(argv[1], "e2e") == 0) return bench_cmd_e2e(argc, argv);
     if (strcmp(argv[1], "size") == 0) return bench_cmd_size(argc, argv);
     bench_die("unknown command %s", argv[1]);

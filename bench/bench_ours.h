@@ -11,6 +11,7 @@
 
 int bench_cmd_record(int argc, char **argv);
 int bench_cmd_clock(int argc, char **argv);
+int bench_cmd_clock_accuracy(int argc, char **argv);
 int bench_cmd_e2e(int argc, char **argv);
 int bench_cmd_size(int argc, char **argv);
 

@@ -145,7 +145,7 @@ static void decode_times(const dasf_rec *rec, unsigned kind, dasf_enc_event *e) 
         break;
     default: /* ticks */
         e->ts_ns = dasf_clock_ticks_to_ns(rec->ts);
-        e->dur_ns = dasf_clock_tickdiff_to_ns(rec->dur);
+        e->dur_ns = dasf_clock_span_to_ns(rec->ts, rec->dur);
         e->ts = (double)e->ts_ns * 1e-9;
         e->dur = (double)e->dur_ns * 1e-9;
         break;
@@ -278,7 +278,6 @@ static int decode_record(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event
 typedef struct flusher_state {
     decode_scratch sc;
     double lock_wait_since; /* 0: not waiting for the file lock */
-    double last_recal;
 } flusher_state;
 
 static void add_dropped_event(dasf_filedb *db, int64_t pid, int64_t tid, uint64_t n) {
@@ -463,7 +462,6 @@ static void *flusher_main(void *arg) {
     __atomic_store_n(&db->flusher_ready, 1, __ATOMIC_RELEASE);
     flusher_state fs;
     memset(&fs, 0, sizeof fs);
-    fs.last_recal = mono_s();
     for (;;) {
         uint32_t seq = __atomic_load_n(&db->wake_seq, __ATOMIC_ACQUIRE);
         int stopping = __atomic_load_n(&db->stopping, __ATOMIC_ACQUIRE);
@@ -487,11 +485,7 @@ static void *flusher_main(void *arg) {
         fs.lock_wait_since = 0;
         if (waiting_commit || stopping) finish_commits(db, req, rc);
         if (stopping) break;
-        double now = mono_s();
-        if (now - fs.last_recal >= 1.0) {
-            dasf_clock_recalibrate();
-            fs.last_recal = now;
-        }
+        dasf_clock_recalibrate(); /* when due (clock.c decides) */
         if (__atomic_load_n(&db->wake_seq, __ATOMIC_ACQUIRE) == seq) {
             /* Unwritten chunks: retry sooner than the flush interval. */
             double wait = db->opts.flush_interval;

@@ -303,7 +303,7 @@ void dasf_zone_end(dasf_zone_ctx *z) {
     if (z->p && z->name && prof_ok(z->p) == DASF_OK) {
         /* A user database: convert the ticks now. */
         int64_t s = dasf_clock_ticks_to_ns(z->start);
-        int64_t d = dasf_clock_tickdiff_to_ns(dasf_zone_ticks() - z->start);
+        int64_t d = dasf_clock_span_to_ns(z->start, dasf_zone_ticks() - z->start);
         record_h_slow(z->p, z->name, DASF_PHASE_COMPLETE, (double)s * 1e-9, (double)d * 1e-9);
     }
 }

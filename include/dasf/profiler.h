@@ -295,8 +295,10 @@ DASF_API int dasf_profiler_destroy(dasf_profiler *p);
 
 /*! dasf_now() : seconds on CLOCK_MONOTONIC's time line (comparable with
  *  Python's time.monotonic()), read from the invariant TSC when the kernel
- *  trusts it (calibrated against CLOCK_MONOTONIC; resolution ~1 ns,
- *  accuracy within a few microseconds), else clock_gettime.
+ *  trusts it, else clock_gettime.  TSC ticks become ns through one
+ *  continuous, monotone function for the whole run (the same in every
+ *  thread and forked child), refitted against CLOCK_MONOTONIC without
+ *  jumps; resolution ~1 ns, measured accuracy in docs/RUNTIME.md.
  *  Async-signal-safe. */
 DASF_API double dasf_now(void);
 /*! dasf_now_ns() : the same clock in integer nanoseconds. */
