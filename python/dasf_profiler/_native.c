@@ -745,33 +745,39 @@ static PyTypeObject FileDB_Type = {
 
 /* ---- reading: values, cached strings, events -------------------------------------- */
 
-/* Short strings repeat (names, arg keys, host names): one PyUnicode each. */
+/* Short strings repeat (names, arg keys, host names, dtypes): one PyUnicode
+ * each, found again by a cheap hash of their first and last 8 bytes and checked
+ * against the bytes kept beside it.  Longer strings (task keys) are mostly
+ * unique and are decoded every time. */
 #define SCACHE_SIZE 4096
-#define SCACHE_MAX_LEN 64
+#define SCACHE_MAX_LEN 32
 static struct {
-    uint64_t h;
+    uint32_t len;
+    char bytes[SCACHE_MAX_LEN];
     PyObject *s;
 } g_scache[SCACHE_SIZE];
 
+static inline uint64_t load_tail8(const char *p, size_t n, int last) {
+    uint64_t v = 0;
+    if (n >= 8)
+        memcpy(&v, last ? p + n - 8 : p, 8);
+    else
+        memcpy(&v, p, n);
+    return v;
+}
+
 static PyObject *str_from(const char *p, size_t n) {
     if (n > SCACHE_MAX_LEN) return PyUnicode_DecodeUTF8(p, (Py_ssize_t)n, "strict");
-    uint64_t h = 1469598103934665603ull ^ n;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
-    size_t slot = (size_t)(h ^ (h >> 29)) & (SCACHE_SIZE - 1);
-    PyObject *s = g_scache[slot].s;
-    if (s && g_scache[slot].h == h) {
-        Py_ssize_t len;
-        const char *u = PyUnicode_AsUTF8AndSize(s, &len);
-        if (u && (size_t)len == n && memcmp(u, p, n) == 0) {
-            Py_INCREF(s);
-            return s;
-        }
-    }
-    s = PyUnicode_DecodeUTF8(p, (Py_ssize_t)n, "strict");
+    uint64_t h = (load_tail8(p, n, 0) * 0x9E3779B97F4A7C15ull) ^
+                 (load_tail8(p, n, 1) * 0xC2B2AE3D27D4EB4Full) ^ (n * 0x165667B19E3779F9ull);
+    size_t slot = (size_t)(h >> 52); /* top 12 bits: SCACHE_SIZE slots */
+    if (g_scache[slot].s && g_scache[slot].len == n && memcmp(g_scache[slot].bytes, p, n) == 0)
+        return Py_NewRef(g_scache[slot].s);
+    PyObject *s = PyUnicode_DecodeUTF8(p, (Py_ssize_t)n, "strict");
     if (!s) return NULL;
-    Py_XSETREF(g_scache[slot].s, s);
-    Py_INCREF(s);
-    g_scache[slot].h = h;
+    Py_XSETREF(g_scache[slot].s, Py_NewRef(s));
+    g_scache[slot].len = (uint32_t)n;
+    memcpy(g_scache[slot].bytes, p, n);
     return s;
 }
 
