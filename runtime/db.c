@@ -220,10 +220,14 @@ int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_option
     pthread_mutex_init(&f->commit_lock, NULL);
     pthread_cond_init(&f->commit_cond, NULL);
     CDS_INIT_LIST_HEAD(&f->rings);
-    if (o.remove_old_output_file && unlink(path) != 0 && access(path, F_OK) == 0) {
+    /* Safe paths (filedb.c): refuse a link or a non-regular file now, not
+     * at the first commit; the append checks again. */
+    int prc = o.remove_old_output_file ? dasf_trace_path_remove(path) : DASF_OK;
+    if (prc == DASF_OK) prc = dasf_trace_path_check(path, o.follow_symlinks);
+    if (prc) {
         free(f->path);
         free(f);
-        return DASF_EIO;
+        return prc;
     }
     dasf_db *db;
     int rc = dasf_db_create(&db, &file_db_ops, f);

@@ -10,6 +10,12 @@
  * Invariants: a failed or short write is truncated back to the size the file
  * had under our lock, so readers never see a partial chunk we know about;
  * on any error the caller still owns its bytes and retries later.
+ * Safe paths: we only ever write to a regular file.  A new file is created
+ * with O_CREAT|O_EXCL|O_NOFOLLOW, an existing one opened with O_NOFOLLOW
+ * and O_NONBLOCK (a FIFO never blocks the flusher) and checked with fstat,
+ * so a symbolic link, FIFO or device planted at the trace path is refused
+ * (DASF_ESYMLINK / DASF_ENOTREG) instead of redirecting the trace; only
+ * follow_symlinks lets open(2) follow a link.
  */
 #include "internal.h"
 
@@ -57,20 +63,74 @@ static int lock_with_timeout(int fd, double timeout) {
     }
 }
 
+int dasf_trace_path_check(const char *path, int follow) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return DASF_OK; /* nothing there yet (or: the append says) */
+    if (S_ISLNK(st.st_mode)) {
+        if (!follow) return DASF_ESYMLINK;
+        if (stat(path, &st) != 0) return DASF_OK; /* dangling: created through the link */
+    }
+    return S_ISREG(st.st_mode) ? DASF_OK : DASF_ENOTREG;
+}
+
+int dasf_trace_path_remove(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? DASF_OK : status_from_errno(errno);
+    /* A link is removed itself (never its target); a FIFO, device or
+     * directory is not a trace file and is left alone. */
+    if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) return DASF_ENOTREG;
+    if (unlink(path) != 0 && errno != ENOENT) return status_from_errno(errno);
+    return DASF_OK;
+}
+
+/* Opens the trace file for appending: an existing regular file, or a new
+ * one created exclusively; never through a symbolic link unless follow. */
+static int open_trace_file(const char *path, int follow) {
+    int flags = O_RDWR | O_APPEND | O_CLOEXEC | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW);
+    int fd = -1;
+    for (int tries = 0; fd < 0; tries++) {
+        fd = open(path, flags | (follow ? O_CREAT : 0), 0644);
+        if (fd >= 0) break;
+        if (errno == ELOOP && !follow) return DASF_ESYMLINK; /* the last component is a link */
+        if (errno != ENOENT || follow) return status_from_errno(errno);
+        fd = open(path, flags | O_CREAT | O_EXCL, 0644);
+        if (fd >= 0) break;
+        /* EEXIST: another writer created it first (open it as existing), or
+         * a dangling link appeared (the next open says ELOOP). */
+        if (errno != EEXIST || tries >= 16) return status_from_errno(errno);
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return status_from_errno(e);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return DASF_ENOTREG;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        close(fd);
+        return DASF_EIO;
+    }
+    return fd;
+}
+
 /* The cached fd may point at a file that was removed or replaced since we
- * opened it (another process' remove_old_output_file, log rotation): then
- * appending to it would lose the data, so reopen. */
-static int ensure_open(int *fdp, const char *path) {
+ * opened it (another process' remove_old_output_file, log rotation, a link
+ * put in its place): then appending to it would lose the data, so reopen. */
+static int ensure_open(int *fdp, const char *path, int follow) {
     if (*fdp >= 0) {
         struct stat a, b;
-        if (fstat(*fdp, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
-            a.st_ino == b.st_ino)
+        if (fstat(*fdp, &a) == 0 && (follow ? stat(path, &b) : lstat(path, &b)) == 0 &&
+            a.st_dev == b.st_dev && a.st_ino == b.st_ino)
             return DASF_OK;
         close(*fdp);
         *fdp = -1;
     }
-    int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return status_from_errno(errno);
+    int fd = open_trace_file(path, follow);
+    if (fd < 0) return fd;
     *fdp = fd;
     return DASF_OK;
 }
@@ -99,9 +159,9 @@ static int write_all(int fd, const uint8_t *p, size_t len) {
 }
 
 int dasf_file_append(int *fdp, const char *path, int layout, const void *buf, size_t len,
-                     double lock_timeout, int flush) {
+                     double lock_timeout, int flush, int follow) {
     if (!path || (!buf && len)) return DASF_EINVAL;
-    int rc = ensure_open(fdp, path);
+    int rc = ensure_open(fdp, path, follow);
     if (rc) return rc;
     int fd = *fdp;
     rc = lock_with_timeout(fd, lock_timeout);

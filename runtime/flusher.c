@@ -401,7 +401,7 @@ static int write_pending(dasf_filedb *db) {
     while (db->pending_head) {
         dasf_pending *pc = db->pending_head;
         int rc = dasf_file_append(&db->fd, db->path, db->layout, pc->bytes.data, pc->bytes.len,
-                                  0.0, db->opts.flush);
+                                  0.0, db->opts.flush, db->opts.follow_symlinks);
         if (rc) {
             __atomic_store_n(&db->st_last_error, rc, __ATOMIC_RELAXED);
             return rc;

@@ -44,6 +44,9 @@ const char *dasf_strerror(int status) {
     case DASF_EDROPPED: return "event dropped: the ring was full (DROP policy)";
     case DASF_ENOTSUP: return "operation not supported";
     case DASF_ENOENT: return "no such file";
+    case DASF_ENOTREG: return "not a regular file (a FIFO, device, socket or directory)";
+    case DASF_ESYMLINK:
+        return "the path is a symbolic link; refusing to follow it (follow_symlinks)";
     default: return "unknown dasf status";
     }
 }

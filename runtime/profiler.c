@@ -407,6 +407,9 @@ static void default_init(void) {
     r = env_long("DASF_COMPRESSION", 0, 19, &v);
     if (r < 0) return;
     if (r > 0) o.compression_level = (int)v;
+    r = env_long("DASF_FOLLOW_SYMLINKS", 0, 1, &v);
+    if (r < 0) return;
+    if (r > 0) o.follow_symlinks = v != 0;
     const char *ov = getenv("DASF_OVERFLOW");
     if (ov && *ov) {
         if (strcmp(ov, "block") == 0) {

@@ -715,12 +715,19 @@ static int legacy_prefix(dasf_trace *r) {
 
 int dasf_trace_open(dasf_trace **out, const char *path) {
     if (!out || !path) return DASF_EINVAL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Non-blocking: opening a FIFO without a writer must not wait forever;
+     * anything but a regular file is refused (pread on it would block or
+     * mean nothing).  O_NONBLOCK does not change reads of regular files. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return errno == ENOENT ? DASF_ENOENT : DASF_EIO;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
         close(fd);
-        return DASF_EFORMAT;
+        return DASF_EIO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return DASF_ENOTREG;
     }
     dasf_trace *r = calloc(1, sizeof *r);
     if (!r) {

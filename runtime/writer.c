@@ -25,6 +25,7 @@ struct dasf_writer {
     int64_t threshold;
     double lock_timeout;
     bool flush;
+    bool follow; /* follow a symbolic link at path */
     dasf_chunk_enc *enc;
     dasf_buf pending; /* encoded chunk(s) not yet appended */
     dasf_chunk_origin origin;
@@ -55,9 +56,12 @@ int dasf_writer_open(dasf_writer **out, const char *path, const dasf_file_db_opt
     w->threshold = o.commit_threshold;
     w->lock_timeout = o.lock_timeout;
     w->flush = o.flush;
-    if (o.remove_old_output_file && unlink(path) != 0 && errno != ENOENT) {
+    w->follow = o.follow_symlinks;
+    rc = o.remove_old_output_file ? dasf_trace_path_remove(path) : DASF_OK;
+    if (rc == DASF_OK) rc = dasf_trace_path_check(path, w->follow);
+    if (rc) {
         dasf_writer_close(w);
-        return DASF_EIO;
+        return rc;
     }
     *out = w;
     return DASF_OK;
@@ -127,7 +131,7 @@ int dasf_writer_flush(dasf_writer *w) {
     for (;;) {
         if (w->pending.len) {
             int rc = dasf_file_append(&w->fd, w->path, w->layout, w->pending.data,
-                                      w->pending.len, w->lock_timeout, w->flush);
+                                      w->pending.len, w->lock_timeout, w->flush, w->follow);
             if (rc) return rc; /* kept in pending: the next flush retries */
             w->pending.len = 0;
         }

@@ -176,7 +176,7 @@ Test(reader, not_a_trace_is_a_format_error) {
     dasf_trace *r = NULL;
     cr_assert_eq(dasf_trace_open(&r, path), DASF_EFORMAT);
     cr_assert_eq(dasf_trace_open(&r, "/nonexistent/dir/file"), DASF_ENOENT);
-    cr_assert_eq(dasf_trace_open(&r, th_tmp_file(".")), DASF_EFORMAT); /* a directory */
+    cr_assert_eq(dasf_trace_open(&r, th_tmp_file(".")), DASF_ENOTREG); /* a directory */
     uint8_t zeros[64] = {0};
     path = tmpfile_with(zeros, sizeof zeros, "zeros");
     cr_assert_eq(dasf_trace_open(&r, path), DASF_EFORMAT);

@@ -24,7 +24,8 @@ static const char export_help[] =
     "dur are microseconds with nanosecond decimals.  String or nil process and\n"
     "thread ids become integers, named by process_name/thread_name metadata.\n\n"
     "  --chrome        the Trace Event Format (the only format, and the default)\n"
-    "  -o, --output F  the file to write ('-' for stdout)\n\n";
+    "  -o, --output F  the file to write ('-' for stdout)\n"
+    "  --follow-symlinks  write through a symbolic link at F to its target\n\n";
 
 enum { OPT_CHROME = DT_OPT_VERB };
 
@@ -36,6 +37,7 @@ enum { OPT_CHROME = DT_OPT_VERB };
 typedef struct export_ctx {
     const char *out_path;
     FILE *out;
+    dt_out o;
     dt_json j;
     dt_strmap pids;    /* pid text -> output pid */
     dt_strmap threads; /* "pid\ttid" text -> output tid */
@@ -241,6 +243,7 @@ int dt_cmd_export(int argc, char **argv) {
     static const struct option opts[] = {{"help", 0, NULL, 'h'},
                                          {"chrome", 0, NULL, OPT_CHROME},
                                          {"output", 1, NULL, 'o'},
+                                         DT_OUTPUT_LONGOPT,
                                          DT_FILTER_LONGOPTS,
                                          {0}};
     export_ctx c;
@@ -250,16 +253,12 @@ int dt_cmd_export(int argc, char **argv) {
     int rc = dt_parse_args(argc, argv, "o:", opts, export_help, &f, export_option, &c, 1, &first);
     if (rc >= 0) return rc;
     if (!c.out_path) return dt_usage("no output file: give -o OUT.json");
-    bool to_stdout = !strcmp(c.out_path, "-");
-    c.out = to_stdout ? stdout : fopen(c.out_path, "w");
-    if (!c.out) {
-        dt_err("%s: %s", c.out_path, strerror(errno));
-        return DT_FAIL;
-    }
+    if (dt_out_open(&c.o, c.out_path, 0) != DT_OK) return DT_FAIL;
+    c.out = c.o.f;
     static char obuf[1 << 16];
     setvbuf(c.out, obuf, _IOFBF, sizeof obuf);
     if (dt_json_init(&c.j, c.out)) {
-        if (!to_stdout) fclose(c.out);
+        dt_out_abort(&c.o);
         dt_err("out of memory");
         return DT_FAIL;
     }
@@ -281,8 +280,10 @@ int dt_cmd_export(int argc, char **argv) {
     int st = dt_each_event(argv + first, argc - first, &before, export_event, NULL, &c);
     DT_JSON_LIT(&c.j, "\n]\n");
     dt_json_flush(&c.j);
-    if (fflush(c.out) || ferror(c.out) || (!to_stdout && fclose(c.out))) {
-        dt_err("%s: write failed: %s", c.out_path, strerror(errno));
+    if (c.j.failed) {
+        dt_out_abort(&c.o); /* the message was printed when it failed */
+        st = DT_FAIL;
+    } else if (dt_out_commit(&c.o) != DT_OK) {
         st = DT_FAIL;
     }
     dt_spans_finish(c.spans, NULL, NULL);

@@ -24,7 +24,8 @@ static const char merge_help[] =
     "  -o, --output OUT  the archive to write (must not exist, see --force)\n";
 
 const char dt_copy_help[] = "  --level N         zstd level of the archive, 1..19 (default 1)\n"
-                            "  --force           replace OUT when it exists\n";
+                            "  --force           replace OUT when it exists\n"
+                            "  --follow-symlinks write through a symbolic link at OUT to its target\n";
 
 int dt_copy_option(void *vo, int opt, const char *arg) {
     dt_copy_opts *o = vo;
@@ -102,25 +103,28 @@ int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, cons
     if (stat(out, &st) == 0) {
         for (int i = 0; i < n; i++)
             if (same_file(&st, files[i])) return dt_usage("the output %s is also an input", out);
-        if (!o->force) {
-            dt_err("%s exists; use --force to replace it", out);
-            return DT_FAIL;
-        }
     }
+    /* The copy is written to a new temporary beside OUT and renamed over it
+     * once whole (output.c): a failure leaves OUT as it was, and a link or
+     * FIFO at OUT is refused, never followed. */
+    dt_out dst;
+    unsigned oflags = DT_OUT_NO_STDOUT | DT_OUT_FD_ONLY | DT_OUT_FSYNC;
+    if (!o->force) oflags |= DT_OUT_NOREPLACE;
+    if (dt_out_open(&dst, out, oflags) != DT_OK) return DT_FAIL;
     dasf_file_db_options fo = dasf_file_db_options_default();
     bool archive = o->layout != DASF_LAYOUT_LEGACY;
     fo.compression_level = !archive ? 0 : o->level ? o->level : DASF_DEFAULT_COMPRESSION_LEVEL;
     fo.default_byte_size = o->byte_size ? o->byte_size : 8;
-    fo.remove_old_output_file = o->force;
-    fo.flush = false;            /* no fsync per chunk: one at the end (below) is enough */
+    fo.flush = false;            /* no fsync per chunk: one at the end (dt_out_commit) */
     fo.commit_threshold = 65536; /* big chunks compress better; still decodable alone */
     copy_ctx c = {.out = out, .keep_origin = archive};
     c.self.writer_pid = (int64_t)getpid();
     gethostname(c.self.host, sizeof c.self.host - 1);
     snprintf(c.self.clock, sizeof c.self.clock, "monotonic");
-    int rc = dasf_writer_open(&c.w, out, &fo);
+    int rc = dasf_writer_open(&c.w, dst.tmp, &fo);
     if (rc < 0) {
         dt_err("%s: %s", out, dasf_strerror(rc));
+        dt_out_abort(&dst);
         return DT_FAIL;
     }
     int status = dt_each_event(files, n, f, copy_event, NULL, &c);
@@ -130,20 +134,11 @@ int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, cons
         status = DT_FAIL;
     }
     if (rc < 0 || c.write_failed) {
-        unlink(out); /* never leave a half-written copy */
+        dt_out_abort(&dst); /* never leave a half-written copy */
         return status;
     }
-    /* No events to copy: the writer created nothing; an empty file is the
-     * empty trace, and the user asked for a file. */
-    int fd = open(out, O_RDONLY | O_CREAT, 0644);
-    if (fd < 0) {
-        dt_err("%s: %s", out, strerror(errno));
-        status = DT_FAIL;
-    } else if (fsync(fd) != 0) {
-        dt_err("%s: fsync: %s", out, strerror(errno));
-        status = DT_FAIL;
-    }
-    if (fd >= 0) close(fd);
+    /* No events to copy: the temporary stays empty, the empty trace. */
+    if (dt_out_commit(&dst) != DT_OK) status = DT_FAIL;
     return status;
 }
 
@@ -166,6 +161,7 @@ int dt_cmd_merge(int argc, char **argv) {
                                          {"output", 1, NULL, 'o'},
                                          {"level", 1, NULL, DT_OPT_LEVEL},
                                          {"force", 0, NULL, DT_OPT_FORCE},
+                                         DT_OUTPUT_LONGOPT,
                                          DT_FILTER_LONGOPTS,
                                          {0}};
     merge_args a = {{DASF_LAYOUT_ARCHIVE, 0, 0, false}, NULL};

@@ -34,7 +34,8 @@ static const char timeline_help[] =
     "boxes (hover for counts), so huge traces stay readable.  Use --from and\n"
     "--to to zoom: spans crossing the window are clipped to it.\n\n"
     "  -o, --output F  the SVG file to write ('-' for stdout)\n"
-    "  --width PX      picture width in pixels (default 1600, 600..20000)\n\n";
+    "  --width PX      picture width in pixels (default 1600, 600..20000)\n"
+    "  --follow-symlinks  write through a symbolic link at F to its target\n\n";
 
 enum { OPT_WIDTH = DT_OPT_VERB };
 
@@ -912,6 +913,7 @@ static void free_ctx(tl_ctx *c) {
 int dt_cmd_timeline(int argc, char **argv) {
     static const struct option opts[] = {{"help", 0, NULL, 'h'},
                                          {"output", 1, NULL, 'o'},
+                                         DT_OUTPUT_LONGOPT,
                                          {"width", 1, NULL, OPT_WIDTH},
                                          DT_FILTER_LONGOPTS,
                                          {0}};
@@ -951,16 +953,15 @@ int dt_cmd_timeline(int argc, char **argv) {
         free_ctx(&c);
         return DT_FAIL; /* nothing readable: no picture */
     }
-    bool to_stdout = !strcmp(c.out_path, "-");
-    FILE *o = to_stdout ? stdout : fopen(c.out_path, "w");
-    if (!o) {
-        dt_err("%s: %s", c.out_path, strerror(errno));
+    dt_out out;
+    if (dt_out_open(&out, c.out_path, 0) != DT_OK) {
         free_ctx(&c);
         return DT_FAIL;
     }
-    if (write_svg(&c, o, argv + first, files)) st = DT_FAIL;
-    if (fflush(o) || ferror(o) || (!to_stdout && fclose(o))) {
-        dt_err("%s: write failed: %s", c.out_path, strerror(errno));
+    if (write_svg(&c, out.f, argv + first, files)) {
+        dt_out_abort(&out); /* never a half-written picture in place of the old one */
+        st = DT_FAIL;
+    } else if (dt_out_commit(&out) != DT_OK) {
         st = DT_FAIL;
     }
     fflush(stdout);

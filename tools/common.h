@@ -81,14 +81,47 @@ int dt_copy_option(void *o, int opt, const char *arg);
 #define DT_OPT_FORCE (DT_OPT_VERB + 53)
 #define DT_COPY_LONGOPTS                                                                           \
     {"to", 1, NULL, DT_OPT_TO_LAYOUT}, {"level", 1, NULL, DT_OPT_LEVEL},                           \
-        {"byte-size", 1, NULL, DT_OPT_BYTE_SIZE}, {                                                \
-        "force", 0, NULL, DT_OPT_FORCE                                                             \
-    }
+        {"byte-size", 1, NULL, DT_OPT_BYTE_SIZE}, {"force", 0, NULL, DT_OPT_FORCE},                \
+        DT_OUTPUT_LONGOPT
 extern const char dt_copy_help[];
 /* Writes every event of files passing f to out, keeping each archive
  * chunk's writer metadata.  Refuses an existing out (unless force) and an
  * out that is one of the inputs.  @return DT_OK, DT_FAIL, DT_USAGE. */
 int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, const dt_copy_opts *o);
+
+/* ---- output files (output.c) --------------------------------------------- */
+
+/* --follow-symlinks (export, timeline, merge, convert): write through a
+ * symbolic link at the output path to its existing target. */
+extern bool dt_follow_symlinks;
+#define DT_OPT_FOLLOW_SYMLINKS (DT_OPT_VERB + 60)
+#define DT_OUTPUT_LONGOPT {"follow-symlinks", 0, NULL, DT_OPT_FOLLOW_SYMLINKS}
+extern const char dt_output_help[];
+
+enum {
+    DT_OUT_NO_STDOUT = 1, /* "-" is a file name, not standard output */
+    DT_OUT_NOREPLACE = 2, /* refuse an existing destination (merge without --force) */
+    DT_OUT_FD_ONLY = 4,   /* no FILE: the caller writes through o->tmp or o->fd */
+    DT_OUT_FSYNC = 8,     /* fsync before the rename */
+};
+/* An output being written: a temporary beside the destination, renamed
+ * over it by dt_out_commit (see output.c for the rules). */
+typedef struct dt_out {
+    const char *path; /* as given */
+    char *dest;       /* the file replaced or created (a link's target) */
+    char *tmp;        /* the temporary being written; NULL for stdout */
+    FILE *f;          /* stdout, or the temporary (unless DT_OUT_FD_ONLY) */
+    int fd;
+    unsigned flags;
+} dt_out;
+/* Checks the path (links, non-regular files), creates the temporary.
+ * "-" is stdout.  @return DT_OK or DT_FAIL (message printed). */
+int dt_out_open(dt_out *o, const char *path, unsigned flags);
+/* Flushes, closes and renames the temporary into place; on any failure
+ * says why, removes the temporary and returns DT_FAIL. */
+int dt_out_commit(dt_out *o);
+/* Closes and removes the temporary; the destination is untouched. */
+void dt_out_abort(dt_out *o);
 
 /* ---- filters (filter.c) -------------------------------------------------- */
 

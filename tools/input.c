@@ -19,7 +19,9 @@ int dt_open(const char *path, dasf_trace **out) {
     }
     int rc = dasf_trace_open(out, path);
     if (rc == 0) return DT_OK;
-    if (rc == DASF_EFORMAT)
+    if (rc == DASF_ENOTREG)
+        dt_err("%s: not a regular file (a FIFO, device or socket); refusing to read it", path);
+    else if (rc == DASF_EFORMAT)
         dt_err("%s: not a dasf trace file (neither the archive nor the legacy layout)", path);
     else
         dt_err("%s: %s", path, dasf_strerror(rc));

@@ -98,6 +98,10 @@ int dt_parse_args(int argc, char **argv, const char *shortopts, const struct opt
             if (optopt && optopt < 0x100) return dt_usage("unknown option '-%c'", optopt);
             return dt_usage("unknown option '%s'", opt);
         }
+        if (c == DT_OPT_FOLLOW_SYMLINKS) { /* every verb that writes a file takes it */
+            dt_follow_symlinks = true;
+            continue;
+        }
         int rc = f ? dt_filter_option(f, c, optarg) : 0;
         if (rc == 0 && fn) rc = fn(ctx, c, optarg);
         if (rc == DT_USAGE) return rc;

@@ -64,6 +64,8 @@ typedef enum dasf_status {
     DASF_EDROPPED = -9,      /* DROP policy: the ring was full, event counted */
     DASF_ENOTSUP = -10,      /* operation not supported by this database */
     DASF_ENOENT = -11,       /* file does not exist */
+    DASF_ENOTREG = -12,      /* not a regular file (FIFO, device, socket, directory) */
+    DASF_ESYMLINK = -13,     /* output path is a symbolic link (see follow_symlinks) */
 } dasf_status;
 
 /*! dasf_strerror() : a static English sentence for a status (never NULL). */
@@ -438,6 +440,7 @@ struct dasf_file_db_options {
     size_t ring_capacity;     /* bytes per (thread, db) ring, power of two */
     double flush_interval;    /* seconds between background flushes (1.0) */
     size_t max_pending_bytes; /* cap on unwritten compressed chunks kept in memory */
+    bool follow_symlinks;     /* false: refuse a symbolic link at the trace path (below) */
 };
 
 #define DASF_DEFAULT_COMPRESSION_LEVEL 1
@@ -450,7 +453,19 @@ DASF_API dasf_file_db_options dasf_file_db_options_default(void);
  *  database_file; opts NULL: defaults).  Nothing is created on disk until
  *  the first commit, except that remove_old_output_file deletes the file
  *  now.  An existing file of the other layout is refused (DASF_EFORMAT)
- *  at the first append. */
+ *  at the first append.
+ *  Safe paths: the trace file must be a regular file; a FIFO, device,
+ *  socket or directory at path is refused (DASF_ENOTREG, never opened for
+ *  writing, never unlinked by remove_old_output_file).  A new file is
+ *  created with O_CREAT|O_EXCL|O_NOFOLLOW, and an existing one is opened
+ *  with O_NOFOLLOW: a symbolic link at path (dangling or not) is refused
+ *  with DASF_ESYMLINK, so a link planted at the trace path cannot redirect
+ *  the trace into another directory or file.  follow_symlinks = true (or,
+ *  for dasf_default_profiler, DASF_FOLLOW_SYMLINKS=1) follows the link as
+ *  open(2) does.  Symbolic links in the directories of path are followed
+ *  as usual.  Both checks are made here (fail fast) and again at every
+ *  append (the file may be replaced meanwhile); appending to an existing
+ *  regular file, by many processes under flock, is unchanged. */
 DASF_API int dasf_file_db_open(dasf_db **out, const char *path,
                                const dasf_file_db_options *opts);
 
@@ -549,7 +564,10 @@ typedef enum dasf_layout {
 } dasf_layout;
 
 /*! dasf_trace_open() : opens a trace file of either layout (autodetected).
- *  @return 0, DASF_ENOENT, DASF_EIO, DASF_EFORMAT (not a trace). */
+ *  The file is opened non-blocking and must be a regular file: a FIFO,
+ *  device, socket or directory is refused (DASF_ENOTREG) without waiting
+ *  for a writer.  Symbolic links are followed (it is an input).
+ *  @return 0, DASF_ENOENT, DASF_EIO, DASF_ENOTREG, DASF_EFORMAT (not a trace). */
 DASF_API int dasf_trace_open(dasf_trace **out, const char *path);
 /*! dasf_trace_next() : 1 and *ev, 0 at the end, <0 on an I/O error.  A
  *  damaged chunk is skipped (counted in dasf_trace_info) and reading goes
@@ -606,7 +624,9 @@ DASF_API int dasf_trace_read_file(const char *path, dasf_trace_visit visit, void
 
 /*! dasf_writer : writes already-formed events (e.g. read from another
  *  file) to a file of either layout, in chunks, with the FileDatabase's
- *  locking.  Used by `dasf-trace convert` and `merge`. */
+ *  locking and its safe-path rules (regular files only; a symbolic link at
+ *  path is refused unless opts->follow_symlinks).  Used by `dasf-trace
+ *  convert` and `merge`. */
 typedef struct dasf_writer dasf_writer;
 DASF_API int dasf_writer_open(dasf_writer **out, const char *path,
                               const dasf_file_db_options *opts);
@@ -633,6 +653,8 @@ DASF_API void dasf_set_wait_hooks(dasf_wait_hook before_wait, dasf_wait_hook aft
  *    DASF_COMMIT_THRESHOLD  events (default 5000)
  *    DASF_COMPRESSION       0 legacy, 1..19 archive (default 1)
  *    DASF_OVERFLOW          "block" or "drop"
+ *    DASF_FOLLOW_SYMLINKS   "1": follow a symbolic link at DASF_TRACE_FILE
+ *                           (default "0": refuse it, see dasf_file_db_open)
  *  @return the profiler, or NULL when tracing is off or misconfigured
  *  (a message goes to stderr once). */
 DASF_API dasf_profiler *dasf_default_profiler(void);
