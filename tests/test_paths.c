@@ -196,7 +196,7 @@ Test(paths_lib, appending_to_existing_regular_file_still_works, .init = setup, .
     const char *m = in_dir("multi.zst");
     pid_t pids[4];
     for (int k = 0; k < 4; k++) {
-        char ks[8];
+        char ks[16];
         snprintf(ks, sizeof ks, "%d", k);
         const char *args[] = {"append", m, ks, "3000", NULL};
         pids[k] = th_spawn_writer(args);
