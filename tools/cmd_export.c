@@ -271,7 +271,7 @@ int dt_cmd_export(int argc, char **argv) {
     c.window.from_ns = f.from_ns, c.window.to_ns = f.to_ns;
     c.spans = dt_spans_new();
     if (!c.spans) {
-        if (!to_stdout) fclose(c.out);
+        dt_out_abort(&c.o);
         dt_json_free(&c.j);
         dt_err("out of memory");
         return DT_FAIL;
