@@ -69,8 +69,11 @@ typedef struct stats_ctx {
     bool pairs;      /* --phase keeps B or E */
     dt_strmap scopes_map; /* share scope ("" / "pid\ttid" / "pid") -> self total */
     int64_t *scope_total;
-    struct span_rec *recs; /* every span of the trace, for self time */
+    bool exact;            /* self time by sorting every span (see stream_self) */
+    struct span_rec *recs; /* exact mode: every span of the trace */
     size_t n_recs, cap_recs;
+    struct thread_self *ts; /* streaming mode, by thread stream */
+    size_t n_ts;
     dt_meta_names meta;
     dt_runs runs;
     bool *run_used; /* by run index: some event of it was counted */
@@ -174,14 +177,37 @@ static size_t group_of(stats_ctx *c, const char *name, const char *scope, size_t
     return e->val;
 }
 
-/* A span of a thread stream, kept until the end: self time needs its
- * children, which may arrive before or after it. */
+/* Self time.  A span's children are the spans of its thread that lie
+ * inside it and are not inside another of its children.  Spans nearly
+ * always arrive in end order (a profiler writes a span when it ends, a B/E
+ * pair closes at its E), children before their parent: then each thread
+ * keeps only its top-level spans so far (roots, by start), and a span's
+ * children are the roots starting at or after it, popped when it arrives,
+ * so its self time is final at once (stream_self).  A thread whose spans
+ * come in another order, or overlap without nesting, makes the verb read
+ * its files again in exact mode: every span kept as a span_rec, sorted by
+ * thread and start at the end (self_times).  Both give the same figures;
+ * the exact one costs 40 bytes per span and a sort. */
 typedef struct span_rec {
     int64_t s, e;
     int64_t self;   /* e - s minus the children's time, after self_times() */
     uint32_t group; /* UINT32_MAX: not counted (filtered out), still a parent */
     uint32_t thread;
+    uint64_t seq; /* arrival: of two equal spans the later one is the parent */
 } span_rec;
+
+typedef struct root {
+    int64_t s, e;
+} root;
+
+typedef struct thread_self {
+    root *r; /* top-level spans so far, by start (end order keeps them sorted) */
+    size_t n, cap;
+    int64_t last_end;
+    bool any;
+} thread_self;
+
+#define STATS_RESTART 100 /* visit's "read again in exact mode" */
 
 /* b - a, saturated (a file can hold any int64 times, see dt_add_ns). */
 static int64_t sub_ns(int64_t b, int64_t a) {
@@ -190,13 +216,53 @@ static int64_t sub_ns(int64_t b, int64_t a) {
     return r;
 }
 
+static void add_self(stats_ctx *c, size_t gi, int64_t self) {
+    if (gi == SIZE_MAX) return;
+    group *g = &c->groups[gi];
+    if (self < 0) self = 0;
+    g->self = dt_add_ns(g->self, self);
+    c->scope_total[g->scope] = dt_add_ns(c->scope_total[g->scope], self);
+}
+
+/* @return 0, -1 out of memory, STATS_RESTART when the order does not allow
+ * streaming. */
+static int stream_self(stats_ctx *c, size_t thread, int64_t s, int64_t e, size_t gi) {
+    if (thread >= c->n_ts) {
+        size_t cap = c->n_ts ? c->n_ts : 16;
+        while (cap <= thread)
+            cap *= 2;
+        thread_self *t = realloc(c->ts, cap * sizeof *t);
+        if (!t) return -1;
+        memset(t + c->n_ts, 0, (cap - c->n_ts) * sizeof *t);
+        c->ts = t;
+        c->n_ts = cap;
+    }
+    thread_self *t = &c->ts[thread];
+    if (t->any && e < t->last_end) return STATS_RESTART; /* not in end order */
+    int64_t child = 0;
+    while (t->n && t->r[t->n - 1].s >= s) { /* ended before e: inside [s, e] */
+        child = dt_add_ns(child, t->r[t->n - 1].e - t->r[t->n - 1].s);
+        t->n--;
+    }
+    if (t->n && t->r[t->n - 1].e > s) return STATS_RESTART; /* overlap, no nesting */
+    if (dt_grow((void **)&t->r, &t->cap, t->n, sizeof *t->r)) return -1;
+    t->r[t->n++] = (root){s, e};
+    t->last_end = e;
+    t->any = true;
+    add_self(c, gi, sub_ns(e - s, child));
+    return 0;
+}
+
 static int add_rec(stats_ctx *c, size_t thread, int64_t start, int64_t d, size_t gi) {
     if (thread == SIZE_MAX) return -1;
     if (d < 0) d = 0;
-    if (dt_grow((void **)&c->recs, &c->cap_recs, c->n_recs, sizeof *c->recs)) return -1;
     int64_t end = dt_add_ns(start, d);
-    c->recs[c->n_recs++] = (span_rec){start, end, end - start,
-                                      gi == SIZE_MAX ? UINT32_MAX : (uint32_t)gi, (uint32_t)thread};
+    if (!c->exact) return stream_self(c, thread, start, end, gi);
+    if (dt_grow((void **)&c->recs, &c->cap_recs, c->n_recs, sizeof *c->recs)) return -1;
+    c->recs[c->n_recs] = (span_rec){start, end, end - start,
+                                    gi == SIZE_MAX ? UINT32_MAX : (uint32_t)gi, (uint32_t)thread,
+                                    c->n_recs};
+    c->n_recs++;
     return 0;
 }
 
@@ -223,10 +289,10 @@ static int cmp_rec(const void *pa, const void *pb) {
     if (a->thread != b->thread) return a->thread < b->thread ? -1 : 1;
     if (a->s != b->s) return a->s < b->s ? -1 : 1;
     if (a->e != b->e) return a->e > b->e ? -1 : 1; /* the longer one is the parent */
-    return 0;
+    return a->seq > b->seq ? -1 : a->seq < b->seq;
 }
 
-/* Self time: per thread, spans by start (longest first); each span's
+/* Exact mode: per thread, spans by start (longest first); each span's
  * parent is the innermost earlier span still running at its start, which
  * loses the part of the child inside it.  Then every counted span adds its
  * self time to its group and to its share scope. */
@@ -247,11 +313,7 @@ static int self_times(stats_ctx *c) {
     free(stack);
     for (size_t i = 0; i < c->n_recs; i++) {
         const span_rec *r = &c->recs[i];
-        if (r->group == UINT32_MAX) continue;
-        group *g = &c->groups[r->group];
-        int64_t self = r->self > 0 ? r->self : 0;
-        g->self = dt_add_ns(g->self, self);
-        c->scope_total[g->scope] = dt_add_ns(c->scope_total[g->scope], self);
+        if (r->group != UINT32_MAX) add_self(c, r->group, r->self);
     }
     free(c->recs);
     c->recs = NULL;
@@ -273,6 +335,11 @@ static size_t scope_text(const stats_ctx *c, const char *pid, const char *tid, c
     buf[plen] = '\t';
     strcpy(buf + plen + 1, tid);
     return plen + 1 + strlen(tid);
+}
+
+/* add_rec's result as the visit's: -1 is out of memory. */
+static int status(int rc) {
+    return rc < 0 ? oom() : rc;
 }
 
 /* Notes that run `run` contributed to the table. */
@@ -314,18 +381,15 @@ static int stats_event(void *vctx, const dt_input *in, const dasf_trace_event *e
             slen = scope_text(c, pid, tid, scope);
             gi = group_of(c, sp.name, scope, slen);
             if (gi == SIZE_MAX) return oom();
-            return add_duration(c, gi, sp.start_ns, sub_ns(sp.end_ns, sp.start_ns), true,
-                                sp.thread)
-                       ? oom()
-                       : 0;
+            return status(add_duration(c, gi, sp.start_ns, sub_ns(sp.end_ns, sp.start_ns), true,
+                                       sp.thread));
         }
-        return add_rec(c, sp.thread, sp.start_ns, sub_ns(sp.end_ns, sp.start_ns), SIZE_MAX) ? oom()
-                                                                                            : 0;
+        return status(add_rec(c, sp.thread, sp.start_ns, sub_ns(sp.end_ns, sp.start_ns), SIZE_MAX));
     }
     if (ph != DASF_PHASE_COMPLETE) return 0;
     size_t thread = dt_spans_thread_of(c->spans, in, ev);
     int64_t d = ev->duration_ns > 0 ? ev->duration_ns : 0;
-    if (!match) return add_rec(c, thread, ev->timestamp_ns, d, SIZE_MAX) ? oom() : 0;
+    if (!match) return status(add_rec(c, thread, ev->timestamp_ns, d, SIZE_MAX));
     const char *pid = "", *tid = "";
     if (c->by != BY_NAME) {
         if (thread == SIZE_MAX) return oom();
@@ -333,8 +397,8 @@ static int stats_event(void *vctx, const dt_input *in, const dasf_trace_event *e
     }
     slen = scope_text(c, pid, tid, scope);
     size_t gi = group_of(c, ev->name ? ev->name : "", scope, slen);
-    if (gi == SIZE_MAX || add_duration(c, gi, ev->timestamp_ns, d, false, thread)) return oom();
-    return 0;
+    if (gi == SIZE_MAX) return oom();
+    return status(add_duration(c, gi, ev->timestamp_ns, d, false, thread));
 }
 
 /* The k-th smallest of a[0..n) (a is reordered). */
@@ -563,6 +627,9 @@ static void free_ctx(stats_ctx *c) {
     dt_spans_free(c->spans);
     free(c->scope_total);
     free(c->recs);
+    for (size_t i = 0; i < c->n_ts; i++)
+        free(c->ts[i].r);
+    free(c->ts);
     free(c->run_used);
     dt_runs_free(&c->runs);
     dt_meta_names_free(&c->meta);
@@ -593,13 +660,19 @@ int dt_cmd_stats(int argc, char **argv) {
     dt_filter before;
     dt_filter_split(&f, &before, &c.after);
     c.pairs = dt_filter_wants_pairs(&c.after);
-    c.spans = dt_spans_new();
-    if (!c.spans) {
-        dt_err("out of memory");
-        return DT_FAIL;
+    const stats_ctx options = c; /* the command line, for a second pass */
+    int st;
+    for (;;) {
+        c.spans = dt_spans_new();
+        if (!c.spans) return oom();
+        st = dt_each_event_runs(argv + first, argc - first, &before, stats_event, NULL, &c,
+                                &c.runs);
+        if (st != STATS_RESTART) break;
+        /* spans out of end order or overlapping: read again, keeping them all */
+        free_ctx(&c);
+        c = options;
+        c.exact = true;
     }
-    int st =
-        dt_each_event_runs(argv + first, argc - first, &before, stats_event, NULL, &c, &c.runs);
     dt_spans_finish(c.spans, NULL, NULL);
     if (self_times(&c)) {
         free_ctx(&c);

@@ -47,6 +47,9 @@ struct dt_spans {
     file_note *notes;
     size_t n_notes, cap_notes;
     size_t last_opened; /* stream of the latest DT_SPAN_OPEN */
+    bool cache_ok;      /* the last event's thread (see stream_of) */
+    uint64_t cache_key[5];
+    size_t cache_idx;
     dt_spans_counts counts;
     char *key;
     size_t key_cap;
@@ -87,7 +90,37 @@ static size_t thread_text(const dasf_trace_event *ev, char *buf, size_t *plen) {
     return *plen + 1 + strlen(buf + *plen + 1);
 }
 
+/* A numeric or nil id as (type, bits); false for strings and the rest. */
+static bool id_bits(const dasf_value *v, uint64_t out[2]) {
+    out[0] = (uint64_t)v->type;
+    switch (v->type) {
+    case DASF_VAL_INT: out[1] = (uint64_t)v->v.i; return true;
+    case DASF_VAL_UINT: out[1] = v->v.u; return true;
+    case DASF_VAL_NIL: out[1] = 0; return true;
+    default: return false;
+    }
+}
+
+static stream *stream_lookup(dt_spans *s, const dt_input *in, const dasf_trace_event *ev);
+
+/* Consecutive events mostly share a thread: a one-entry cache on numeric
+ * ids spares the id texts and the hash. */
 static stream *stream_of(dt_spans *s, const dt_input *in, const dasf_trace_event *ev) {
+    uint64_t key[5];
+    key[4] = in->index;
+    bool cacheable = id_bits(&ev->process_id, key) && id_bits(&ev->thread_id, key + 2);
+    if (cacheable && s->cache_ok && !memcmp(key, s->cache_key, sizeof key))
+        return &s->streams[s->cache_idx];
+    stream *t = stream_lookup(s, in, ev);
+    s->cache_ok = cacheable && t;
+    if (s->cache_ok) {
+        memcpy(s->cache_key, key, sizeof key);
+        s->cache_idx = (size_t)(t - s->streams);
+    }
+    return t;
+}
+
+static stream *stream_lookup(dt_spans *s, const dt_input *in, const dasf_trace_event *ev) {
     char tt[2 * DT_ID_TEXT_MAX + 2];
     size_t plen, tlen = thread_text(ev, tt, &plen);
     size_t need = tlen + 24;
