@@ -548,13 +548,13 @@ Test(cli_export, chrome_format_rules_every_phase, .init = setup, .fini = teardow
     cr_assert_eq(run_cli(NULL, NULL, "export --chrome -o small.json small.zst"), 0);
     /* 18 events + process_name and thread_name for the string/nil ids */
     int st = python_check("check_chrome.py",
-                          "small.json --events 20 --phases XBEIbesfCNDMR "
+                          "small.json --object --events 20 --phases XBEIbesfCNDMR "
                           "--named-process node-a --named-thread null",
                           &out);
     cr_assert_eq(st, 0, "%s", out);
     free(out);
     cr_assert_eq(run_cli(NULL, NULL, "export -o legacy.json small.msgpack"), 0);
-    st = python_check("check_chrome.py", "legacy.json --events 20", &out);
+    st = python_check("check_chrome.py", "legacy.json --object --events 20", &out);
     cr_assert_eq(st, 0, "%s", out);
     free(out);
 }
@@ -562,7 +562,7 @@ Test(cli_export, chrome_format_rules_every_phase, .init = setup, .fini = teardow
 Test(cli_export, exact_lines, .init = setup, .fini = teardown) {
     small_files();
     char *out;
-    cr_assert_eq(run_cli(&out, NULL, "export --chrome -o - --pid node-a small.zst"), 0);
+    cr_assert_eq(run_cli(&out, NULL, "export --chrome --array -o - --pid node-a small.zst"), 0);
     cr_assert_str_eq(
         out, "[\n"
              "{\"name\":\"process_name\",\"ph\":\"M\",\"ts\":0.000,\"pid\":4194305,\"tid\":0,"
@@ -570,10 +570,10 @@ Test(cli_export, exact_lines, .init = setup, .fini = teardown) {
              "{\"name\":\"thread_name\",\"ph\":\"M\",\"ts\":0.000,\"pid\":4194305,\"tid\":4194306,"
              "\"args\":{\"name\":\"null\"}},\n"
              "{\"name\":\"Compute\",\"ph\":\"X\",\"ts\":1500000.000,\"pid\":4194305,"
-             "\"tid\":4194306,\"dur\":250000.000,\"args\":{\"key\":\"x\\\"y<z>\","
+             "\"tid\":4194306,\"dur\":250000.000,\"cat\":\"dasf\",\"args\":{\"key\":\"x\\\"y<z>\","
              "\"deps\":[1,2],\"size\":-5}},\n"
              "{\"name\":\"Compute\",\"ph\":\"X\",\"ts\":2000000.000,\"pid\":4194305,"
-             "\"tid\":4194306,\"dur\":750000.000,\"args\":{}}\n"
+             "\"tid\":4194306,\"dur\":750000.000,\"cat\":\"dasf\"}\n"
              "]\n");
     free(out);
 }
@@ -589,7 +589,8 @@ Test(cli_export, multi_file_and_nanoseconds, .init = setup, .fini = teardown) {
     cr_assert_eq(dasf_writer_close(w), 0);
     cr_assert_eq(run_cli(NULL, NULL, "export --chrome -o ab.json a.zst b.zst"), 0);
     char *out;
-    cr_assert_eq(python_check("check_chrome.py", "ab.json --events 301", &out), 0, "%s", out);
+    cr_assert_eq(python_check("check_chrome.py", "ab.json --object --events 301", &out), 0, "%s",
+                 out);
     free(out);
     cr_assert_eq(run_cli(&out, NULL, "export -o - --name 'odd*' b.zst"), 0);
     cr_assert(strstr(out, "\"ts\":5000000.001,") && strstr(out, "\"dur\":1.999,"), "%s", out);
@@ -804,7 +805,7 @@ Test(cli_damage, every_verb_reports_and_exits_1, .init = setup, .fini = teardown
     cr_assert_eq(run_cli(&out, NULL, "cat d2.zst"), 0);
     cr_assert_eq(count_lines(out), 800);
     free(out);
-    cr_assert_eq(python_check("check_chrome.py", "d.json --events 800", &out), 0, "%s", out);
+    cr_assert_eq(python_check("check_chrome.py", "d.json --object --events 800", &out), 0, "%s", out);
     free(out);
     cr_assert_eq(python_check("check_svg.py", "d.svg --lanes 40:40,40:41", &out), 0, "%s", out);
     free(out);

@@ -1,14 +1,26 @@
 /*
- * cmd_export.c — `dasf-trace export --chrome -o OUT.json FILE...`: the
- * Trace Event Format (the JSON that Perfetto UI and chrome://tracing open).
- * Array form, one event per line, so a truncated file still loads.  ts and
- * dur are microseconds with nanosecond decimals.  Viewers need integer pids
- * and tids: ints that look like Linux ids (0..4194304) are kept; strings,
- * nil and other ints get numbers above that range, plus process_name /
- * thread_name metadata events so the original names show.  Streams: memory
- * holds only the id mapping and the string cache, never the events.
+ * cmd_export.c — `dasf-trace export`: the events for trace viewers.
+ *
+ * --chrome (the default): the Trace Event Format JSON that Perfetto UI,
+ * chrome://tracing, Chrome DevTools and speedscope open.  Object form
+ * {"traceEvents":[...],"displayTimeUnit":"ns",...} by default (every parser
+ * reads it), the bare array with --array (it loads even when truncated).
+ * One event per line either way.  ts and dur are microseconds with
+ * nanosecond decimals.  Viewers need integer pids and tids: ints that look
+ * like Linux ids (0..4194304) are kept; strings, nil and other ints get
+ * numbers above that range, plus process_name / thread_name metadata events
+ * so the original names show.  No "args" key on events without args; X
+ * events carry a "cat" (theirs, else "dasf", the flows' default) so
+ * viewers bind flows to them.  "*.gz" output is gzip (outfile.c); past
+ * 256 MB of JSON a warning points at --perfetto.
+ *
+ * --perfetto: Perfetto's native protobuf trace (perfetto.c).
+ *
+ * Both stream: memory holds the id mappings and caches, never the events.
  */
 #include "common.h"
+#include "outfile.h"
+#include "perfetto.h"
 #include "spans.h"
 
 #include <errno.h>
@@ -18,16 +30,27 @@
 #include <unistd.h>
 
 static const char export_help[] =
-    "usage: dasf-trace export --chrome -o OUT.json [FILTERS] FILE...\n\n"
-    "Writes the events as Trace Event Format JSON (array form, one event per\n"
-    "line) for ui.perfetto.dev (Open trace file) or chrome://tracing.  ts and\n"
-    "dur are microseconds with nanosecond decimals.  String or nil process and\n"
-    "thread ids become integers, named by process_name/thread_name metadata.\n\n"
-    "  --chrome        the Trace Event Format (the only format, and the default)\n"
+    "usage: dasf-trace export [--chrome [--array] | --perfetto [--no-compress]]\n"
+    "                         -o OUT [FILTERS] FILE...\n\n"
+    "Writes the events for trace viewers.\n\n"
+    "  --chrome        Trace Event Format JSON (the default) for ui.perfetto.dev,\n"
+    "                  chrome://tracing, Chrome DevTools, speedscope: object form\n"
+    "                  {\"traceEvents\":[...],\"displayTimeUnit\":\"ns\"}, one event per\n"
+    "                  line; ts/dur in microseconds with nanosecond decimals.  String\n"
+    "                  or nil process/thread ids become integers, named by\n"
+    "                  process_name/thread_name metadata.  OUT ending in .gz: gzip.\n"
+    "  --array         the bare JSON array instead (loads even when truncated)\n"
+    "  --perfetto      Perfetto's native protobuf trace (OUT.pftrace) for\n"
+    "                  ui.perfetto.dev and trace_processor: about 10x smaller than\n"
+    "                  the JSON; packets deflate-compressed unless --no-compress\n"
+    "  --no-compress   --perfetto: plain TracePackets (any protobuf decoder reads)\n"
     "  -o, --output F  the file to write ('-' for stdout)\n"
     "  --follow-symlinks  write through a symbolic link at F to its target\n\n";
 
-enum { OPT_CHROME = DT_OPT_VERB };
+enum { OPT_CHROME = DT_OPT_VERB, OPT_PERFETTO, OPT_ARRAY, OPT_NO_COMPRESS };
+
+/* chrome://tracing fails past about 256 MB of JSON (V8 string limit). */
+#define JSON_WARN_BYTES (256ull << 20)
 
 /* Linux pids and tids are at most 2^22 (PID_MAX_LIMIT); ids we invent start
  * above, so they never collide with a real one. */
@@ -36,9 +59,9 @@ enum { OPT_CHROME = DT_OPT_VERB };
 
 typedef struct export_ctx {
     const char *out_path;
-    FILE *out;
-    dt_out o;
+    dt_outfile out;
     dt_json j;
+    bool chrome, perfetto, array, no_compress, warned;
     dt_strmap pids;    /* pid text -> output pid */
     dt_strmap threads; /* "pid\ttid" text -> output tid */
     int64_t next_synth;
@@ -51,7 +74,12 @@ typedef struct export_ctx {
 
 static int export_option(void *vctx, int opt, const char *arg) {
     export_ctx *c = vctx;
-    if (opt == OPT_CHROME) return 1;
+    switch (opt) {
+    case OPT_CHROME: c->chrome = true; return 1;
+    case OPT_PERFETTO: c->perfetto = true; return 1;
+    case OPT_ARRAY: c->array = true; return 1;
+    case OPT_NO_COMPRESS: c->no_compress = true; return 1;
+    }
     if (opt == 'o') {
         c->out_path = arg;
         return 1;
@@ -191,6 +219,7 @@ static int export_event(void *vctx, const dt_input *in, const dasf_trace_event *
     case DASF_PHASE_COMPLETE:
         DT_JSON_LIT(&c->j, ",\"dur\":");
         dt_json_micros_ns(&c->j, ev->duration_ns > 0 ? ev->duration_ns : 0);
+        put_cat(c, ev); /* flows bind only to slices with a category */
         break;
     case DASF_PHASE_INSTANT:
         DT_JSON_LIT(&c->j, ",\"s\":\"");
@@ -221,17 +250,20 @@ static int export_event(void *vctx, const dt_input *in, const dasf_trace_event *
         if (ev->cat) put_cat(c, ev);
         break;
     }
-    DT_JSON_LIT(&c->j, ",\"args\":");
-    if (ev->args.type == DASF_VAL_MAP) {
+    /* no "args" key without args: speedscope names a frame after its args */
+    if (ev->args.type == DASF_VAL_MAP && ev->args.v.map.n > 0) {
+        DT_JSON_LIT(&c->j, ",\"args\":");
         if (dt_json_value(&c->j, &ev->args)) goto oom;
-    } else {
-        DT_JSON_LIT(&c->j, "{}");
     }
     DT_JSON_LIT(&c->j, "}");
     c->events++;
-    if (c->j.failed) {
-        dt_err("%s: write failed: %s", c->out_path, strerror(errno));
-        return DT_FAIL;
+    if (c->j.failed) return DT_FAIL; /* reported at close */
+    if (!c->warned && c->out.bytes + c->j.len > JSON_WARN_BYTES) {
+        c->warned = true;
+        dt_err("%s: warning: the JSON passed 256 MB; chrome://tracing cannot load that much "
+               "and ui.perfetto.dev may run out of memory: use 'dasf-trace export --perfetto' "
+               "(about 10x smaller)",
+               c->out_path);
     }
     return 0;
 oom:
@@ -242,6 +274,9 @@ oom:
 int dt_cmd_export(int argc, char **argv) {
     static const struct option opts[] = {{"help", 0, NULL, 'h'},
                                          {"chrome", 0, NULL, OPT_CHROME},
+                                         {"perfetto", 0, NULL, OPT_PERFETTO},
+                                         {"array", 0, NULL, OPT_ARRAY},
+                                         {"no-compress", 0, NULL, OPT_NO_COMPRESS},
                                          {"output", 1, NULL, 'o'},
                                          DT_OUTPUT_LONGOPT,
                                          DT_FILTER_LONGOPTS,
@@ -252,13 +287,18 @@ int dt_cmd_export(int argc, char **argv) {
     int first;
     int rc = dt_parse_args(argc, argv, "o:", opts, export_help, &f, export_option, &c, 1, &first);
     if (rc >= 0) return rc;
-    if (!c.out_path) return dt_usage("no output file: give -o OUT.json");
-    if (dt_out_open(&c.o, c.out_path, 0) != DT_OK) return DT_FAIL;
-    c.out = c.o.f;
-    static char obuf[1 << 16];
-    setvbuf(c.out, obuf, _IOFBF, sizeof obuf);
-    if (dt_json_init(&c.j, c.out)) {
-        dt_out_abort(&c.o);
+    if (c.chrome && c.perfetto) return dt_usage("--chrome and --perfetto: choose one format");
+    if (c.array && c.perfetto) return dt_usage("--array is a --chrome option");
+    if (c.no_compress && !c.perfetto) return dt_usage("--no-compress is a --perfetto option");
+    if (!c.out_path)
+        return dt_usage("no output file: give -o %s", c.perfetto ? "OUT.pftrace" : "OUT.json");
+    if (c.perfetto) {
+        dt_perfetto_opts po = {.compress = !c.no_compress};
+        return dt_perfetto_export(c.out_path, argv + first, argc - first, &f, &po);
+    }
+    if (dt_outfile_open(&c.out, c.out_path, 6)) return DT_FAIL;
+    if (dt_json_init_sink(&c.j, &c.out)) {
+        dt_outfile_abort(&c.out);
         dt_err("out of memory");
         return DT_FAIL;
     }
@@ -271,21 +311,23 @@ int dt_cmd_export(int argc, char **argv) {
     c.window.from_ns = f.from_ns, c.window.to_ns = f.to_ns;
     c.spans = dt_spans_new();
     if (!c.spans) {
-        dt_out_abort(&c.o);
+        dt_outfile_abort(&c.out);
         dt_json_free(&c.j);
         dt_err("out of memory");
         return DT_FAIL;
     }
-    DT_JSON_LIT(&c.j, "[\n");
+    if (c.array)
+        DT_JSON_LIT(&c.j, "[\n");
+    else
+        DT_JSON_LIT(&c.j, "{\"traceEvents\":[\n");
     int st = dt_each_event(argv + first, argc - first, &before, export_event, NULL, &c);
-    DT_JSON_LIT(&c.j, "\n]\n");
+    if (c.array)
+        DT_JSON_LIT(&c.j, "\n]\n");
+    else
+        DT_JSON_LIT(&c.j, "\n],\n\"displayTimeUnit\":\"ns\",\n"
+                          "\"otherData\":{\"generator\":\"dasf-trace export\"}}\n");
     dt_json_flush(&c.j);
-    if (c.j.failed) {
-        dt_out_abort(&c.o); /* the message was printed when it failed */
-        st = DT_FAIL;
-    } else if (dt_out_commit(&c.o) != DT_OK) {
-        st = DT_FAIL;
-    }
+    if (dt_outfile_close(&c.out)) st = DT_FAIL;
     dt_spans_finish(c.spans, NULL, NULL);
     dt_spans_report(c.spans, stderr, "dasf-trace export: ");
     dt_spans_free(c.spans);

@@ -250,6 +250,7 @@ int dt_grow(void **arr, size_t *cap, size_t len, size_t sz);
  * output is always valid JSON. */
 typedef struct dt_json {
     FILE *out;
+    struct dt_outfile *sink; /* when set, output goes here instead of out */
     dt_strmap cache; /* key -> index into enc */
     struct dt_json_enc {
         char *s;
@@ -267,6 +268,8 @@ typedef struct dt_json {
 
 /* @return 0 or -1 (out of memory). */
 int dt_json_init(dt_json *j, FILE *out);
+/* The same, writing to an outfile (outfile.h: plain or gzip). */
+int dt_json_init_sink(dt_json *j, struct dt_outfile *sink);
 /* Writes the buffered output to the FILE (call before closing it). */
 void dt_json_flush(dt_json *j);
 void dt_json_free(dt_json *j);
@@ -282,11 +285,13 @@ void dt_json_micros_ns(dt_json *j, int64_t ns);
 /* Any value tree: maps with non-string keys get the key's text; bin as a
  * hex string. */
 int dt_json_value(dt_json *j, const dasf_value *v);
+/* Writes straight to the output (bypassing the buffer). */
+void dt_json_write_through(dt_json *j, const char *s, size_t n);
 static inline void dt_json_raw(dt_json *j, const char *s, size_t n) {
     if (j->len + n > DT_JSON_BUF) {
         dt_json_flush(j);
         if (n > DT_JSON_BUF) {
-            if (fwrite(s, 1, n, j->out) != n) j->failed = true;
+            dt_json_write_through(j, s, n);
             return;
         }
     }

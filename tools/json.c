@@ -9,6 +9,7 @@
  * The cache is bounded (DT_JSON_CACHE entries), so memory stays constant.
  */
 #include "common.h"
+#include "outfile.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -26,8 +27,23 @@ int dt_json_init(dt_json *j, FILE *out) {
     return j->buf ? 0 : -1;
 }
 
+int dt_json_init_sink(dt_json *j, struct dt_outfile *sink) {
+    int rc = dt_json_init(j, NULL);
+    j->sink = sink;
+    return rc;
+}
+
+void dt_json_write_through(dt_json *j, const char *s, size_t n) {
+    if (j->sink) {
+        dt_outfile_write(j->sink, s, n);
+        if (j->sink->failed) j->failed = true;
+    } else if (fwrite(s, 1, n, j->out) != n) {
+        j->failed = true;
+    }
+}
+
 void dt_json_flush(dt_json *j) {
-    if (j->len && fwrite(j->buf, 1, j->len, j->out) != j->len) j->failed = true;
+    if (j->len) dt_json_write_through(j, j->buf, j->len);
     j->len = 0;
 }
 

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Checks a `dasf-trace export --chrome` file against the Trace Event Format
-rules (the JSON Perfetto UI and chrome://tracing load): array form with one
-event per line (so a truncated file still loads), required keys per phase,
-integer pid/tid, ts/dur in microseconds with exactly 3 decimals (ns).
+rules (the JSON Perfetto UI and chrome://tracing load): array form (or with
+--object the object form {"traceEvents":[...],"displayTimeUnit":"ns",...})
+with one event per line (so a truncated array still loads), required keys
+per phase, integer pid/tid, ts/dur in microseconds with exactly 3 decimals
+(ns), no empty "args", a "cat" on every X event.
 Exit 0 when every rule holds, else prints each violation and exits 1."""
 import argparse
 import json
@@ -20,6 +22,7 @@ ap.add_argument("--events", type=int, help="exact number of events")
 ap.add_argument("--phases", default="", help="phase letters that must occur")
 ap.add_argument("--named-process", action="append", default=[])
 ap.add_argument("--named-thread", action="append", default=[])
+ap.add_argument("--object", action="store_true", help="expect the object form")
 a = ap.parse_args()
 errors = []
 
@@ -29,13 +32,27 @@ def err(i, msg):
 
 
 text = open(a.file, encoding="utf-8").read()
-events = json.loads(text)  # the whole file is one valid JSON array
-if not isinstance(events, list):
-    sys.exit("not a JSON array")
+doc = json.loads(text)  # the whole file is one valid JSON document
 lines = text.split("\n")
-if lines[0] != "[" or lines[-2:] != ["]", ""]:
-    errors.append("file must start with '[' and end with ']' on their own lines")
-body = lines[1:-2]
+if a.object:
+    if not isinstance(doc, dict) or not isinstance(doc.get("traceEvents"), list):
+        sys.exit("not the object form with a traceEvents array")
+    if doc.get("displayTimeUnit") != "ns":
+        errors.append("displayTimeUnit is not \"ns\"")
+    events = doc["traceEvents"]
+    if lines[0] != '{"traceEvents":[' or "]," not in lines:
+        errors.append("object form must open with {\"traceEvents\":[ and close the array on "
+                      "its own line")
+        body = []
+    else:
+        body = lines[1:lines.index("],")]
+else:
+    events = doc
+    if not isinstance(events, list):
+        sys.exit("not a JSON array")
+    if lines[0] != "[" or lines[-2:] != ["]", ""]:
+        errors.append("file must start with '[' and end with ']' on their own lines")
+    body = lines[1:-2]
 if len(body) != len(events):
     errors.append("%d lines for %d events: not one event per line" % (len(body), len(events)))
 for i, line in enumerate(body):
@@ -72,9 +89,13 @@ for i, e in enumerate(events):
         err(i, "ts missing")
     if "args" in e and not isinstance(e["args"], dict):
         err(i, "args is not an object")
+    elif "args" in e and not e["args"] and ph != "M":
+        err(i, "empty args (leave the key out: speedscope names frames after args)")
     if ph == "X":
         if not isinstance(e.get("dur"), (int, float)) or e["dur"] < 0:
             err(i, "X without a non-negative dur")
+        if not isinstance(e.get("cat"), str):
+            err(i, "X without cat (flows bind only to slices with a category)")
     elif "dur" in e:
         err(i, "dur on a %s event" % ph)
     if ph in "iI" and e.get("s") not in ("g", "p", "t"):
