@@ -466,7 +466,7 @@ Test(chrome, warns_once_past_256_mb, .init = setup, .fini = teardown) {
     /* 14000 events with 100 args of 200 bytes: about 290 MB of JSON (short
      * strings, so the JSON writer's cache keeps this quick) */
     dasf_writer *w = writer(th_path(dir, "big.zst"), "h");
-    static char keys[100][8], vals[100][201];
+    static char keys[100][16], vals[100][201];
     dasf_kv kv[100];
     for (int i = 0; i < 100; i++) {
         snprintf(keys[i], sizeof keys[i], "k%d", i);

@@ -67,13 +67,16 @@ static void assert_no_sanitizer_report(const char *out, const char *what) {
     cr_assert_null(strstr(out, "LeakSanitizer"), "%s: leak report:\n%s", what, out);
 }
 
+#define N_VERBS 9
+
 /* Every reading verb on path: exit status 0 or 1 (never a crash or a
  * sanitizer report); returns how many verbs said the file is damaged. */
 static int every_verb(const char *path) {
     const char *out_svg = th_tmp_file("every.svg");
     const char *out_json = th_tmp_file("every.json");
+    const char *out_pf = th_tmp_file("every.pftrace");
     const char *out_arch = th_tmp_file("every-conv.zst");
-    char verbs[8][1200];
+    char verbs[N_VERBS][1200];
     snprintf(verbs[0], sizeof verbs[0], "cat '%s'", path);
     snprintf(verbs[1], sizeof verbs[1], "info '%s'", path);
     snprintf(verbs[2], sizeof verbs[2], "verify '%s'", path);
@@ -82,8 +85,9 @@ static int every_verb(const char *path) {
     snprintf(verbs[5], sizeof verbs[5], "export --chrome -o '%s' '%s'", out_json, path);
     snprintf(verbs[6], sizeof verbs[6], "convert --force --to archive '%s' '%s'", path, out_arch);
     snprintf(verbs[7], sizeof verbs[7], "merge --force -o '%s' '%s'", out_arch, path);
+    snprintf(verbs[8], sizeof verbs[8], "export --perfetto -o '%s' '%s'", out_pf, path);
     int damaged = 0;
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < N_VERBS; i++) {
         char *out = NULL;
         int st = run_verb(&out, "%s", verbs[i]);
         assert_no_sanitizer_report(out, verbs[i]);
@@ -107,7 +111,7 @@ Test(hostile, schema_keys_checked_against_the_table_they_index) {
     cr_assert_eq(rr.st.chunks_read, 0);
     cr_assert(strstr(rr.st.first_damage, "repeats a table"), "%s", rr.st.first_damage);
     /* verify, info and stats used to say ok; every verb now says damaged. */
-    cr_assert_eq(every_verb(REPRO "schema_stale_strings.zst"), 8);
+    cr_assert_eq(every_verb(REPRO "schema_stale_strings.zst"), N_VERBS);
 }
 
 /* ---- 2. tools: non-string map keys, spans wider than int64 ----------------- */
@@ -173,7 +177,7 @@ Test(hostile, time_spans_wider_than_int64) {
     cr_assert(text && n > 6, "timeline wrote its picture");
     cr_assert(memmem(text, n, "</svg>", 6), "a whole SVG document");
     free(text);
-    cr_assert_eq(every_verb(path), 8);
+    cr_assert_eq(every_verb(path), N_VERBS);
 }
 
 /* ---- 5 (reader side). a chunk with malformed events is damaged, not whole ---- */
@@ -265,7 +269,7 @@ Test(hostile, kept_regression_inputs) {
     cr_assert_eq(rr.st.chunks_damaged, 1);
     rr = read_all(REPRO "h4_events_2p40.zst");
     cr_assert_str_eq(rr.names, "ok ok ok ok");
-    cr_assert_eq(every_verb(REPRO "h1b_legacy_len2p62_between.msgpack"), 8);
-    cr_assert_eq(every_verb(REPRO "h3b_archive_nested100k.zst"), 8);
-    cr_assert_eq(every_verb(REPRO "h4_events_2p40.zst"), 8);
+    cr_assert_eq(every_verb(REPRO "h1b_legacy_len2p62_between.msgpack"), N_VERBS);
+    cr_assert_eq(every_verb(REPRO "h3b_archive_nested100k.zst"), N_VERBS);
+    cr_assert_eq(every_verb(REPRO "h4_events_2p40.zst"), N_VERBS);
 }
