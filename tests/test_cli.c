@@ -1380,7 +1380,7 @@ Test(cli_runs, info_lists_runs_and_every_verb_selects_one, .init = setup, .fini 
     cr_assert_eq(run_cli(&out, NULL, "cat --run 1 --run 3 runs.zst"), 0);
     cr_assert_eq(count_lines(out), 600);
     free(out);
-    cr_assert_eq(run_cli(&out, NULL, "export -o - --run 1 runs.zst"), 0);
+    cr_assert_eq(run_cli(&out, NULL, "export --array -o - --run 1 runs.zst"), 0);
     cr_assert_eq(count_lines(out), 302); /* [ ... ] around 300 events */
     free(out);
     cr_assert_eq(run_cli(NULL, NULL, "timeline -o r.svg --run 1 runs.zst"), 0);
