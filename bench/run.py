@@ -526,14 +526,19 @@ def goal_rows(s, lttng_reason):
                     r["bytes_per_event"]["median"] if r else None, GOALS["size_" + wl],
                     " B", False))
     py = python_bench.summarize(s.get("python", []))
-    for args, g, label in [("dasf", "py_args_ratio", "Python: original (C packer) / ours, args (x)"),
-                           ("none", "py_noargs_ratio", "Python: original (C packer) / ours, no args (x)")]:
+    # CPU time of all threads per event: ours pays its flusher here, the original its
+    # in-call commits; the caller-only ratios (larger) are in the Python table.
+    for args, g, label in [("dasf", "py_args_ratio", "Python: orig. C packer / ours, CPU, args (x)"),
+                           ("none", "py_noargs_ratio", "Python: orig. C packer / ours, CPU, no args (x)")]:
         a, b = py.get(("record", "ours-legacy", args)), py.get(("record", "orig-cpacker", args))
-        out.append((label, b["call_ns"]["median"] / a["call_ns"]["median"] if a and b else None,
+        out.append((label, b["cpu_ns"]["median"] / a["cpu_ns"]["median"] if a and b else None,
                     GOALS[g], "x", True))
     r = py.get(("read", "ours-legacy", ""))
-    out.append(("Python: get_traces() into dataclasses (events/s)",
+    out.append(("Python: get_traces() into dataclasses, legacy (events/s)",
                 r["events_per_s"]["median"] / 1e6 if r else None, GOALS["py_read"] / 1e6,
+                " M/s", True))
+    out.append(("Python: the same per CPU second (events/s)",
+                r["events_per_cpu_s"]["median"] / 1e6 if r else None, GOALS["py_read"] / 1e6,
                 " M/s", True))
     return out
 

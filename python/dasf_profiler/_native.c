@@ -491,25 +491,140 @@ static int filedb_ready(FileDB *self) {
 
 /* Packs args (dict or None) into the event and hands it to the database; the
  * GIL may be released inside (wait hooks) when the ring is full. */
+/* args as the runtime's typed list: str/int/float/bool values as such (the
+ * runtime copies them, no encoding here), anything else (None, lists, tuples,
+ * dicts, bytes, numpy scalars) as one msgpack value each, packed into b.  The
+ * keys and values are referenced in keep[] until the record returns: the GIL
+ * may be released inside it, and another thread could change the dict. */
+#define TYPED_MAX 32
+typedef struct typed {
+    dasf_arg a[TYPED_MAX];
+    size_t off[TYPED_MAX]; /* raw values: offset in b, fixed up at the end */
+    PyObject *keep[2 * TYPED_MAX];
+    size_t n, nkeep;
+} typed;
+
+static void typed_release(typed *t) {
+    for (size_t i = 0; i < t->nkeep; i++) Py_DECREF(t->keep[i]);
+    t->nkeep = 0;
+}
+
+/* 1: t filled; 0: use the whole-map form (a key with NUL, too many args);
+ * -1: error (exception set). */
+static int typed_args(PyObject *args, typed *t, pbuf *b) {
+    Py_ssize_t n = PyDict_GET_SIZE(args), pos = 0;
+    if (n > TYPED_MAX) return 0;
+    PyObject *k, *v;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, pbuf_write);
+    t->n = t->nkeep = 0;
+    while (PyDict_Next(args, &pos, &k, &v)) {
+        if (!PyUnicode_Check(k)) {
+            PyErr_Format(PyExc_TypeError, "args: dict keys must be str, not %.100s",
+                         Py_TYPE(k)->tp_name);
+            return -1;
+        }
+        Py_ssize_t klen;
+        const char *key = PyUnicode_AsUTF8AndSize(k, &klen);
+        if (!key) return -1;
+        if ((Py_ssize_t)strlen(key) != klen || t->n == TYPED_MAX) return 0;
+        t->keep[t->nkeep++] = Py_NewRef(k);
+        t->keep[t->nkeep++] = Py_NewRef(v);
+        dasf_arg *a = &t->a[t->n];
+        a->key = key;
+        if (PyUnicode_CheckExact(v)) {
+            Py_ssize_t len;
+            const char *sv = PyUnicode_AsUTF8AndSize(v, &len);
+            if (!sv) return -1;
+            if ((Py_ssize_t)strlen(sv) == len) {
+                a->type = DASF_ARG_STR;
+                a->v.s = sv;
+                t->n++;
+                continue;
+            }
+        } else if (PyFloat_CheckExact(v)) {
+            a->type = DASF_ARG_DOUBLE;
+            a->v.d = PyFloat_AS_DOUBLE(v);
+            t->n++;
+            continue;
+        } else if (PyBool_Check(v)) {
+            a->type = DASF_ARG_BOOL;
+            a->v.b = v == Py_True;
+            t->n++;
+            continue;
+        } else if (PyLong_CheckExact(v)) {
+            int overflow = 0;
+            long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+            if (!overflow) {
+                if (x == -1 && PyErr_Occurred()) return -1;
+                a->type = DASF_ARG_INT;
+                a->v.i = x;
+                t->n++;
+                continue;
+            }
+        }
+        size_t start = b->len;
+        int rc = pack_obj(&pk, v, 1);
+        if (rc) {
+            if (rc == -2 && !PyErr_Occurred()) PyErr_NoMemory();
+            return -1;
+        }
+        a->type = DASF_ARG_MSGPACK;
+        t->off[t->n] = start;
+        a->v.raw.size = b->len - start;
+        t->n++;
+    }
+    if (PyDict_GET_SIZE(args) != n || (Py_ssize_t)t->n != n) {
+        PyErr_SetString(PyExc_RuntimeError, "args: dictionary changed size while recording");
+        return -1;
+    }
+    for (size_t i = 0; i < t->n; i++)
+        if (t->a[i].type == DASF_ARG_MSGPACK) t->a[i].v.raw.data = b->p + t->off[i];
+    return 1;
+}
+
+/* Puts args (dict or None) into the event and hands it to the database; the
+ * GIL may be released inside (wait hooks) when the ring is full. */
 static PyObject *filedb_submit(FileDB *self, dasf_event *ev, PyObject *args) {
     pbuf b;
     pbuf_init(&b);
-    if (pack_args(&b, args)) {
-        pbuf_free(&b);
-        return NULL;
+    typed t;
+    t.nkeep = 0;
+    int form = 0;
+    if (args && args != Py_None) {
+        if (!PyDict_Check(args)) {
+            PyErr_Format(PyExc_TypeError, "args must be a dict, not %.100s",
+                         Py_TYPE(args)->tp_name);
+            return NULL;
+        }
+        form = typed_args(args, &t, &b);
+        if (form == 0) { /* the whole map as one msgpack value */
+            typed_release(&t);
+            b.len = 0;
+            if (pack_args(&b, args) == 0 && b.len) {
+                ev->args_msgpack = b.p;
+                ev->args_msgpack_size = b.len;
+            } else if (PyErr_Occurred()) {
+                form = -1;
+            }
+        } else if (form == 1 && t.n) {
+            ev->args = t.a;
+            ev->n_args = t.n;
+        }
     }
-    if (b.len) {
-        ev->args_msgpack = b.p;
-        ev->args_msgpack_size = b.len;
+    PyObject *r = NULL;
+    if (form >= 0) {
+        self->inflight++;
+        t_in_record = 1;
+        int rc = dasf_db_record(self->db, ev);
+        t_in_record = 0;
+        self->inflight--;
+        r = (rc == 0 || rc == DASF_EDROPPED) ? Py_NewRef(Py_None) /* a drop is counted */
+                                             : raise_status(rc, "record");
     }
-    self->inflight++;
-    t_in_record = 1;
-    int rc = dasf_db_record(self->db, ev);
-    t_in_record = 0;
-    self->inflight--;
+    typed_release(&t);
     pbuf_free(&b);
-    if (rc == 0 || rc == DASF_EDROPPED) Py_RETURN_NONE; /* a drop is counted and written */
-    return raise_status(rc, "record");
+    return r;
 }
 
 /* Which dataclass fields each record_* method takes (after its positionals). */
