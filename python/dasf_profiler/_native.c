@@ -224,6 +224,11 @@ static int pack_obj(msgpack_packer *pk, PyObject *o, int depth) {
         Py_DECREF(b);
         return rc;
     }
+    if (strcmp(Py_TYPE(o)->tp_name, "numpy.bool_") == 0) { /* before its __index__ */
+        int t = PyObject_IsTrue(o);
+        if (t < 0) return -1;
+        return (t ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) ? -2 : 0;
+    }
     if (PyIndex_Check(o)) { /* numpy integers and other int-like scalars */
         PyObject *i = PyNumber_Index(o);
         if (!i) return -1;

@@ -117,7 +117,7 @@ def random_value(rng, depth=0):
             lambda: rng.randrange(-40, 200), lambda: random_double(rng),
             lambda: rng.choice([0.0, -0.0, 5e-324, 1.7976931348623157e308]),
             lambda: rng.choice([True, False, None]),
-            lambda: "".join(rng.choice("aé€𝄞 x_-") for _ in range(rng.randrange(0, 70))),
+            lambda: "".join(rng.choice("aé€𝄞 x_-\0") for _ in range(rng.randrange(0, 70))),
             lambda: bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 20))),
         ])()
     if r < 0.75:
@@ -172,6 +172,28 @@ class _Through:
         self.record_instant_event = n.record_instant_event
         self.record_duration_begin_event = n.record_duration_begin_event
         self.record_duration_end_event = n.record_duration_end_event
+
+
+@pytest.mark.parametrize("name", ["w.msgpack", "w.zst"])
+def test_args_of_every_shape_the_record_path_distinguishes(tmp_path, name):
+    """Plain values, nested ones, NUL inside values and keys, more args than the typed
+    list holds, numpy-like scalars: each comes back as given (tuples as lists)."""
+    import numpy as np
+    cases = [
+        {"s": "x", "i": -5, "u": 2**64 - 1, "f": 0.5, "b": True, "n": None},
+        {"nul value": "a\0b", "k\0ey": 1},
+        {f"k{i}": i for i in range(40)},
+        {"np_int": np.int64(7), "np_float": np.float32(0.25), "np_bool": np.bool_(True)},
+        {"t": (1, (2, 3)), "l": [[], {}], "d": {"x": {"y": [1.5]}}, "by": b"\x00\xff"},
+    ]
+    db = ours.FileDatabase(str(tmp_path / name))
+    for i, a in enumerate(cases):
+        db._db.record_instant_event(f"c{i}", float(i), args=a)
+    db.commit()
+    got = [e.args for e in db.get_traces()]
+    want = [plain(c) for c in cases]
+    want[3] = {"np_int": 7, "np_float": plain(0.25), "np_bool": True}
+    assert [plain(g) for g in got] == want
 
 
 def test_other_phases_come_back_as_trace_events(tmp_path):
