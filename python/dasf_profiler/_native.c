@@ -368,7 +368,7 @@ typedef struct FileDB {
     dasf_db *db;
     PyObject *path; /* str */
     int closed;
-    long inflight; /* records between their start and their return */
+    long inflight; /* records, commits, stats calls between start and return */
     PyObject *weakrefs;
 } FileDB;
 
@@ -442,8 +442,9 @@ static int FileDB_init(FileDB *self, PyObject *args, PyObject *kw) {
     return 0;
 }
 
-/* Closes the C database (commit_on_close honoured) once no record is in
- * flight; the GIL is released while it waits and while it closes. */
+/* Closes the C database (commit_on_close honoured) once no record, commit or
+ * stats call is in flight on another thread (they may have released the GIL);
+ * the GIL is released while it waits and while it closes. */
 static int filedb_close(FileDB *self) {
     if (self->closed || !self->db) return 0;
     self->closed = 1;
@@ -795,9 +796,11 @@ static PyObject *FileDB_commit(FileDB *self, PyObject *unused) {
     if (self->closed) return raise_status(DASF_ECLOSED, "commit");
     dasf_db *db = self->db;
     int rc;
+    self->inflight++; /* close waits for it */
     Py_BEGIN_ALLOW_THREADS
     rc = dasf_db_commit(db);
     Py_END_ALLOW_THREADS
+    self->inflight--;
     if (rc) return raise_status(rc, "commit");
     Py_RETURN_NONE;
 }
@@ -813,9 +816,11 @@ static PyObject *FileDB_stats(FileDB *self, PyObject *unused) {
     dasf_db_stats st;
     dasf_db *db = self->db;
     int rc;
+    self->inflight++;
     Py_BEGIN_ALLOW_THREADS
     rc = dasf_db_get_stats(db, &st);
     Py_END_ALLOW_THREADS
+    self->inflight--;
     if (rc) return raise_status(rc, "stats");
     return Py_BuildValue("{sKsKsKsKsKsKsKsi}", "recorded", (unsigned long long)st.recorded,
                          "dropped", (unsigned long long)st.dropped, "written",

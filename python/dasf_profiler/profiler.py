@@ -328,6 +328,7 @@ class EventProfiler:
         "remove_old_output_file": False,
         "commit_on_close": True,
     }
+    output_file = None
 
     def __init__(
         self,

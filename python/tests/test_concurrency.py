@@ -194,3 +194,42 @@ def test_a_record_blocked_on_a_full_ring_releases_the_gil(tmp_path, run_py):
     r = run_py(BLOCK_PROG, path, timeout=120)
     assert "blocked at" in r.stdout
     check_streams(path, {"r": 20000})
+
+
+def test_close_while_other_threads_record_and_commit(tmp_path):
+    """close() from one thread while others record and commit: they either succeed or get
+    the closed-database ValueError; nothing crashes and what was accepted is in the file."""
+    path = tmp_path / "race.zst"
+    db = ours.FileDatabase(str(path), ring_capacity=1 << 16, commit_threshold=100)
+    accepted = collections.Counter()
+    errors = []
+
+    def recorder(k):
+        rec = db._db.record_complete_event
+        for i in range(20000):
+            try:
+                rec(f"r{k}", float(i), 0.0, args={"seq": i})
+            except ValueError as e:
+                if "closed" not in str(e):
+                    errors.append(e)
+                return
+            accepted[k] += 1
+
+    def committer():
+        while True:
+            try:
+                db.commit()
+            except ValueError:
+                return
+
+    threads = [threading.Thread(target=recorder, args=(k,)) for k in range(3)]
+    threads.append(threading.Thread(target=committer))
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    db.close()
+    for t in threads:
+        t.join()
+    assert not errors
+    got = collections.Counter(ev.name for ev in dasf_profiler.read_events(path))
+    assert got == {f"r{k}": n for k, n in accepted.items() if n}
