@@ -327,9 +327,14 @@ Test(cli_filters, each_filter, .init = setup, .fini = teardown) {
     expect_names("--pid node-a", "Compute Compute");
     expect_names("--tid null", "Compute Compute");
     expect_names("--pid 100 --tid 2", "io io io fetch fetch handoff");
-    expect_names("--from 2.6", "io buffer Compute");
-    expect_names("--from 1.3 --to 1.5 --phase X", "solve step step Compute");
-    expect_names("--to 0.75", "thread_name ready");
+    expect_names("--from @2.6", "io buffer Compute");
+    expect_names("--from @1.3 --to @1.5 --phase X", "solve step step Compute");
+    expect_names("--to @0.75", "thread_name ready");
+    /* the same windows from the trace start (its first timed event, at 0.5 s) */
+    expect_names("--from 2.1s", "io buffer Compute");
+    expect_names("--from 800ms --to 1000000us --phase X", "solve step step Compute");
+    expect_names("--to '250000000 ns'", "thread_name ready");
+    expect_names("--to 250000\xc2\xb5s", "thread_name ready");
 }
 
 Test(cli_filters, stats_respect_filters, .init = setup, .fini = teardown) {
@@ -351,7 +356,7 @@ Test(cli_filters, stats_window_takes_whole_spans, .init = setup, .fini = teardow
     char *out;
     /* the io B/E pair (2.0-2.25) crosses both edges and counts in full;
      * names with no span in the window get no row */
-    cr_assert_eq(run_cli(&out, NULL, "stats --csv --from 2.1 --to 2.2 small.zst"), 0);
+    cr_assert_eq(run_cli(&out, NULL, "stats --csv --from @2.1 --to @2.2 small.zst"), 0);
     cr_assert_str_eq(out, "name,count,total_s,self_s,mean_s,p50_s,p95_s,max_s,share_percent\n"
                           "Compute,1,0.750000000,0.750000000,0.750000000,0.750000000,"
                           "0.750000000,0.750000000,75.000\n"
@@ -637,7 +642,7 @@ Test(cli_timeline, zoom_and_many_spans_aggregate, .init = setup, .fini = teardow
         python_check("check_svg.py", "many.svg --lanes 30:30,30:31 --max-rects 4000", &out), 0,
         "%s", out);
     free(out);
-    cr_assert_eq(run_cli(NULL, NULL, "timeline -o zoom.svg --from 20 --to 21 many.zst"), 0);
+    cr_assert_eq(run_cli(NULL, NULL, "timeline -o zoom.svg --from @20 --to @21 many.zst"), 0);
     cr_assert_eq(python_check("check_svg.py", "zoom.svg --lanes 30:30,30:31 --min-rects 64", &out),
                  0, "%s", out);
     free(out);
@@ -892,7 +897,12 @@ Test(cli_usage, help_and_bad_arguments, .init = setup, .fini = teardown) {
         "frobnicate small.zst",
         "cat --phase Q small.zst",
         "cat --from soon small.zst",
-        "cat --from 3 --to 2 small.zst",
+        "cat --from @3 --to @2 small.zst",
+        "cat --from 3s --to 2s small.zst",
+        "cat --from 2.1 small.zst",
+        "cat --from 2.1 minutes small.zst",
+        "cat --to @ small.zst",
+        "cat --to ms small.zst",
         "stats --by color small.zst",
         "stats --sort speed small.zst",
         "stats --top 0 small.zst",
@@ -1429,4 +1439,131 @@ Test(cli_runs, legacy_runs_are_process_ids, .init = setup, .fini = teardown) {
     cr_assert(strstr(out, "\nsolve,1,"), "%s", out);
     cr_assert_null(strstr(out, "job"), "%s", out);
     free(out);
+}
+
+/* ---- time windows a person can type ------------------------------------------ */
+
+Test(cli_windows, bare_numbers_are_refused_with_the_two_forms, .init = setup, .fini = teardown) {
+    small_files();
+    char *err;
+    cr_assert_eq(run_cli(NULL, &err, "stats --from 2.1 small.zst"), 2);
+    cr_assert(strstr(err, "--from 2.1: say which time it is: '2.1s' counts from the trace start "
+                          "(as timeline and info show times), '@2.1' is the trace clock"),
+              "%s", err);
+    free(err);
+}
+
+/* A window that holds nothing says so on stderr and exits 1, in every verb
+ * that takes one; the message gives the window and what the trace spans,
+ * both from the trace start and on the trace clock. */
+Test(cli_windows, an_empty_window_is_an_error, .init = setup, .fini = teardown) {
+    small_files();
+    const char *verbs[] = {"cat", "stats", "info", "export -o e.json", "timeline -o e.svg",
+                           "merge --force -o e.zst"};
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        for (int layout = 0; layout < 2; layout++) {
+            const char *file = layout ? "small.msgpack" : "small.zst";
+            char *out, *err;
+            cr_assert_eq(run_cli(&out, &err, "%s --from 10s --to 12s %s", verbs[i], file), 1,
+                         "%s", verbs[i]);
+            cr_assert(strstr(err, "nothing in the window 10.000 s (@10.500000000) .. 12.000 s "
+                                  "(@12.500000000); the events read run from 0 ns "
+                                  "(@0.500000000) to 2.500 s (@3.000000000)"),
+                      "%s: %s", verbs[i], err);
+            free(out);
+            free(err);
+            /* inside the trace: no message, status 0 */
+            cr_assert_eq(run_cli(&out, &err, "%s --from 1s --to 1100ms %s", verbs[i], file), 0,
+                         "%s", verbs[i]);
+            cr_assert_null(strstr(err, "nothing in the window"), "%s: %s", verbs[i], err);
+            free(out);
+            free(err);
+        }
+    }
+    /* the same window on the trace clock */
+    char *err;
+    cr_assert_eq(run_cli(NULL, &err, "cat --from @10.5 small.zst"), 1);
+    cr_assert(strstr(err, "nothing in the window 10.000 s (@10.500000000) .. its end"), "%s", err);
+    free(err);
+}
+
+/* The fill colour of the first box titled "NAME — ..." (malloc'ed). */
+static char *fill_of(const char *svg, const char *name) {
+    char t[128];
+    snprintf(t, sizeof t, "<title>%s \xe2\x80\x94", name);
+    const char *at = strstr(svg, t);
+    cr_assert_not_null(at, "no box %s", name);
+    const char *f = at;
+    while (f > svg && strncmp(f, "fill=\"", 6))
+        f--;
+    cr_assert(f > svg);
+    f += 6;
+    return strndup(f, (size_t)(strchr(f, '"') - f));
+}
+
+/* The y of the first box titled "NAME — ...". */
+static int box_y(const char *svg, const char *name) {
+    char t[128];
+    snprintf(t, sizeof t, "<title>%s \xe2\x80\x94", name);
+    const char *at = strstr(svg, t);
+    cr_assert_not_null(at, "no box %s", name);
+    const char *r = at;
+    while (r > svg && strncmp(r, "<rect ", 6))
+        r--;
+    const char *y = strstr(r, " y=\"");
+    cr_assert(y && y < at);
+    return atoi(y + 4);
+}
+
+/* Zooming in keeps every name's colour (it was the name's rank in the
+ * window: solve is second in the whole trace and first at 0.5 .. 1 s). */
+Test(cli_windows, timeline_colours_follow_the_name, .init = setup, .fini = teardown) {
+    small_files();
+    cr_assert_eq(run_cli(NULL, NULL, "timeline -o all.svg small.zst"), 0);
+    cr_assert_eq(run_cli(NULL, NULL, "timeline -o zoom.svg --from 0.5s --to 1s small.zst"), 0);
+    char *all = read_text("all.svg"), *zoom = read_text("zoom.svg");
+    const char *names[] = {"solve", "step"};
+    for (int i = 0; i < 2; i++) {
+        char *a = fill_of(all, names[i]), *z = fill_of(zoom, names[i]);
+        cr_assert_str_eq(a, z, "%s: %s in the trace, %s zoomed", names[i], a, z);
+        free(a);
+        free(z);
+    }
+    char *s = fill_of(all, "solve"), *t = fill_of(all, "step");
+    cr_assert_str_neq(s, t);
+    free(s);
+    free(t);
+    free(all);
+    free(zoom);
+}
+
+/* A parent and its child both cut by the window, to the same box: the
+ * parent stays on top (they used to be ordered by their clipped times, so
+ * the child, written first, could land above its parent).  The legend
+ * totals count the part inside the window; the axis and the header count
+ * from the trace start, so the times shown are the times to type. */
+Test(cli_windows, timeline_zoom_nests_clips_and_labels, .init = setup, .fini = teardown) {
+    dasf_writer *w = open_writer(th_path(dir, "cut.zst"), 1, 100, 4, "h");
+    dasf_trace_event e = ev_make("start", 'I', 0.0, 0, v_int(4), v_int(4));
+    add(w, &e);
+    e = ev_make("child", 'X', 2.0, 7.0, v_int(4), v_int(4)); /* 2 .. 9, written first */
+    add(w, &e);
+    e = ev_make("parent", 'X', 1.0, 9.0, v_int(4), v_int(4)); /* 1 .. 10 */
+    add(w, &e);
+    cr_assert_eq(dasf_writer_close(w), 0);
+    cr_assert_eq(run_cli(NULL, NULL, "timeline -o cut.svg --from 3s --to 8s cut.zst"), 0);
+    char *svg = read_text("cut.svg");
+    cr_assert_lt(box_y(svg, "parent"), box_y(svg, "child"), "%s", svg);
+    /* the titles give the spans' own duration and start */
+    cr_assert(strstr(svg, "<title>parent \xe2\x80\x94 9.000 s at +1.000 s</title>"), "%s", svg);
+    /* legend: 5 s of each inside the window (not 9 s and 7 s) */
+    cr_assert(strstr(svg, ">parent (5.000 s, 1)</text>"), "%s", svg);
+    cr_assert(strstr(svg, ">child (5.000 s, 1)</text>"), "%s", svg);
+    cr_assert(strstr(svg, "3.000 s .. 8.000 s (5.000 s) from the trace start t0 = "
+                          "@0.000000000 s"),
+              "%s", svg);
+    cr_assert(strstr(svg, "text-anchor=\"middle\">3 s</text>") &&
+                  strstr(svg, "text-anchor=\"middle\">8 s</text>"),
+              "%s", svg);
+    free(svg);
 }

@@ -83,6 +83,7 @@ int dt_cmd_cat(int argc, char **argv) {
     int first;
     int rc = dt_parse_args(argc, argv, "", opts, cat_help, &f, NULL, NULL, 1, &first);
     if (rc >= 0) return rc;
+    if ((rc = dt_filter_resolve(&f, argv + first, argc - first)) != DT_OK) return rc;
     static char obuf[1 << 16];
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
     cat_ctx ctx;
@@ -92,5 +93,7 @@ int dt_cmd_cat(int argc, char **argv) {
     }
     int st = dt_each_event(argv + first, argc - first, &f, cat_event, NULL, &ctx);
     dt_json_free(&ctx.j);
+    fflush(stdout);
+    if (dt_window_report(&f) != DT_OK) st = DT_FAIL;
     return dt_finish_stdout(st);
 }

@@ -201,6 +201,7 @@ static int export_event(void *vctx, const dt_input *in, const dasf_trace_event *
     int keep = export_keep(c, in, ev, &ph);
     if (keep < 0) return DT_FAIL;
     if (!keep) return 0;
+    dt_window_hit(&c->window);
     int64_t pid, tid;
     if (map_ids(c, ev, &pid, &tid)) goto oom;
     if (ph == 'I') ph = 'i'; /* 'I' is the format's deprecated spelling */
@@ -292,9 +293,12 @@ int dt_cmd_export(int argc, char **argv) {
     if (c.no_compress && !c.perfetto) return dt_usage("--no-compress is a --perfetto option");
     if (!c.out_path)
         return dt_usage("no output file: give -o %s", c.perfetto ? "OUT.pftrace" : "OUT.json");
+    if ((rc = dt_filter_resolve(&f, argv + first, argc - first)) != DT_OK) return rc;
     if (c.perfetto) {
         dt_perfetto_opts po = {.compress = !c.no_compress};
-        return dt_perfetto_export(c.out_path, argv + first, argc - first, &f, &po);
+        int pst = dt_perfetto_export(c.out_path, argv + first, argc - first, &f, &po);
+        if (dt_window_report(&f) != DT_OK) pst = DT_FAIL;
+        return pst;
     }
     if (dt_outfile_open(&c.out, c.out_path, 6)) return DT_FAIL;
     if (dt_json_init_sink(&c.j, &c.out)) {
@@ -309,6 +313,7 @@ int dt_cmd_export(int argc, char **argv) {
     memset(&c.window, 0, sizeof c.window);
     c.window.has_from = f.has_from, c.window.has_to = f.has_to;
     c.window.from_ns = f.from_ns, c.window.to_ns = f.to_ns;
+    c.window.win = f.win;
     c.spans = dt_spans_new();
     if (!c.spans) {
         dt_outfile_abort(&c.out);
@@ -330,6 +335,7 @@ int dt_cmd_export(int argc, char **argv) {
     if (dt_outfile_close(&c.out)) st = DT_FAIL;
     dt_spans_finish(c.spans, NULL, NULL);
     dt_spans_report(c.spans, stderr, "dasf-trace export: ");
+    if (dt_window_report(&f) != DT_OK) st = DT_FAIL;
     dt_spans_free(c.spans);
     dt_json_free(&c.j);
     dt_strmap_free(&c.pids);

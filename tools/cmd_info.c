@@ -259,6 +259,7 @@ int dt_cmd_info(int argc, char **argv) {
     dt_filter f = {0};
     int rc = dt_parse_args(argc, argv, "", opts, info_help, &f, NULL, NULL, 1, &first);
     if (rc >= 0) return rc;
+    if ((rc = dt_filter_resolve(&f, argv + first, argc - first)) != DT_OK) return rc;
     int status = DT_OK;
     bool filtering = dt_filter_active(&f);
     dt_runs runs;
@@ -285,7 +286,9 @@ int dt_cmd_info(int argc, char **argv) {
                 status = DT_FAIL;
                 break;
             }
+            if (f.win && ev->phase != DASF_PHASE_METADATA) dt_window_seen(&f, ev);
             bool keep = !filtering || (dt_filter_run_wanted(&f, in.run) && dt_filter_match(&f, ev));
+            if (keep && (f.has_from || f.has_to)) dt_window_hit(&f);
             if (keep && info_event(&c, &in, ev)) {
                 status = DT_FAIL;
                 break;
@@ -308,5 +311,7 @@ int dt_cmd_info(int argc, char **argv) {
             status = DT_FAIL;
         }
     dt_runs_free(&runs);
+    fflush(stdout);
+    if (dt_window_report(&f) != DT_OK) status = DT_FAIL;
     return dt_finish_stdout(status);
 }

@@ -172,5 +172,8 @@ int dt_cmd_merge(int argc, char **argv) {
     int rc = dt_parse_args(argc, argv, "o:", opts, help, &f, merge_option, &a, 1, &first);
     if (rc >= 0) return rc;
     if (!a.out) return dt_usage("no output file: give -o OUT");
-    return dt_copy(a.out, argv + first, argc - first, &f, &a.copy);
+    if ((rc = dt_filter_resolve(&f, argv + first, argc - first)) != DT_OK) return rc;
+    int st = dt_copy(a.out, argv + first, argc - first, &f, &a.copy);
+    if (dt_window_report(&f) != DT_OK) st = DT_FAIL;
+    return st;
 }

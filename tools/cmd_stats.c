@@ -276,6 +276,7 @@ static int add_duration(stats_ctx *c, size_t gi, int64_t start, int64_t d, bool 
         c->n_pairs++;
     else
         c->n_x++;
+    if (c->has_from || c->has_to) dt_window_hit(&c->after);
     group *g = &c->groups[gi];
     if (dt_grow((void **)&g->d, &g->cap, g->n, sizeof *g->d)) return -1;
     g->d[g->n++] = d;
@@ -652,6 +653,7 @@ int dt_cmd_stats(int argc, char **argv) {
     int first;
     int rc = dt_parse_args(argc, argv, "", opts, stats_help, &f, stats_option, &c, 1, &first);
     if (rc >= 0) return rc;
+    if ((rc = dt_filter_resolve(&f, argv + first, argc - first)) != DT_OK) return rc;
     /* B and E are paired before the window and the name filter apply, so a
      * span crossing --from or --to is counted whole instead of losing one
      * end, and --name never separates an E from its B. */
@@ -694,6 +696,8 @@ int dt_cmd_stats(int argc, char **argv) {
     fflush(stdout);
     dt_spans_report(c.spans, c.csv ? stderr : stdout, c.csv ? "dasf-trace stats: " : "");
     report_runs(&c, c.csv ? stderr : stdout, c.csv ? "dasf-trace stats: " : "");
+    fflush(stdout);
+    if (dt_window_report(&f) != DT_OK) st = DT_FAIL;
     free_ctx(&c);
     return dt_finish_stdout(st);
 }

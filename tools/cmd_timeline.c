@@ -17,6 +17,7 @@
  */
 #include "common.h"
 #include "metanames.h"
+#include "runs.h"
 #include "spans.h"
 
 #include <errno.h>
@@ -48,7 +49,8 @@ enum { OPT_WIDTH = DT_OPT_VERB };
 #define LEGEND_MAX 24
 
 typedef struct wide_span {
-    int64_t s, e;
+    int64_t s, e;   /* drawn: clipped to the window */
+    int64_t os, oe; /* the span's own times: nesting and its title */
     uint32_t name;
     uint32_t depth;
     bool open; /* a B that was never closed */
@@ -63,7 +65,8 @@ typedef struct column {
 
 /* A narrow span waiting until its narrow ancestors (if any) have arrived. */
 typedef struct nnode {
-    int64_t s, e;
+    int64_t s, e;   /* the span's own times: nesting */
+    int64_t cs, ce; /* clipped to the window: its columns */
     uint32_t name;
 } nnode;
 
@@ -111,8 +114,13 @@ typedef struct tl_ctx {
     const char *out_path;
     long long width;
     int plot_w;
-    dt_filter f;     /* as given; then what applies before pairing (see dt_filter_split) */
+    dt_filter given; /* as on the command line (its window made absolute) */
+    dt_filter f;     /* what applies before pairing (see dt_filter_split) */
     dt_filter after; /* --name/--phase, for events and for paired spans */
+    dt_runs runs;    /* pass 1 reads unfiltered and applies --run itself */
+    bool have_t0;
+    int64_t t0;    /* the trace start: times shown and typed count from it */
+    int64_t t_end; /* the latest end: where a B never closed is drawn to */
     dt_spans *spans;
     bool has_from, has_to;
     int64_t from, to; /* the view */
@@ -124,7 +132,6 @@ typedef struct tl_ctx {
         const char *s; /* key in names_map */
         double total;
         uint64_t count;
-        int color; /* palette index, or -1 */
     } * names;
     size_t n_names, cap_names;
     dt_strmap lanes_map;
@@ -159,12 +166,17 @@ static int oom(void) {
 
 /* ---- pass 1: the time span ------------------------------------------------ */
 
+/* Every event: the trace start (t0); events the filters keep: the view's
+ * extent when --from/--to do not give it. */
 static int span_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
     tl_ctx *c = vctx;
-    (void)in;
     int64_t s = ev->timestamp_ns;
     int64_t e = dt_add_ns(s, ev->phase == DASF_PHASE_COMPLETE && ev->duration_ns > 0 ? ev->duration_ns : 0);
     if (ev->phase == DASF_PHASE_METADATA) return 0;
+    if (!c->have_t0 || s < c->t0) c->t0 = s;
+    if (!c->have_t0 || e > c->t_end) c->t_end = e;
+    c->have_t0 = true;
+    if (!dt_filter_run_wanted(&c->f, in->run) || !dt_filter_match(&c->f, ev)) return 0;
     bool be = ev->phase == DASF_PHASE_DURATION_BEGIN || ev->phase == DASF_PHASE_DURATION_END;
     if (be ? !dt_filter_match_span(&c->after, ev->name) : !dt_filter_match(&c->after, ev))
         return 0;
@@ -183,7 +195,7 @@ static uint32_t name_index(tl_ctx *c, const char *name) {
     if (created) {
         if (dt_grow((void **)&c->names, &c->cap_names, c->n_names, sizeof *c->names))
             return UINT32_MAX;
-        c->names[c->n_names] = (struct name_st){NULL, 0, 0, -1};
+        c->names[c->n_names] = (struct name_st){NULL, 0, 0};
         e->val = c->n_names++;
     }
     c->names[e->val].s = e->key; /* the key string itself never moves */
@@ -233,7 +245,8 @@ static int add_paired(void *vctx, const dt_span *sp) {
     lane *l = lane_of_span(c, sp);
     uint32_t n = name_index(c, sp->name);
     if (!l || n == UINT32_MAX) return -1;
-    return add_span(c, l, sp->start_ns, sp->open ? c->to : sp->end_ns, n, sp->open);
+    int64_t end = sp->open ? (c->t_end > sp->start_ns ? c->t_end : sp->start_ns) : sp->end_ns;
+    return add_span(c, l, sp->start_ns, end, n, sp->open);
 }
 
 static double px_of(const tl_ctx *c, int64_t t) {
@@ -251,8 +264,8 @@ static int col_of(const tl_ctx *c, int64_t t) {
  * longest span of a column names it (usually the outermost of its level). */
 static void column_add(tl_ctx *c, lane *l, int level, const nnode *x) {
     column *cols = l->cols + (size_t)level * (size_t)c->plot_w;
-    int a = col_of(c, x->s), b = col_of(c, x->e);
-    int64_t dur = x->e - x->s;
+    int a = col_of(c, x->cs), b = col_of(c, x->ce);
+    int64_t dur = x->ce - x->cs;
     double part = (double)dur / (double)(b - a + 1);
     for (int k = a; k <= b; k++) {
         column *col = &cols[k];
@@ -308,7 +321,8 @@ static void narrow_flush(tl_ctx *c, lane *l, int64_t limit) {
  * latest end can get no narrow parent any more (that parent would be wider
  * than a pixel), so it is final: its subtree is drawn and forgotten.  The
  * buffers hold about a pixel's worth of spans per lane. */
-static int narrow_add(tl_ctx *c, lane *l, int64_t s, int64_t e, uint32_t n) {
+static int narrow_add(tl_ctx *c, lane *l, int64_t s, int64_t e, int64_t cs, int64_t ce,
+                      uint32_t n) {
     if (!l->cols) {
         l->cols = calloc((size_t)c->plot_w * NARROW_LEVELS, sizeof *l->cols);
         if (!l->cols) return -1;
@@ -319,31 +333,36 @@ static int narrow_add(tl_ctx *c, lane *l, int64_t s, int64_t e, uint32_t n) {
     if (dt_grow((void **)&l->pend, &l->cap_pend, l->n_pend, sizeof *l->pend) ||
         dt_grow((void **)&l->roots, &l->cap_roots, l->n_roots, sizeof *l->roots))
         return -1;
-    l->pend[l->n_pend++] = (nnode){s, e, n};
+    l->pend[l->n_pend++] = (nnode){s, e, cs, ce, n};
     l->roots[l->n_roots++] = (nroot){start, s};
     narrow_flush(c, l, e - (int64_t)ceil(c->ns_per_px));
     return 0;
 }
 
-/* A finished span [s, e] of name n in lane l. */
+/* A finished span [s, e] of name n in lane l.  The legend counts the part
+ * inside the window; nesting uses the span's own times, so a parent and a
+ * child both cut by the window edge still nest (their clipped boxes may be
+ * equal). */
 static int add_span(tl_ctx *c, lane *l, int64_t s, int64_t e, uint32_t n, bool open) {
     if (e < c->from || s > c->to) return 0;
-    c->names[n].total += dt_span_ns(s, e);
-    c->names[n].count++;
+    dt_window_hit(&c->given);
     int64_t cs = s < c->from ? c->from : s, ce = e > c->to ? c->to : e;
+    c->names[n].total += dt_span_ns(cs, ce);
+    c->names[n].count++;
     double w = dt_span_ns(cs, ce) / c->ns_per_px;
     if (w >= 1.0 && c->wide_total < MAX_WIDE_SPANS) {
         if (dt_grow((void **)&l->spans, &l->cap_spans, l->n_spans, sizeof *l->spans)) return -1;
-        l->spans[l->n_spans++] = (wide_span){cs, ce, n, 0, open};
+        l->spans[l->n_spans++] = (wide_span){cs, ce, s, e, n, 0, open};
         c->wide_total++;
         return 0;
     }
     c->aggregated++;
-    return narrow_add(c, l, cs, ce, n);
+    return narrow_add(c, l, s, e, cs, ce, n);
 }
 
 static int add_tick(tl_ctx *c, lane *l, int64_t t) {
     if (t < c->from || t > c->to) return 0;
+    dt_window_hit(&c->given);
     if (!l->ticks) {
         l->ticks = calloc((size_t)c->plot_w, 1);
         if (!l->ticks) return -1;
@@ -398,6 +417,7 @@ static int add_counter(tl_ctx *c, const dasf_trace_event *ev) {
             }
             continue;
         }
+        dt_window_hit(&c->given);
         cpoint *p = &k->pts[col_of(c, ev->timestamp_ns)];
         if (!p->has) {
             p->first = p->min = p->max = v;
@@ -449,8 +469,8 @@ static int collect_event(void *vctx, const dt_input *in, const dasf_trace_event 
 
 static int cmp_span(const void *pa, const void *pb) {
     const wide_span *a = pa, *b = pb;
-    if (a->s != b->s) return a->s < b->s ? -1 : 1;
-    if (a->e != b->e) return a->e > b->e ? -1 : 1;
+    if (a->os != b->os) return a->os < b->os ? -1 : 1;
+    if (a->oe != b->oe) return a->oe > b->oe ? -1 : 1;
     return 0;
 }
 
@@ -470,10 +490,10 @@ static int layout_lane(tl_ctx *c, lane *l, int **base_out) {
     int rows = 1;
     for (size_t i = 0; i < l->n_spans; i++) {
         wide_span *sp = &l->spans[i];
-        while (depth > 0 && ends[depth - 1] <= sp->s)
+        while (depth > 0 && ends[depth - 1] <= sp->os)
             depth--;
         sp->depth = (uint32_t)depth;
-        ends[depth++] = sp->e;
+        ends[depth++] = sp->oe;
         if ((int)depth > rows) rows = (int)depth;
         if (base) { /* only columns it covers whole: narrow spans there are inside it */
             double xa = ceil(px_of(c, sp->s)), xb = floor(px_of(c, sp->e)) - 1;
@@ -496,21 +516,13 @@ static int layout_lane(tl_ctx *c, lane *l, int **base_out) {
 
 /* ---- SVG output ------------------------------------------------------------ */
 
-static const char *palette[] = {
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
-    "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
-    "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-};
-#define PALETTE_N (sizeof palette / sizeof palette[0])
-
+/* A name's colour depends on the name alone (its hash: hue, and some
+ * saturation and lightness so close hues still differ), so a name keeps
+ * its colour in every view of every trace: zooming in does not repaint. */
 static void color_of(const tl_ctx *c, uint32_t n, char out[24]) {
-    int k = c->names[n].color;
-    if (k >= 0) {
-        snprintf(out, 24, "%s", palette[k]);
-        return;
-    }
     uint64_t h = dt_hash(c->names[n].s, strlen(c->names[n].s));
-    snprintf(out, 24, "hsl(%u,45%%,62%%)", (unsigned)(h % 360));
+    snprintf(out, 24, "hsl(%u,%u%%,%u%%)", (unsigned)(h % 360), 45 + (unsigned)((h >> 20) % 30),
+             52 + (unsigned)((h >> 40) % 16));
 }
 
 /* Writes s escaped for XML text and attributes; drops characters XML 1.0
@@ -578,17 +590,22 @@ static void fmt_num(char *b, size_t n, double v) {
     snprintf(b, n, "%.6g", v);
 }
 
+/* Ticks at round times from the trace start (t0), labelled with them, so
+ * a zoomed view shows the times to type for --from/--to. */
 static void draw_axis(tl_ctx *c, FILE *o, int top, int bottom) {
     double span = dt_span_ns(c->from, c->to), step, unit;
     const char *uname;
     axis_units(span, &step, &unit, &uname);
+    double lo = dt_span_ns(c->t0, c->from); /* the window, in ns from t0 */
+    /* the label unit must resolve the step and show the offset */
+    double first = ceil(lo / step - 1e-9) * step;
     fprintf(o, "<g class=\"axis\">\n");
     fprintf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>\n", LABEL_W, top,
             LABEL_W + c->plot_w, top);
-    for (double t = 0; t <= span + step * 1e-9; t += step) {
-        double x = LABEL_W + t / c->ns_per_px;
+    for (double t = first; t <= lo + span + step * 1e-9; t += step) {
+        double x = LABEL_W + (t - lo) / c->ns_per_px;
         char b[64];
-        fmt_num(b, sizeof b, t / unit);
+        fmt_num(b, sizeof b, fabs(t / unit) < 1e-9 ? 0 : t / unit);
         fprintf(o,
                 "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e4e4e4\"/>"
                 "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#444\"/>"
@@ -652,16 +669,17 @@ static void draw_lane(tl_ctx *c, FILE *o, lane *l, const int *base) {
     fprintf(o, "</text>\n");
     for (size_t i = 0; i < l->n_spans; i++) {
         wide_span *sp = &l->spans[i];
-        double x = LABEL_W + px_of(c, sp->s), w = (double)(sp->e - sp->s) / c->ns_per_px;
+        double x = LABEL_W + px_of(c, sp->s), w = dt_span_ns(sp->s, sp->e) / c->ns_per_px;
         color_of(c, sp->name, col);
         fprintf(o, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\"%s><title>",
                 x, y + (int)sp->depth * ROW_H + 1, w, ROW_H - 2, col,
                 sp->open ? " stroke=\"#c00\" stroke-dasharray=\"3,2\"" : "");
         xml_text(o, c->names[sp->name].s, 0);
-        fprintf(o, " \xe2\x80\x94 %s at +%s%s</title></rect>\n",
-                dt_format_duration(b1, sizeof b1, (double)(sp->e - sp->s)),
-                dt_format_duration(b2, sizeof b2, dt_span_ns(c->from, sp->s)),
-                sp->open ? " (never closed)" : "");
+        /* its own duration and start (from the trace start), even when cut */
+        double at = dt_span_ns(c->t0, sp->os);
+        fprintf(o, " \xe2\x80\x94 %s at %s%s%s</title></rect>\n",
+                dt_format_duration(b1, sizeof b1, dt_span_ns(sp->os, sp->oe)), at < 0 ? "-" : "+",
+                dt_format_duration(b2, sizeof b2, fabs(at)), sp->open ? " (never closed)" : "");
         if (w > 40) { /* the name fits inside: say it */
             fprintf(o, "<text x=\"%.2f\" y=\"%d\" class=\"in\">", x + 3,
                     y + (int)sp->depth * ROW_H + 12);
@@ -769,8 +787,6 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
     for (uint32_t i = 0; i < c->n_names; i++)
         order[i] = i;
     qsort_r(order, c->n_names, sizeof *order, cmp_name_total, c);
-    for (uint32_t i = 0; i < c->n_names && i < PALETTE_N; i++)
-        c->names[order[i]].color = (int)i;
 
     /* vertical layout: header, axis, lanes grouped by process, counters, legend */
     int y = 62, top = 56;
@@ -821,12 +837,16 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
     }
     if (nfiles > 3) fprintf(o, " and %d more", nfiles - 3);
     char b1[32];
+    char b2[32], b3[32];
+    double wa = dt_span_ns(c->t0, c->from), wb = dt_span_ns(c->t0, c->to);
     fprintf(o,
             "</text>\n<text x=\"14\" y=\"36\" class=\"small\">%" PRIu64
-            " events, %zu lanes, span %s from t0 = ",
-            c->events, c->n_lanes, dt_format_duration(b1, sizeof b1, dt_span_ns(c->from, c->to)));
-    uint64_t a = c->from < 0 ? -(uint64_t)c->from : (uint64_t)c->from;
-    fprintf(o, "%s%" PRIu64 ".%09" PRIu64 " s (trace clock)", c->from < 0 ? "-" : "",
+            " events, %zu lanes; %s%s .. %s%s (%s) from the trace start t0 = @",
+            c->events, c->n_lanes, wa < 0 ? "-" : "", dt_format_duration(b2, sizeof b2, fabs(wa)),
+            wb < 0 ? "-" : "", dt_format_duration(b3, sizeof b3, fabs(wb)),
+            dt_format_duration(b1, sizeof b1, dt_span_ns(c->from, c->to)));
+    uint64_t a = c->t0 < 0 ? -(uint64_t)c->t0 : (uint64_t)c->t0;
+    fprintf(o, "%s%" PRIu64 ".%09" PRIu64 " s (trace clock)", c->t0 < 0 ? "-" : "",
             a / 1000000000u, a % 1000000000u);
     if (c->aggregated)
         fprintf(o, "; %" PRIu64 " spans narrower than a pixel drawn as shaded boxes",
@@ -908,6 +928,7 @@ static void free_ctx(tl_ctx *c) {
     dt_strmap_free(&c->counters_map);
     dt_meta_names_free(&c->meta);
     dt_spans_free(c->spans);
+    dt_runs_free(&c->runs);
 }
 
 int dt_cmd_timeline(int argc, char **argv) {
@@ -927,20 +948,24 @@ int dt_cmd_timeline(int argc, char **argv) {
     if (!c.out_path) return dt_usage("no output file: give -o OUT.svg");
     c.plot_w = (int)c.width - LABEL_W - RIGHT_PAD;
     /* The window and --name apply to whole spans, not to B and E separately. */
-    c.has_from = c.f.has_from, c.has_to = c.f.has_to;
-    c.from = c.f.from_ns, c.to = c.f.to_ns;
-    dt_filter given = c.f;
-    dt_filter_split(&given, &c.f, &c.after);
+    c.given = c.f;
+    dt_filter_split(&c.given, &c.f, &c.after);
     c.spans = dt_spans_new();
     if (!c.spans) return oom();
     int files = argc - first;
-    int st = DT_OK;
-    if (!c.has_from || !c.has_to) {
-        st = dt_each_event(argv + first, files, &c.f, span_event, NULL, &c);
-        if (!c.has_from) c.from = c.ns_min;
-        if (!c.has_to) c.to = c.ns_max;
-        if (!c.pass1_any && !(c.has_from && c.has_to)) c.from = c.to = 0;
+    /* Pass 1, over every event: the trace start (t0, which the axis and
+     * --from/--to count from) and the extent of what the filters keep. */
+    int st = dt_each_event_runs(argv + first, files, NULL, span_event, NULL, &c, &c.runs);
+    if ((rc = dt_filter_set_start(&c.given, c.have_t0 ? c.t0 : 0)) != DT_OK) {
+        free_ctx(&c);
+        return rc;
     }
+    if (!c.have_t0) c.t0 = 0;
+    c.has_from = c.given.has_from, c.has_to = c.given.has_to;
+    c.from = c.given.from_ns, c.to = c.given.to_ns;
+    if (!c.has_from) c.from = c.ns_min;
+    if (!c.has_to) c.to = c.ns_max;
+    if (!c.pass1_any && !(c.has_from && c.has_to)) c.from = c.to = c.t0;
     if (c.to <= c.from) { /* an empty or instant trace: 1 us */
         if (c.from > INT64_MAX - 1000) c.from = INT64_MAX - 1000;
         c.to = c.from + 1000;
@@ -966,6 +991,7 @@ int dt_cmd_timeline(int argc, char **argv) {
     }
     fflush(stdout);
     dt_spans_report(c.spans, stderr, "dasf-trace timeline: ");
+    if (dt_window_report(&c.given) != DT_OK) st = DT_FAIL;
     free_ctx(&c);
     return st;
 }

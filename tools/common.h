@@ -158,7 +158,21 @@ struct dt_filter {
     int64_t from_ns, to_ns;
     size_t runs[DT_MAX_FILTER_VALUES]; /* run numbers - 1 (runs.h); checked by the reading loop */
     size_t n_runs;
+    struct dt_window *win; /* set with --from/--to; shared by copies of the filter */
 };
+
+/* The time window of the command line: how it was given, and what was
+ * seen, to say when it holds nothing. */
+typedef struct dt_window {
+    const char *from_text, *to_text;
+    bool from_rel, to_rel; /* from_ns/to_ns still count from the trace start */
+    bool resolved;         /* made absolute (dt_filter_resolve / _set_start) */
+    bool have_start;
+    int64_t start_ns;        /* the trace start: earliest start of a non-M event */
+    bool seen;               /* an event was read */
+    int64_t seen_min, seen_max; /* earliest start, latest end of the events read */
+    uint64_t hits;           /* events (or spans) in the window that the verb used */
+} dt_window;
 
 /* The help text of the shared filters (for each verb's --help). */
 extern const char dt_filter_help[];
@@ -170,6 +184,19 @@ int dt_filter_option(dt_filter *f, int opt, const char *arg);
 bool dt_filter_match(const dt_filter *f, const dasf_trace_event *ev);
 /* True when some filter is set. */
 bool dt_filter_active(const dt_filter *f);
+/* Makes a window given from the trace start absolute: reads the files once
+ * for their first event when needed (dt_first_time).  DT_OK or DT_USAGE
+ * (--from after --to). */
+int dt_filter_resolve(dt_filter *f, char *const *files, int n);
+/* The same with the trace start already known (the timeline's first pass). */
+int dt_filter_set_start(dt_filter *f, int64_t start_ns);
+/* The reading loop notes the extent of every timed event read (f->win set). */
+void dt_window_seen(const dt_filter *f, const dasf_trace_event *ev);
+/* A verb that applies the window itself counts what it kept. */
+void dt_window_hit(const dt_filter *f);
+/* After reading: when a window was given and nothing fell in it, says so
+ * (with the times the events read span) and returns DT_FAIL. */
+int dt_window_report(const dt_filter *f);
 /* --run: true when run (an index, see runs.h) is selected or none is given. */
 bool dt_filter_run_wanted(const dt_filter *f, size_t run);
 /* For verbs that pair B/E (spans.h): *before gets the part of f to apply to
@@ -210,6 +237,9 @@ int dt_open(const char *path, dasf_trace **out);
 /* After reading a file: prints its damage (chunks and bytes skipped, first
  * offset and reason) on stderr.  @return DT_FAIL when damaged, else DT_OK. */
 int dt_report_damage(const char *path, const dasf_trace *t);
+/* The earliest start of a non-metadata event in the files (read quietly:
+ * the verb's own pass reports damage).  0, or -1 when there is none. */
+int dt_first_time(char *const *files, int n, int64_t *start);
 /* Reads every file in order, calls visit for each event passing f (NULL: no
  * filter).  A file that cannot be opened or is damaged is reported and
  * makes the result DT_FAIL; the other files are still read.  before_file,

@@ -22,9 +22,12 @@ const char dt_filter_help[] =
     "                   'null' for none)\n"
     "  --tid ID         thread id (same forms)\n"
     "  --run N          the N-th run (writer process) as 'dasf-trace info' lists them\n"
-    "  --from SECONDS   keep events that end at or after this time\n"
-    "  --to SECONDS     keep events that start at or before this time\n"
-    "                   (times are the trace's clock in seconds, as cat prints them)\n";
+    "  --from TIME      keep events that end at or after this time\n"
+    "  --to TIME        keep events that start at or before this time\n"
+    "                   TIME from the trace start (its first event), with a unit, as\n"
+    "                   timeline and info show times: 0.8s, 801ms, 250us (or µs), 40ns;\n"
+    "                   or '@' and the trace clock in seconds, as cat prints\n"
+    "                   timestamps: @809.54.  A window holding nothing is an error.\n";
 
 static int add_value(const char **arr, size_t *n, const char *arg, const char *what) {
     if (*n >= DT_MAX_FILTER_VALUES)
@@ -47,6 +50,7 @@ static int parse_phases(dt_filter *f, const char *arg) {
     return 1;
 }
 
+/* The trace clock's seconds as ns (the tool's one seconds -> ns step). */
 static int parse_time(const char *arg, const char *what, int64_t *out) {
     double d;
     if (!dt_parse_double(arg, &d) || !isfinite(d) || fabs(d) > 9.2e9)
@@ -54,6 +58,48 @@ static int parse_time(const char *arg, const char *what, int64_t *out) {
     *out = llround(d * 1e9);
     return 1;
 }
+
+/* "@809.54" (trace clock) or "0.8s" / "801 ms" / "250us" / "250µs" / "40ns"
+ * (from the trace start).  *rel tells which. */
+static int parse_when(const char *arg, const char *what, int64_t *out, bool *rel) {
+    if (arg[0] == '@') {
+        *rel = false;
+        return parse_time(arg + 1, what, out);
+    }
+    static const struct {
+        const char *unit;
+        double seconds;
+    } units[] = {{"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"ms", 1e-3}, {"s", 1}};
+    size_t n = strlen(arg);
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        size_t ul = strlen(units[u].unit);
+        if (n <= ul || strcmp(arg + n - ul, units[u].unit)) continue;
+        char num[64];
+        size_t nl = n - ul;
+        while (nl > 0 && arg[nl - 1] == ' ') /* "801 ms" */
+            nl--;
+        double d;
+        if (nl == 0 || nl >= sizeof num) break;
+        memcpy(num, arg, nl);
+        num[nl] = 0;
+        if (!dt_parse_double(num, &d)) break;
+        char sec[64];
+        snprintf(sec, sizeof sec, "%.17g", d * units[u].seconds);
+        *rel = true;
+        return parse_time(sec, what, out);
+    }
+    double d;
+    if (dt_parse_double(arg, &d))
+        return dt_usage("--%s %s: say which time it is: '%ss' counts from the trace start (as "
+                        "timeline and info show times), '@%s' is the trace clock (as cat prints "
+                        "timestamps)",
+                        what, arg, arg, arg);
+    return dt_usage("--%s wants a time from the trace start with a unit (0.8s, 801ms, 250us, "
+                    "40ns) or '@' and clock seconds (@809.54), got '%s'",
+                    what, arg);
+}
+
+static dt_window the_window; /* one command line, one window */
 
 int dt_filter_option(dt_filter *f, int opt, const char *arg) {
     int rc;
@@ -74,18 +120,95 @@ int dt_filter_option(dt_filter *f, int opt, const char *arg) {
         return 1;
     }
     case DT_OPT_FROM:
-        rc = parse_time(arg, "from", &f->from_ns);
+        rc = parse_when(arg, "from", &f->from_ns, &the_window.from_rel);
         f->has_from = true;
+        the_window.from_text = arg;
         break;
     case DT_OPT_TO:
-        rc = parse_time(arg, "to", &f->to_ns);
+        rc = parse_when(arg, "to", &f->to_ns, &the_window.to_rel);
         f->has_to = true;
+        the_window.to_text = arg;
         break;
     default: return 0;
     }
-    if (rc == 1 && f->has_from && f->has_to && f->from_ns > f->to_ns)
+    f->win = &the_window;
+    if (rc == 1 && f->has_from && f->has_to && the_window.from_rel == the_window.to_rel &&
+        f->from_ns > f->to_ns)
         return dt_usage("--from is after --to");
     return rc;
+}
+
+int dt_filter_resolve(dt_filter *f, char *const *files, int n) {
+    dt_window *w = f->win;
+    if (!w || !(w->from_rel || w->to_rel) || w->resolved) return DT_OK;
+    if (!w->have_start) {
+        w->have_start = dt_first_time(files, n, &w->start_ns) == 0;
+        if (!w->have_start) w->start_ns = 0; /* no timed event: the window holds nothing */
+    }
+    return dt_filter_set_start(f, w->start_ns);
+}
+
+int dt_filter_set_start(dt_filter *f, int64_t start_ns) {
+    dt_window *w = f->win;
+    if (!w || w->resolved) return DT_OK;
+    w->start_ns = start_ns;
+    w->have_start = true;
+    if (w->from_rel) f->from_ns = dt_add_ns(start_ns, f->from_ns);
+    if (w->to_rel) f->to_ns = dt_add_ns(start_ns, f->to_ns);
+    w->from_rel = w->to_rel = false;
+    w->resolved = true;
+    if (f->has_from && f->has_to && f->from_ns > f->to_ns)
+        return dt_usage("--from %s is after --to %s", w->from_text, w->to_text);
+    return DT_OK;
+}
+
+/* "800.000 ms (@1159.681887946)" */
+static void when_text(const dt_window *w, int64_t ns, char *buf, size_t n) {
+    char d[32];
+    uint64_t a = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+    if (w->have_start)
+        snprintf(buf, n, "%s%s (@%s%" PRIu64 ".%09" PRIu64 ")", ns < w->start_ns ? "-" : "",
+                 dt_format_duration(d, sizeof d, fabs(dt_span_ns(w->start_ns, ns))),
+                 ns < 0 ? "-" : "", a / 1000000000u, a % 1000000000u);
+    else
+        snprintf(buf, n, "@%s%" PRIu64 ".%09" PRIu64, ns < 0 ? "-" : "", a / 1000000000u,
+                 a % 1000000000u);
+}
+
+int dt_window_report(const dt_filter *f) {
+    const dt_window *w = f->win;
+    if (!w || !(f->has_from || f->has_to) || w->hits) return DT_OK;
+    char a[96], b[96], c[96], d[96];
+    dt_window *mw = (dt_window *)w;
+    if (!mw->have_start && mw->seen) { /* for the message: times from the first event read */
+        mw->start_ns = mw->seen_min;
+        mw->have_start = true;
+    }
+    snprintf(a, sizeof a, "%s", "the trace start");
+    if (f->has_from) when_text(w, f->from_ns, a, sizeof a);
+    snprintf(b, sizeof b, "%s", "its end");
+    if (f->has_to) when_text(w, f->to_ns, b, sizeof b);
+    if (w->seen) {
+        when_text(w, w->seen_min, c, sizeof c);
+        when_text(w, w->seen_max, d, sizeof d);
+        dt_err("nothing in the window %s .. %s; the events read run from %s to %s", a, b, c, d);
+    } else {
+        dt_err("nothing in the window %s .. %s: no timed event was read", a, b);
+    }
+    return DT_FAIL;
+}
+
+void dt_window_seen(const dt_filter *f, const dasf_trace_event *ev) {
+    dt_window *w = f->win;
+    int64_t s = ev->timestamp_ns;
+    int64_t e = dt_add_ns(s, ev->has_duration && ev->duration_ns > 0 ? ev->duration_ns : 0);
+    if (!w->seen || s < w->seen_min) w->seen_min = s;
+    if (!w->seen || e > w->seen_max) w->seen_max = e;
+    w->seen = true;
+}
+
+void dt_window_hit(const dt_filter *f) {
+    if (f->win) f->win->hits++;
 }
 
 bool dt_filter_run_wanted(const dt_filter *f, size_t run) {

@@ -40,6 +40,22 @@ int dt_report_damage(const char *path, const dasf_trace *t) {
     return DT_FAIL;
 }
 
+int dt_first_time(char *const *files, int n, int64_t *start) {
+    bool any = false;
+    for (int i = 0; i < n; i++) {
+        dasf_trace *t;
+        if (dasf_trace_open(&t, files[i]) != 0) continue; /* the verb's pass says why */
+        const dasf_trace_event *ev;
+        while (dasf_trace_next(t, &ev) > 0) {
+            if (ev->phase == DASF_PHASE_METADATA) continue;
+            if (!any || ev->timestamp_ns < *start) *start = ev->timestamp_ns;
+            any = true;
+        }
+        dasf_trace_close(t);
+    }
+    return any ? 0 : -1;
+}
+
 static int damage_said = -1; /* files [0, damage_said] had their damage said */
 
 int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_fn visit,
@@ -48,6 +64,7 @@ int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_f
     bool filtering = dt_filter_active(f);
     dt_runs local;
     memset(&local, 0, sizeof local);
+    dt_window *win = f ? f->win : NULL;
     if (!runs && f && f->n_runs) runs = &local;
     for (int i = 0; i < n; i++) {
         dt_input in = {files[i], (size_t)i, NULL, DASF_LAYOUT_EMPTY, SIZE_MAX};
@@ -80,7 +97,9 @@ int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_f
                 }
                 if (f && !dt_filter_run_wanted(f, in.run)) continue;
             }
+            if (win && ev->phase != DASF_PHASE_METADATA) dt_window_seen(f, ev);
             if (filtering && !dt_filter_match(f, ev)) continue;
+            if (win && (f->has_from || f->has_to)) win->hits++;
             rc = visit(ctx, &in, ev);
         }
         /* A verb that reads its files twice (timeline, stats in exact mode)

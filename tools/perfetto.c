@@ -887,6 +887,7 @@ static int on_b_or_e(pf_ctx *c, const dt_input *in, size_t ti, const dasf_trace_
             dt_spans_set_user(c->spans, 0); /* filtered out: pair it, write nothing */
             return 0;
         }
+        dt_window_hit(&c->window);
         c->blob.len = 0;
         put_args(c, NULL, &c->blob, &ev->args);
         size_t catlen = ev->cat ? strlen(ev->cat) : 0;
@@ -939,6 +940,7 @@ static int pf_visit(void *vctx, const dt_input *in, const dasf_trace_event *ev) 
     if (c->filtering && !paired && ev->phase != DASF_PHASE_METADATA &&
         !(dt_filter_match(&c->after, ev) && dt_filter_match(&c->window, ev)))
         return 0;
+    if (!paired && ev->phase != DASF_PHASE_METADATA) dt_window_hit(&c->window);
     if (lookup(c, in, ev, &si, &ti)) goto oom;
     pf_seq *q = &c->seqs[si];
     pf_thread *t = &c->thr[ti];
@@ -1059,6 +1061,7 @@ int dt_perfetto_export(const char *out, char *const *files, int n, const dt_filt
     if (f) {
         c.window.has_from = f->has_from, c.window.has_to = f->has_to;
         c.window.from_ns = f->from_ns, c.window.to_ns = f->to_ns;
+        c.window.win = f->win; /* counts what the window kept (dt_window_report) */
     }
     c.filtering = dt_filter_active(&c.after) || dt_filter_active(&c.window);
     int st = dt_each_event(files, n, &before, pf_visit, NULL, &c);
