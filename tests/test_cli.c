@@ -370,15 +370,20 @@ Test(cli_filters, stats_window_takes_whole_spans, .init = setup, .fini = teardow
 /* share is of the self time (1.75 s in all): solve's 0.5 s hold its two
  * steps (0.375 s), so its self time is 0.125 s and nested time counts once. */
 static const char small_stats[] =
-    "name        count        total         self         mean          p50          p95          max"
+    "name        count        total         self         mean          p50          p95          "
+    "max"
     "   share\n"
-    "Compute         2      1.000 s      1.000 s   500.000 ms   500.000 ms   725.000 ms   750.000 ms"
+    "Compute         2      1.000 s      1.000 s   500.000 ms   500.000 ms   725.000 ms   750.000 "
+    "ms"
     "  57.14%\n"
-    "solve           1   500.000 ms   125.000 ms   500.000 ms   500.000 ms   500.000 ms   500.000 ms"
+    "solve           1   500.000 ms   125.000 ms   500.000 ms   500.000 ms   500.000 ms   500.000 "
+    "ms"
     "   7.14%\n"
-    "step            2   375.000 ms   375.000 ms   187.500 ms   187.500 ms   243.750 ms   250.000 ms"
+    "step            2   375.000 ms   375.000 ms   187.500 ms   187.500 ms   243.750 ms   250.000 "
+    "ms"
     "  21.43%\n"
-    "io              1   250.000 ms   250.000 ms   250.000 ms   250.000 ms   250.000 ms   250.000 ms"
+    "io              1   250.000 ms   250.000 ms   250.000 ms   250.000 ms   250.000 ms   250.000 "
+    "ms"
     "  14.29%\n"
     "\n"
     "18 events; 6 spans: 5 X, 1 B/E pairs\n"
@@ -810,7 +815,8 @@ Test(cli_damage, every_verb_reports_and_exits_1, .init = setup, .fini = teardown
     cr_assert_eq(run_cli(&out, NULL, "cat d2.zst"), 0);
     cr_assert_eq(count_lines(out), 800);
     free(out);
-    cr_assert_eq(python_check("check_chrome.py", "d.json --object --events 800", &out), 0, "%s", out);
+    cr_assert_eq(python_check("check_chrome.py", "d.json --object --events 800", &out), 0, "%s",
+                 out);
     free(out);
     cr_assert_eq(python_check("check_svg.py", "d.svg --lanes 40:40,40:41", &out), 0, "%s", out);
     free(out);
@@ -955,8 +961,7 @@ static void write_inner_open(const char *path, int level) {
     cr_assert_eq(dasf_writer_close(w), 0);
 }
 
-Test(cli_pairing, stats_timeline_export_agree_on_an_inner_open_b, .init = setup,
-     .fini = teardown) {
+Test(cli_pairing, stats_timeline_export_agree_on_an_inner_open_b, .init = setup, .fini = teardown) {
     write_inner_open(th_path(dir, "open.zst"), 1);
     write_inner_open(th_path(dir, "open.msgpack"), 0);
     const char *files[] = {"open.zst", "open.msgpack"};
@@ -1040,11 +1045,10 @@ static void check_python_bb(const char *file) {
     /* export writes the ends as E, so viewers draw the same five spans */
     cr_assert_eq(run_cli(&out, &err, "export -o - '%s'", file), 0);
     cr_assert(strstr(err, "read as Python B/B pairs"), "%s", err);
-    const char *ends[] = {"inner\",\"ph\":\"E\",\"ts\":10500000.000",
-                          "step\",\"ph\":\"E\",\"ts\":10625000.000",
-                          "io\",\"ph\":\"E\",\"ts\":10875000.000",
-                          "step\",\"ph\":\"E\",\"ts\":11500000.000",
-                          "main\",\"ph\":\"E\",\"ts\":12000000.000"};
+    const char *ends[] = {
+        "inner\",\"ph\":\"E\",\"ts\":10500000.000", "step\",\"ph\":\"E\",\"ts\":10625000.000",
+        "io\",\"ph\":\"E\",\"ts\":10875000.000", "step\",\"ph\":\"E\",\"ts\":11500000.000",
+        "main\",\"ph\":\"E\",\"ts\":12000000.000"};
     for (int i = 0; i < 5; i++)
         cr_assert(strstr(out, ends[i]), "%s not in %s", ends[i], out);
     cr_assert(strstr(out, "io\",\"ph\":\"B\",\"ts\":11250000.000"), "%s", out);
@@ -1104,11 +1108,12 @@ Test(cli_pairing, mixed_writers_in_one_file, .init = setup, .fini = teardown) {
         char ph;
         double ts;
         int tid;
-    } evs[] = {{"a", 'B', 1.0, 1},  {"g", 'B', 1.0, 2},  {"g", 'B', 1.5, 2}, {"a", 'B', 2.0, 1},
-               {"g", 'E', 2.5, 2},  {"a", 'B', 3.0, 1},  {"b", 'B', 3.25, 1}, {"b", 'B', 3.5, 1},
-               {"g", 'E', 4.0, 2},  {"a", 'B', 4.0, 1}};
+    } evs[] = {{"a", 'B', 1.0, 1}, {"g", 'B', 1.0, 2}, {"g", 'B', 1.5, 2},  {"a", 'B', 2.0, 1},
+               {"g", 'E', 2.5, 2}, {"a", 'B', 3.0, 1}, {"b", 'B', 3.25, 1}, {"b", 'B', 3.5, 1},
+               {"g", 'E', 4.0, 2}, {"a", 'B', 4.0, 1}};
     for (size_t k = 0; k < sizeof evs / sizeof evs[0]; k++) {
-        dasf_trace_event e = ev_make(evs[k].n, evs[k].ph, evs[k].ts, 0, v_int(1), v_int(evs[k].tid));
+        dasf_trace_event e =
+            ev_make(evs[k].n, evs[k].ph, evs[k].ts, 0, v_int(1), v_int(evs[k].tid));
         add(w, &e);
     }
     cr_assert_eq(dasf_writer_close(w), 0);
@@ -1122,8 +1127,8 @@ Test(cli_pairing, mixed_writers_in_one_file, .init = setup, .fini = teardown) {
                           "0.250000000,12.500\n"
                           "1,2,,g,2,4.000000000,3.000000000,2.000000000,2.000000000,2.900000000,"
                           "3.000000000,100.000\n");
-    cr_assert(strstr(err, "mix.msgpack: read as Python B/B pairs: 3 span(s) on 1 thread(s)"),
-              "%s", err);
+    cr_assert(strstr(err, "mix.msgpack: read as Python B/B pairs: 3 span(s) on 1 thread(s)"), "%s",
+              err);
     free(out);
     free(err);
 }
@@ -1137,7 +1142,7 @@ Test(cli_pairing, mixed_writers_in_one_file, .init = setup, .fini = teardown) {
  * time per name). */
 typedef struct gen_ev {
     char name[2];
-    char ph; /* 'B' or 'E' as meant */
+    char ph;     /* 'B' or 'E' as meant */
     int64_t t64; /* time in 1/64 s */
     int tid;
 } gen_ev;
@@ -1190,9 +1195,10 @@ Test(cli_pairing, random_traces_pair_back_exactly, .init = setup, .fini = teardo
             if (pos[k] < nth[k]) all[n++] = th[k][pos[k]++];
         }
         char file[32]; /* a new file each round: the writer appends */
-        snprintf(file, sizeof file, "gen%u.%s", round, python || round % 4 == 3 ? "msgpack" : "zst");
-        dasf_writer *w = open_writer(th_path(dir, file), python || round % 4 == 3 ? 0 : 1, 50, 3,
-                                     "h");
+        snprintf(file, sizeof file, "gen%u.%s", round,
+                 python || round % 4 == 3 ? "msgpack" : "zst");
+        dasf_writer *w =
+            open_writer(th_path(dir, file), python || round % 4 == 3 ? 0 : 1, 50, 3, "h");
         for (size_t i = 0; i < n; i++) {
             dasf_trace_event e = ev_make(all[i].name, python ? 'B' : all[i].ph,
                                          (double)all[i].t64 / 64.0, 0, v_int(3), v_int(all[i].tid));
@@ -1212,8 +1218,8 @@ Test(cli_pairing, random_traces_pair_back_exactly, .init = setup, .fini = teardo
         cr_assert_null(strstr(p, "\"ph\":\""), "round %u: extra events", round);
         char want[128];
         snprintf(want, sizeof want, "unmatched: %d B without E", left_open);
-        cr_assert(left_open == 0 ? !strstr(err, "unmatched") : !!strstr(err, want),
-                  "round %u: %s", round, err);
+        cr_assert(left_open == 0 ? !strstr(err, "unmatched") : !!strstr(err, want), "round %u: %s",
+                  round, err);
         free(out);
         free(err);
         cr_assert_eq(run_cli(&out, NULL, "stats --csv --sort name %s", file), 0);
@@ -1258,8 +1264,8 @@ Test(cli_stats, self_time_any_order_any_phase, .init = setup, .fini = teardown) 
             size_t niv = 0;
             for (size_t i = 0; i < nth[k]; i++) {
                 const gen_ev *g = &th[k][i];
-                dasf_trace_event e = ev_make(g->name, g->ph, (double)g->t64 / 64.0, 0, v_int(3),
-                                             v_int(g->tid));
+                dasf_trace_event e =
+                    ev_make(g->name, g->ph, (double)g->t64 / 64.0, 0, v_int(3), v_int(g->tid));
                 add(wbe, &e);
                 if (g->ph == 'B') {
                     stack[depth++] = i;
@@ -1287,13 +1293,15 @@ Test(cli_stats, self_time_any_order_any_phase, .init = setup, .fini = teardown) 
                 int level = 0;
                 size_t j = i + 1;
                 for (; j < nth[k]; j++) {
-                    if (th[k][j].ph == 'B') level++;
-                    else if (level-- == 0) break;
+                    if (th[k][j].ph == 'B')
+                        level++;
+                    else if (level-- == 0)
+                        break;
                 }
                 if (j == nth[k]) continue; /* never closed */
-                dasf_trace_event e = ev_make(b->name, 'X', (double)b->t64 / 64.0,
-                                             (double)(th[k][j].t64 - b->t64) / 64.0, v_int(3),
-                                             v_int(b->tid));
+                dasf_trace_event e =
+                    ev_make(b->name, 'X', (double)b->t64 / 64.0,
+                            (double)(th[k][j].t64 - b->t64) / 64.0, v_int(3), v_int(b->tid));
                 add(wstart, &e);
             }
         }
@@ -1414,7 +1422,10 @@ Test(cli_runs, info_lists_runs_and_every_verb_selects_one, .init = setup, .fini 
 Test(cli_runs, legacy_runs_are_process_ids, .init = setup, .fini = teardown) {
     dasf_writer *w = open_writer(th_path(dir, "l.msgpack"), 0, 100, 0, "");
     for (int k = 0; k < 6; k++) {
-        dasf_trace_event e = ev_make("job", 'X', k, 0.25, v_int(k < 2 ? 501 : k < 4 ? 502 : 503),
+        dasf_trace_event e = ev_make("job", 'X', k, 0.25,
+                                     v_int(k < 2   ? 501
+                                           : k < 4 ? 502
+                                                   : 503),
                                      v_int(1));
         add(w, &e);
     }
@@ -1458,14 +1469,19 @@ Test(cli_windows, bare_numbers_are_refused_with_the_two_forms, .init = setup, .f
  * both from the trace start and on the trace clock. */
 Test(cli_windows, an_empty_window_is_an_error, .init = setup, .fini = teardown) {
     small_files();
-    const char *verbs[] = {"cat", "stats", "info", "export -o e.json", "timeline -o e.svg",
+    const char *verbs[] = {"cat",
+                           "stats",
+                           "info",
+                           "export -o e.json",
+                           "export --perfetto -o e.pftrace",
+                           "timeline -o e.svg",
                            "merge --force -o e.zst"};
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
         for (int layout = 0; layout < 2; layout++) {
             const char *file = layout ? "small.msgpack" : "small.zst";
             char *out, *err;
-            cr_assert_eq(run_cli(&out, &err, "%s --from 10s --to 12s %s", verbs[i], file), 1,
-                         "%s", verbs[i]);
+            cr_assert_eq(run_cli(&out, &err, "%s --from 10s --to 12s %s", verbs[i], file), 1, "%s",
+                         verbs[i]);
             cr_assert(strstr(err, "nothing in the window 10.000 s (@10.500000000) .. 12.000 s "
                                   "(@12.500000000); the events read run from 0 ns "
                                   "(@0.500000000) to 2.500 s (@3.000000000)"),

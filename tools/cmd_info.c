@@ -207,7 +207,8 @@ static void print_info(const char *path, info_ctx *c, const dasf_trace_stats *st
         printf(" (%" PRIu64 " bytes skipped, first at byte %" PRIu64 ": %s)", st->bytes_damaged,
                st->first_damage_offset, st->first_damage);
     printf("\n");
-    if (filtered) printf("  selected    %" PRIu64 " of %" PRIu64 " events\n", c->events, c->all_events);
+    if (filtered)
+        printf("  selected    %" PRIu64 " of %" PRIu64 " events\n", c->events, c->all_events);
     printf("  events      %" PRIu64, c->events);
     const char *sep = ": ";
     for (int i = 0; i < DASF_PHASE_COUNT; i++)

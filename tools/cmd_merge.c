@@ -23,9 +23,10 @@ static const char merge_help[] =
     "events from legacy inputs are attributed to this process.\n\n"
     "  -o, --output OUT  the archive to write (must not exist, see --force)\n";
 
-const char dt_copy_help[] = "  --level N         zstd level of the archive, 1..19 (default 1)\n"
-                            "  --force           replace OUT when it exists\n"
-                            "  --follow-symlinks write through a symbolic link at OUT to its target\n";
+const char dt_copy_help[] =
+    "  --level N         zstd level of the archive, 1..19 (default 1)\n"
+    "  --force           replace OUT when it exists\n"
+    "  --follow-symlinks write through a symbolic link at OUT to its target\n";
 
 int dt_copy_option(void *vo, int opt, const char *arg) {
     dt_copy_opts *o = vo;

@@ -65,8 +65,8 @@ typedef struct stats_ctx {
     group *groups;
     size_t n_groups, cap_groups;
     dt_spans *spans;
-    dt_filter after; /* --name/--phase, applied to events and to paired spans */
-    bool pairs;      /* --phase keeps B or E */
+    dt_filter after;      /* --name/--phase, applied to events and to paired spans */
+    bool pairs;           /* --phase keeps B or E */
     dt_strmap scopes_map; /* share scope ("" / "pid\ttid" / "pid") -> self total */
     int64_t *scope_total;
     bool exact;            /* self time by sorting every span (see stream_self) */
@@ -259,9 +259,9 @@ static int add_rec(stats_ctx *c, size_t thread, int64_t start, int64_t d, size_t
     int64_t end = dt_add_ns(start, d);
     if (!c->exact) return stream_self(c, thread, start, end, gi);
     if (dt_grow((void **)&c->recs, &c->cap_recs, c->n_recs, sizeof *c->recs)) return -1;
-    c->recs[c->n_recs] = (span_rec){start, end, end - start,
-                                    gi == SIZE_MAX ? UINT32_MAX : (uint32_t)gi, (uint32_t)thread,
-                                    c->n_recs};
+    c->recs[c->n_recs] = (span_rec){
+        start,    end, end - start, gi == SIZE_MAX ? UINT32_MAX : (uint32_t)gi, (uint32_t)thread,
+        c->n_recs};
     c->n_recs++;
     return 0;
 }
@@ -382,8 +382,8 @@ static int stats_event(void *vctx, const dt_input *in, const dasf_trace_event *e
             slen = scope_text(c, pid, tid, scope);
             gi = group_of(c, sp.name, scope, slen);
             if (gi == SIZE_MAX) return oom();
-            return status(add_duration(c, gi, sp.start_ns, sub_ns(sp.end_ns, sp.start_ns), true,
-                                       sp.thread));
+            return status(
+                add_duration(c, gi, sp.start_ns, sub_ns(sp.end_ns, sp.start_ns), true, sp.thread));
         }
         return status(add_rec(c, sp.thread, sp.start_ns, sub_ns(sp.end_ns, sp.start_ns), SIZE_MAX));
     }
@@ -594,10 +594,9 @@ static void print_table(stats_ctx *c, size_t rows) {
             printf("%-*s", wname, name);
         printf(" %9zu %12s %12s %12s %12s %12s %12s %6.2f%%\n", g->n,
                dt_format_duration(b[1], 32, (double)g->total),
-               dt_format_duration(b[6], 32, (double)g->self),
-               dt_format_duration(b[2], 32, g->mean), dt_format_duration(b[3], 32, g->p50),
-               dt_format_duration(b[4], 32, g->p95), dt_format_duration(b[5], 32, (double)g->max),
-               g->share);
+               dt_format_duration(b[6], 32, (double)g->self), dt_format_duration(b[2], 32, g->mean),
+               dt_format_duration(b[3], 32, g->p50), dt_format_duration(b[4], 32, g->p95),
+               dt_format_duration(b[5], 32, (double)g->max), g->share);
     }
     free(cols);
     free(shown);
@@ -667,8 +666,8 @@ int dt_cmd_stats(int argc, char **argv) {
     for (;;) {
         c.spans = dt_spans_new();
         if (!c.spans) return oom();
-        st = dt_each_event_runs(argv + first, argc - first, &before, stats_event, NULL, &c,
-                                &c.runs);
+        st =
+            dt_each_event_runs(argv + first, argc - first, &before, stats_event, NULL, &c, &c.runs);
         if (st != STATS_RESTART) break;
         /* spans out of end order or overlapping: read again, keeping them all */
         free_ctx(&c);

@@ -171,15 +171,15 @@ static int oom(void) {
 static int span_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
     tl_ctx *c = vctx;
     int64_t s = ev->timestamp_ns;
-    int64_t e = dt_add_ns(s, ev->phase == DASF_PHASE_COMPLETE && ev->duration_ns > 0 ? ev->duration_ns : 0);
+    int64_t e =
+        dt_add_ns(s, ev->phase == DASF_PHASE_COMPLETE && ev->duration_ns > 0 ? ev->duration_ns : 0);
     if (ev->phase == DASF_PHASE_METADATA) return 0;
     if (!c->have_t0 || s < c->t0) c->t0 = s;
     if (!c->have_t0 || e > c->t_end) c->t_end = e;
     c->have_t0 = true;
     if (!dt_filter_run_wanted(&c->f, in->run) || !dt_filter_match(&c->f, ev)) return 0;
     bool be = ev->phase == DASF_PHASE_DURATION_BEGIN || ev->phase == DASF_PHASE_DURATION_END;
-    if (be ? !dt_filter_match_span(&c->after, ev->name) : !dt_filter_match(&c->after, ev))
-        return 0;
+    if (be ? !dt_filter_match_span(&c->after, ev->name) : !dt_filter_match(&c->after, ev)) return 0;
     if (!c->pass1_any || s < c->ns_min) c->ns_min = s;
     if (!c->pass1_any || e > c->ns_max) c->ns_max = e;
     c->pass1_any = true;
@@ -846,8 +846,8 @@ static int write_svg(tl_ctx *c, FILE *o, char *const *files, int nfiles) {
             wb < 0 ? "-" : "", dt_format_duration(b3, sizeof b3, fabs(wb)),
             dt_format_duration(b1, sizeof b1, dt_span_ns(c->from, c->to)));
     uint64_t a = c->t0 < 0 ? -(uint64_t)c->t0 : (uint64_t)c->t0;
-    fprintf(o, "%s%" PRIu64 ".%09" PRIu64 " s (trace clock)", c->t0 < 0 ? "-" : "",
-            a / 1000000000u, a % 1000000000u);
+    fprintf(o, "%s%" PRIu64 ".%09" PRIu64 " s (trace clock)", c->t0 < 0 ? "-" : "", a / 1000000000u,
+            a % 1000000000u);
     if (c->aggregated)
         fprintf(o, "; %" PRIu64 " spans narrower than a pixel drawn as shaded boxes",
                 c->aggregated);
@@ -932,12 +932,9 @@ static void free_ctx(tl_ctx *c) {
 }
 
 int dt_cmd_timeline(int argc, char **argv) {
-    static const struct option opts[] = {{"help", 0, NULL, 'h'},
-                                         {"output", 1, NULL, 'o'},
-                                         DT_OUTPUT_LONGOPT,
-                                         {"width", 1, NULL, OPT_WIDTH},
-                                         DT_FILTER_LONGOPTS,
-                                         {0}};
+    static const struct option opts[] = {{"help", 0, NULL, 'h'}, {"output", 1, NULL, 'o'},
+                                         DT_OUTPUT_LONGOPT,      {"width", 1, NULL, OPT_WIDTH},
+                                         DT_FILTER_LONGOPTS,     {0}};
     tl_ctx c;
     memset(&c, 0, sizeof c);
     c.width = 1600;

@@ -95,7 +95,8 @@ int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, cons
  * symbolic link at the output path to its existing target. */
 extern bool dt_follow_symlinks;
 #define DT_OPT_FOLLOW_SYMLINKS (DT_OPT_VERB + 60)
-#define DT_OUTPUT_LONGOPT {"follow-symlinks", 0, NULL, DT_OPT_FOLLOW_SYMLINKS}
+#define DT_OUTPUT_LONGOPT                                                                          \
+    { "follow-symlinks", 0, NULL, DT_OPT_FOLLOW_SYMLINKS }
 extern const char dt_output_help[];
 
 enum {
@@ -168,10 +169,10 @@ typedef struct dt_window {
     bool from_rel, to_rel; /* from_ns/to_ns still count from the trace start */
     bool resolved;         /* made absolute (dt_filter_resolve / _set_start) */
     bool have_start;
-    int64_t start_ns;        /* the trace start: earliest start of a non-M event */
-    bool seen;               /* an event was read */
+    int64_t start_ns;           /* the trace start: earliest start of a non-M event */
+    bool seen;                  /* an event was read */
     int64_t seen_min, seen_max; /* earliest start, latest end of the events read */
-    uint64_t hits;           /* events (or spans) in the window that the verb used */
+    uint64_t hits;              /* events (or spans) in the window that the verb used */
 } dt_window;
 
 /* The help text of the shared filters (for each verb's --help). */
@@ -281,7 +282,7 @@ int dt_grow(void **arr, size_t *cap, size_t len, size_t sz);
 typedef struct dt_json {
     FILE *out;
     struct dt_outfile *sink; /* when set, output goes here instead of out */
-    dt_strmap cache; /* key -> index into enc */
+    dt_strmap cache;         /* key -> index into enc */
     struct dt_json_enc {
         char *s;
         size_t len;

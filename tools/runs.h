@@ -25,13 +25,13 @@
 #include "common.h"
 
 typedef struct dt_run {
-    size_t file;         /* index of its file on the command line */
-    bool legacy;         /* identified by process id (legacy layout) */
-    int64_t writer_pid;  /* archive: chunk metadata */
-    char host[64];       /* archive: chunk metadata ("" when none) */
+    size_t file;                   /* index of its file on the command line */
+    bool legacy;                   /* identified by process id (legacy layout) */
+    int64_t writer_pid;            /* archive: chunk metadata */
+    char host[64];                 /* archive: chunk metadata ("" when none) */
     char pid_text[DT_ID_TEXT_MAX]; /* legacy: the events' process_id */
-    int64_t rt_offset;   /* archive: CLOCK_REALTIME - clock, ns (0: unknown) */
-    int64_t first_ns, last_ns; /* earliest start and latest end of its events */
+    int64_t rt_offset;             /* archive: CLOCK_REALTIME - clock, ns (0: unknown) */
+    int64_t first_ns, last_ns;     /* earliest start and latest end of its events */
     bool timed;
     uint64_t events, chunks;
 } dt_run;

@@ -313,8 +313,8 @@ int dt_spans_finish(dt_spans *s, dt_span_fn fn, void *ctx) {
         stream *t = &s->streams[i];
         for (size_t k = 0; k < t->n && rc == 0; k++) {
             const open_b *b = &t->stack[k];
-            dt_span sp = {s->names[b->name], b->name, i, b->ts, t->last_ts, (uint32_t)k,
-                          b->user, false, true};
+            dt_span sp = {s->names[b->name], b->name, i,     b->ts, t->last_ts,
+                          (uint32_t)k,       b->user, false, true};
             s->counts.open_b++;
             if (fn) rc = fn(ctx, &sp);
         }
