@@ -290,6 +290,20 @@ Test(perfetto, filters_stdout_and_bad_usage, .init = setup, .fini = teardown) {
     free(out);
 }
 
+Test(perfetto, python_legacy_file_bb_pairs, .init = setup, .fini = teardown) {
+    /* the Python module's layout, its end events written with phase B */
+    char *out;
+    cr_assert_eq(sh(&out, "\"$DT\" export --perfetto -o p.pftrace '%s/python_bb.msgpack' "
+                          "2>err.txt && cat err.txt",
+                    DASF_TEST_DATA),
+                 0);
+    cr_assert(strstr(out, "read as Python B/B pairs"), "%s", out);
+    free(out);
+    char in[4096];
+    snprintf(in, sizeof in, "'%s/python_bb.msgpack'", DASF_TEST_DATA);
+    check_perfetto("p.pftrace", in, "--expect-compressed");
+}
+
 /* Random mixes: nested and overlapping X spans on several threads and
  * processes, B/E pairs (some never closed), instants, counters, async and
  * flow events with random args; each decoded and compared with its source. */

@@ -53,7 +53,10 @@
  * at most PF_MAX_ROOTS top-level spans (older ones collapse into one
  * range), bounded intern tables and track caches, and the packet buffer
  * (written every PF_CHUNK bytes, as one compressed_packets packet when
- * compressing: deflate, zlib format, which trace processor inflates).
+ * compressing: deflate in the zlib format, which trace processor inflates,
+ * made by libdeflate: whole-buffer compression is exactly this use, and at
+ * level 1 it runs about 3x faster than zlib's deflate, which was most of the
+ * export's time).
  * Single-threaded.
  */
 #include "perfetto.h"
@@ -64,9 +67,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <libdeflate.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 /* ---- field numbers (protos/perfetto/trace/, see the .proto subset) ---- */
 enum {
@@ -190,6 +193,7 @@ typedef struct pf_ctx {
     pb_buf blob;  /* scratch for a B's args */
     uint8_t *z;
     size_t zcap;
+    struct libdeflate_compressor *deflater;
     pf_seq *seqs;
     size_t n_seqs, cap_seqs;
     pf_thread *thr;
@@ -227,16 +231,18 @@ static int flush_packets(pf_ctx *c) {
         c->pk.len = 0;
         return 0;
     }
-    uLongf bound = compressBound((uLong)c->pk.len);
-    if (bound + 32 > c->zcap) {
-        uint8_t *q = realloc(c->z, bound + 32);
+    if (!c->deflater && !(c->deflater = libdeflate_alloc_compressor(1))) return -1;
+    size_t bound = libdeflate_zlib_compress_bound(c->deflater, c->pk.len);
+    if (bound > c->zcap) {
+        uint8_t *q = realloc(c->z, bound);
         if (!q) return -1;
         c->z = q;
-        c->zcap = bound + 32;
+        c->zcap = bound;
     }
-    uLongf zlen = bound;
-    /* level 1: the packets are repetitive, and higher levels cost the rate */
-    if (compress2(c->z + 16, &zlen, c->pk.p, (uLong)c->pk.len, 1) != Z_OK) return -1;
+    /* zlib format (what trace processor inflates), level 1: the packets are
+     * repetitive, and higher levels cost the rate */
+    size_t zlen = libdeflate_zlib_compress(c->deflater, c->pk.p, c->pk.len, c->z, c->zcap);
+    if (!zlen) return -1;
     /* Trace.packet { compressed_packets: bytes }, the header in front */
     uint8_t hb[32];
     size_t hl = 0;
@@ -252,7 +258,7 @@ static int flush_packets(pf_ctx *c) {
         hb[hl++] = (uint8_t)v;
     }
     dt_outfile_write(&c->out, hb, hl);
-    dt_outfile_write(&c->out, c->z + 16, zlen);
+    dt_outfile_write(&c->out, c->z, zlen);
     c->pk.len = 0;
     return 0;
 }
@@ -1038,6 +1044,7 @@ static void pf_free(pf_ctx *c) {
     pb_free(&c->idata);
     pb_free(&c->blob);
     free(c->z);
+    libdeflate_free_compressor(c->deflater);
     dt_spans_free(c->spans);
 }
 

@@ -323,11 +323,22 @@ def key_of(name, ts, dur, thread, cat, args):
 
 want_slices = collections.Counter()
 open_b = collections.defaultdict(list)
+# B/E pairing (docs/CLI.md): an E closes the most recent open B of its
+# thread; on a thread with B's and no E at all (the Python module writes its
+# end events with phase B) a B named like the most recent open B closes it.
+has_e = {out_thread(e["process_id"], e["thread_id"]) for e in src if e["phase"] == "E"}
 for e in src:
     th = out_thread(e["process_id"], e["thread_id"])
     if e["phase"] == "X":
         want_slices[key_of(e["name"], ns(e["timestamp"]), ns(e["duration"]), th, e.get("cat"),
                            e["args"])] += 1
+    elif e["phase"] == "B" and th not in has_e and open_b[th] and \
+            open_b[th][-1]["name"] == e["name"]:
+        b = open_b[th].pop()
+        args = dict(b["args"])
+        args.update(e["args"])
+        want_slices[key_of(b["name"], ns(b["timestamp"]), ns(e["timestamp"]) -
+                           ns(b["timestamp"]), th, b.get("cat"), args)] += 1
     elif e["phase"] == "B":
         open_b[th].append(e)
     elif e["phase"] == "E":
