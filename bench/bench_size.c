@@ -10,7 +10,19 @@
  * and its event count checked, so a size is never that of a short file.
  *
  *   dasf-bench size --workload regular|random --level L --events N --dir DIR
- *                   [--out FILE]   (keep the file, e.g. for the CLI timings)
+ *                   [--clock double|ns|tsc] [--out FILE]   (keep the file)
+ *
+ * --clock says where the times come from:
+ *   double  the caller's doubles, (double)ns * 1e-9 (default: a program
+ *           computing its own seconds; off the library's ns grid in the
+ *           last bit for some events, which the archive then keeps exactly)
+ *   ns      the library's grid: dasf_ns_to_seconds(ns) doubles for leaf
+ *           events, dasf_record_complete_ns for zones (what dasf_now() and
+ *           the *_ns calls give)
+ *   tsc     the library clock itself: zones timed by the TSC (ticks
+ *           converted by the flusher, real durations of an empty zone, not
+ *           the workload's), leaf events at dasf_now() with the workload's
+ *           durations
  */
 #include "bench_ours.h"
 #include "workload.h"
@@ -25,6 +37,9 @@ int bench_cmd_size(int argc, char **argv) {
     uint64_t n = (uint64_t)bench_opt_ll(argc, argv, "events", 200000);
     const char *dir = bench_opt(argc, argv, "dir", "/dev/shm");
     const char *out = bench_opt(argc, argv, "out", NULL);
+    const char *clock = bench_opt(argc, argv, "clock", "double");
+    int ck = !strcmp(clock, "double") ? 0 : !strcmp(clock, "ns") ? 1 : !strcmp(clock, "tsc") ? 2 : -1;
+    if (ck < 0) bench_die("--clock double|ns|tsc");
     if (kind < 0 || level < 0 || level > 19) bench_die("--workload regular|random, --level 0..19");
 
     char file[4096];
@@ -52,10 +67,17 @@ int bench_cmd_size(int argc, char **argv) {
     for (uint64_t k = 0; k < n; k++) {
         wl_next(g, &e);
         double ts = (double)e.ts_ns * 1e-9, dur = (double)e.dur_ns * 1e-9;
-        int rc;
+        if (ck == 1) ts = dasf_ns_to_seconds(e.ts_ns), dur = dasf_ns_to_seconds(e.dur_ns);
+        if (ck == 2) ts = dasf_now(), dur = dasf_ns_to_seconds(e.dur_ns);
+        int rc = 0;
         if (e.has_args) {
             dasf_arg a[2] = {DASF_ARG_I64(WL_ARG0, e.a0), DASF_ARG_I64(WL_ARG1, e.a1)};
             rc = dasf_record_complete_args(p, names[e.name], ts, dur, a, 2);
+        } else if (ck == 1) {
+            rc = dasf_record_complete_ns(p, h[e.name], e.ts_ns, e.dur_ns);
+        } else if (ck == 2) {
+            dasf_zone_ctx z = {p, h[e.name], dasf_zone_ticks()};
+            dasf_zone_end(&z);
         } else {
             rc = dasf_record_complete_h(p, h[e.name], ts, dur);
         }
@@ -79,6 +101,7 @@ int bench_cmd_size(int argc, char **argv) {
     bench_json_str(&j, "impl", level ? "dasf" : "dasf-legacy");
     bench_json_str(&j, "workload", wl_kind_name(kind));
     bench_json_int(&j, "level", level);
+    bench_json_str(&j, "clock", clock);
     bench_json_int(&j, "events", (long long)n);
     bench_json_int(&j, "file_bytes", (long long)bytes);
     bench_json_num(&j, "bytes_per_event", (double)bytes / (double)n);

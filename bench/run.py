@@ -261,8 +261,11 @@ class Runner:
             log("size: repetition %d/%d" % (rep, reps))
             for wl in ("regular", "random"):
                 for level in (1, 3, 9, 19, 0):
+                    # caller-ns times (as LTTng's integer timestamps): the goal's
+                    # setting; --clock double|tsc are measured by hand (FORMAT.md)
                     self.run([self.bin("dasf-bench"), "size", "--workload", wl, "--level",
-                              str(level), "--events", str(n), "--dir", self.shm],
+                              str(level), "--events", str(n), "--dir", self.shm,
+                              "--clock", "ns"],
                              tag={"rep": rep})
                 if not self.lttng_reason:
                     res, outdir = self.run_lttng(

@@ -22,7 +22,7 @@
  * last nibble 'D' for DASF), stored little-endian like every zstd magic. */
 #define DASF_CHUNK_MAGIC 0x184D2A5Du
 #define DASF_ZSTD_MAGIC 0xFD2FB528u
-#define DASF_FORMAT_VERSION 2     /* what the writer emits */
+#define DASF_FORMAT_VERSION 3     /* what the writer emits */
 #define DASF_FORMAT_VERSION_MIN 1 /* oldest version the reader reads */
 /* Upper bounds a reader accepts before believing a length (resync safety). */
 #define DASF_MAX_META_SIZE 4096u
@@ -42,7 +42,7 @@ enum {
     DASF_CC_STREAM = 0x01,   /* a stream index follows */
     DASF_CC_TMODE = 0x06,    /* time mode, (c >> 1) & 3: one of DASF_TM_* */
     DASF_CC_SCHEMA = 0x08,   /* args are values only, keys from the name's schema */
-    DASF_CC_RESERVED = 0x10, /* must be clear */
+    DASF_CC_FIX = 0x10, /* version 3: ts_fix, dur_fix follow dur (version 2: must be clear) */
 };
 enum {
     DASF_TM_START_PREV_END = 0, /* tv = start - prev_end */
@@ -57,7 +57,35 @@ enum {
     DASF_EX_ID_STR = 0x08,   /* id as a string index */
     DASF_EX_ID_NIL = 0x10,   /* id is nil (nothing follows) */
     DASF_EX_ARGS_MAP = 0x20, /* args as one verbatim msgpack map, no pairs */
+    /* version 3 (lossless round trips): */
+    DASF_EX_TS_FIX = 0x40,    /* int: the timestamp double's bits - those of ns_to_seconds(ns) */
+    DASF_EX_DUR_FIX = 0x80,   /* int: the same for the duration (phase X) */
+    DASF_EX_TS_INT = 0x100,   /* the timestamp was an integer (seconds); no field */
+    DASF_EX_DUR_INT = 0x200,  /* the duration was an integer (phase X); no field */
+    DASF_EX_ARGS_NIL = 0x400, /* args was nil (no pairs follow); no field */
+    DASF_EX_V3_ALL = 0x7ff,
 };
+
+/* The caller's double from its nanoseconds and a version 3 fix: the bits
+ * of dasf_ns_to_seconds(ns) plus fix (mod 2^64).  fix = 0: none. */
+static inline double dasf_time_fixed(int64_t ns, int64_t fix) {
+    double d = dasf_ns_to_seconds(ns);
+    if (fix) {
+        uint64_t b;
+        memcpy(&b, &d, 8);
+        b += (uint64_t)fix;
+        memcpy(&d, &b, 8);
+    }
+    return d;
+}
+/* The fix that makes dasf_time_fixed(ns, fix) give exactly d (0: none). */
+static inline int64_t dasf_time_fix(double d, int64_t ns) {
+    double g = dasf_ns_to_seconds(ns);
+    uint64_t a, b;
+    memcpy(&a, &d, 8);
+    memcpy(&b, &g, 8);
+    return (int64_t)(a - b);
+}
 
 /* phase.c: letter → phase index + 1 (0: not a phase), for inline lookups. */
 DASF_HIDDEN extern const signed char dasf_phase_index1[128];

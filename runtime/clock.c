@@ -278,7 +278,7 @@ int64_t dasf_now_ns(void) {
 }
 
 double dasf_now(void) {
-    return (double)dasf_now_ns() * 1e-9;
+    return dasf_ns_to_seconds(dasf_now_ns());
 }
 
 const char *dasf_clock_source(void) {

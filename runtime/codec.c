@@ -326,7 +326,22 @@ static int id_resolved(const dasf_id *id) {
 
 /* ---- legacy layout ----------------------------------------------------------- */
 
+static int has_args(const dasf_enc_event *ev) {
+    return ev->n_args || ev->args_msgpack || ev->args_value;
+}
+static int keep_args_nil(const dasf_enc_event *ev) {
+    return (ev->kept & DASF_KEEP_ARGS_NIL) && !has_args(ev);
+}
+/* A time kept as integer seconds: when asked and its ns are whole seconds. */
+static int keep_int(const dasf_enc_event *ev, unsigned bit, int64_t ns) {
+    return (ev->kept & bit) && ns % 1000000000 == 0;
+}
+static int w_time(dasf_buf *b, const dasf_enc_event *ev, unsigned bit, double s, int64_t ns) {
+    return keep_int(ev, bit, ns) ? w_int(b, ns / 1000000000) : w_f64(b, s);
+}
+
 static int legacy_args(dasf_buf *b, const dasf_enc_event *ev) {
+    if (keep_args_nil(ev)) return w_byte(b, 0xc0);
     if (ev->args_msgpack) return w_raw(b, ev->args_msgpack, ev->args_msgpack_size);
     if (ev->args_value) return w_value(b, ev->args_value);
     int rc = w_hdr(b, 0x80, 0xde, ev->n_args);
@@ -350,8 +365,9 @@ static int legacy_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     int rc = w_raw(b, zero, (size_t)e->byte_size);
     rc |= w_hdr(b, 0x80, 0xde, nkeys);
     rc |= WKEY(b, "\xa4" "name") | w_str(b, ev->name, slen(ev->name, ev->name_len));
-    rc |= WKEY(b, "\xa9" "timestamp") | w_f64(b, ev->ts);
-    if (is_x) rc |= WKEY(b, "\xa8" "duration") | w_f64(b, ev->dur);
+    rc |= WKEY(b, "\xa9" "timestamp") | w_time(b, ev, DASF_KEEP_TS_INT, ev->ts, ev->ts_ns);
+    if (is_x)
+        rc |= WKEY(b, "\xa8" "duration") | w_time(b, ev, DASF_KEEP_DUR_INT, ev->dur, ev->dur_ns);
     rc |= WKEY(b, "\xa5" "phase") | w_str(b, &ph, 1);
     if (is_i) rc |= WKEY(b, "\xa5" "scope") | w_str(b, &sc, 1);
     rc |= WKEY(b, "\xaa" "process_id") | w_id(b, &ev->pid);
@@ -694,6 +710,14 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     if (ev->id.kind == DASF_ID_STR) ext |= DASF_EX_ID_STR;
     if (ev->id.kind == DASF_ID_NIL) ext |= DASF_EX_ID_NIL;
     if (args_map) ext |= DASF_EX_ARGS_MAP;
+    /* Version 3: what the reader needs to give back the caller's values. */
+    int64_t ts_fix = dasf_time_fix(ev->ts, ev->ts_ns);
+    int64_t dur_fix = is_x ? dasf_time_fix(ev->dur, ev->dur_ns) : 0;
+    if (ts_fix) ext |= DASF_EX_TS_FIX;
+    if (dur_fix) ext |= DASF_EX_DUR_FIX;
+    if (keep_int(ev, DASF_KEEP_TS_INT, ev->ts_ns)) ext |= DASF_EX_TS_INT;
+    if (is_x && keep_int(ev, DASF_KEEP_DUR_INT, ev->dur_ns)) ext |= DASF_EX_DUR_INT;
+    if (keep_args_nil(ev)) ext |= DASF_EX_ARGS_NIL;
 
     int64_t name_i = intern_cached(e, ev->name, ev->name_len ? ev->name_len : SIZE_MAX);
     if (name_i < 0) return DASF_ENOMEM;
@@ -705,7 +729,9 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     unsigned tmode = DASF_TM_START_PREV_END;
     int64_t tv = d_start;
     if (is_x && mag(d_end) < mag(d_start)) tmode = DASF_TM_END_PREV_END, tv = d_end;
-    int compact = is_x && !ext; /* the version 2 compact form is possible */
+    /* The compact form is possible (it carries the version 3 fixes too). */
+    unsigned fixes = ext & (DASF_EX_TS_FIX | DASF_EX_DUR_FIX);
+    int compact = is_x && !(ext & ~fixes);
     if (compact) {
         int64_t d_ss = wsub(ev->ts_ns, s->prev_start);
         if (int_size(d_ss) < int_size(tv)) tmode = DASF_TM_START_PREV_START, tv = d_ss;
@@ -733,14 +759,16 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
 
     int rc = 0;
     if (compact) {
-        unsigned c = (new_stream ? DASF_CC_STREAM : 0) | tmode << 1 | (schema ? DASF_CC_SCHEMA : 0);
-        size_t n = 4 + (size_t)new_stream + (schema ? npairs : 2 * (size_t)npairs);
+        unsigned c = (new_stream ? DASF_CC_STREAM : 0) | tmode << 1 | (schema ? DASF_CC_SCHEMA : 0) |
+                     (fixes ? DASF_CC_FIX : 0);
+        size_t n = 4 + (size_t)new_stream + (fixes ? 2 : 0) + (schema ? npairs : 2 * (size_t)npairs);
         rc |= w_hdr(b, 0x90, 0xdc, n);
         rc |= w_byte(b, (uint8_t)(0xff - c)); /* negative fixint -1 - c */
         if (new_stream) rc |= w_uint(b, (uint64_t)si);
         rc |= w_uint(b, (uint64_t)name_i);
         rc |= w_int(b, tv);
         rc |= w_int(b, dur);
+        if (fixes) rc |= w_int(b, ts_fix) | w_int(b, dur_fix);
         if (typed) {
             /* Typed args: their keys were interned into kidx above, for
              * this event (kidx is scratch: never read for another one). */
@@ -762,7 +790,8 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
         size_t n = 3 + (size_t)new_stream + (size_t)is_x;
         if (ext)
             n += 1 + !!(ext & DASF_EX_SCOPE) + !!(ext & DASF_EX_CAT) +
-                 !!(ext & (DASF_EX_ID_INT | DASF_EX_ID_STR)) + (size_t)args_map;
+                 !!(ext & (DASF_EX_ID_INT | DASF_EX_ID_STR)) + !!(ext & DASF_EX_TS_FIX) +
+                 !!(ext & DASF_EX_DUR_FIX) + (size_t)args_map;
         if (!args_map) n += 2 * (size_t)npairs;
         rc |= w_hdr(b, 0x90, 0xdc, n);
         rc |= w_byte(b, (uint8_t)code);
@@ -782,6 +811,8 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
                 int64_t ii = intern_cached(e, ev->id.s, SIZE_MAX);
                 rc |= ii < 0 ? -1 : w_uint(b, (uint64_t)ii);
             }
+            if (ext & DASF_EX_TS_FIX) rc |= w_int(b, ts_fix);
+            if (ext & DASF_EX_DUR_FIX) rc |= w_int(b, dur_fix);
         }
         if (args_map)
             rc |= ev->args_msgpack ? w_raw(b, ev->args_msgpack, ev->args_msgpack_size)

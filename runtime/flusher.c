@@ -116,13 +116,6 @@ static void get_id(cursor *c, dasf_id *id) {
     }
 }
 
-static int64_t sec_to_ns(double s) {
-    double ns = s * 1e9;
-    if (ns >= 9.2e18) return INT64_MAX;
-    if (ns <= -9.2e18) return INT64_MIN;
-    return dasf_round_i64(ns);
-}
-
 static double bits_dbl(uint64_t b) {
     double d;
     memcpy(&d, &b, sizeof d);
@@ -134,20 +127,20 @@ static void decode_times(const dasf_rec *rec, unsigned kind, dasf_enc_event *e) 
     case DASF_TS_DOUBLE:
         e->ts = bits_dbl(rec->ts);
         e->dur = bits_dbl(rec->dur);
-        e->ts_ns = sec_to_ns(e->ts);
-        e->dur_ns = sec_to_ns(e->dur);
+        e->ts_ns = dasf_seconds_to_ns(e->ts);
+        e->dur_ns = dasf_seconds_to_ns(e->dur);
         break;
     case DASF_TS_NS:
         e->ts_ns = (int64_t)rec->ts;
         e->dur_ns = (int64_t)rec->dur;
-        e->ts = (double)e->ts_ns * 1e-9;
-        e->dur = (double)e->dur_ns * 1e-9;
+        e->ts = dasf_ns_to_seconds(e->ts_ns);
+        e->dur = dasf_ns_to_seconds(e->dur_ns);
         break;
     default: /* ticks */
         e->ts_ns = dasf_clock_ticks_to_ns(rec->ts);
         e->dur_ns = dasf_clock_span_to_ns(rec->ts, rec->dur);
-        e->ts = (double)e->ts_ns * 1e-9;
-        e->dur = (double)e->dur_ns * 1e-9;
+        e->ts = dasf_ns_to_seconds(e->ts_ns);
+        e->dur = dasf_ns_to_seconds(e->dur_ns);
         break;
     }
 }
@@ -252,6 +245,7 @@ static int decode_record(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event
     e->args_msgpack = NULL;
     e->args_msgpack_size = 0;
     e->args_value = NULL;
+    e->kept = 0;
     uint64_t w = rec->word;
     unsigned flags = (unsigned)(w >> 40) & 0xff;
     e->phase = (char)((w >> 32) & 0xff);
@@ -289,7 +283,7 @@ static void add_dropped_event(dasf_filedb *db, int64_t pid, int64_t tid, uint64_
     e.phase = DASF_PHASE_INSTANT;
     e.scope = DASF_SCOPE_THREAD;
     e.ts_ns = dasf_now_ns();
-    e.ts = (double)e.ts_ns * 1e-9;
+    e.ts = dasf_ns_to_seconds(e.ts_ns);
     e.pid = dasf_id_int(pid);
     e.tid = dasf_id_int(tid);
     e.args = &a;

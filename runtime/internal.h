@@ -45,8 +45,9 @@ DASF_HIDDEN void dasf_buf_free(dasf_buf *b);
 
 /* One event ready to encode.  Ids are resolved (never DASF_ID_AUTO for
  * process_id/thread_id).  Timestamps come in both forms so each layout
- * gets what it needs bit-exactly: the archive stores ts_ns/dur_ns, the
- * legacy layout stores ts/dur (the caller's doubles).  Exactly one of the
+ * gets what it needs bit-exactly: the legacy layout stores ts/dur (the
+ * caller's doubles); the archive stores ts_ns/dur_ns plus, from version 3,
+ * what turns dasf_ns_to_seconds(ns) back into the caller's double.  Exactly one of the
  * three args forms is used: args/n_args, args_msgpack (one msgpack map),
  * or args_value (a DASF_VAL_MAP tree); none → empty map. */
 typedef struct dasf_enc_event {
@@ -66,7 +67,12 @@ typedef struct dasf_enc_event {
     const void *args_msgpack;
     size_t args_msgpack_size;
     const dasf_value *args_value;
+    unsigned char kept; /* DASF_KEEP_*: how a file being converted held the values */
 } dasf_enc_event;
+
+/* dasf_enc_event.kept: integer seconds (applied only when ts_ns / dur_ns is
+ * a whole number of seconds), nil args (only when there are none). */
+enum { DASF_KEEP_TS_INT = 1, DASF_KEEP_DUR_INT = 2, DASF_KEEP_ARGS_NIL = 4 };
 
 /* Writer identity recorded in an archive chunk's metadata. */
 typedef struct dasf_chunk_origin {

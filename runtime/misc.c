@@ -1,13 +1,15 @@
 /*
  * misc.c — process facts the chunk metadata needs: host name, and the
  * offset between CLOCK_REALTIME and the trace clock (CLOCK_MONOTONIC), so a
- * reader can place monotonic timestamps on the wall clock.
+ * reader can place monotonic timestamps on the wall clock; and the one
+ * seconds <-> nanoseconds conversion of the library and its tools.
  *
- * Called from the flusher thread and the writer; the host name is cached
- * once per process (and again after fork, which cannot change it).
+ * Called from any thread (the conversions are pure); the host name is
+ * cached once per process (and again after fork, which cannot change it).
  */
 #include "internal.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -39,4 +41,25 @@ int64_t dasf_realtime_offset_ns(void) {
     clock_gettime(CLOCK_MONOTONIC, &m1);
     int64_t mid = ts_ns(&m0) + (ts_ns(&m1) - ts_ns(&m0)) / 2;
     return ts_ns(&r) - mid;
+}
+
+/* Exact: s = i + f with i = trunc(s) (|i| < 2^34: exact in int64) and
+ * f = s - i exact; f * 1e9 is below 1e9, where a double resolves 2^-23 ns,
+ * so the only rounding left is the final one (and halves are exact). */
+int64_t dasf_seconds_to_ns(double s) {
+    if (s != s) return 0;
+    if (s >= 9223372036.854775807) return INT64_MAX;
+    if (s <= -9223372036.854775808) return INT64_MIN;
+    double i = trunc(s);
+    int64_t r = dasf_round_i64((s - i) * 1e9), ns;
+    if (__builtin_add_overflow((int64_t)i * 1000000000, r, &ns)) return r > 0 ? INT64_MAX : INT64_MIN;
+    return ns;
+}
+
+double dasf_ns_to_seconds(int64_t ns) {
+    if (ns >= -(INT64_C(1) << 53) && ns <= INT64_C(1) << 53) return (double)ns / 1e9;
+    /* beyond 2^53 ns (double no longer holds every ns): whole seconds exact,
+     * plus the fraction */
+    int64_t q = ns / 1000000000, r = ns % 1000000000;
+    return (double)q + (double)r / 1e9;
 }

@@ -248,8 +248,8 @@ int dasf_record_complete_ns(dasf_profiler *p, dasf_name name, int64_t ts_ns, int
                                     (uint64_t)ts_ns, (uint64_t)dur_ns);
     }
     if (dur_ns < 0) return prof_ok(p) ? prof_ok(p) : DASF_EINVAL;
-    return record_h_slow(p, name, DASF_PHASE_COMPLETE, (double)ts_ns * 1e-9,
-                         (double)dur_ns * 1e-9);
+    return record_h_slow(p, name, DASF_PHASE_COMPLETE, dasf_ns_to_seconds(ts_ns),
+                         dasf_ns_to_seconds(dur_ns));
 }
 
 int dasf_record_complete_args(dasf_profiler *p, const char *name, double timestamp,
@@ -304,7 +304,7 @@ void dasf_zone_end(dasf_zone_ctx *z) {
         /* A user database: convert the ticks now. */
         int64_t s = dasf_clock_ticks_to_ns(z->start);
         int64_t d = dasf_clock_span_to_ns(z->start, dasf_zone_ticks() - z->start);
-        record_h_slow(z->p, z->name, DASF_PHASE_COMPLETE, (double)s * 1e-9, (double)d * 1e-9);
+        record_h_slow(z->p, z->name, DASF_PHASE_COMPLETE, dasf_ns_to_seconds(s), dasf_ns_to_seconds(d));
     }
 }
 

@@ -137,14 +137,6 @@ static void note_damage(dasf_trace *r, uint64_t index, uint64_t off, uint64_t le
     if (!r->st.first_damage[0]) strcpy(r->st.first_damage, "damaged data");
 }
 
-static double ns_to_s(int64_t ns) { return (double)ns / 1e9; }
-
-static int64_t s_to_ns(double s) {
-    double v = s * 1e9;
-    if (!isfinite(v) || v >= 9.2e18 || v <= -9.2e18) return 0;
-    return llround(v);
-}
-
 /* ---- legacy records ---------------------------------------------------------- */
 
 static int key_is(const dasf_mp_obj *k, const char *lit, size_t n) {
@@ -152,17 +144,21 @@ static int key_is(const dasf_mp_obj *k, const char *lit, size_t n) {
 }
 #define KEYIS(k, lit) key_is((k), (lit), sizeof(lit) - 1)
 
-static int number(const dasf_value *v, double *d, int64_t *ns) {
+/* A time value: the file's double as is, or an integer (a Python int):
+ * *is_int when its nanoseconds are exact (|i| <= 9223372036 s), so that a
+ * writer can write it back as that integer. */
+static int number(const dasf_value *v, double *d, int64_t *ns, bool *is_int) {
+    *is_int = false;
     if (v->type == DASF_VAL_FLOAT) {
         *d = v->v.f;
-        *ns = s_to_ns(v->v.f);
+        *ns = dasf_seconds_to_ns(v->v.f);
     } else if (v->type == DASF_VAL_INT) {
         *d = (double)v->v.i;
-        *ns = s_to_ns(*d);
-        if (v->v.i > -9000000000 && v->v.i < 9000000000) *ns = v->v.i * 1000000000;
+        *is_int = v->v.i >= -9223372036 && v->v.i <= 9223372036;
+        *ns = *is_int ? v->v.i * 1000000000 : dasf_seconds_to_ns(*d);
     } else if (v->type == DASF_VAL_UINT) {
         *d = (double)v->v.u;
-        *ns = 0;
+        *ns = INT64_MAX; /* > INT64_MAX s: saturates, as dasf_seconds_to_ns */
     } else {
         return -1;
     }
@@ -207,11 +203,11 @@ static int legacy_parse(dasf_trace *r, const uint8_t *p, size_t len, const char 
             have_name = 1;
         } else if (KEYIS(&k, "timestamp")) {
             *why = "timestamp is not a number";
-            if (number(&v, &ev->timestamp, &ev->timestamp_ns)) return -1;
+            if (number(&v, &ev->timestamp, &ev->timestamp_ns, &ev->timestamp_is_int)) return -1;
             have_ts = 1;
         } else if (KEYIS(&k, "duration")) {
             *why = "duration is not a number";
-            if (number(&v, &ev->duration, &ev->duration_ns)) return -1;
+            if (number(&v, &ev->duration, &ev->duration_ns, &ev->duration_is_int)) return -1;
             ev->has_duration = true;
         } else if (KEYIS(&k, "phase")) {
             *why = "unknown phase";
@@ -228,7 +224,9 @@ static int legacy_parse(dasf_trace *r, const uint8_t *p, size_t len, const char 
             *why = "args is not a map";
             if (v.type == DASF_VAL_MAP)
                 ev->args = v;
-            else if (v.type != DASF_VAL_NIL)
+            else if (v.type == DASF_VAL_NIL)
+                ev->args_nil = true; /* Python's None; args stays an empty map */
+            else
                 return -1;
         } else if (KEYIS(&k, "cat")) {
             if (v.type == DASF_VAL_STR) ev->cat = v.v.str.ptr;
@@ -591,7 +589,9 @@ static int archive_event(dasf_trace *r) {
     int compact = code < 0;
     unsigned cc = compact ? (unsigned)(-1 - code) : 0;
     unsigned tmode = compact ? (cc & DASF_CC_TMODE) >> 1 : (code & DASF_EC_TSEND) ? 1 : 0;
-    if (compact && (r->chunk_version < 2 || (cc & DASF_CC_RESERVED) || tmode > 2)) return -1;
+    if (compact && (r->chunk_version < 2 || ((cc & DASF_CC_FIX) && r->chunk_version < 3) ||
+                    tmode > 2))
+        return -1;
     int ph = compact ? 'X' : dasf_phase_from_index((int)(code & DASF_EC_PHASE));
     if (compact ? (cc & DASF_CC_STREAM) : (code & DASF_EC_STREAM)) {
         if (dasf_mp_int(c, &v) || v < 0 || (uint64_t)v >= r->nstreams) return -1;
@@ -610,8 +610,16 @@ static int archive_event(dasf_trace *r) {
     ev->cat = NULL;
     ev->has_id = false;
     ev->id.type = DASF_VAL_NIL;
+    int64_t ts_fix = 0, dur_fix = 0;
+    if (cc & DASF_CC_FIX) { /* version 3 compact: both fixes, not both zero */
+        used += 2;
+        if (used > n || dasf_mp_int(c, &ts_fix) || dasf_mp_int(c, &dur_fix) ||
+            (ts_fix == 0 && dur_fix == 0))
+            return -1;
+    }
     if (!compact && (code & DASF_EC_EXT)) {
-        if (++used > n || dasf_mp_int(c, &ext) || ext < 0 || ext > 0x3f) return -1;
+        int64_t ext_max = r->chunk_version >= 3 ? DASF_EX_V3_ALL : 0x3f;
+        if (++used > n || dasf_mp_int(c, &ext) || ext < 0 || ext > ext_max) return -1;
         if (ext & DASF_EX_SCOPE) {
             if (++used > n || dasf_mp_int(c, &v)) return -1;
             ev->scope = (dasf_scope)v;
@@ -629,6 +637,15 @@ static int archive_event(dasf_trace *r) {
             ev->id.type = DASF_VAL_STR;
             ev->id.v.str.len = r->strlens[v];
         }
+        /* version 3: the caller's exact doubles, integer times, nil args */
+        if (ext & DASF_EX_TS_FIX) {
+            if (++used > n || dasf_mp_int(c, &ts_fix) || ts_fix == 0) return -1;
+        }
+        if (ext & DASF_EX_DUR_FIX) {
+            if (!is_x || ++used > n || dasf_mp_int(c, &dur_fix) || dur_fix == 0) return -1;
+        }
+        if ((ext & DASF_EX_DUR_INT) && !is_x) return -1;
+        if ((ext & DASF_EX_ARGS_NIL) && ((ext & DASF_EX_ARGS_MAP) || n != used)) return -1;
     }
     if (used > n) return -1;
     int rc;
@@ -658,10 +675,13 @@ static int archive_event(dasf_trace *r) {
     s->prev_end = end;
     ev->phase = (dasf_phase)ph;
     ev->timestamp_ns = start;
-    ev->timestamp = ns_to_s(start);
+    ev->timestamp = dasf_time_fixed(start, ts_fix);
     ev->has_duration = is_x;
     ev->duration_ns = dur;
-    ev->duration = is_x ? ns_to_s(dur) : 0;
+    ev->duration = is_x ? dasf_time_fixed(dur, dur_fix) : 0;
+    ev->timestamp_is_int = (ext & DASF_EX_TS_INT) != 0;
+    ev->duration_is_int = (ext & DASF_EX_DUR_INT) != 0;
+    ev->args_nil = (ext & DASF_EX_ARGS_NIL) != 0;
     ev->process_id = s->pid;
     ev->thread_id = s->tid;
     ev->chunk_index = r->chunk.index;

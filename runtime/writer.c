@@ -78,8 +78,8 @@ static int to_id(const dasf_value *v, dasf_id *id) {
 }
 
 static int64_t ns_of(double s, int64_t ns) {
-    if (ns != 0 || s == 0 || !isfinite(s)) return ns;
-    return llround(s * 1e9); /* an event built by hand with seconds only */
+    if (ns != 0 || s == 0) return ns;
+    return dasf_seconds_to_ns(s); /* an event built by hand with seconds only */
 }
 
 int dasf_writer_add(dasf_writer *w, const dasf_trace_event *ev) {
@@ -102,7 +102,13 @@ int dasf_writer_add(dasf_writer *w, const dasf_trace_event *ev) {
         e.cat = ev->cat;
         e.cat_len = strlen(ev->cat);
     }
-    e.args_value = &ev->args;
+    /* Kept as the file had them: integer seconds, nil args. */
+    if (ev->timestamp_is_int) e.kept |= DASF_KEEP_TS_INT;
+    if (ev->duration_is_int) e.kept |= DASF_KEEP_DUR_INT;
+    if (ev->args_nil && ev->args.v.map.n == 0)
+        e.kept |= DASF_KEEP_ARGS_NIL;
+    else
+        e.args_value = &ev->args;
     int rc = dasf_chunk_enc_add(w->enc, &e);
     if (rc) return rc;
     if ((int64_t)dasf_chunk_enc_count(w->enc) >= w->threshold) return dasf_writer_flush(w);

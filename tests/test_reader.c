@@ -547,5 +547,26 @@ Test(reader, compact_events_read_and_malformed_ones_are_damage) {
     expect_damaged(compact_case(1, 0, 0, v1, 1, "v1.zst"), "negative code in version 1");
     static const int64_t ok1[][8] = {{0, 0, 0, 1, 99}};
     expect_damaged(compact_case(2, 1, 1, ok1, 1, "sf.zst"), "schemas before strings");
-    expect_damaged(compact_case(3, 0, 0, ok1, 1, "v3.zst"), "unknown version 3");
+    expect_damaged(compact_case(4, 0, 0, ok1, 1, "v4.zst"), "unknown version 4");
+    /* version 3 ext flags are damage in a version 2 chunk */
+    static const int64_t fix[][8] = {{0x40, 0, 1000000000, 3, 0x40 | 0x80 | 0x400, 5, -2, 99}};
+    expect_damaged(compact_case(2, 0, 0, fix, 1, "fix2.zst"), "version 3 flags in version 2");
+    /* ... and read in version 3: the exact doubles, nil args */
+    cr_assert_eq(dasf_trace_open(&r, compact_case(3, 0, 0, fix, 1, "fix3.zst")), 0);
+    cr_assert_eq(dasf_trace_next(r, &ev), 1);
+    cr_assert_eq(ev->timestamp_ns, 1000001000);
+    double t = dasf_ns_to_seconds(1000001000), d = dasf_ns_to_seconds(3);
+    uint64_t tb, db;
+    memcpy(&tb, &t, 8), memcpy(&db, &d, 8);
+    tb += 5, db -= 2;
+    cr_assert_eq(memcmp(&ev->timestamp, &tb, 8), 0, "timestamp: ns_to_seconds + 5 ulps");
+    cr_assert_eq(memcmp(&ev->duration, &db, 8), 0, "duration: ns_to_seconds - 2 ulps");
+    cr_assert(ev->args_nil);
+    cr_assert_eq(ev->args.v.map.n, 0);
+    cr_assert_eq(dasf_trace_next(r, &ev), 0);
+    dasf_trace_close(r);
+    static const int64_t nilpairs[][8] = {{0x40, 0, 1, 3, 0x400, 0, 7, 99}};
+    expect_damaged(compact_case(3, 0, 0, nilpairs, 1, "np3.zst"), "ARGS_NIL with pairs");
+    static const int64_t zerofix[][8] = {{0x40, 0, 1, 3, 0x40, 0, 99}};
+    expect_damaged(compact_case(3, 0, 0, zerofix, 1, "zf3.zst"), "a zero fix");
 }

@@ -257,10 +257,6 @@ typedef struct tstate {
     int depth;
 } tstate;
 
-/* Times the seconds double of every layout can carry back to the same
- * nanoseconds (|ns| < 9e18). */
-#define WILD_MAX INT64_C(9000000000000000000)
-
 static int64_t sat_add(int64_t a, int64_t b) {
     if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
     if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
@@ -290,11 +286,9 @@ static void rtime(rng *r, tstate *t, int is_x, int64_t *start, int64_t *dur) {
         d = rrange(r, 0, 5000000000);
         s = sat_add(sat_add(t->prev_end, rrange(r, -100, 100)), -d);
     } else { /* anywhere: huge deltas, wrap-around */
-        s = (int64_t)(rnext(r) % (2 * (uint64_t)WILD_MAX + 1) - (uint64_t)WILD_MAX);
-        d = rchance(r, 20) ? WILD_MAX : (int64_t)rbelow(r, (uint64_t)WILD_MAX);
+        s = (int64_t)rnext(r);
+        d = rchance(r, 20) ? INT64_MAX : (int64_t)rbelow(r, (uint64_t)INT64_MAX);
     }
-    if (s > WILD_MAX || s < -WILD_MAX) s = s / 2;
-    if (d > WILD_MAX) d = WILD_MAX;
     if (!is_x) d = 0;
     if (is_x && t->depth < 8 && rchance(r, 40) && sat_add(s, d) != INT64_MAX) {
         t->open_start[t->depth] = s;
@@ -307,18 +301,47 @@ static void rtime(rng *r, tstate *t, int is_x, int64_t *start, int64_t *dur) {
     t->prev_end = (int64_t)((uint64_t)s + (uint64_t)d);
 }
 
-/* The seconds the caller gave for a nanosecond value: on the ns grid, or
- * off it (the low bits of a time.time() difference). */
-static double rseconds(rng *r, int64_t ns) {
-    double s = (double)ns / 1e9;
-    if (rchance(r, 50)) {
+/* The seconds the caller gave for a time, and its nanoseconds as the
+ * library computes them: on the ns grid (dasf_ns_to_seconds: the clock,
+ * *_ns calls), a few ulps off it (any double a program computes), whole
+ * seconds given as an integer (a Python int: *is_int), time.time()-like
+ * values and their differences (multiples of 2^-22 s), or any bits at all
+ * (-0.0, NaN and infinities included: a legacy file may hold them). */
+static void rseconds(rng *r, int64_t *ns, double *s, int *is_int) {
+    *is_int = 0;
+    switch (rbelow(r, 10)) {
+    case 0: case 1: case 2: case 3: *s = dasf_ns_to_seconds(*ns); return;
+    case 4: case 5: {
+        double g = dasf_ns_to_seconds(*ns);
         uint64_t b;
-        memcpy(&b, &s, 8);
-        b ^= rbelow(r, 4); /* a few ulps away: off the grid for |s| > ~1e-7 */
-        memcpy(&s, &b, 8);
-        if (!isfinite(s)) s = (double)ns / 1e9;
+        memcpy(&b, &g, 8);
+        b += rbelow(r, 7) - 3;
+        memcpy(s, &b, 8);
+        if (!isfinite(*s)) *s = g;
+        *ns = dasf_seconds_to_ns(*s);
+        return;
     }
-    return s;
+    case 6: {
+        int64_t k = *ns / 1000000000;
+        *ns = k * 1000000000;
+        *s = (double)k;
+        *is_int = 1;
+        return;
+    }
+    case 7: case 8: {
+        double base = rchance(r, 50) ? 1764547200.0 : 0.0; /* 2025-12-01, or a difference */
+        *s = base + (double)(rbelow(r, (uint64_t)1 << 30)) * 0x1p-22;
+        *ns = dasf_seconds_to_ns(*s);
+        return;
+    }
+    default: {
+        uint64_t b = rnext(r);
+        if (rchance(r, 30)) b = rchance(r, 50) ? 0x8000000000000000ull : 0x7ff0000000000000ull;
+        memcpy(s, &b, 8);
+        *ns = dasf_seconds_to_ns(*s);
+        return;
+    }
+    }
 }
 
 typedef struct gen_set {
@@ -357,8 +380,11 @@ static void gen(uint64_t seed, size_t n, gen_set *out) {
         }
         if (rchance(&r, 15)) rid(&r, a, &e->id, 1);
         rtime(&r, &ts[k], e->phase == 'X', &e->ts_ns, &e->dur_ns);
-        e->ts = rseconds(&r, e->ts_ns);
-        e->dur = rseconds(&r, e->dur_ns);
+        int ts_int, dur_int;
+        rseconds(&r, &e->ts_ns, &e->ts, &ts_int);
+        rseconds(&r, &e->dur_ns, &e->dur, &dur_int);
+        if (ts_int) e->kept |= DASF_KEEP_TS_INT;
+        if (dur_int) e->kept |= DASF_KEEP_DUR_INT;
         if (e->phase != 'X' && rchance(&r, 30)) e->dur_ns = 12345, e->dur = 1.5; /* ignored */
         g->form = (int)rbelow(&r, AF_COUNT);
         if (g->form == AF_TYPED) {
@@ -380,6 +406,7 @@ static void gen(uint64_t seed, size_t n, gen_set *out) {
         } else {
             dasf_value empty = {.type = DASF_VAL_MAP};
             canon(&g->args, &empty);
+            if (rchance(&r, 50)) e->kept |= DASF_KEEP_ARGS_NIL; /* Python's args=None */
         }
     }
 }
@@ -394,7 +421,7 @@ static void gen_free(gen_set *s) {
 typedef struct snap {
     char *name, *cat;
     int phase, scope;
-    bool has_dur, has_id;
+    bool has_dur, has_id, ts_int, dur_int, args_nil;
     double ts, dur;
     int64_t ts_ns, dur_ns;
     dasf_buf pid, tid, id, args; /* canonical msgpack */
@@ -439,6 +466,9 @@ static void read_snaps(const char *path, snap_set *ss, uint64_t seed) {
         s->scope = (int)ev->scope;
         s->has_dur = ev->has_duration;
         s->has_id = ev->has_id;
+        s->ts_int = ev->timestamp_is_int;
+        s->dur_int = ev->duration_is_int;
+        s->args_nil = ev->args_nil;
         s->ts = ev->timestamp;
         s->dur = ev->duration;
         s->ts_ns = ev->timestamp_ns;
@@ -470,16 +500,19 @@ static void expect(const gen_event *g, int layout, snap *x) {
     x->phase = e->phase;
     x->has_dur = e->phase == 'X';
     x->has_id = e->id.kind != DASF_ID_AUTO;
+    /* Both layouts give back the caller's doubles bit for bit (the
+     * archive from version 3), integer times as integers, nil args as nil. */
+    x->ts = e->ts;
+    x->dur = x->has_dur ? e->dur : 0;
+    x->ts_int = (e->kept & DASF_KEEP_TS_INT) != 0;
+    x->dur_int = x->has_dur && (e->kept & DASF_KEEP_DUR_INT);
+    x->args_nil = (e->kept & DASF_KEEP_ARGS_NIL) != 0;
     if (layout == DASF_LAYOUT_LEGACY) {
         x->scope = e->phase == 'I' ? (e->scope ? e->scope : 'g') : 0;
-        x->ts = e->ts;
-        x->dur = x->has_dur ? e->dur : 0;
     } else {
         x->scope = e->phase == 'I' ? e->scope : 0;
         x->ts_ns = e->ts_ns;
         x->dur_ns = x->has_dur ? e->dur_ns : 0;
-        x->ts = (double)x->ts_ns / 1e9;
-        x->dur = (double)x->dur_ns / 1e9;
     }
     canon_id(&x->pid, &e->pid);
     canon_id(&x->tid, &e->tid);
@@ -501,6 +534,9 @@ static void compare(const snap *got, const snap *want, int what, uint64_t seed, 
     CK(!got->cat || strcmp(got->cat, want->cat) == 0, "cat");
     CK(got->has_dur == want->has_dur, "has_duration");
     CK(got->has_id == want->has_id, "has_id");
+    CK(got->ts_int == want->ts_int, "timestamp_is_int");
+    CK(got->dur_int == want->dur_int, "duration_is_int");
+    CK(got->args_nil == want->args_nil, "args_nil");
     CK(buf_eq(&got->pid, &want->pid), "process_id");
     CK(buf_eq(&got->tid, &want->tid), "thread_id");
     CK(buf_eq(&got->id, &want->id), "id");
@@ -518,7 +554,7 @@ static void compare(const snap *got, const snap *want, int what, uint64_t seed, 
 
 /* ---- which codings the archive encoder chose (coverage of the property) ----- */
 enum { CD_FULL_SPE, CD_FULL_EPE, CD_COMPACT_SPE, CD_COMPACT_EPE, CD_COMPACT_SPS, CD_SCHEMA,
-       CD_COUNT };
+       CD_COMPACT_FIX, CD_COUNT };
 static uint64_t g_cover[AF_COUNT][CD_COUNT];
 
 /* Walks the event arrays of the archive chunks in buf; event k of the file
@@ -548,6 +584,7 @@ static void cover(const dasf_buf *buf, const gen_set *gs) {
                 unsigned cc = (unsigned)(-1 - code);
                 unsigned tm = (cc & DASF_CC_TMODE) >> 1;
                 if (cc & DASF_CC_SCHEMA) g_cover[gs->ev[k].form][CD_SCHEMA]++;
+                if (cc & DASF_CC_FIX) g_cover[gs->ev[k].form][CD_COMPACT_FIX]++;
                 cd = tm == DASF_TM_START_PREV_START ? CD_COMPACT_SPS
                      : tm == DASF_TM_END_PREV_END   ? CD_COMPACT_EPE
                                                     : CD_COMPACT_SPE;
@@ -584,10 +621,11 @@ static void encode(const gen_set *gs, int level, int byte_size, rng *r, dasf_buf
 }
 
 /* Re-writes a read file through dasf_writer (what convert and merge do). */
-static void rewrite(const char *in, const char *out, int level) {
+static void rewrite_bs(const char *in, const char *out, int level, int byte_size) {
     unlink(out);
     dasf_file_db_options o = dasf_file_db_options_default();
     o.compression_level = level;
+    o.default_byte_size = byte_size;
     o.commit_threshold = 97;
     dasf_writer *w;
     cr_assert_eq(dasf_writer_open(&w, out, &o), 0);
@@ -599,6 +637,19 @@ static void rewrite(const char *in, const char *out, int level) {
     cr_assert_eq(rc, 0);
     dasf_trace_close(r);
     cr_assert_eq(dasf_writer_close(w), 0);
+}
+static void rewrite(const char *in, const char *out, int level) { rewrite_bs(in, out, level, 8); }
+
+static void files_equal(const char *a, const char *b, uint64_t seed, const char *what) {
+    size_t na, nb;
+    uint8_t *x = th_read_file(a, &na), *y = th_read_file(b, &nb);
+    cr_assert(x && y);
+    size_t i = 0;
+    while (i < na && i < nb && x[i] == y[i]) i++;
+    cr_assert(na == nb && i == na, "seed %llu: %s: files differ at byte %zu (%zu vs %zu bytes)",
+              (unsigned long long)seed, what, i, na, nb);
+    free(x);
+    free(y);
 }
 
 static void one_seed(uint64_t seed, size_t n) {
@@ -612,7 +663,8 @@ static void one_seed(uint64_t seed, size_t n) {
 
     dasf_buf arch = {0}, leg = {0};
     encode(&gs, level, 8, &r, &arch, seed);
-    encode(&gs, 0, rchance(&r, 50) ? 8 : 4, &r, &leg, seed);
+    int byte_size = rchance(&r, 50) ? 8 : 4;
+    encode(&gs, 0, byte_size, &r, &leg, seed);
     cover(&arch, &gs);
     cr_assert_eq(th_write_file(pa, arch.data, arch.len), 0);
     cr_assert_eq(th_write_file(pl, leg.data, leg.len), 0);
@@ -647,10 +699,12 @@ static void one_seed(uint64_t seed, size_t n) {
         if (want.phase == 'I' && !want.scope) want.scope = 'g'; /* legacy writes the default */
         compare(&L2.s[i], &want, CMP_DOUBLES, seed, i, "archive -> legacy");
         want = L.s[i];
-        want.ts = (double)want.ts_ns / 1e9;
-        want.dur = (double)want.dur_ns / 1e9;
         compare(&A2.s[i], &want, CMP_NS | CMP_DOUBLES, seed, i, "legacy -> archive");
     }
+    /* legacy -> archive -> legacy is byte for byte the original */
+    const char *pl3 = th_tmp_file("rt3.msgpack");
+    rewrite_bs(pa2, pl3, 0, byte_size);
+    files_equal(pl, pl3, seed, "legacy -> archive -> legacy");
     snap_free(&A), snap_free(&L), snap_free(&A2), snap_free(&L2);
     gen_free(&gs);
 }
@@ -676,6 +730,7 @@ Test(roundtrip, random_event_mixes_both_layouts, .timeout = 600) {
         cr_assert_gt(g_cover[f][CD_FULL_EPE], 0, "no full-form end coding with %s args", form[f]);
     }
     cr_assert_gt(g_cover[AF_TYPED][CD_SCHEMA], 0, "no schema event");
+    cr_assert_gt(g_cover[AF_TYPED][CD_COMPACT_FIX], 0, "no compact event with exact doubles");
     cr_assert_gt(g_cover[AF_TYPED][CD_COMPACT_EPE], 0, "no compact end coding");
     cr_assert_gt(g_cover[AF_TYPED][CD_COMPACT_SPE], 0, "no compact start coding");
     for (int f = 0; f < AF_COUNT; f++)
@@ -781,4 +836,126 @@ Test(roundtrip, convert_and_merge_verbs_on_the_crash_inputs) {
     for (size_t i = 0; i < ss.n; i++)
         cr_assert(ss.s[i].args.len == sizeof mp && !memcmp(ss.s[i].args.data, mp, sizeof mp));
     snap_free(&ss);
+}
+
+/* ---- files written by the Python module: legacy -> archive -> legacy is
+ * byte for byte the original (doubles off the ns grid, ints, None args) --- */
+
+static void python_file_round_trips(const char *in) {
+    const char *a = th_tmp_file("py.zst"), *l = th_tmp_file("py2.msgpack");
+    rewrite(in, a, 1);
+    rewrite(a, l, 0);
+    files_equal(in, l, 0, "dasf_writer: legacy -> archive -> legacy");
+    /* the archive itself gives back the file's doubles bit for bit */
+    snap_set x, y;
+    read_snaps(in, &x, 0);
+    read_snaps(a, &y, 0);
+    cr_assert_eq(x.n, y.n);
+    for (size_t i = 0; i < x.n; i++) compare(&y.s[i], &x.s[i], CMP_DOUBLES | CMP_NS, 0, i, "archive");
+    snap_free(&x);
+    snap_free(&y);
+    /* the verbs */
+    const char *bin = th_dasf_trace();
+    cr_assert_not_null(bin, "DASF_TRACE_BIN is not set (ctest sets it)");
+    const char *a2 = th_tmp_file("py-cli.zst"), *l2 = th_tmp_file("py-cli.msgpack");
+    char cmd[4096];
+    unlink(a2), unlink(l2);
+    snprintf(cmd, sizeof cmd, "'%s' convert --to archive '%s' '%s' && '%s' convert --to legacy '%s' '%s'",
+             bin, in, a2, bin, a2, l2);
+    cr_assert_eq(th_run(cmd, NULL), 0, "%s", cmd);
+    files_equal(in, l2, 0, "dasf-trace convert: legacy -> archive -> legacy");
+}
+
+Test(roundtrip, python_written_file_converts_back_byte_for_byte) {
+    python_file_round_trips(DASF_TEST_DATA "/python_lossless.msgpack");
+    python_file_round_trips(DASF_TEST_DATA "/python_bb.msgpack");
+}
+
+/* The committed file is what today's Python module writes (when the peer
+ * copy is there, ../shared beside the clone), and a fresh one round-trips. */
+Test(roundtrip, python_module_output_converts_back_byte_for_byte) {
+    const char *peer = DASF_SOURCE_DIR "/../shared/peers/dasf/profiler.py";
+    FILE *f = fopen(peer, "r");
+    if (!f) {
+        cr_log_info("no %s: only the committed golden file is checked", peer);
+        return;
+    }
+    fclose(f);
+    const char *fresh = th_tmp_file("fresh.msgpack");
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "PYTHONPATH='%s/../shared/peers/dasf' %s '%s/tests/py/write_python_lossless.py' '%s' 2>&1",
+             DASF_SOURCE_DIR, TH_PYTHON, DASF_SOURCE_DIR, fresh);
+    cr_assert_eq(th_run(cmd, &out), 0, "%s", out);
+    free(out);
+    files_equal(fresh, DASF_TEST_DATA "/python_lossless.msgpack", 0,
+                "the golden file is not the module's output");
+    python_file_round_trips(fresh);
+}
+
+/* ---- older format versions still read ---------------------------------------
+ * tests/data/format_v2.zst: four version 2 chunks (compact events, schemas,
+ * start-to-start coding, ext fields) written by the format-2 library from
+ * tests/data/format_v2_gen.c, with format_v2_twin.msgpack, the same events
+ * in the legacy layout.  (Version 1 chunks: test_reader.) */
+Test(roundtrip, version_2_archive_reads_as_its_legacy_twin) {
+    snap_set a, l;
+    read_snaps(DASF_TEST_DATA "/format_v2.zst", &a, 0);
+    read_snaps(DASF_TEST_DATA "/format_v2_twin.msgpack", &l, 0);
+    cr_assert_eq(a.n, 156);
+    cr_assert_eq(l.n, a.n);
+    for (size_t i = 0; i < a.n; i++) {
+        snap want = l.s[i];
+        /* version 2 stored nanoseconds only: its doubles are ns / 1e9 */
+        want.ts = dasf_ns_to_seconds(want.ts_ns);
+        want.dur = dasf_ns_to_seconds(want.dur_ns);
+        compare(&a.s[i], &want, CMP_NS | CMP_DOUBLES, 0, i, "version 2 archive vs legacy twin");
+    }
+    snap_free(&a);
+    snap_free(&l);
+}
+
+/* ---- the one seconds <-> nanoseconds rule, at its edges ------------------------ */
+Test(roundtrip, seconds_to_ns_is_exact_rounds_halves_away_and_saturates) {
+    /* exact values (computed with Python's fractions, not with doubles) */
+    cr_assert_eq(dasf_seconds_to_ns(1764547200.123456789), 1764547200123456717ll);
+    cr_assert_eq(dasf_seconds_to_ns(0.7107808589935303), 710780859);
+    cr_assert_eq(dasf_seconds_to_ns(9223372036.854774), 9223372036854774475ll);
+    cr_assert_eq(dasf_seconds_to_ns(-9223372036.854774), -9223372036854774475ll);
+    cr_assert_eq(dasf_seconds_to_ns(123.45678901234568), 123456789012ll);
+    /* halves (exact in binary) go away from zero */
+    cr_assert_eq(dasf_seconds_to_ns(0x1p-10), 976563);   /* 976562.5 ns */
+    cr_assert_eq(dasf_seconds_to_ns(-0x1p-10), -976563);
+    cr_assert_eq(dasf_seconds_to_ns(0x1p-31), 0);        /* 0.4657 ns */
+    cr_assert_eq(dasf_seconds_to_ns(0.0), 0);
+    cr_assert_eq(dasf_seconds_to_ns(-0.0), 0);
+    cr_assert_eq(dasf_seconds_to_ns(5e-324), 0);
+    /* one overflow rule: saturate; NaN is 0 */
+    cr_assert_eq(dasf_seconds_to_ns(9223372036.854775807), INT64_MAX);
+    cr_assert_eq(dasf_seconds_to_ns(1e300), INT64_MAX);
+    cr_assert_eq(dasf_seconds_to_ns(-1e300), INT64_MIN);
+    cr_assert_eq(dasf_seconds_to_ns(INFINITY), INT64_MAX);
+    cr_assert_eq(dasf_seconds_to_ns(-INFINITY), INT64_MIN);
+    cr_assert_eq(dasf_seconds_to_ns(NAN), 0);
+    /* monotone over the last doubles below the limit */
+    double s = 9223372036.854774;
+    int64_t prev = dasf_seconds_to_ns(s);
+    for (int i = 0; i < 4; i++) {
+        s = nextafter(s, INFINITY);
+        int64_t v = dasf_seconds_to_ns(s);
+        cr_assert_geq(v, prev);
+        prev = v;
+    }
+    /* ns -> s -> ns is the identity below 2^52 ns, s -> ns -> s for every
+     * double of at least 2^-22 s resolution (time.time() values) */
+    rng r = {42};
+    for (int i = 0; i < 100000; i++) {
+        int64_t n = (int64_t)(rnext(&r) >> 12) * (rchance(&r, 50) ? 1 : -1);
+        cr_assert_eq(dasf_seconds_to_ns(dasf_ns_to_seconds(n)), n, "%lld", (long long)n);
+        double t = 1764547200.0 + (double)rbelow(&r, (uint64_t)1 << 30) * 0x1p-22;
+        cr_assert_eq(dasf_ns_to_seconds(dasf_seconds_to_ns(t)), t, "%.17g", t);
+    }
+    cr_assert_eq(dasf_ns_to_seconds(INT64_MAX), 9223372036.854775807);
+    cr_assert_eq(dasf_ns_to_seconds(INT64_MIN), -9223372036.854775808);
+    cr_assert_eq(dasf_ns_to_seconds(1500000000), 1.5);
 }

@@ -55,7 +55,7 @@ static int parse_time(const char *arg, const char *what, int64_t *out) {
     double d;
     if (!dt_parse_double(arg, &d) || !isfinite(d) || fabs(d) > 9.2e9)
         return dt_usage("--%s wants a time in seconds, got '%s'", what, arg);
-    *out = llround(d * 1e9);
+    *out = dasf_seconds_to_ns(d);
     return 1;
 }
 

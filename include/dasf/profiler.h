@@ -305,6 +305,17 @@ DASF_API int dasf_profiler_destroy(dasf_profiler *p);
 DASF_API double dasf_now(void);
 /*! dasf_now_ns() : the same clock in integer nanoseconds. */
 DASF_API int64_t dasf_now_ns(void);
+/*! dasf_seconds_to_ns() : the library's one seconds → nanoseconds rule
+ *  (recording, reading, converting, the CLI's time options): the nearest
+ *  nanosecond, halves away from zero, computed exactly (no rounding of
+ *  s * 1e9 on the way); out of range (|s| * 1e9 beyond int64) saturates to
+ *  INT64_MIN / INT64_MAX; NaN gives 0.  Async-signal-safe. */
+DASF_API int64_t dasf_seconds_to_ns(double s);
+/*! dasf_ns_to_seconds() : ns / 1e9 as the nearest double (exactly rounded
+ *  up to 2^53 ns, within one ulp beyond): what dasf_now() returns for
+ *  dasf_now_ns(), and what the reader gives for an archive's nanoseconds.
+ *  dasf_seconds_to_ns(dasf_ns_to_seconds(n)) == n for |n| < 2^52 (52 days). */
+DASF_API double dasf_ns_to_seconds(int64_t ns);
 /*! dasf_clock_source() : "tsc" or "clock_gettime". */
 DASF_API const char *dasf_clock_source(void);
 
@@ -537,8 +548,10 @@ DASF_API const dasf_value *dasf_value_map_get(const dasf_value *map, const char 
 /*! dasf_trace_event : one event as read from a file. */
 struct dasf_trace_event {
     const char *name;
-    double timestamp;     /* seconds (legacy: the writer's double, bit for bit) */
-    int64_t timestamp_ns; /* nanoseconds (archive: exact; legacy: rounded) */
+    double timestamp;     /* seconds: the writer's double, bit for bit (archive:
+                             from format version 3; older: ns_to_seconds(ns)) */
+    int64_t timestamp_ns; /* nanoseconds (archive: exact; legacy:
+                             dasf_seconds_to_ns(timestamp)) */
     double duration;      /* phase X, else 0 */
     int64_t duration_ns;
     bool has_duration;
@@ -552,6 +565,14 @@ struct dasf_trace_event {
     dasf_value args;       /* MAP (possibly empty) */
     uint64_t chunk_index;  /* which chunk of the file it came from: its position among
                               the file's chunks (legacy: records) and damaged regions */
+    /* How the file held the values, so dasf_writer writes them back as
+     * they were (docs/FORMAT.md "Lossless round trips"): the timestamp /
+     * duration was an integer number of seconds (a Python int; timestamp
+     * holds it exactly), args was nil (Python's None; args is then an
+     * empty MAP). */
+    bool timestamp_is_int;
+    bool duration_is_int;
+    bool args_nil;
 };
 
 typedef struct dasf_trace dasf_trace;
