@@ -909,7 +909,11 @@ static PyObject *str_from(const char *p, size_t n) {
 static PyObject *value_to_py(const dasf_value *v, int depth);
 
 static PyObject *map_to_dict(const dasf_value *v, int depth) {
+#if PY_VERSION_HEX < 0x030D0000
     PyObject *d = _PyDict_NewPresized(v->v.map.n); /* CPython's own presizing */
+#else
+    PyObject *d = PyDict_New(); /* 3.13 made the presizing call internal */
+#endif
     if (!d) return NULL;
     for (uint32_t i = 0; i < v->v.map.n; i++) {
         PyObject *k = value_to_py(&v->v.map.items[i].key, depth + 1);
