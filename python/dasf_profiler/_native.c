@@ -971,8 +971,16 @@ static PyObject *value_to_py(const dasf_value *v, int depth) {
 }
 
 static PyObject *args_to_py(const dasf_trace_event *ev) {
+    if (ev->args_nil) Py_RETURN_NONE; /* written as None (by DASF's module) */
     if (ev->args.type == DASF_VAL_MAP) return map_to_dict(&ev->args, 0);
     return PyDict_New();
+}
+
+/* A time as the file held it: a Python int when it was written as one (DASF's
+ * module writes int timestamps as msgpack ints), else the double. */
+static PyObject *seconds_to_py(double v, bool is_int) {
+    if (is_int) return PyLong_FromDouble(v);
+    return PyFloat_FromDouble(v);
 }
 
 static PyObject *phase_str(int c) {
@@ -1011,15 +1019,17 @@ static PyObject *event_to_dataclass(const dasf_trace_event *ev) {
     PyObject *d = cls->tp_new(cls, g_empty_tuple, NULL);
     if (!d) return NULL;
     int bad = put(d, F_NAME, str_from(ev->name, strlen(ev->name))) ||
-              put(d, F_TIMESTAMP, PyFloat_FromDouble(ev->timestamp));
-    if (!bad && which == 0) bad = put(d, F_DURATION, PyFloat_FromDouble(ev->duration));
+              put(d, F_TIMESTAMP, seconds_to_py(ev->timestamp, ev->timestamp_is_int));
+    if (!bad && which == 0)
+        bad = put(d, F_DURATION, seconds_to_py(ev->duration, ev->duration_is_int));
     if (!bad) bad = put(d, F_PHASE, phase_str(ev->phase));
     if (!bad && which == 1) bad = put(d, F_SCOPE, phase_str(ev->scope ? ev->scope : 'g'));
     if (!bad) bad = put(d, F_PROCESS_ID, value_to_py(&ev->process_id, 0)) ||
                     put(d, F_THREAD_ID, value_to_py(&ev->thread_id, 0)) ||
                     put(d, F_ARGS, args_to_py(ev));
     if (!bad && which == 4) {
-        PyObject *dur = ev->has_duration ? PyFloat_FromDouble(ev->duration) : Py_NewRef(Py_None);
+        PyObject *dur = ev->has_duration ? seconds_to_py(ev->duration, ev->duration_is_int)
+                                         : Py_NewRef(Py_None);
         PyObject *scope = ev->scope ? phase_str(ev->scope) : Py_NewRef(Py_None);
         PyObject *cat = ev->cat ? str_from(ev->cat, strlen(ev->cat)) : Py_NewRef(Py_None);
         PyObject *id = ev->has_id ? value_to_py(&ev->id, 0) : Py_NewRef(Py_None);
@@ -1054,8 +1064,8 @@ static PyObject *event_to_tuple(const dasf_trace_event *ev) {
     PyObject *items[12] = {
         str_from(ev->name, strlen(ev->name)),
         phase_str(ev->phase),
-        PyFloat_FromDouble(ev->timestamp),
-        ev->has_duration ? PyFloat_FromDouble(ev->duration) : Py_NewRef(Py_None),
+        seconds_to_py(ev->timestamp, ev->timestamp_is_int),
+        ev->has_duration ? seconds_to_py(ev->duration, ev->duration_is_int) : Py_NewRef(Py_None),
         value_to_py(&ev->process_id, 0),
         value_to_py(&ev->thread_id, 0),
         args_to_py(ev),

@@ -13,28 +13,8 @@ from dasf_events import (as_record, assert_same, dasf_like_events, plain, random
 
 
 
-def _archive_keeps_doubles():
-    """Whether this runtime's archive layout gives back a double that is not a whole
-    number of nanoseconds bit for bit (the format change of issue 16, helper h16a).
-    Until it does, the bit-for-bit archive cases below are expected failures (strict:
-    they turn red as soon as the runtime keeps doubles, so the mark goes with it) and
-    test_archive_round_trip_to_the_nanosecond checks everything else."""
-    import tempfile
-    with tempfile.TemporaryDirectory() as d:
-        db = ours.FileDatabase(d + "/probe.zst")
-        db._db.record_complete_event("p", 0.1, 1 / 3)
-        db.close()
-        ev = next(iter(db.get_traces()))
-        return (ev.timestamp, ev.duration) == (0.1, 1 / 3)
-
-
-ARCHIVE_DOUBLES = _archive_keeps_doubles()
-needs_exact_archive = pytest.mark.xfail(
-    not ARCHIVE_DOUBLES, strict=True,
-    reason="archive layout keeps nanoseconds, not doubles, in this runtime (issue 16)")
-LAYOUTS = [("legacy", "t.msgpack", None),
-           pytest.param("archive", "t.msgpack.zst", None, marks=needs_exact_archive),
-           pytest.param("archive-level", "t.trace", 3, marks=needs_exact_archive)]
+LAYOUTS = [("legacy", "t.msgpack", None), ("archive", "t.msgpack.zst", None),
+           ("archive-level", "t.trace", 3)]
 
 
 def expected(events):
@@ -62,10 +42,20 @@ def test_dasf_plugin_events_round_trip(tmp_path, layout, name, level):
         assert first == b"\x5d\x2a\x4d\x18", "a compressed archive"
 
 
-@pytest.mark.parametrize("name,level", [("n.zst", None), ("n.msgpack", 5)])
-def test_archive_round_trip_to_the_nanosecond(tmp_path, name, level):
-    """Everything but the last bits of the doubles, for time-like values: names, phases,
-    ids, args (floats in args bit for bit), timestamps and durations to the nanosecond."""
+def ns_of(seconds):
+    """The library's seconds -> nanoseconds rule, exactly: the nearest nanosecond, halves
+    away from zero, from the double's exact value."""
+    from fractions import Fraction
+    q = Fraction(seconds) * 10**9
+    n = (abs(q) + Fraction(1, 2)).__floor__()
+    return -n if q < 0 else n
+
+
+@pytest.mark.parametrize("name,level", [("n.zst", None), ("n.msgpack", 5), ("n.msgpack", 0)])
+def test_nanoseconds_follow_the_one_conversion_rule(tmp_path, name, level):
+    """read_events' timestamp_ns / duration_ns (what the tools use) are the recorded
+    doubles converted by the library's one rule, in both layouts, next to the doubles
+    themselves bit for bit."""
     path = tmp_path / name
     db = ours.FileDatabase(str(path), compression_level=level)
     p = ours.EventProfiler(database=db)
@@ -73,9 +63,12 @@ def test_archive_round_trip_to_the_nanosecond(tmp_path, name, level):
     for ev in events:
         record_through(p, ev)
     p.commit()
-    assert path.read_bytes()[:4] == b"\x5d\x2a\x4d\x18"
-    assert_same([as_record(e, ns_times=True) for e in p.get_traces()],
-                [as_record(e, ns_times=True) for e in events])
+    got = list(dasf_profiler.read_events(path))
+    assert len(got) == len(events)
+    for g, w in zip(got, events):
+        assert (g.timestamp_ns, plain(g.timestamp)) == (ns_of(w.timestamp), plain(w.timestamp))
+        if w.phase == "X":
+            assert (g.duration_ns, plain(g.duration)) == (ns_of(w.duration), plain(w.duration))
 
 
 def test_legacy_file_reads_equal_in_the_original_module(tmp_path, original):
@@ -127,7 +120,7 @@ def random_value(rng, depth=0):
     return {f"k{i}": random_value(rng, depth + 1) for i in range(rng.randrange(0, 5))}
 
 
-@pytest.mark.parametrize("name", ["p.msgpack", pytest.param("p.zst", marks=needs_exact_archive)])
+@pytest.mark.parametrize("name", ["p.msgpack", "p.zst"])
 def test_random_mix_of_arg_values_and_ids_round_trips(tmp_path, name):
     """Property test over what the encoder handles: random args values (ints at the 64-bit
     edges, any double, str with multi-byte UTF-8, bytes, nesting, tuples), ids of every
@@ -210,7 +203,7 @@ def test_other_phases_come_back_as_trace_events(tmp_path):
     assert got[2].args == {"bytes": 4096}
 
 
-@pytest.mark.parametrize("name", ["d.msgpack", pytest.param("d.zst", marks=needs_exact_archive)])
+@pytest.mark.parametrize("name", ["d.msgpack", "d.zst"])
 def test_doubles_bit_for_bit(tmp_path, name):
     """Timestamps and durations that are not whole nanoseconds, subnormals, huge values."""
     vals = [0.1, 1 / 3, 1796115104.8925326, 5e-324, 1e300, 123456.78901234567, 2.0**-30]
@@ -247,3 +240,19 @@ def test_read_events_and_dataframe(tmp_path):
     assert df["duration"].dtype == "float64" and pd.isna(df["duration"][1])
     assert list(df["name"]) == ["Compute", "Resource Usage"]
     assert df["args"][1] == {"cpu": 50.0}
+
+
+def test_original_module_ints_and_none_args_read_as_written(tmp_path, original):
+    """DASF's module writes what it is given: int timestamps/durations stay msgpack ints,
+    args=None stays nil.  Our reader gives them back as the original reader does."""
+    path = tmp_path / "ints.msgpack"
+    prof = original.EventProfiler(database_file=str(path))
+    prof.record_complete_event("c", 5, 2, process_id="h", thread_id=None, args=None)
+    prof.record_instant_event("i", 7, args={"n": 1})
+    prof.record_complete_event("f", 1.5, 0.25)
+    prof.commit()
+    theirs = [as_record(e) for e in original.FileDatabase(str(path)).get_traces()]
+    mine = [as_record(e) for e in ours.FileDatabase(str(path)).get_traces()]
+    assert_same(mine, theirs)
+    first = next(iter(ours.FileDatabase(str(path)).get_traces()))
+    assert type(first.timestamp) is int and first.args is None
