@@ -24,10 +24,16 @@
 #define DASF_ZSTD_MAGIC 0xFD2FB528u
 #define DASF_FORMAT_VERSION 3     /* what the writer emits */
 #define DASF_FORMAT_VERSION_MIN 1 /* oldest version the reader reads */
-/* Upper bounds a reader accepts before believing a length (resync safety). */
+/* Upper bounds a reader accepts before believing a length (resync safety,
+ * bounded memory: docs/FORMAT.md section 6 states the rule). */
 #define DASF_MAX_META_SIZE 4096u
-#define DASF_MAX_CHUNK_RAW ((uint64_t)1 << 34)
+#define DASF_MAX_CHUNK_RAW ((uint64_t)64 << 20)
 #define DASF_MAX_LEGACY_RECORD ((uint64_t)1 << 28)
+/* Decoded structures a reader holds: one chunk's tables (strings, streams,
+ * schemas) and one event (its args tree), each an arena of at most this. */
+#define DASF_READ_TABLES_BUDGET ((size_t)48 << 20)
+#define DASF_READ_EVENT_BUDGET ((size_t)32 << 20)
+/* (What writers produce to stay within these: internal.h, DASF_CHUNK_*.) */
 
 /* Event array, element 0: the code. */
 enum {
@@ -100,8 +106,14 @@ DASF_HIDDEN uint32_t dasf_crc32c_portable(uint32_t crc, const void *p, size_t n)
 typedef struct dasf_arena_block dasf_arena_block;
 typedef struct dasf_arena {
     dasf_arena_block *head, *cur;
+    dasf_arena_block *big; /* blocks of one large allocation each */
+    size_t limit; /* bytes of blocks it may hold (0: no limit) */
+    size_t held;  /* bytes of blocks it holds */
+    int over;     /* an allocation failed because of limit (not malloc) */
 } dasf_arena;
 
+/* NULL on malloc failure or when the arena would pass its limit (then
+ * a->over is set; dasf_arena_reset clears it). */
 DASF_HIDDEN void *dasf_arena_alloc(dasf_arena *a, size_t n);
 DASF_HIDDEN char *dasf_arena_strdup(dasf_arena *a, const void *p, size_t n);
 DASF_HIDDEN void dasf_arena_reset(dasf_arena *a);
@@ -111,6 +123,12 @@ DASF_HIDDEN void dasf_arena_free(dasf_arena *a);
 typedef struct dasf_mp {
     const uint8_t *p, *end;
 } dasf_mp;
+/* Set (on the calling thread) when a cursor read failed for want of bytes
+ * before `end`, as opposed to malformed bytes; never cleared by the cursor.
+ * A caller parsing a prefix clears it first: set after a failure means
+ * "the prefix is a plausible start, need more".  Only failure paths touch
+ * it. */
+DASF_HIDDEN extern __thread int dasf_mp_short;
 
 /* One msgpack item header: scalars carry their value; STR/BIN carry a
  * pointer into the input; ARRAY/MAP carry their element count (the

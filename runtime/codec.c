@@ -223,6 +223,12 @@ void dasf_chunk_enc_destroy(dasf_chunk_enc *e) {
 
 size_t dasf_chunk_enc_count(const dasf_chunk_enc *e) { return e ? e->count : 0; }
 
+int dasf_chunk_enc_full(const dasf_chunk_enc *e) {
+    return e && (e->count >= DASF_CHUNK_MAX_EVENTS || e->nstr >= DASF_CHUNK_MAX_EVENTS ||
+                 e->nstreams >= DASF_CHUNK_MAX_EVENTS ||
+                 e->ev.len + e->strbytes.len + e->schpool.len >= DASF_CHUNK_TARGET_BYTES);
+}
+
 /* ---- small helpers --------------------------------------------------------- */
 
 static size_t slen(const char *s, size_t given) { return given ? given : strlen(s); }

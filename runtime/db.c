@@ -125,6 +125,7 @@ int dasf_db_get_stats(dasf_db *db, dasf_db_stats *out) {
     out->chunks_written = __atomic_load_n(&f->st_chunks, __ATOMIC_RELAXED);
     out->bytes_written = __atomic_load_n(&f->st_bytes, __ATOMIC_RELAXED);
     out->flushes = __atomic_load_n(&f->st_flushes, __ATOMIC_RELAXED);
+    out->pending_bytes = __atomic_load_n(&f->pending_bytes, __ATOMIC_RELAXED);
     out->last_error = __atomic_load_n(&f->st_last_error, __ATOMIC_RELAXED);
     if (open) {
         /* Drops not yet seen by the flusher are counted too. */

@@ -135,13 +135,41 @@ static int ensure_open(int *fdp, const char *path, int follow) {
     return DASF_OK;
 }
 
-static int check_layout(int fd, off_t size, int layout) {
+/* The first n (< 16) bytes of the file could be the start of a chunk or
+ * record of `layout` torn by a writer that died: a prefix of the archive
+ * magic, or of an 8-byte legacy length <= 2^28 (the default prefix size)
+ * and its map marker. */
+static int torn_start(const uint8_t *h, size_t n, int layout) {
+    static const uint8_t magic[4] = {0x5D, 0x2A, 0x4D, 0x18};
+    if (layout == DASF_LAYOUT_ARCHIVE) return n < 4 && memcmp(h, magic, n) == 0;
+    if (n > 9) return 0;
+    for (size_t i = 0; i < n && i < 4; i++)
+        if (h[i]) return 0;
+    if (n > 4 && h[4] > 0x10) return 0;
+    return n < 9 || (h[8] >= 0x80 && h[8] <= 0x8f) || h[8] == 0xde || h[8] == 0xdf;
+}
+
+/* May a chunk of `layout` be appended to this file?  Empty, or of that
+ * layout — also when its start is damaged: a torn first chunk or record
+ * (a writer killed mid-append) must not block later appends, so a file
+ * whose first bytes are not recognised is accepted when it is a torn
+ * start, or when the reader finds whole chunks of the layout after the
+ * damage.  Anything else (the other layout, not a trace) is refused. */
+static int check_layout(int fd, const char *path, off_t size, int layout) {
     if (size == 0) return DASF_OK;
     uint8_t head[16];
     ssize_t n = pread(fd, head, sizeof head, 0);
     if (n <= 0) return DASF_EIO;
     int found = dasf_detect_layout(head, (size_t)n);
-    return found == layout ? DASF_OK : DASF_EFORMAT;
+    if (found == layout) return DASF_OK;
+    if (found != DASF_EFORMAT) return DASF_EFORMAT;
+    if (size < (off_t)sizeof head) return torn_start(head, (size_t)n, layout) ? DASF_OK : DASF_EFORMAT;
+    dasf_trace *t = NULL;
+    if (dasf_trace_open(&t, path) != DASF_OK) return DASF_EFORMAT;
+    dasf_trace_stats st;
+    dasf_trace_get_stats(t, &st);
+    dasf_trace_close(t);
+    return (int)st.layout == layout ? DASF_OK : DASF_EFORMAT;
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len) {
@@ -171,7 +199,7 @@ int dasf_file_append(int *fdp, const char *path, int layout, const void *buf, si
         rc = status_from_errno(errno);
         goto out;
     }
-    rc = check_layout(fd, st.st_size, layout);
+    rc = check_layout(fd, path, st.st_size, layout);
     if (rc) goto out;
     rc = write_all(fd, buf, len);
     if (rc == DASF_OK && flush && fsync(fd) != 0) rc = status_from_errno(errno);

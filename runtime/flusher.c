@@ -26,8 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK_MAX_EVENTS (1u << 18)
-
 /* ---- futex ---------------------------------------------------------------- */
 void dasf_futex_wake(uint32_t *addr, int n) {
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
@@ -272,8 +270,11 @@ static int decode_record(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event
 typedef struct flusher_state {
     decode_scratch sc;
     double lock_wait_since; /* 0: not waiting for the file lock */
+    double block_since; /* 0: not blocked (BLOCK policy, unwritable file) */
 } flusher_state;
 
+/* A "dasf.dropped" instant event (args {count: n}) in the chunk being
+ * built: where the loss happened, in the file. */
 static void add_dropped_event(dasf_filedb *db, int64_t pid, int64_t tid, uint64_t n) {
     dasf_arg a = DASF_ARG_U64("count", n);
     dasf_enc_event e;
@@ -288,12 +289,29 @@ static void add_dropped_event(dasf_filedb *db, int64_t pid, int64_t tid, uint64_
     e.tid = dasf_id_int(tid);
     e.args = &a;
     e.n_args = 1;
-    dasf_chunk_enc_add(db->enc, &e);
+    if (dasf_chunk_enc_add(db->enc, &e) == 0)
+        db->enc_markers++;
+    else
+        db->drop_carry += n; /* no memory for the marker: carried to the next chunk */
 }
 
+/* Finishes the chunk being built into the pending list.  `dropped` is
+ * the sum of the dasf.dropped markers already in it.  Drops not yet in
+ * any file (drop_carry: markers of chunks thrown away below) go into this
+ * chunk first, even one without events, so a loss reaches the file as
+ * soon as any chunk does: the file's events (markers aside) plus its drop
+ * counts equal what was recorded. */
 static int push_chunk(dasf_filedb *db, uint64_t dropped) {
+    if (db->drop_carry) {
+        uint64_t carry = db->drop_carry;
+        db->drop_carry = 0;
+        uint64_t before = db->enc_markers;
+        add_dropped_event(db, getpid(), 0, carry);
+        if (db->enc_markers != before) dropped += carry;
+    }
     size_t n = dasf_chunk_enc_count(db->enc);
     if (n == 0) return DASF_OK;
+    uint64_t markers = db->enc_markers;
     dasf_pending *pc = calloc(1, sizeof *pc);
     if (!pc) return DASF_ENOMEM;
     dasf_chunk_origin o = {getpid(), dasf_hostname(), "monotonic", dasf_realtime_offset_ns(),
@@ -303,12 +321,17 @@ static int push_chunk(dasf_filedb *db, uint64_t dropped) {
         free(pc);
         return rc;
     }
+    db->enc_markers = 0;
     pc->events = n;
+    __atomic_store_n(&db->st_recorded, db->st_recorded + (n - markers), __ATOMIC_RELAXED);
     if (db->overflow == DASF_OVERFLOW_DROP &&
         db->pending_bytes + pc->bytes.len > db->opts.max_pending_bytes) {
-        /* Past the cap of unwritten data: the DROP policy applies; the loss
-         * is reported in the next chunk. */
-        db->dropped_unreported += n;
+        /* Past the cap of unwritten data: the DROP policy applies.  Its
+         * events are dropped now; they and the drops its markers carried
+         * go to the next chunk that is kept. */
+        uint64_t lost = n - markers;
+        __atomic_add_fetch(&db->st_dropped, lost, __ATOMIC_RELAXED);
+        db->drop_carry += lost + dropped;
         dasf_buf_free(&pc->bytes);
         free(pc);
         return DASF_OK;
@@ -318,17 +341,21 @@ static int push_chunk(dasf_filedb *db, uint64_t dropped) {
     else
         db->pending_head = pc;
     db->pending_tail = pc;
-    db->pending_bytes += pc->bytes.len;
-    __atomic_store_n(&db->st_recorded, db->st_recorded + n, __ATOMIC_RELAXED);
+    __atomic_store_n(&db->pending_bytes, db->pending_bytes + pc->bytes.len, __ATOMIC_RELAXED);
     return DASF_OK;
 }
 
-/* Drains one ring into the encoder up to its current head; returns the new
- * tail (not yet released). */
-static uint64_t drain_ring(dasf_filedb *db, dasf_ring *r, flusher_state *fs) {
+/* Drains one ring into the encoder up to its current head, or until the
+ * chunk is full (*full set); returns the new tail (not yet released). */
+static uint64_t drain_ring(dasf_filedb *db, dasf_ring *r, flusher_state *fs, int *full) {
     uint64_t t = r->tail;
     uint64_t h = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+    *full = 0;
     while (t < h) {
+        if (dasf_chunk_enc_full(db->enc)) {
+            *full = 1;
+            break;
+        }
         const dasf_rec *rec = (const dasf_rec *)(r->buf + (t & r->mask));
         uint64_t size = rec->size;
         if (size < DASF_REC_SIZE || (size & (DASF_REC_SIZE - 1)) || (t & r->mask) + size > r->cap ||
@@ -357,29 +384,35 @@ static int drain_all(dasf_filedb *db, flusher_state *fs) {
     dasf_rcu_read_lock();
     dasf_ring *r;
     DASF_LIST_EACH_RCU(dasf_ring, r, &db->rings, node) {
-        uint64_t new_tail = drain_ring(db, r, fs);
-        uint64_t d = __atomic_load_n(&r->dropped, __ATOMIC_RELAXED);
-        if (d != r->dropped_seen) {
-            add_dropped_event(db, r->pid, r->tid, d - r->dropped_seen);
-            __atomic_add_fetch(&db->st_dropped, d - r->dropped_seen, __ATOMIC_RELAXED);
-            dropped_total += d - r->dropped_seen;
-            __atomic_store_n(&r->dropped_seen, d, __ATOMIC_RELAXED);
-        }
-        /* Encoded into the chunk: the chunk is pushed below before anything
-         * can fail, so releasing the ring space now loses nothing — except
-         * on ENOMEM in push_chunk, which is reported. */
-        __atomic_store_n(&r->tail, new_tail, __ATOMIC_RELEASE);
-        if (dasf_chunk_enc_count(db->enc) >= CHUNK_MAX_EVENTS) {
-            rc = push_chunk(db, dropped_total);
-            dropped_total = 0;
-            if (rc) break;
-        }
+        int full;
+        do {
+            uint64_t new_tail = drain_ring(db, r, fs, &full);
+            uint64_t d = __atomic_load_n(&r->dropped, __ATOMIC_RELAXED);
+            if (d != r->dropped_seen) {
+                uint64_t before = db->enc_markers;
+                add_dropped_event(db, r->pid, r->tid, d - r->dropped_seen);
+                __atomic_add_fetch(&db->st_dropped, d - r->dropped_seen, __ATOMIC_RELAXED);
+                if (db->enc_markers != before) dropped_total += d - r->dropped_seen;
+                __atomic_store_n(&r->dropped_seen, d, __ATOMIC_RELAXED);
+            }
+            /* Encoded into the chunk: the chunk is pushed before anything
+             * can fail, so releasing the ring space now loses nothing —
+             * except on ENOMEM in push_chunk, which is reported. */
+            __atomic_store_n(&r->tail, new_tail, __ATOMIC_RELEASE);
+            if (full || dasf_chunk_enc_full(db->enc)) {
+                /* Chunks stay within the reader's bounds (DASF_CHUNK_*). */
+                rc = push_chunk(db, dropped_total);
+                dropped_total = 0;
+            }
+        } while (full && rc == DASF_OK);
+        if (rc) break;
     }
     dasf_rcu_read_unlock();
     if (db->dropped_unreported) {
         __atomic_add_fetch(&db->st_dropped, db->dropped_unreported, __ATOMIC_RELAXED);
+        uint64_t before = db->enc_markers;
         add_dropped_event(db, getpid(), 0, db->dropped_unreported);
-        dropped_total += db->dropped_unreported;
+        if (db->enc_markers != before) dropped_total += db->dropped_unreported;
         db->dropped_unreported = 0;
     }
     if (rc == DASF_OK) rc = push_chunk(db, dropped_total);
@@ -403,7 +436,7 @@ static int write_pending(dasf_filedb *db) {
         __atomic_add_fetch(&db->st_written, pc->events, __ATOMIC_RELAXED);
         __atomic_add_fetch(&db->st_chunks, 1, __ATOMIC_RELAXED);
         __atomic_add_fetch(&db->st_bytes, pc->bytes.len, __ATOMIC_RELAXED);
-        db->pending_bytes -= pc->bytes.len;
+        __atomic_store_n(&db->pending_bytes, db->pending_bytes - pc->bytes.len, __ATOMIC_RELAXED);
         db->pending_head = pc->next;
         if (!db->pending_head) db->pending_tail = NULL;
         dasf_buf_free(&pc->bytes);
@@ -428,6 +461,25 @@ static void reap_dead(dasf_filedb *db) {
     pthread_mutex_unlock(&db->reg_lock);
 }
 
+/* BLOCK policy, max_pending_bytes of chunks that cannot be written: the
+ * flusher stops draining, so recording threads wait once their ring is
+ * full.  Said once per episode on stderr (docs/RUNTIME.md: why it blocks
+ * rather than drops), and again when writing works again. */
+static void block_notice(dasf_filedb *db, flusher_state *fs, int blocked, int wrc) {
+    if (blocked && wrc != DASF_OK && !fs->block_since) {
+        fs->block_since = mono_s();
+        fprintf(stderr,
+                "dasf-profiler: %s: %llu bytes of events could not be written (%s); "
+                "max_pending_bytes reached, so recording threads now wait (overflow policy "
+                "BLOCK) until the file can be written\n",
+                db->path, (unsigned long long)db->pending_bytes, dasf_strerror(wrc));
+    } else if (fs->block_since && wrc == DASF_OK) {
+        fprintf(stderr, "dasf-profiler: %s: written again after %.1f s; recording goes on\n",
+                db->path, mono_s() - fs->block_since);
+        fs->block_since = 0;
+    }
+}
+
 static int cycle(dasf_filedb *db, flusher_state *fs) {
     int rc = DASF_OK;
     int blocked = db->overflow == DASF_OVERFLOW_BLOCK &&
@@ -435,6 +487,7 @@ static int cycle(dasf_filedb *db, flusher_state *fs) {
     if (!blocked) rc = drain_all(db, fs);
     int wrc = write_pending(db);
     __atomic_store_n(&db->st_flushes, db->st_flushes + 1, __ATOMIC_RELAXED);
+    block_notice(db, fs, blocked, wrc);
     if (blocked && wrc == DASF_OK) rc = drain_all(db, fs), wrc = write_pending(db);
     reap_dead(db);
     return rc ? rc : wrc;
@@ -575,7 +628,7 @@ void dasf_flusher_free_state(dasf_filedb *db) {
         free(pc);
     }
     db->pending_tail = NULL;
-    db->pending_bytes = 0;
+    __atomic_store_n(&db->pending_bytes, 0, __ATOMIC_RELAXED);
     if (db->fd >= 0) close(db->fd);
     db->fd = -1;
 }
@@ -589,6 +642,8 @@ void dasf_flusher_reset_after_fork(dasf_filedb *db) {
     db->flusher_pid = 0;
     dasf_flusher_free_state(db); /* also closes the parent's fd: flock is per open file */
     db->dropped_unreported = 0;
+    db->drop_carry = 0;
+    db->enc_markers = 0;
     db->wake_seq = db->drain_seq = 0;
     db->stopping = 0;
     db->commit_req = db->commit_done = 0;

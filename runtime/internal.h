@@ -85,12 +85,24 @@ typedef struct dasf_chunk_origin {
 
 typedef struct dasf_chunk_enc dasf_chunk_enc;
 
+/* What writers produce, so that every chunk they write reads within the
+ * reader's bounds (archive.h, docs/FORMAT.md section 6): a chunk is closed
+ * once it holds DASF_CHUNK_MAX_EVENTS events, as many strings or streams,
+ * or DASF_CHUNK_TARGET_BYTES of encoded events and strings; one event's
+ * record (profiler) or args encoding (dasf_writer) is at most
+ * DASF_MAX_EVENT_BYTES. */
+#define DASF_CHUNK_MAX_EVENTS ((size_t)1 << 18)
+#define DASF_CHUNK_TARGET_BYTES ((size_t)8 << 20)
+#define DASF_MAX_EVENT_BYTES ((size_t)1 << 20)
+
 /* level 0: legacy layout with byte_size-byte big-endian length prefixes;
  * level 1..19: archive chunk compressed at that zstd level. */
 DASF_HIDDEN int dasf_chunk_enc_create(dasf_chunk_enc **out, int level, int byte_size);
 /* Adds one event (DASF_EINVAL on a bad args_msgpack/args_value, nothing added). */
 DASF_HIDDEN int dasf_chunk_enc_add(dasf_chunk_enc *e, const dasf_enc_event *ev);
 DASF_HIDDEN size_t dasf_chunk_enc_count(const dasf_chunk_enc *e);
+/* The chunk is full (DASF_CHUNK_* above): finish it before adding more. */
+DASF_HIDDEN int dasf_chunk_enc_full(const dasf_chunk_enc *e);
 /* Appends the whole chunk (the exact bytes to write to the file) to out
  * and resets the encoder for the next chunk.  0 events → nothing appended. */
 DASF_HIDDEN int dasf_chunk_enc_finish(dasf_chunk_enc *e, const dasf_chunk_origin *o,

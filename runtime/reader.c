@@ -11,6 +11,13 @@
  * next valid chunk (archive: skippable magic + valid metadata) or record
  * (legacy: length + map holding name and phase).  Returned events live in
  * per-event and per-chunk arenas, reused by the next call.
+ * Memory is bounded whatever the input (docs/FORMAT.md section 6): no
+ * allocation is sized from a length before the bytes behind it are known
+ * to exist and to fit the stated limits; the arenas carry limits, and a
+ * chunk or record that would pass them is damage.  Resynchronisation is a
+ * forward scan whose candidates are checked cheapest first (magic,
+ * metadata, zstd frame header; legacy: a parse of the record's first bytes)
+ * before anything costs the candidate's length.
  */
 #include "archive.h"
 
@@ -23,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader: exported by libzstd.so */
 #include <zstd.h>
 
 #define WIN_MIN ((size_t)1 << 20)
@@ -121,6 +129,24 @@ static uint64_t next_index(const dasf_trace *r) {
 }
 
 /* Counts a damaged region at position index (see next_index). */
+/* Bytes [off, off + n) with n >= want (fewer only at the end of the file),
+ * n <= WIN_MIN unless the window already holds more: for forward scans,
+ * which take what the window has instead of refilling it per candidate
+ * (refilling moved a MiB per candidate: quadratic in the candidates). */
+static const uint8_t *win_scan(dasf_trace *r, uint64_t off, size_t want, size_t *n) {
+    if (off >= r->win_off && off < r->win_off + r->win_len) {
+        size_t have = (size_t)(r->win_off + r->win_len - off);
+        if (have >= want || off + have >= r->size) {
+            *n = have;
+            return r->win + (off - r->win_off);
+        }
+    }
+    uint64_t left = r->size - off;
+    size_t span = left < WIN_MIN ? (size_t)left : WIN_MIN;
+    *n = span;
+    return span ? win_get(r, off, span) : NULL;
+}
+
 static void note_damage(dasf_trace *r, uint64_t index, uint64_t off, uint64_t len,
                         const char *fmt, ...) {
     r->st.chunks_damaged++;
@@ -171,30 +197,23 @@ static void empty_map(dasf_value *v) {
     v->v.map.n = 0;
 }
 
-/* Parses one legacy record body into r->ev.  @return 0, -1 malformed,
- * -2 out of memory.  The body must be exactly one map. */
-static int legacy_parse(dasf_trace *r, const uint8_t *p, size_t len, const char **why) {
+/* The map of a legacy record, from c, into r->ev. */
+static int legacy_map(dasf_trace *r, dasf_mp *c, const char **why) {
     dasf_trace_event *ev = &r->ev;
-    dasf_arena_reset(&r->ev_arena);
-    memset(ev, 0, sizeof *ev);
-    ev->process_id.type = DASF_VAL_INT;
-    ev->thread_id.type = DASF_VAL_INT;
-    empty_map(&ev->args);
-    dasf_mp c = {p, p + len};
     dasf_mp_obj m;
     *why = "record is not a msgpack map";
-    if (dasf_mp_read(&c, &m) || m.type != DASF_VAL_MAP) return -1;
+    if (dasf_mp_read(c, &m) || m.type != DASF_VAL_MAP) return -1;
     int have_name = 0, have_ts = 0;
     for (uint32_t i = 0; i < m.v.n; i++) {
         dasf_mp_obj k;
         *why = "malformed record";
-        if (dasf_mp_read(&c, &k)) return -1;
+        if (dasf_mp_read(c, &k)) return -1;
         if (k.type != DASF_VAL_STR) {
-            if (dasf_mp_skip(&c)) return -1;
+            if (dasf_mp_skip(c)) return -1;
             continue;
         }
         dasf_value v;
-        int rc = dasf_value_decode(&c, &r->ev_arena, &v);
+        int rc = dasf_value_decode(c, &r->ev_arena, &v);
         if (rc) return rc;
         if (KEYIS(&k, "name")) {
             *why = "name is not a string";
@@ -237,32 +256,101 @@ static int legacy_parse(dasf_trace *r, const uint8_t *p, size_t len, const char 
     }
     *why = "record is missing name, timestamp or phase";
     if (!have_name || !have_ts || !ev->phase) return -1;
-    *why = "record length does not match its map";
-    if (c.p != c.end) return -1;
     return 0;
 }
 
-/* A plausible record start at off: length, then a map holding our keys. */
+/* Parses one legacy record body of len bytes, of which the first avail
+ * (<= len) are at p, into r->ev.  @return 0, -1 malformed, -2 out of
+ * memory, -3 the first avail bytes are a plausible start (parse them all:
+ * call again with avail = len).  The body must be exactly one map. */
+static int legacy_parse_n(dasf_trace *r, const uint8_t *p, size_t avail, size_t len,
+                          const char **why) {
+    dasf_trace_event *ev = &r->ev;
+    dasf_arena_reset(&r->ev_arena);
+    memset(ev, 0, sizeof *ev);
+    ev->process_id.type = DASF_VAL_INT;
+    ev->thread_id.type = DASF_VAL_INT;
+    empty_map(&ev->args);
+    dasf_mp c = {p, p + avail};
+    dasf_mp_short = 0;
+    int rc = legacy_map(r, &c, why);
+    if (rc == -1 && dasf_mp_short && avail < len) return -3;
+    if (rc == -2 && r->ev_arena.over) {
+        *why = "record needs more memory than the reader's bound";
+        return -1;
+    }
+    if (rc) return rc;
+    *why = "record length does not match its map";
+    if (c.p != c.end || avail != len) return -1;
+    return 0;
+}
+
+static int legacy_parse(dasf_trace *r, const uint8_t *p, size_t len, const char **why) {
+    return legacy_parse_n(r, p, len, len, why);
+}
+
+static int is_map_byte(uint8_t b) {
+    return (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf;
+}
+
+/* Bytes of a candidate record parsed before the rest is read: a record
+ * that is not one fails within them, so a scan over garbage that claims
+ * long records costs a few KiB per candidate, not the claimed length. */
+#define LEGACY_PROBE 4096u
+
+/* Parses the record body of len bytes at off into r->ev: its first bytes
+ * first, the whole body only when they are a plausible start.  @return as
+ * legacy_parse (-1 also when the file ends early or on I/O error). */
+static int legacy_body(dasf_trace *r, uint64_t off, size_t len, const char **why) {
+    size_t probe = len < LEGACY_PROBE ? len : LEGACY_PROBE;
+    *why = "record runs past the end of the file";
+    const uint8_t *body = win_get(r, off, probe);
+    if (!body) return -1;
+    int rc = legacy_parse_n(r, body, probe, len, why);
+    if (rc != -3) return rc;
+    *why = "record runs past the end of the file";
+    if (!(body = win_get(r, off, len))) return -1;
+    return legacy_parse(r, body, len, why);
+}
+
+/* A whole record at off (length of k bytes, then a map holding our keys):
+ * cheapest checks first, the full length read only when its start parses. */
 static int legacy_try(dasf_trace *r, uint64_t off, size_t k, uint64_t *rec_len) {
     const uint8_t *h = win_get(r, off, k + 1);
     if (!h) return 0;
     uint64_t len = dasf_load_be(h, k);
-    uint8_t b = h[k];
-    if (len < 2 || len > DASF_MAX_LEGACY_RECORD || !((b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf))
-        return 0;
-    const uint8_t *body = win_get(r, off + k, (size_t)len);
-    if (!body) return 0;
+    if (len < 2 || len > DASF_MAX_LEGACY_RECORD || !is_map_byte(h[k])) return 0;
+    if (off + k + len > r->size) return 0;
     const char *why;
-    if (legacy_parse(r, body, (size_t)len, &why)) return 0;
+    if (legacy_body(r, off + k, (size_t)len, &why)) return 0;
     *rec_len = len;
     return 1;
 }
 
+/* The next offset >= from where a whole record starts (r->size if none).
+ * A forward scan: an offset is a candidate only if the byte after its
+ * k-byte length is a map marker and the length is plausible (tested on
+ * the window's bytes in a tight loop); candidates are then checked by
+ * legacy_try.  Linear in the bytes scanned. */
 static uint64_t legacy_resync(dasf_trace *r, uint64_t from) {
     uint64_t len;
-    for (uint64_t p = from; p + r->byte_size < r->size; p++) {
-        if (r->io_error) return r->size;
-        if (legacy_try(r, p, r->byte_size, &len)) return p;
+    size_t k = r->byte_size;
+    uint64_t p = from;
+    while (p + k < r->size && !r->io_error) {
+        size_t span;
+        const uint8_t *w = win_scan(r, p, 4096, &span);
+        if (!w || span <= k) return r->size;
+        /* offsets p + i with i + k < span: their length and marker byte
+         * are inside this span */
+        size_t i = 0, lim = span - k;
+        while (i < lim && (!is_map_byte(w[i + k]) ||
+                           dasf_load_be(w + i, k) < 2 ||
+                           dasf_load_be(w + i, k) > DASF_MAX_LEGACY_RECORD))
+            i++;
+        p += i;
+        if (i == lim) continue;
+        if (legacy_try(r, p, k, &len)) return p;
+        p++;
     }
     return r->size;
 }
@@ -274,12 +362,13 @@ static int legacy_next(dasf_trace *r) {
         const uint8_t *h = win_get(r, at, r->byte_size);
         if (h) {
             len = dasf_load_be(h, r->byte_size);
-            const uint8_t *body = NULL;
+            int rc = -1;
             if (len == 0 || len > DASF_MAX_LEGACY_RECORD)
                 why = "implausible record length";
-            else if (!(body = win_get(r, at + r->byte_size, (size_t)len)))
+            else if (at + r->byte_size + len > r->size)
                 why = "record runs past the end of the file";
-            int rc = body ? legacy_parse(r, body, (size_t)len, &why) : -1;
+            else
+                rc = legacy_body(r, at + r->byte_size, (size_t)len, &why);
             if (rc == -2) return DASF_ENOMEM;
             if (rc == 0) {
                 r->pos = at + r->byte_size + len;
@@ -355,7 +444,48 @@ static int meta_parse(const uint8_t *p, size_t n, meta *m) {
     if (c.p != c.end || m->version < 1 || m->events < 0 || m->raw < 0 || m->stored < 0 ||
         m->crc < 0 || m->crc > 0xffffffffll || (uint64_t)m->raw > DASF_MAX_CHUNK_RAW)
         return -1;
+    /* A zstd frame of raw bytes never takes more than compressBound(raw):
+     * a larger stated size is a lie, and believing it would make a scan
+     * over damage read (and checksum) that much per candidate. */
+    if ((uint64_t)m->stored > ZSTD_compressBound((size_t)m->raw)) return -1;
     return 0;
+}
+
+/* The data frame's header (its first bytes, avail of them) agrees with
+ * the metadata: a zstd frame, content size = raw_size, content checksum
+ * on.  Checked before the CRC so a candidate costs its header only. */
+static int frame_header_ok(const uint8_t *z, size_t avail, const meta *m) {
+    ZSTD_frameHeader fh;
+    if (ZSTD_getFrameHeader(&fh, z, avail) != 0) return 0;
+    return fh.frameType == ZSTD_frame && fh.checksumFlag &&
+           fh.frameContentSize == (unsigned long long)m->raw;
+}
+
+/* The most bytes the blocks of the zstd frame z (exactly n bytes) can
+ * regenerate, by RFC 8878 3.1.1.2: a raw or RLE block exactly its
+ * Block_Size, a compressed block at most Block_Maximum_Size (min(window,
+ * 128 KiB)); UINT64_MAX when the blocks are malformed.  The header's
+ * content size must not exceed it, so the output buffer is never sized
+ * from a claim the data cannot back (ZSTD_decompressBound trusts that
+ * claim, which is what is being checked here). */
+static uint64_t frame_regen_bound(const uint8_t *z, size_t n) {
+    ZSTD_frameHeader fh;
+    if (ZSTD_getFrameHeader(&fh, z, n) != 0 || fh.frameType != ZSTD_frame) return UINT64_MAX;
+    size_t p = fh.headerSize;
+    uint64_t total = 0;
+    for (;;) {
+        if (n - p < 3) return UINT64_MAX;
+        uint32_t bh = (uint32_t)z[p] | (uint32_t)z[p + 1] << 8 | (uint32_t)z[p + 2] << 16;
+        p += 3;
+        unsigned last = bh & 1, type = (bh >> 1) & 3;
+        uint32_t size = bh >> 3;
+        if (type == 3) return UINT64_MAX; /* reserved */
+        size_t body = type == 1 ? 1 : size;
+        if (n - p < body) return UINT64_MAX;
+        p += body;
+        total += type == 2 ? fh.blockSizeMax : size;
+        if (last) return total;
+    }
 }
 
 /* Reads the metadata of a chunk starting at off.  @return 0, or -1 with *why. */
@@ -380,21 +510,28 @@ static uint64_t archive_resync(dasf_trace *r, uint64_t from) {
     const uint8_t magic[4] = {0x5D, 0x2A, 0x4D, 0x18};
     uint64_t p = from;
     while (p + 8 <= r->size && !r->io_error) {
-        size_t span = r->size - p < WIN_MIN ? (size_t)(r->size - p) : WIN_MIN;
-        const uint8_t *w = win_get(r, p, span);
-        if (!w) return r->size;
-        const uint8_t *hit = memmem(w, span, magic, 4);
+        size_t span;
+        const uint8_t *w = win_scan(r, p, 4096, &span);
+        if (!w || span < 8) return r->size;
+        /* memchr for the first magic byte (vectorised), then the rest */
+        const uint8_t *hit = w, *end = w + span - 3;
+        while ((hit = memchr(hit, magic[0], (size_t)(end - hit))) && memcmp(hit, magic, 4))
+            hit++;
         if (!hit) {
-            p += span > 3 ? span - 3 : 1;
+            p += span - 3;
             continue;
         }
         uint64_t cand = p + (uint64_t)(hit - w);
         meta m;
         uint32_t ms;
         const char *why;
-        if (chunk_meta(r, cand, &m, &ms, &why) == 0) {
-            const uint8_t *z = win_get(r, cand + 8 + ms, 4);
-            if (z && dasf_load_le32(z) == DASF_ZSTD_MAGIC) return cand;
+        if (chunk_meta(r, cand, &m, &ms, &why) == 0 && m.version >= DASF_FORMAT_VERSION_MIN &&
+            m.version <= DASF_FORMAT_VERSION) {
+            size_t hn = m.stored < ZSTD_FRAMEHEADERSIZE_MAX ? (size_t)m.stored
+                                                             : ZSTD_FRAMEHEADERSIZE_MAX;
+            const uint8_t *z = win_get(r, cand + 8 + ms, hn);
+            if (z && hn >= 4 && dasf_load_le32(z) == DASF_ZSTD_MAGIC && frame_header_ok(z, hn, &m))
+                return cand;
         }
         p = cand + 1;
     }
@@ -513,12 +650,14 @@ static int load_chunk(dasf_trace *r, const char **why) {
     const uint8_t *z = win_get(r, at + 8 + ms, (size_t)m.stored);
     *why = "truncated chunk (writer stopped mid-append?)";
     if (!z) return r->io_error ? r->io_error : -1;
+    *why = "chunk data is not one zstd frame of the stated size";
+    if (!frame_header_ok(z, (size_t)m.stored, &m)) return -1;
     *why = "chunk checksum mismatch";
     if (dasf_crc32c(0, z, (size_t)m.stored) != (uint32_t)m.crc) return -1;
     *why = "chunk data is not one zstd frame of the stated size";
     if (ZSTD_findFrameCompressedSize(z, (size_t)m.stored) != (size_t)m.stored) return -1;
-    unsigned long long cs = ZSTD_getFrameContentSize(z, (size_t)m.stored);
-    if (cs != (unsigned long long)m.raw) return -1;
+    *why = "zstd frame states more content than its blocks can hold";
+    if (frame_regen_bound(z, (size_t)m.stored) < (uint64_t)m.raw) return -1;
     r->raw.len = 0;
     if (dasf_buf_reserve(&r->raw, (size_t)m.raw + 1)) return DASF_ENOMEM;
     size_t dn = ZSTD_decompressDCtx(r->dctx, r->raw.data, (size_t)m.raw + 1, z, (size_t)m.stored);
@@ -530,6 +669,10 @@ static int load_chunk(dasf_trace *r, const char **why) {
     r->cur.p = r->raw.data;
     r->cur.end = r->raw.data + dn;
     int rc = load_header(r, &m, why);
+    if (rc == -2 && r->chunk_arena.over) {
+        *why = "chunk tables need more memory than the reader's bound";
+        return -1;
+    }
     if (rc == -2) return DASF_ENOMEM;
     if (rc) return -1;
     r->left = (uint64_t)m.events;
@@ -697,14 +840,16 @@ static int archive_next(dasf_trace *r) {
                 r->st.events++;
                 return 1;
             }
-            if (rc == -2) return DASF_ENOMEM;
+            int over = r->ev_arena.over;
+            if (rc == -2 && !over) return DASF_ENOMEM;
             /* Checksums matched, so the writer itself produced this: report
              * it and drop the rest of the chunk, which is damaged, not whole
              * (it was counted whole when its checksums matched). */
             r->st.chunks_read--;
             note_damage(r, r->chunk.index, r->chunk.offset, r->chunk.stored_size,
-                        "chunk at byte %llu: malformed event array",
-                        (unsigned long long)r->chunk.offset);
+                        "chunk at byte %llu: %s", (unsigned long long)r->chunk.offset,
+                        over ? "an event needs more memory than the reader's bound"
+                             : "malformed event array");
             r->left = 0;
             continue;
         }
@@ -755,6 +900,8 @@ int dasf_trace_open(dasf_trace **out, const char *path) {
         return DASF_ENOMEM;
     }
     r->fd = fd;
+    r->chunk_arena.limit = DASF_READ_TABLES_BUDGET;
+    r->ev_arena.limit = DASF_READ_EVENT_BUDGET;
     r->size = (uint64_t)st.st_size;
     r->st.file_size = r->size;
     r->byte_size = 8;
@@ -771,15 +918,22 @@ int dasf_trace_open(dasf_trace **out, const char *path) {
         } else if (lay == DASF_LAYOUT_ARCHIVE) {
             r->st.layout = DASF_LAYOUT_ARCHIVE;
         } else if (lay == DASF_EFORMAT) {
-            /* An archive whose first chunk is damaged still has its others. */
+            /* A file whose first chunk or record is damaged (torn by a
+             * writer that died, then appended to) still has its others:
+             * look for a whole one in the first MiB, archive first. */
             uint64_t lim = r->size;
             r->size = lim < ((uint64_t)1 << 20) ? lim : (uint64_t)1 << 20;
-            uint64_t found = archive_resync(r, 0);
-            int hit = found < r->size;
+            int hit = archive_resync(r, 0) < r->size;
+            if (hit) r->st.layout = DASF_LAYOUT_ARCHIVE;
+            static const size_t order[8] = {8, 4, 2, 1, 3, 5, 6, 7};
+            for (int i = 0; i < 8 && !hit && !r->io_error; i++) {
+                r->byte_size = order[i];
+                hit = legacy_resync(r, 0) < r->size;
+                if (hit) r->st.layout = DASF_LAYOUT_LEGACY;
+            }
             r->size = lim;
-            if (hit) {
-                r->st.layout = DASF_LAYOUT_ARCHIVE;
-            } else {
+            if (!hit) {
+                r->byte_size = 8;
                 rc = r->io_error ? r->io_error : DASF_EFORMAT;
             }
         } else {

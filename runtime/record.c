@@ -12,9 +12,12 @@
 #include <math.h>
 #include <string.h>
 
-/* Largest record: a quarter of the ring, so a record always fits. */
+/* Largest record: a quarter of the ring, so a record always fits, and at
+ * most DASF_MAX_EVENT_BYTES, so every event reads back within the
+ * reader's memory bound. */
 static uint64_t max_record(const dasf_filedb *db) {
-    return db->ring_cap / 4;
+    uint64_t q = db->ring_cap / 4;
+    return q < DASF_MAX_EVENT_BYTES ? q : DASF_MAX_EVENT_BYTES;
 }
 
 static size_t id_size(const dasf_id *id) {

@@ -239,9 +239,11 @@ struct dasf_filedb {
     dasf_chunk_enc *enc;
     dasf_buf chunk;
     dasf_pending *pending_head, *pending_tail;
-    uint64_t pending_bytes;
+    uint64_t pending_bytes; /* flusher writes (relaxed atomic stores), get_stats reads */
     int fd;
-    uint64_t dropped_unreported; /* dropped on overflow of pending chunks */
+    uint64_t dropped_unreported; /* dropped, not yet in st_dropped nor in a chunk */
+    uint64_t drop_carry;  /* in st_dropped, not yet in a kept chunk (thrown chunks) */
+    uint64_t enc_markers; /* dasf.dropped markers in the chunk being built */
 
     /* Statistics (relaxed atomics, read by dasf_db_get_stats). */
     uint64_t st_recorded, st_dropped, st_written, st_chunks, st_bytes, st_flushes;

@@ -7,7 +7,10 @@
  * that fit int64 read as DASF_VAL_INT (msgpack does not distinguish a
  * signed 5 from an unsigned 5); only values above INT64_MAX read as UINT.
  * Trees are allocated from an arena that the reader resets per event, so a
- * tree costs no free() and its memory is reused by the next event.
+ * tree costs no free() and its memory is reused by the next event.  An
+ * arena can carry a limit on the memory it holds (the reader's bound,
+ * docs/FORMAT.md section 6): passing it fails the allocation with
+ * arena->over set, which the reader reports as damage, not as ENOMEM.
  */
 #include "archive.h"
 
@@ -22,28 +25,79 @@ struct dasf_arena_block {
     _Alignas(16) uint8_t data[];
 };
 
-void *dasf_arena_alloc(dasf_arena *a, size_t n) {
-    n = (n + 15) & ~(size_t)15;
-    if (n == 0) n = 16;
+/* Frees the blocks after b (unused since the last reset), or all when b
+ * is NULL. */
+static void free_after(dasf_arena *a, dasf_arena_block *b) {
+    dasf_arena_block *x = b ? b->next : a->head;
+    while (x) {
+        dasf_arena_block *n = x->next;
+        a->held -= x->cap;
+        free(x);
+        x = n;
+    }
+    if (b)
+        b->next = NULL;
+    else
+        a->head = NULL;
+}
+
+static void free_big(dasf_arena *a) {
+    while (a->big) {
+        dasf_arena_block *n = a->big->next;
+        a->held -= a->big->cap;
+        free(a->big);
+        a->big = n;
+    }
+}
+
+static int within_limit(dasf_arena *a, size_t cap) {
+    if (!a->limit || (cap <= a->limit && a->held + cap <= a->limit)) return 1;
+    a->over = 1;
+    return 0;
+}
+
+#define BIG ((size_t)64 << 10)
+#define BLOCK_MAX ((size_t)1 << 20)
+
+/* n bytes at the given alignment (1 or 16).  Requests of BIG or more get
+ * a block of their own size; smaller ones are cut from blocks that double
+ * up to BLOCK_MAX, so a block wastes less than BIG at its end and the
+ * memory held stays within a few percent of what is used (the reader's
+ * limits count held memory). */
+static void *arena_take(dasf_arena *a, size_t n, size_t align) {
+    if (n >= BIG) {
+        size_t cap = (n + 15) & ~(size_t)15;
+        if (cap < n || !within_limit(a, cap)) return NULL;
+        dasf_arena_block *nb = malloc(sizeof *nb + cap);
+        if (!nb) return NULL;
+        nb->cap = nb->used = cap;
+        nb->next = a->big;
+        a->big = nb;
+        a->held += cap;
+        return nb->data;
+    }
     for (;;) {
         dasf_arena_block *b = a->cur;
-        if (b && b->cap - b->used >= n) {
-            void *p = b->data + b->used;
-            b->used += n;
-            return p;
+        if (b) {
+            size_t at = (b->used + align - 1) & ~(align - 1);
+            if (at <= b->cap && b->cap - at >= n) {
+                b->used = at + n;
+                return b->data + at;
+            }
         }
         if (b && b->next) { /* reuse a block kept from before the reset */
             a->cur = b->next;
             a->cur->used = 0;
             continue;
         }
-        size_t cap = b ? b->cap * 2 : 4096;
-        while (cap < n) cap *= 2;
+        size_t cap = b ? (b->cap < BLOCK_MAX ? b->cap * 2 : BLOCK_MAX) : 4096;
+        if (!within_limit(a, cap)) return NULL;
         dasf_arena_block *nb = malloc(sizeof *nb + cap);
         if (!nb) return NULL;
         nb->next = NULL;
         nb->used = 0;
         nb->cap = cap;
+        a->held += cap;
         if (b)
             b->next = nb;
         else
@@ -52,8 +106,15 @@ void *dasf_arena_alloc(dasf_arena *a, size_t n) {
     }
 }
 
+void *dasf_arena_alloc(dasf_arena *a, size_t n) {
+    return arena_take(a, n ? n : 1, 16);
+}
+
+/* Strings are byte-aligned: a table of short strings costs its bytes, not
+ * 16 per string. */
 char *dasf_arena_strdup(dasf_arena *a, const void *p, size_t n) {
-    char *s = dasf_arena_alloc(a, n + 1);
+    if (n == SIZE_MAX) return NULL;
+    char *s = arena_take(a, n + 1, 1);
     if (!s) return NULL;
     if (n) memcpy(s, p, n);
     s[n] = 0;
@@ -61,24 +122,32 @@ char *dasf_arena_strdup(dasf_arena *a, const void *p, size_t n) {
 }
 
 void dasf_arena_reset(dasf_arena *a) {
+    free_big(a);
     a->cur = a->head;
     if (a->head) a->head->used = 0;
+    a->over = 0;
+    /* Under a limit, blocks kept from a big chunk or event must not count
+     * against the next one: keep the first block only (the common small
+     * event never gets past it). */
+    if (a->limit && a->held > BLOCK_MAX && a->head) free_after(a, a->head);
 }
 
 void dasf_arena_free(dasf_arena *a) {
-    dasf_arena_block *b = a->head;
-    while (b) {
-        dasf_arena_block *n = b->next;
-        free(b);
-        b = n;
-    }
-    a->head = a->cur = NULL;
+    free_big(a);
+    free_after(a, NULL);
+    a->cur = NULL;
+    a->held = 0;
 }
 
 /* ---- cursor --------------------------------------------------------------- */
 
+__thread int dasf_mp_short;
+
 static int take(dasf_mp *c, size_t n, const uint8_t **out) {
-    if ((size_t)(c->end - c->p) < n) return -1;
+    if ((size_t)(c->end - c->p) < n) {
+        dasf_mp_short = 1;
+        return -1;
+    }
     *out = c->p;
     c->p += n;
     return 0;
@@ -131,7 +200,10 @@ static int set_ext(dasf_mp *c, dasf_mp_obj *o, size_t fixed, size_t lenbytes) {
 
 int dasf_mp_read(dasf_mp *c, dasf_mp_obj *o) {
     const uint8_t *q;
-    if (c->p >= c->end) return -1;
+    if (c->p >= c->end) {
+        dasf_mp_short = 1;
+        return -1;
+    }
     uint8_t b = *c->p++;
     if (b <= 0x7f) return set_int(o, b);
     if (b >= 0xe0) {
@@ -244,7 +316,10 @@ int dasf_mp_skip(dasf_mp *c) {
             pending += 2 * (uint64_t)o.v.n;
         /* Every element needs at least one byte: reject counts that cannot
          * fit early rather than loop over billions of phantom items. */
-        if (pending > (uint64_t)(c->end - c->p)) return -1;
+        if (pending > (uint64_t)(c->end - c->p)) {
+            dasf_mp_short = 1;
+            return -1;
+        }
     }
     return 0;
 }
@@ -271,7 +346,10 @@ static int decode_rec(dasf_mp *c, dasf_arena *a, dasf_value *out, int depth) {
     }
     case DASF_VAL_ARRAY: {
         uint32_t n = o.v.n;
-        if (n > (uint64_t)(c->end - c->p)) return -1;
+        if (n > (uint64_t)(c->end - c->p)) {
+            dasf_mp_short = 1;
+            return -1;
+        }
         dasf_value *items = dasf_arena_alloc(a, (size_t)n * sizeof *items);
         if (!items) return -2;
         for (uint32_t i = 0; i < n; i++) {
@@ -284,7 +362,10 @@ static int decode_rec(dasf_mp *c, dasf_arena *a, dasf_value *out, int depth) {
     }
     case DASF_VAL_MAP: {
         uint32_t n = o.v.n;
-        if (2 * (uint64_t)n > (uint64_t)(c->end - c->p)) return -1;
+        if (2 * (uint64_t)n > (uint64_t)(c->end - c->p)) {
+            dasf_mp_short = 1;
+            return -1;
+        }
         dasf_kv *items = dasf_arena_alloc(a, (size_t)n * sizeof *items);
         if (!items) return -2;
         for (uint32_t i = 0; i < n; i++) {

@@ -4,7 +4,8 @@
  *
  * Used by `dasf-trace convert` / `merge` and tests, on the caller's thread.
  * Events are encoded as they are added (so their strings need only live for
- * the call), cut into chunks of commit_threshold events, and appended with
+ * the call), cut into chunks of commit_threshold events (fewer when a chunk
+ * reaches the DASF_CHUNK_* limits of internal.h), and appended with
  * the FileDatabase's protocol (dasf_file_append: flock, one write, fsync,
  * truncate back on failure).  A chunk that could not be appended stays
  * encoded in memory and is retried first by the next flush: nothing is
@@ -77,6 +78,41 @@ static int to_id(const dasf_value *v, dasf_id *id) {
     }
 }
 
+/* Bytes of v in msgpack, stopping once past `limit` (returns limit + 1):
+ * an event whose args encode to more than DASF_MAX_EVENT_BYTES is refused,
+ * like the profiler refuses such a record, so what a dasf_writer writes
+ * reads back within the reader's memory bound. */
+static size_t hdr_size(size_t n, size_t small) {
+    return n < small ? 1 : n < 65536 ? 3 : 5;
+}
+static size_t value_size(const dasf_value *v, size_t limit, int depth) {
+    if (depth > 256) return limit + 1;
+    switch (v->type) {
+    case DASF_VAL_NIL:
+    case DASF_VAL_BOOL: return 1;
+    case DASF_VAL_INT:
+    case DASF_VAL_UINT:
+    case DASF_VAL_FLOAT: return 9;
+    case DASF_VAL_STR: return hdr_size(v->v.str.len, 32) + 1 + v->v.str.len;
+    case DASF_VAL_BIN: return 5 + v->v.str.len;
+    case DASF_VAL_ARRAY: {
+        size_t n = hdr_size(v->v.array.n, 16);
+        for (uint32_t i = 0; i < v->v.array.n && n <= limit; i++)
+            n += value_size(&v->v.array.items[i], limit, depth + 1);
+        return n;
+    }
+    case DASF_VAL_MAP: {
+        size_t n = hdr_size(v->v.map.n, 16);
+        for (uint32_t i = 0; i < v->v.map.n && n <= limit; i++) {
+            n += value_size(&v->v.map.items[i].key, limit, depth + 1);
+            n += value_size(&v->v.map.items[i].val, limit, depth + 1);
+        }
+        return n;
+    }
+    }
+    return limit + 1;
+}
+
 static int64_t ns_of(double s, int64_t ns) {
     if (ns != 0 || s == 0) return ns;
     return dasf_seconds_to_ns(s); /* an event built by hand with seconds only */
@@ -85,6 +121,7 @@ static int64_t ns_of(double s, int64_t ns) {
 int dasf_writer_add(dasf_writer *w, const dasf_trace_event *ev) {
     if (!w || !ev || !ev->name || !dasf_phase_valid((int)ev->phase)) return DASF_EINVAL;
     if (ev->args.type != DASF_VAL_MAP) return DASF_EINVAL;
+    if (value_size(&ev->args, DASF_MAX_EVENT_BYTES, 0) > DASF_MAX_EVENT_BYTES) return DASF_EINVAL;
     dasf_enc_event e = {0};
     e.name = ev->name;
     e.name_len = strlen(ev->name);
@@ -111,7 +148,8 @@ int dasf_writer_add(dasf_writer *w, const dasf_trace_event *ev) {
         e.args_value = &ev->args;
     int rc = dasf_chunk_enc_add(w->enc, &e);
     if (rc) return rc;
-    if ((int64_t)dasf_chunk_enc_count(w->enc) >= w->threshold) return dasf_writer_flush(w);
+    if ((int64_t)dasf_chunk_enc_count(w->enc) >= w->threshold || dasf_chunk_enc_full(w->enc))
+        return dasf_writer_flush(w);
     return DASF_OK;
 }
 
