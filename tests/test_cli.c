@@ -1583,3 +1583,42 @@ Test(cli_windows, timeline_zoom_nests_clips_and_labels, .init = setup, .fini = t
               "%s", svg);
     free(svg);
 }
+
+/* ---- one UTF-8 check (tools/utf8.c) ------------------------------------------ */
+
+/* Names with ill-formed UTF-8 come out of cat (JSON) and timeline (SVG)
+ * with the same bytes replaced the same way (the timeline used to pass
+ * overlong forms, surrogates and code points above U+10FFFF through, which
+ * made the SVG unreadable to an XML parser). */
+Test(cli_utf8, cat_and_timeline_replace_the_same_bytes, .init = setup, .fini = teardown) {
+#define RC "\xef\xbf\xbd"
+    static const char *in[] = {"\xc0\xaf",     "\xe0\x80\xaf",     "\xf0\x8f\xbf\xbf",
+                               "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82",
+                               "\xe2\x82\xac", "\xef\xbf\xbd"};
+    static const char *out[] = {RC RC,       RC RC RC, RC RC RC RC,    RC RC RC,
+                                RC RC RC RC, RC,       "\xe2\x82\xac", RC};
+    dasf_writer *w = open_writer(th_path(dir, "u.zst"), 1, 100, 6, "h");
+    char names[8][32];
+    for (int i = 0; i < 8; i++) {
+        snprintf(names[i], sizeof names[i], "x%sy", in[i]);
+        dasf_trace_event e = ev_make(names[i], 'X', 1.0, 1.0, v_int(6), v_int(i));
+        add(w, &e);
+    }
+    cr_assert_eq(dasf_writer_close(w), 0);
+    char *json, *py;
+    cr_assert_eq(run_cli(&json, NULL, "cat u.zst"), 0);
+    cr_assert_eq(run_cli(NULL, NULL, "timeline -o u.svg u.zst"), 0);
+    char *svg = read_text("u.svg");
+    for (int i = 0; i < 8; i++) {
+        char want[96];
+        snprintf(want, sizeof want, "{\"name\":\"x%sy\"", out[i]);
+        cr_assert(strstr(json, want), "case %d: %s", i, json);
+        snprintf(want, sizeof want, "<title>x%sy \xe2\x80\x94", out[i]);
+        cr_assert(strstr(svg, want), "case %d", i);
+    }
+    free(json);
+    free(svg);
+    cr_assert_eq(python_check("check_svg.py", "u.svg", &py), 0, "%s", py);
+    free(py);
+#undef RC
+}

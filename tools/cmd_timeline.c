@@ -19,6 +19,7 @@
 #include "metanames.h"
 #include "runs.h"
 #include "spans.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -529,28 +530,19 @@ static void color_of(const tl_ctx *c, uint32_t n, char out[24]) {
  * forbids and replaces invalid UTF-8 with U+FFFD. */
 static void xml_text(FILE *o, const char *s, size_t max_chars) {
     const unsigned char *u = (const unsigned char *)s;
-    size_t chars = 0;
-    while (*u) {
+    size_t n = strlen(s), chars = 0, len;
+    for (size_t i = 0; i < n; i += len) {
         if (max_chars && chars == max_chars) {
             fputs("\xe2\x80\xa6", o); /* ellipsis */
             return;
         }
-        unsigned ch = *u;
-        size_t len = ch < 0x80             ? 1
-                     : (ch & 0xe0) == 0xc0 ? 2
-                     : (ch & 0xf0) == 0xe0 ? 3
-                     : (ch & 0xf8) == 0xf0 ? 4
-                                           : 0;
-        bool ok = len > 0;
-        for (size_t i = 1; ok && i < len; i++)
-            ok = (u[i] & 0xc0) == 0x80;
-        if (ok && len == 2 && ch < 0xc2) ok = false;
-        if (!ok) {
-            fputs("\xef\xbf\xbd", o);
-            u++;
+        chars++;
+        unsigned ch = u[i];
+        if (!dt_utf8_next(u + i, n - i, &len) ||
+            (len == 3 && ch == 0xef && u[i + 1] == 0xbf && u[i + 2] >= 0xbe)) {
+            fputs("\xef\xbf\xbd", o); /* ill-formed (utf8.h), or U+FFFE/U+FFFF: not XML */
         } else if (len > 1) {
-            fwrite(u, 1, len, o);
-            u += len;
+            fwrite(u + i, 1, len, o);
         } else {
             switch (ch) {
             case '&': fputs("&amp;", o); break;
@@ -564,9 +556,7 @@ static void xml_text(FILE *o, const char *s, size_t max_chars) {
                 else
                     fputc('?', o);
             }
-            u++;
         }
-        chars++;
     }
 }
 

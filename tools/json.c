@@ -10,6 +10,7 @@
  */
 #include "common.h"
 #include "outfile.h"
+#include "utf8.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -89,59 +90,26 @@ static int reserve(char **p, size_t *cap, size_t need) {
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80) return 1;
-    if ((c & 0xe0) == 0xc0)
-        len = 2, min = 0x80, c &= 0x1f;
-    else if ((c & 0xf0) == 0xe0)
-        len = 3, min = 0x800, c &= 0x0f;
-    else if ((c & 0xf8) == 0xf0)
-        len = 4, min = 0x10000, c &= 0x07;
-    else
-        return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        c = c << 6 | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
-    return len;
-}
-
-/* s with invalid UTF-8 bytes replaced by U+FFFD, into *buf. */
+/* s with ill-formed UTF-8 replaced by U+FFFD (utf8.h), into *buf. */
 static int sanitize(const char *s, size_t n, char **buf, size_t *cap, size_t *out_len) {
     if (reserve(buf, cap, n * 3 + 1)) return -1;
-    size_t o = 0;
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        size_t l = utf8_seq(u + i, n - i);
-        if (l == 0) {
-            memcpy(*buf + o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-        } else {
-            memcpy(*buf + o, u + i, l);
-            o += l;
-            i += l;
-        }
-    }
-    *out_len = o;
+    *out_len = dt_utf8_sanitize(s, n, *buf);
     return 0;
 }
 
 /* The JSON encoding of s (quotes included) into a fresh malloc'ed buffer. */
 static char *encode(dt_json *j, const char *s, size_t n, size_t *len) {
-    json_t *js = json_stringn(s, n);
-    if (!js) { /* invalid UTF-8 */
+    /* The tool's one UTF-8 check decides (jansson would refuse the same
+     * strings; its replacement is ours, the same as the timeline's). */
+    json_t *js;
+    if (dt_utf8_valid(s, n)) {
+        js = json_stringn(s, n);
+    } else {
         size_t m;
         if (sanitize(s, n, &j->scratch, &j->scratch_cap, &m)) return NULL;
         js = json_stringn(j->scratch, m);
-        if (!js) return NULL;
     }
+    if (!js) return NULL;
     size_t need = json_dumpb(js, NULL, 0, JSON_ENCODE_ANY);
     char *out = need ? malloc(need) : NULL;
     if (out && json_dumpb(js, out, need, JSON_ENCODE_ANY) != need) {
