@@ -19,7 +19,7 @@ JOBS="${DASF_JOBS:-$(nproc)}"
 PRESETS="release debug asan tsan clang"
 
 # Packages every build needs, then what each mode adds.
-PKGS_BUILD="build-essential cmake pkg-config liburcu-dev libzstd-dev libmsgpack-dev libjansson-dev zlib1g-dev libdeflate-dev zstd"
+PKGS_BUILD="build-essential cmake pkg-config liburcu-dev libzstd-dev libmsgpack-dev libjansson-dev zlib1g-dev libdeflate-dev zstd libdw-dev"
 PKGS_TEST="libcriterion-dev python3 python3-msgpack python3-lxml python3-portalocker protobuf-compiler python3-protobuf"
 PKGS_BENCH="liblttng-ust-dev lttng-tools"
 # The Python package (python/) and its tests: build deps, then what the suite imports.

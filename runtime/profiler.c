@@ -8,7 +8,9 @@
  * Invariant: a destroyed profiler keeps its small shell, so a stale pointer
  * returns DASF_ECLOSED instead of touching freed memory.
  */
+#include "hooks.h"
 #include "ring.h"
+#include "signals.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -373,6 +375,31 @@ int dasf_record_thread_name(dasf_profiler *p, const char *thread_name) {
     return record_meta(p, "thread_name", thread_name);
 }
 
+/* ---- for the preload (hooks.h) ---------------------------------------------------- */
+
+dasf_filedb *dasf_profiler_filedb(dasf_profiler *p) {
+    return prof_ok(p) == DASF_OK ? p->fdb : NULL;
+}
+
+int dasf_profiler_retarget(dasf_profiler *p, const char *path) {
+    if (prof_ok(p) || !p->fdb || !p->owns_db || !path) return DASF_EINVAL;
+    char *a = strdup(path), *b = strdup(path);
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return DASF_ENOMEM;
+    }
+    dasf_filedb *f = p->fdb;
+    /* The fork child's flusher state was reset (no fd, no pending chunk):
+     * the next append opens the new path. */
+    free(f->path);
+    f->path = a;
+    f->opts.database_file = a;
+    free(p->output_file);
+    p->output_file = b;
+    return DASF_OK;
+}
+
 /* ---- the environment-configured default profiler --------------------------------- */
 
 static dasf_profiler *g_default;
@@ -430,6 +457,7 @@ static void default_init(void) {
         return;
     }
     atexit(default_destroy);
+    dasf_sig_from_env(); /* DASF_COMMIT_SIGNALS: says on stderr what is wrong */
 }
 
 dasf_profiler *dasf_default_profiler(void) {

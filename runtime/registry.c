@@ -9,6 +9,7 @@
  * first record starts its own flusher.
  */
 #include "ring.h"
+#include "signals.h"
 
 #include <sched.h>
 #include <stdlib.h>
@@ -111,4 +112,17 @@ void dasf_registry_remove_db(dasf_filedb *db) {
     cds_list_del(&db->all_node);
     cds_list_add(&db->all_node, &g_closed);
     pthread_mutex_unlock(&g_dbs_lock);
+}
+
+int dasf_registry_commit_all(void) {
+    int rc = DASF_OK;
+    pthread_mutex_lock(&g_dbs_lock);
+    dasf_filedb *db;
+    DASF_LIST_EACH(dasf_filedb, db, &g_dbs, all_node) {
+        if (db->finalized || !__atomic_load_n(&db->key, __ATOMIC_ACQUIRE)) continue;
+        int r = dasf_flusher_commit(db);
+        if (r && !rc) rc = r;
+    }
+    pthread_mutex_unlock(&g_dbs_lock);
+    return rc;
 }

@@ -8,6 +8,7 @@
  * and the record bytes before head; only the flusher writes tail.  A ring
  * is freed only when both its thread and its database are done with it.
  */
+#include "hooks.h"
 #include "ring.h"
 
 #include <errno.h>
@@ -31,6 +32,7 @@ typedef struct tls_rings {
 } tls_rings;
 
 static __thread tls_rings *t_rings;
+dasf_first_record_hook dasf_on_first_record;
 static pthread_key_t g_exit_key;
 static pthread_once_t g_exit_once = PTHREAD_ONCE_INIT;
 
@@ -186,6 +188,10 @@ dasf_ring *dasf_ring_get_slow(dasf_filedb *db, int *rc) {
     t->n++;
     dasf_tls.key = key;
     dasf_tls.ring = r;
+    /* The caller reserves its slot after this returns, so the hook's own
+     * records (a thread name) come first in the ring. */
+    dasf_first_record_hook hook = __atomic_load_n(&dasf_on_first_record, __ATOMIC_ACQUIRE);
+    if (hook) hook(db);
     return r;
 nomem:
     *rc = DASF_ENOMEM;

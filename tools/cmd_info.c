@@ -46,6 +46,8 @@ typedef struct info_ctx {
     dt_strmap procs_map, threads_map;
     uint64_t *procs; /* events per process, by procs_map index */
     size_t n_procs, cap_procs;
+    size_t cur_writer;
+    dt_proctree tree; /* "dasf.process" events (dasf-trace record) */
 } info_ctx;
 
 static int oom(void) {
@@ -104,6 +106,7 @@ static int info_event(void *vctx, const dt_input *in, const dasf_trace_event *ev
     }
     c->events++;
     if (ev->name && !strcmp(ev->name, "dasf.dropped")) c->dropped_events += dropped_count(ev);
+    if (dt_proctree_add(&c->tree, ev)) return oom();
 
     char key[2 * DT_ID_TEXT_MAX + 2];
     dt_id_text(&ev->process_id, key, DT_ID_TEXT_MAX);
@@ -149,6 +152,7 @@ static void print_processes(info_ctx *c) {
         printf("    process %s: %" PRIu64 " events\n", list[i]->key, c->procs[list[i]->val]);
     if (n > LIST_MAX) printf("    ... and %zu more\n", n - LIST_MAX);
     free(list);
+    dt_proctree_print(&c->tree);
 }
 
 /* The runs of file (global numbers, as --run takes them). */
@@ -252,6 +256,7 @@ static void free_ctx(info_ctx *c) {
     dt_strmap_free(&c->procs_map);
     dt_strmap_free(&c->threads_map);
     free(c->procs);
+    dt_proctree_free(&c->tree);
 }
 
 int dt_cmd_info(int argc, char **argv) {

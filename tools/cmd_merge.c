@@ -128,7 +128,13 @@ int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, cons
         dt_out_abort(&dst);
         return DT_FAIL;
     }
-    int status = dt_each_event(files, n, f, copy_event, NULL, &c);
+    /* A copy keeps the recorded function addresses (and their module
+     * events): symbolization is for reading, not for rewriting a trace. */
+    dt_filter raw;
+    if (f) raw = *f;
+    else memset(&raw, 0, sizeof raw);
+    raw.no_symbols = true;
+    int status = dt_each_event(files, n, &raw, copy_event, NULL, &c);
     rc = dasf_writer_close(c.w);
     if (rc < 0) {
         dt_err("%s: %s", out, dasf_strerror(rc));

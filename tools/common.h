@@ -14,6 +14,7 @@
 #include "dasf/profiler.h"
 
 #include <getopt.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +66,7 @@ int dt_cmd_timeline(int argc, char **argv);
 int dt_cmd_merge(int argc, char **argv);
 int dt_cmd_convert(int argc, char **argv);
 int dt_cmd_verify(int argc, char **argv);
+int dt_cmd_record(int argc, char **argv);
 
 /* ---- copying events into a new file (cmd_merge.c, used by convert) ------- */
 typedef struct dt_copy_opts {
@@ -136,13 +138,17 @@ enum {
     DT_OPT_FROM,
     DT_OPT_TO,
     DT_OPT_RUN,
+    DT_OPT_INCLUDE,
+    DT_OPT_EXCLUDE,
+    DT_OPT_NO_SYMBOLS,
     DT_OPT_VERB = 0x200,
 };
 #define DT_FILTER_LONGOPTS                                                                         \
     {"phase", 1, NULL, DT_OPT_PHASE}, {"name", 1, NULL, DT_OPT_NAME},                              \
         {"pid", 1, NULL, DT_OPT_PID}, {"tid", 1, NULL, DT_OPT_TID},                                \
-        {"from", 1, NULL, DT_OPT_FROM}, {"to", 1, NULL, DT_OPT_TO}, {                              \
-        "run", 1, NULL, DT_OPT_RUN                                                                 \
+        {"from", 1, NULL, DT_OPT_FROM}, {"to", 1, NULL, DT_OPT_TO}, {"run", 1, NULL, DT_OPT_RUN},  \
+        {"include", 1, NULL, DT_OPT_INCLUDE}, {"exclude", 1, NULL, DT_OPT_EXCLUDE}, {              \
+        "no-symbols", 0, NULL, DT_OPT_NO_SYMBOLS                                                   \
     }
 
 #define DT_MAX_FILTER_VALUES 32
@@ -160,6 +166,11 @@ struct dt_filter {
     size_t runs[DT_MAX_FILTER_VALUES]; /* run numbers - 1 (runs.h); checked by the reading loop */
     size_t n_runs;
     struct dt_window *win; /* set with --from/--to; shared by copies of the filter */
+    /* --include / --exclude: POSIX extended regexes on the (symbolized)
+     * name; metadata events always pass.  Compiled into filter.c's pool. */
+    const regex_t *include[DT_MAX_FILTER_VALUES], *exclude[DT_MAX_FILTER_VALUES];
+    size_t n_include, n_exclude;
+    bool no_symbols; /* --no-symbols: keep function addresses as recorded */
 };
 
 /* The time window of the command line: how it was given, and what was
@@ -247,6 +258,44 @@ int dt_first_time(char *const *files, int n, int64_t *start);
  * when not NULL, is called after each open (non-zero stops). */
 int dt_each_event(char *const *files, int n, const dt_filter *f, dt_visit_fn visit,
                   dt_visit_fn before_file, void *ctx);
+
+/* ---- the process tree of a recorded trace (proctree.c) ------------------- */
+
+typedef struct dt_proc_image {
+    int64_t pid, ppid, image; /* image: when this program image started (ns) */
+    char *argv;
+} dt_proc_image;
+typedef struct dt_proctree {
+    dt_proc_image *v;
+    size_t n, cap;
+} dt_proctree;
+/* Takes a "dasf.process" metadata event (others are ignored).  -1: no memory. */
+int dt_proctree_add(dt_proctree *t, const dasf_trace_event *ev);
+/* Prints the tree (nothing when empty) on stdout, as info's section. */
+void dt_proctree_print(dt_proctree *t);
+void dt_proctree_free(dt_proctree *t);
+
+/* ---- read-time symbolization (symbols.c) --------------------------------- */
+
+/* Function-call events of `dasf-trace record` are named by address
+ * ("0x55d0c0de1234"); dt_each_event renames them with these (unless
+ * --no-symbols), from the trace's "dasf.module" events and the binaries. */
+typedef struct dt_resolved {
+    char *name;      /* demangled function name, or "module+0xoffset" */
+    char *src;       /* "file:line" or NULL */
+    dasf_value args; /* {"src": src} (empty map without src) */
+    dasf_kv kv;
+} dt_resolved;
+typedef struct dt_symbols dt_symbols;
+int dt_symbols_create(dt_symbols **out);
+/* Takes a "dasf.module" metadata event (others are ignored).  -1: no memory. */
+int dt_symbols_add_module(dt_symbols *s, const dasf_trace_event *ev);
+size_t dt_symbols_modules(const dt_symbols *s);
+/* True for "0x" + lower-case hex digits: what the preload names calls. */
+bool dt_symbols_is_address(const char *name);
+/* The name of ev's address in its process image, or NULL (unknown). */
+const dt_resolved *dt_symbols_lookup(dt_symbols *s, const dasf_trace_event *ev);
+void dt_symbols_free(dt_symbols *s);
 
 /* ---- string-keyed hash map (strmap.c) ------------------------------------ */
 

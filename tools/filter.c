@@ -27,7 +27,32 @@ const char dt_filter_help[] =
     "                   TIME from the trace start (its first event), with a unit, as\n"
     "                   timeline and info show times: 0.8s, 801ms, 250us (or µs), 40ns;\n"
     "                   or '@' and the trace clock in seconds, as cat prints\n"
-    "                   timestamps: @809.54.  A window holding nothing is an error.\n";
+    "                   timestamps: @809.54.  A window holding nothing is an error.\n"
+    "  --include REGEX  keep events whose name matches the extended regex (any of\n"
+    "                   them when repeated); metadata events always pass\n"
+    "  --exclude REGEX  drop events whose name matches\n"
+    "  --no-symbols     keep the function addresses of `dasf-trace record` traces\n"
+    "                   as recorded (default: resolved to names at read time)\n";
+
+/* Compiled --include/--exclude regexes: a static pool, so they live (and
+ * stay reachable) as long as the process. */
+static regex_t g_regex[2 * DT_MAX_FILTER_VALUES];
+static size_t g_n_regex;
+
+static int add_regex(const regex_t **arr, size_t *n, const char *arg, const char *what) {
+    if (*n >= DT_MAX_FILTER_VALUES || g_n_regex >= 2 * DT_MAX_FILTER_VALUES)
+        return dt_usage("too many --%s values (at most %d)", what, DT_MAX_FILTER_VALUES);
+    regex_t *re = &g_regex[g_n_regex];
+    int e = regcomp(re, arg, REG_EXTENDED | REG_NOSUB);
+    if (e) {
+        char msg[128];
+        regerror(e, re, msg, sizeof msg);
+        return dt_usage("--%s '%s': %s", what, arg, msg);
+    }
+    g_n_regex++;
+    arr[(*n)++] = re;
+    return 1;
+}
 
 static int add_value(const char **arr, size_t *n, const char *arg, const char *what) {
     if (*n >= DT_MAX_FILTER_VALUES)
@@ -119,6 +144,9 @@ int dt_filter_option(dt_filter *f, int opt, const char *arg) {
         f->runs[f->n_runs++] = (size_t)(n - 1);
         return 1;
     }
+    case DT_OPT_INCLUDE: return add_regex(f->include, &f->n_include, arg, "include");
+    case DT_OPT_EXCLUDE: return add_regex(f->exclude, &f->n_exclude, arg, "exclude");
+    case DT_OPT_NO_SYMBOLS: f->no_symbols = true; return 1;
     case DT_OPT_FROM:
         rc = parse_when(arg, "from", &f->from_ns, &the_window.from_rel);
         f->has_from = true;
@@ -219,23 +247,40 @@ bool dt_filter_run_wanted(const dt_filter *f, size_t run) {
 
 bool dt_filter_active(const dt_filter *f) {
     return f && (f->phases || f->n_names || f->n_pids || f->n_tids || f->has_from || f->has_to ||
-                 f->n_runs);
+                 f->n_runs || f->n_include || f->n_exclude);
 }
 
 void dt_filter_split(const dt_filter *f, dt_filter *before, dt_filter *after) {
     *before = *f;
     before->phases = 0;
     before->n_names = 0;
+    before->n_include = before->n_exclude = 0;
     before->has_from = before->has_to = false;
     *after = *f;
     after->n_pids = after->n_tids = after->n_runs = 0;
     after->has_from = after->has_to = false;
 }
 
-static bool name_matches(const dt_filter *f, const char *name) {
+static bool glob_matches(const dt_filter *f, const char *name) {
     for (size_t i = 0; i < f->n_names; i++)
         if (fnmatch(f->names[i], name ? name : "", 0) == 0) return true;
     return f->n_names == 0;
+}
+
+/* --include / --exclude (extended regexes, unanchored). */
+static bool regex_matches(const dt_filter *f, const char *name) {
+    if (!name) name = "";
+    size_t i;
+    for (i = 0; i < f->n_include; i++)
+        if (regexec(f->include[i], name, 0, NULL, 0) == 0) break;
+    if (f->n_include && i == f->n_include) return false;
+    for (i = 0; i < f->n_exclude; i++)
+        if (regexec(f->exclude[i], name, 0, NULL, 0) == 0) return false;
+    return true;
+}
+
+static bool name_matches(const dt_filter *f, const char *name) {
+    return glob_matches(f, name) && regex_matches(f, name);
 }
 
 bool dt_filter_wants_pairs(const dt_filter *f) {
@@ -270,6 +315,9 @@ bool dt_filter_match(const dt_filter *f, const dasf_trace_event *ev) {
     }
     if (f->n_pids && !id_matches(f->pids, f->n_pids, &ev->process_id)) return false;
     if (f->n_tids && !id_matches(f->tids, f->n_tids, &ev->thread_id)) return false;
+    /* Metadata (thread and process names, modules) is never filtered out by
+     * --include/--exclude: the verbs need it to label what is kept. */
+    if (ev->phase == DASF_PHASE_METADATA) return glob_matches(f, ev->name);
     return name_matches(f, ev->name);
 }
 

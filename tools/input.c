@@ -58,6 +58,35 @@ int dt_first_time(char *const *files, int n, int64_t *start) {
 
 static int damage_said = -1; /* files [0, damage_said] had their damage said */
 
+/* Collects every "dasf.module" event of the files (a first pass, made only
+ * when an address-named event shows up). */
+static void collect_modules(char *const *files, int n, dt_symbols *s) {
+    for (int i = 0; i < n; i++) {
+        dasf_trace *t;
+        if (dasf_trace_open(&t, files[i]) != 0) continue; /* the main pass reports it */
+        const dasf_trace_event *ev;
+        while (dasf_trace_next(t, &ev) > 0)
+            if (ev->phase == DASF_PHASE_METADATA && dt_symbols_add_module(s, ev)) break;
+        dasf_trace_close(t);
+    }
+}
+
+/* ev renamed by the symbolizer into *copy, or ev itself. */
+static const dasf_trace_event *symbolize(dt_symbols **syms, char *const *files, int n,
+                                         const dasf_trace_event *ev, dasf_trace_event *copy) {
+    if (!dt_symbols_is_address(ev->name)) return ev;
+    if (!*syms) {
+        if (dt_symbols_create(syms)) return ev;
+        collect_modules(files, n, *syms);
+    }
+    const dt_resolved *r = dt_symbols_lookup(*syms, ev);
+    if (!r) return ev;
+    *copy = *ev;
+    copy->name = r->name;
+    if (r->src && ev->args.type == DASF_VAL_MAP && ev->args.v.map.n == 0) copy->args = r->args;
+    return copy;
+}
+
 int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_fn visit,
                        dt_visit_fn before_file, void *ctx, dt_runs *runs) {
     int status = DT_OK;
@@ -66,6 +95,9 @@ int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_f
     memset(&local, 0, sizeof local);
     dt_window *win = f ? f->win : NULL;
     if (!runs && f && f->n_runs) runs = &local;
+    bool symbols = f && !f->no_symbols;
+    dt_symbols *syms = NULL;
+    dasf_trace_event renamed;
     for (int i = 0; i < n; i++) {
         dt_input in = {files[i], (size_t)i, NULL, DASF_LAYOUT_EMPTY, SIZE_MAX};
         if (dt_open(files[i], &in.trace) != DT_OK) {
@@ -97,6 +129,8 @@ int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_f
                 }
                 if (f && !dt_filter_run_wanted(f, in.run)) continue;
             }
+            if (symbols && ev->phase != DASF_PHASE_METADATA)
+                ev = symbolize(&syms, files, n, ev, &renamed);
             if (win && ev->phase != DASF_PHASE_METADATA) dt_window_seen(f, ev);
             if (filtering && !dt_filter_match(f, ev)) continue;
             if (win && (f->has_from || f->has_to)) win->hits++;
@@ -115,6 +149,7 @@ int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_f
         dasf_trace_close(in.trace);
         if (rc != 0) {
             dt_runs_free(&local);
+            dt_symbols_free(syms);
             return rc;
         }
     }
@@ -128,6 +163,7 @@ int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_f
             }
     }
     dt_runs_free(&local);
+    dt_symbols_free(syms);
     return status;
 }
 

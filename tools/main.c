@@ -29,6 +29,7 @@ static const verb verbs[] = {
     {"merge", dt_cmd_merge, "one archive from many files"},
     {"convert", dt_cmd_convert, "archive <-> legacy (the Python layout)"},
     {"verify", dt_cmd_verify, "check a file is whole (exit 0) or damaged (exit 1)"},
+    {"record", dt_cmd_record, "run a program unchanged and trace it (docs/RECORD.md)"},
 };
 
 static void usage(FILE *f) {

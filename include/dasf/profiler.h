@@ -680,6 +680,54 @@ DASF_API void dasf_set_wait_hooks(dasf_wait_hook before_wait, dasf_wait_hook aft
  *  (a message goes to stderr once). */
 DASF_API dasf_profiler *dasf_default_profiler(void);
 
+/* ======================================================================
+ * 7. Signals and output-path patterns (docs/RECORD.md)
+ * ==================================================================== */
+
+/*! dasf_commit_on_signals() : when one of `signals` arrives (typically
+ *  SIGTERM, SIGINT, SIGHUP, SIGXCPU: a batch scheduler's walltime, Ctrl-C),
+ *  every event recorded into any open FileDatabase before it is committed,
+ *  waiting at most `timeout` seconds, and then the program's own handler
+ *  runs — or the default action (same exit status, same core dump) — as if
+ *  the library were not there.  Install after the program's own handlers
+ *  (the LD_PRELOAD library of `dasf-trace record` also catches handlers set
+ *  later).  A signal the process ignores stays ignored.  Environment
+ *  equivalent, read by dasf_default_profiler(): DASF_COMMIT_SIGNALS=
+ *  "TERM,INT,HUP,XCPU" | "default" | "none", DASF_SIGNAL_TIMEOUT=seconds
+ *  (default 10).  The handler itself is async-signal-safe: it wakes a
+ *  committer thread of the library and waits for it with a deadline.
+ *  @return 0, or DASF_EINVAL (SIGKILL/SIGSTOP, a bad number or timeout). */
+DASF_API int dasf_commit_on_signals(const int *signals, size_t n, double timeout);
+
+/*! dasf_path_vars : the values behind the escapes of an output pattern. */
+typedef struct dasf_path_vars {
+    int64_t pid;        /* %p */
+    const char *host;   /* %h: up to the first '.', NULL = this host */
+    int64_t start_time; /* %t: Unix seconds, written YYYYmmdd-HHMMSS (local time) */
+    int64_t rank;       /* %r: an MPI rank; < 0 = none (then %r is an error) */
+} dasf_path_vars;
+
+/*! dasf_path_expand() : pattern with %p %h %t %r and %% replaced, and %n
+ *  replaced by `counter`, into out[0..n).  Async-signal-unsafe only through
+ *  %t (localtime_r).  @return the length, or DASF_EINVAL (unknown escape, a
+ *  lone '%', %r without a rank, result longer than n - 1). */
+DASF_API int dasf_path_expand(char *out, size_t n, const char *pattern,
+                              const dasf_path_vars *v, int64_t counter);
+/*! dasf_path_has_counter() : 1 when pattern contains %n. */
+DASF_API int dasf_path_has_counter(const char *pattern);
+
+#define DASF_PATH_APPEND 1 /* dasf_path_claim: an existing regular file is fine */
+
+/*! dasf_path_claim() : expands pattern and creates the file (O_EXCL), so
+ *  no two processes or runs share it unless asked: with %n the counter
+ *  goes 1, 2, ... to the first name that does not exist; without %n an
+ *  existing file is refused (errno EEXIST) unless flags has
+ *  DASF_PATH_APPEND.  @return 0 with the name in out, DASF_EINVAL (bad
+ *  pattern), DASF_EIO (errno says why: EEXIST, ENOENT, EACCES, ...),
+ *  DASF_ENOSPC. */
+DASF_API int dasf_path_claim(char *out, size_t n, const char *pattern,
+                             const dasf_path_vars *v, int flags);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,337 @@
+/*
+ * signals.c — commit everything recorded before a terminating signal, then
+ * let the signal do what it would have done without the library.
+ *
+ * Threads: dasf_sig_install / dasf_sig_app_sigaction run on app threads
+ * (under g_lock); on_signal runs in whatever thread the kernel picks, as a
+ * signal handler; the committer thread (one per process, every signal
+ * blocked) does the actual commits.  See signals.h for the design.
+ * Invariants: the handler only does AS-safe things (atomics, futex and
+ * tgkill syscalls, clock_gettime, getpid, sigaction, pthread_sigmask);
+ * g_slot[sig].app always holds the disposition the program believes it
+ * has, so chaining to it is exactly what would have happened without us.
+ */
+#include "signals.h"
+
+#include "rt.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NSIG_MAX 64 /* signals 1..63: a set is one uint64_t */
+
+typedef struct sig_slot {
+    int wanted;           /* in the set the user asked for */
+    int managed;          /* on_signal is the kernel's disposition */
+    struct sigaction app; /* what the program set (or had when we installed) */
+} sig_slot;
+
+static sig_slot g_slot[NSIG_MAX];
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static dasf_sigaction_fn g_real = sigaction;
+static int64_t g_timeout_ns = DASF_SIG_DEFAULT_TIMEOUT_NS;
+static uint32_t g_req, g_done; /* futex words: commit requests, answered requests */
+static pid_t g_committer_pid;  /* the process whose committer thread runs */
+static int g_atfork_done;
+
+void dasf_sig_set_real_sigaction(dasf_sigaction_fn fn) {
+    if (fn) g_real = fn;
+}
+
+static void futex_wake_all(uint32_t *w) {
+    syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+static int64_t mono_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* ---- the committer thread ------------------------------------------------------ */
+
+static void *committer_main(void *arg) {
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    uint32_t served = __atomic_load_n(&g_done, __ATOMIC_ACQUIRE);
+    for (;;) {
+        uint32_t r = __atomic_load_n(&g_req, __ATOMIC_ACQUIRE);
+        if (r == served) {
+            syscall(SYS_futex, &g_req, FUTEX_WAIT_PRIVATE, r, NULL, NULL, 0);
+            continue;
+        }
+        dasf_registry_commit_all();
+        served = r;
+        __atomic_store_n(&g_done, r, __ATOMIC_RELEASE);
+        futex_wake_all(&g_done);
+    }
+    return NULL;
+}
+
+/* Caller holds g_lock. */
+static int committer_start(void) {
+    if (g_committer_pid == getpid()) return DASF_OK;
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&a, 64 * 1024);
+    /* Created with every signal blocked, so no signal lands on it before
+     * committer_main blocks them itself. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int e = pthread_create(&t, &a, committer_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&a);
+    if (e) return DASF_ENOMEM;
+    __atomic_store_n(&g_committer_pid, getpid(), __ATOMIC_RELEASE);
+    return DASF_OK;
+}
+
+static void fork_prepare(void) {
+    pthread_mutex_lock(&g_lock);
+}
+static void fork_parent(void) {
+    pthread_mutex_unlock(&g_lock);
+}
+static void fork_child(void) {
+    /* The parent's committer does not exist here: start the child's own, so
+     * a signal to the child commits the child's events. */
+    g_req = g_done = 0;
+    int had = g_committer_pid != 0;
+    g_committer_pid = 0;
+    if (had) committer_start();
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* ---- the handler ------------------------------------------------------------------ */
+
+int dasf_sig_commit_bounded(int64_t timeout_ns) {
+    if (__atomic_load_n(&g_committer_pid, __ATOMIC_ACQUIRE) != getpid()) return -1;
+    uint32_t mine = __atomic_add_fetch(&g_req, 1, __ATOMIC_ACQ_REL);
+    syscall(SYS_futex, &g_req, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    int64_t deadline = mono_ns() + timeout_ns;
+    for (;;) {
+        uint32_t d = __atomic_load_n(&g_done, __ATOMIC_ACQUIRE);
+        if ((int32_t)(d - mine) >= 0) return 0;
+        int64_t left = deadline - mono_ns();
+        if (left <= 0) return -1;
+        struct timespec ts = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+        syscall(SYS_futex, &g_done, FUTEX_WAIT_PRIVATE, d, &ts, NULL, 0);
+    }
+}
+
+static void on_signal(int sig, siginfo_t *si, void *uc);
+
+static struct sigaction ours_for(const struct sigaction *app) {
+    struct sigaction a;
+    memset(&a, 0, sizeof a);
+    a.sa_sigaction = on_signal;
+    /* The program's mask and flags, so its handler runs as the kernel
+     * would have run it; SA_RESETHAND is emulated in dasf_sig_chain. */
+    a.sa_mask = app->sa_mask;
+    a.sa_flags = SA_SIGINFO | (app->sa_flags & (SA_RESTART | SA_ONSTACK | SA_NODEFER));
+    if (app->sa_handler == SIG_DFL && !(app->sa_flags & SA_SIGINFO)) a.sa_flags |= SA_RESTART;
+    return a;
+}
+
+void dasf_sig_chain(int sig, siginfo_t *si, void *uc) {
+    struct sigaction a = g_slot[sig].app;
+    int is_info = (a.sa_flags & SA_SIGINFO) != 0;
+    if (!is_info && a.sa_handler == SIG_IGN) return;
+    if (is_info || a.sa_handler != SIG_DFL) {
+        if (a.sa_flags & SA_RESETHAND) { /* the kernel would have reset it first */
+            memset(&g_slot[sig].app, 0, sizeof g_slot[sig].app);
+            g_slot[sig].app.sa_handler = SIG_DFL;
+        }
+        if (is_info)
+            a.sa_sigaction(sig, si, uc);
+        else
+            a.sa_handler(sig);
+        return;
+    }
+    /* The default action: restore it, raise, unblock.  Term and Core end the
+     * process right here with the status (and core) they always give. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    g_real(sig, &dfl, NULL);
+    syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+    sigset_t m;
+    sigemptyset(&m);
+    sigaddset(&m, sig);
+    pthread_sigmask(SIG_UNBLOCK, &m, NULL);
+    /* Still here: a default action of stop or ignore.  Catch it again. */
+    struct sigaction ours = ours_for(&g_slot[sig].app);
+    g_real(sig, &ours, NULL);
+}
+
+static void on_signal(int sig, siginfo_t *si, void *uc) {
+    int saved = errno;
+    dasf_sig_commit_bounded(__atomic_load_n(&g_timeout_ns, __ATOMIC_RELAXED));
+    dasf_sig_chain(sig, si, uc);
+    errno = saved;
+}
+
+/* ---- installing ------------------------------------------------------------------- */
+
+static int valid_sig(int sig) {
+    return sig >= 1 && sig < NSIG_MAX && sig != SIGKILL && sig != SIGSTOP;
+}
+
+int dasf_sig_install(int sig, int64_t timeout_ns) {
+    if (!valid_sig(sig) || timeout_ns < 0) return DASF_EINVAL;
+    pthread_mutex_lock(&g_lock);
+    if (!g_atfork_done) {
+        pthread_atfork(fork_prepare, fork_parent, fork_child);
+        g_atfork_done = 1;
+    }
+    int rc = committer_start();
+    __atomic_store_n(&g_timeout_ns, timeout_ns, __ATOMIC_RELAXED);
+    if (rc == DASF_OK && !g_slot[sig].wanted) {
+        struct sigaction cur;
+        if (g_real(sig, NULL, &cur) != 0) {
+            rc = DASF_EINVAL;
+        } else {
+            g_slot[sig].app = cur;
+            g_slot[sig].wanted = 1;
+            /* An ignored signal stays ignored (nohup, a parent's SIG_IGN). */
+            if ((cur.sa_flags & SA_SIGINFO) || cur.sa_handler != SIG_IGN) {
+                struct sigaction ours = ours_for(&cur);
+                if (g_real(sig, &ours, NULL) == 0) g_slot[sig].managed = 1;
+                else rc = DASF_EINVAL;
+            }
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    return rc;
+}
+
+int dasf_sig_managed(int sig) {
+    return sig >= 1 && sig < NSIG_MAX && __atomic_load_n(&g_slot[sig].managed, __ATOMIC_RELAXED);
+}
+
+int dasf_sig_app_sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
+    if (sig < 1 || sig >= NSIG_MAX || !__atomic_load_n(&g_slot[sig].wanted, __ATOMIC_ACQUIRE))
+        return 0;
+    pthread_mutex_lock(&g_lock);
+    struct sigaction prev = g_slot[sig].app;
+    int rc = 1;
+    if (act) {
+        int ign = !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_IGN;
+        /* Keep this thread from running the handler on a half-updated slot. */
+        sigset_t m, oldm;
+        sigemptyset(&m);
+        sigaddset(&m, sig);
+        pthread_sigmask(SIG_BLOCK, &m, &oldm);
+        g_slot[sig].app = *act;
+        struct sigaction k = ign ? *act : ours_for(act);
+        if (g_real(sig, &k, NULL) != 0) {
+            g_slot[sig].app = prev;
+            rc = -1;
+        } else {
+            g_slot[sig].managed = !ign;
+        }
+        pthread_sigmask(SIG_SETMASK, &oldm, NULL);
+    }
+    pthread_mutex_unlock(&g_lock);
+    if (rc == 1 && old) *old = prev;
+    return rc;
+}
+
+int dasf_commit_on_signals(const int *signals, size_t n, double timeout) {
+    if ((n && !signals) || !(timeout >= 0) || timeout > 86400) return DASF_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!valid_sig(signals[i])) return DASF_EINVAL;
+    int64_t ns = (int64_t)(timeout * 1e9);
+    for (size_t i = 0; i < n; i++) {
+        int rc = dasf_sig_install(signals[i], ns);
+        if (rc) return rc;
+    }
+    return DASF_OK;
+}
+
+/* ---- configuration from text ---------------------------------------------------- */
+
+static int sig_by_name(const char *s, size_t n) {
+    char b[16];
+    if (n == 0 || n >= sizeof b) return 0;
+    memcpy(b, s, n);
+    b[n] = 0;
+    char *end;
+    long v = strtol(b, &end, 10);
+    if (*end == 0) return valid_sig((int)v) ? (int)v : 0;
+    const char *name = b;
+    if (strncasecmp(name, "SIG", 3) == 0) name += 3;
+    for (int sig = 1; sig < NSIG_MAX; sig++) {
+        const char *abbrev = sigabbrev_np(sig);
+        if (abbrev && strcasecmp(abbrev, name) == 0) return valid_sig(sig) ? sig : 0;
+    }
+    return 0;
+}
+
+int dasf_sig_parse_list(const char *s, uint64_t *set) {
+    if (!s || !set) return DASF_EINVAL;
+    if (!strcasecmp(s, "default") || !strcmp(s, "1")) {
+        *set = DASF_SIG_DEFAULT_SET;
+        return DASF_OK;
+    }
+    *set = 0;
+    if (!*s || !strcasecmp(s, "none") || !strcmp(s, "0")) return DASF_OK;
+    while (*s) {
+        size_t n = strcspn(s, ", ");
+        if (n) {
+            int sig = sig_by_name(s, n);
+            if (!sig) return DASF_EINVAL;
+            *set |= UINT64_C(1) << sig;
+        }
+        s += n;
+        s += strspn(s, ", ");
+    }
+    return DASF_OK;
+}
+
+int dasf_sig_from_env(void) {
+    const char *list = getenv("DASF_COMMIT_SIGNALS");
+    if (!list || !*list) return DASF_OK;
+    uint64_t set;
+    if (dasf_sig_parse_list(list, &set)) {
+        fprintf(stderr,
+                "dasf-profiler: DASF_COMMIT_SIGNALS=%s: not a list of signal names "
+                "(e.g. TERM,INT,HUP,XCPU), 'default' or 'none'\n",
+                list);
+        return DASF_EINVAL;
+    }
+    int64_t ns = DASF_SIG_DEFAULT_TIMEOUT_NS;
+    const char *t = getenv("DASF_SIGNAL_TIMEOUT");
+    if (t && *t) {
+        char *end;
+        double d = strtod(t, &end);
+        if (*end || !(d >= 0) || d > 86400) {
+            fprintf(stderr, "dasf-profiler: DASF_SIGNAL_TIMEOUT=%s is not seconds in [0, 86400]\n",
+                    t);
+            return DASF_EINVAL;
+        }
+        ns = (int64_t)(d * 1e9);
+    }
+    for (int sig = 1; sig < NSIG_MAX; sig++) {
+        if (!(set & (UINT64_C(1) << sig))) continue;
+        int rc = dasf_sig_install(sig, ns);
+        if (rc) {
+            fprintf(stderr, "dasf-profiler: cannot catch signal %d: %s\n", sig, dasf_strerror(rc));
+            return rc;
+        }
+    }
+    return DASF_OK;
+}
