@@ -479,14 +479,24 @@ __attribute__((constructor)) static void preload_init(void) {
 
 /* ---- interposed C library calls -------------------------------------------------- */
 
-#define REAL(name, type) ((type)dlsym(RTLD_NEXT, name))
+/* The next definition of an interposed function, looked up once (any
+ * thread may be first: an atomic slot, the lookup is idempotent). */
+static void *real_fn(void **slot, const char *name) {
+    void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (!f) {
+        f = dlsym(RTLD_NEXT, name);
+        __atomic_store_n(slot, f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
+#define REAL(name, type) ((type)real_fn(&real_slot, name))
 
 EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
     int r = dasf_sig_app_sigaction(sig, act, old);
     if (r == 1) return 0;
     if (r < 0) return -1;
-    static dasf_sigaction_fn real;
-    if (!real) real = REAL("sigaction", dasf_sigaction_fn);
+    static void *real_slot;
+    dasf_sigaction_fn real = REAL("sigaction", dasf_sigaction_fn);
     return real(sig, act, old);
 }
 
@@ -543,8 +553,8 @@ static int64_t tid_by_comm(const char *name) {
 }
 
 EXPORT int pthread_setname_np(pthread_t th, const char *name) {
-    static int (*real)(pthread_t, const char *);
-    if (!real) real = REAL("pthread_setname_np", int (*)(pthread_t, const char *));
+    static void *real_slot;
+    int (*real)(pthread_t, const char *) = REAL("pthread_setname_np", int (*)(pthread_t, const char *));
     int r = real(th, name);
     if (r == 0 && g_prof) {
         if (pthread_equal(th, pthread_self())) {
@@ -564,8 +574,8 @@ EXPORT int prctl(int option, ...) {
     unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long),
                   a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
     va_end(ap);
-    static int (*real)(int, ...);
-    if (!real) real = REAL("prctl", int (*)(int, ...));
+    static void *real_slot;
+    int (*real)(int, ...) = REAL("prctl", int (*)(int, ...));
     int r = real(option, a2, a3, a4, a5);
     if (r == 0 && option == PR_SET_NAME_ && g_prof && a2) {
         char name[16];
@@ -576,8 +586,8 @@ EXPORT int prctl(int option, ...) {
 }
 
 EXPORT void *dlopen(const char *file, int mode) {
-    static void *(*real)(const char *, int);
-    if (!real) real = REAL("dlopen", void *(*)(const char *, int));
+    static void *real_slot;
+    void *(*real)(const char *, int) = REAL("dlopen", void *(*)(const char *, int));
     void *h = real(file, mode);
     if (h) record_modules();
     return h;
@@ -603,16 +613,16 @@ static void before_exit(void) {
 }
 
 EXPORT void _exit(int status) {
-    static void (*real)(int);
-    if (!real) real = REAL("_exit", void (*)(int));
+    static void *real_slot;
+    void (*real)(int) = REAL("_exit", void (*)(int));
     before_exit();
     real(status);
     __builtin_unreachable();
 }
 
 EXPORT void _Exit(int status) {
-    static void (*real)(int);
-    if (!real) real = REAL("_Exit", void (*)(int));
+    static void *real_slot;
+    void (*real)(int) = REAL("_Exit", void (*)(int));
     before_exit();
     real(status);
     __builtin_unreachable();
@@ -621,36 +631,36 @@ EXPORT void _Exit(int status) {
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
-    static execve_fn real;
-    if (!real) real = REAL("execve", execve_fn);
+    static void *real_slot;
+    execve_fn real = REAL("execve", execve_fn);
     before_exec();
     return real(path, argv, envp);
 }
 
 EXPORT int execv(const char *path, char *const argv[]) {
-    static int (*real)(const char *, char *const[]);
-    if (!real) real = REAL("execv", int (*)(const char *, char *const[]));
+    static void *real_slot;
+    int (*real)(const char *, char *const[]) = REAL("execv", int (*)(const char *, char *const[]));
     before_exec();
     return real(path, argv);
 }
 
 EXPORT int execvp(const char *file, char *const argv[]) {
-    static int (*real)(const char *, char *const[]);
-    if (!real) real = REAL("execvp", int (*)(const char *, char *const[]));
+    static void *real_slot;
+    int (*real)(const char *, char *const[]) = REAL("execvp", int (*)(const char *, char *const[]));
     before_exec();
     return real(file, argv);
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]) {
-    static execve_fn real;
-    if (!real) real = REAL("execvpe", execve_fn);
+    static void *real_slot;
+    execve_fn real = REAL("execvpe", execve_fn);
     before_exec();
     return real(file, argv, envp);
 }
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[]) {
-    static int (*real)(int, char *const[], char *const[]);
-    if (!real) real = REAL("fexecve", int (*)(int, char *const[], char *const[]));
+    static void *real_slot;
+    int (*real)(int, char *const[], char *const[]) = REAL("fexecve", int (*)(int, char *const[], char *const[]));
     before_exec();
     return real(fd, argv, envp);
 }
