@@ -421,7 +421,8 @@ static void hooks_config(void) {
     long long min_ns = m && *m ? strtoll(m, NULL, 10) : 0;
     if (min_ns > 0) {
         /* ticks per ns from the runtime's conversion of a large difference */
-        double ns_per_2p30 = (double)dasf_clock_tickdiff_to_ns(UINT64_C(1) << 30);
+        double ns_per_2p30 =
+            (double)dasf_clock_span_to_ns(dasf_ticks_inline(), UINT64_C(1) << 30);
         g_min_ticks = ns_per_2p30 > 0 ? (uint64_t)((double)min_ns * (double)(1u << 30) /
                                                     ns_per_2p30)
                                       : 0;

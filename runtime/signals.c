@@ -85,7 +85,6 @@ static int committer_start(void) {
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&a, 64 * 1024);
     /* Created with every signal blocked, so no signal lands on it before
      * committer_main blocks them itself. */
     sigset_t all, old;
@@ -146,6 +145,25 @@ static struct sigaction ours_for(const struct sigaction *app) {
     return a;
 }
 
+/* SIG_DFL straight into the kernel (rt_sigaction; a default disposition
+ * needs no restorer).  Not through sigaction(): a sanitizer runtime that
+ * interposes it (TSan) keeps its own handler in the kernel and would
+ * swallow the re-raised signal instead of letting it end the process. */
+static void dfl_in_kernel(int sig) {
+    struct {
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        uint64_t mask;
+    } k = {NULL /* SIG_DFL */, 0, NULL, 0};
+    if (syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof k.mask) != 0) {
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        g_real(sig, &dfl, NULL);
+    }
+}
+
 void dasf_sig_chain(int sig, siginfo_t *si, void *uc) {
     struct sigaction a = g_slot[sig].app;
     int is_info = (a.sa_flags & SA_SIGINFO) != 0;
@@ -163,15 +181,11 @@ void dasf_sig_chain(int sig, siginfo_t *si, void *uc) {
     }
     /* The default action: restore it, raise, unblock.  Term and Core end the
      * process right here with the status (and core) they always give. */
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    g_real(sig, &dfl, NULL);
+    dfl_in_kernel(sig);
     syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
-    sigset_t m;
-    sigemptyset(&m);
-    sigaddset(&m, sig);
-    pthread_sigmask(SIG_UNBLOCK, &m, NULL);
+    /* Unblocked in the kernel directly, for the same reason as above. */
+    uint64_t m = UINT64_C(1) << (sig - 1);
+    syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &m, NULL, sizeof m);
     /* Still here: a default action of stop or ignore.  Catch it again. */
     struct sigaction ours = ours_for(&g_slot[sig].app);
     g_real(sig, &ours, NULL);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,25 +66,23 @@ Test(signals, program_handler_runs_after_the_commit) {
     dasf_profiler_destroy(p);
 }
 
+/* A separate program (tests/record/sigprog.c), configured only by the
+ * environment, as a user's program linking the library would be. */
 Test(signals, default_action_after_the_commit_kills_as_without_us) {
     const char *path = th_tmp_file("default.zst");
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        signal(SIGTERM, SIG_DFL);
-        if (dasf_commit_on_signals((const int[]){SIGTERM}, 1, 10.0)) _exit(10);
-        dasf_profiler *p = quiet_profiler(path);
-        dasf_name h = dasf_intern("work");
-        for (int i = 0; i < 777; i++)
-            if (dasf_record_complete_h(p, h, i * 1e-6, 1e-7)) _exit(11);
-        kill(getpid(), SIGTERM);
-        _exit(12); /* not reached: SIGTERM's default action ends the process */
-    }
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFSIGNALED(st), "child status %#x", st);
-    cr_expect_eq(WTERMSIG(st), SIGTERM);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "DASF_TRACE_FILE='%s' DASF_COMMIT_SIGNALS=TERM DASF_COMMIT_THRESHOLD=1000000 "
+             "'%s' 777; echo $? > '%s.status'",
+             path, DASF_TEST_SIGPROG, path);
+    cr_assert_eq(th_run(cmd, NULL), 0);
+    char stp[600];
+    snprintf(stp, sizeof stp, "%s.status", path);
+    size_t len;
+    char *st = (char *)th_read_file(stp, &len);
+    cr_assert(st);
+    cr_expect_eq(atoi(st), 128 + SIGTERM, "exit status %s (not killed by SIGTERM)", st);
+    free(st);
     cr_expect_eq(th_count_events(path), 777);
 }
 

@@ -7,8 +7,9 @@
  * fork; the child claims the output file for its own pid (dasf_path_claim,
  * O_EXCL) and execs CMD, or reports over a close-on-exec pipe why it could
  * not — so an unusable output location exits 2 before CMD runs; the parent
- * forwards SIGTERM/SIGHUP/SIGXCPU/SIGUSR1/SIGUSR2 to CMD (SIGINT and SIGQUIT
- * come from the terminal to the whole process group: ignored here), waits,
+ * forwards SIGTERM/SIGHUP/SIGXCPU/SIGUSR1/SIGUSR2 to CMD (taken with
+ * sigwaitinfo; SIGINT and SIGQUIT come from the terminal to the whole
+ * process group: ignored here), waits,
  * prints the summary on stderr, and ends the way CMD ended: its exit status,
  * or the same signal (without a core of its own).
  */
@@ -255,22 +256,28 @@ static void child(int fd, const rec_opts *o, const char *preload, const char *ma
 
 /* ---- the parent: forward signals, wait, summarise ------------------------------- */
 
-static volatile sig_atomic_t g_child;
-
-static void forward(int sig) {
-    if (g_child > 0) kill((pid_t)g_child, sig);
+/* The signals forwarded to CMD, plus SIGCHLD: blocked before the fork (the
+ * child restores the old mask before exec) and taken with sigwaitinfo, so
+ * no signal is lost between fork and wait and no async handler runs here. */
+static void forward_set(sigset_t *s) {
+    sigemptyset(s);
+    int fwd[] = {SIGTERM, SIGHUP, SIGXCPU, SIGUSR1, SIGUSR2, SIGCHLD};
+    for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++) sigaddset(s, fwd[i]);
 }
 
-static void parent_signals(void) {
-    struct sigaction a;
-    memset(&a, 0, sizeof a);
-    a.sa_handler = forward;
-    a.sa_flags = SA_RESTART;
-    sigemptyset(&a.sa_mask);
-    int fwd[] = {SIGTERM, SIGHUP, SIGXCPU, SIGUSR1, SIGUSR2};
-    for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++) sigaction(fwd[i], &a, NULL);
-    signal(SIGINT, SIG_IGN);
-    signal(SIGQUIT, SIG_IGN);
+/* Waits for the child, forwarding signals to it.  @return its wait status. */
+static int wait_forwarding(pid_t pid) {
+    sigset_t set;
+    forward_set(&set);
+    int status = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid) return status;
+        if (w < 0 && errno != EINTR) return status;
+        siginfo_t si;
+        int sig = sigwaitinfo(&set, &si);
+        if (sig > 0 && sig != SIGCHLD) kill(pid, sig);
+    }
 }
 
 typedef struct summary {
@@ -338,11 +345,11 @@ static int exit_like(int status) {
         struct rlimit no_core = {0, 0};
         setrlimit(RLIMIT_CORE, &no_core); /* CMD dumped its core; we do not add ours */
         signal(sig, SIG_DFL);
+        raise(sig); /* pending while blocked (the forwarded ones are) */
         sigset_t m;
         sigemptyset(&m);
         sigaddset(&m, sig);
         sigprocmask(SIG_UNBLOCK, &m, NULL);
-        raise(sig);
         return 128 + sig;
     }
     return 1;
@@ -415,17 +422,22 @@ int dt_cmd_record(int argc, char **argv) {
         return DT_FAIL;
     }
     fflush(NULL);
+    sigset_t fwd, old_mask;
+    forward_set(&fwd);
+    sigprocmask(SIG_BLOCK, &fwd, &old_mask);
     pid_t pid = fork();
     if (pid < 0) {
         dt_err("fork: %s", strerror(errno));
         return DT_FAIL;
     }
     if (pid == 0) {
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
         close(pfd[0]);
         child(pfd[1], &o, preload, manifest[0] ? manifest : NULL, start, cmd);
     }
-    g_child = pid;
-    parent_signals();
+    /* The terminal sends these to the whole process group, CMD included. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
     close(pfd[1]);
     /* Messages from the child until exec closes the pipe: "P<path>", then
      * "E<why>" (no file, CMD not run) or "X<why>" (CMD could not run). */
@@ -449,9 +461,7 @@ int dt_cmd_record(int argc, char **argv) {
             fail_msg = buf + off + 1;
         }
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    g_child = 0;
+    int status = wait_forwarding(pid);
     if (fail_kind) {
         dt_err("%s", fail_msg);
         if (path[0]) unlink(path); /* claimed but CMD never ran: nothing to keep */

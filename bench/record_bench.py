@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""record_bench.py — per-call cost of function tracing, in one run:
+`dasf-trace record` vs `uftrace record` (Debian's uftrace) on the same
+-finstrument-functions binary, vs the same code built without
+instrumentation (bench/record/rb.c; docs/RECORD.md, docs/PERFORMANCE.md).
+
+Workloads: an empty function called from main (depth 1), and a realistic
+call tree (build / sum / free a binary tree: seven small functions, depths
+1..19).  Each variant runs --reps times, interleaved (plain, no tracer,
+ours, uftrace, plain, ...) so drift hits all alike.  The program times its
+own loop, so the figure is the cost on the traced thread; the whole-run wall
+time (start-up, writing the trace) is reported too.  Per-call cost =
+(loop time - the uninstrumented loop time of the same repetition) / calls;
+medians with min..max.  Ours runs lossless (--overflow block, the default)
+and the bench checks that every call is in the trace; uftrace's own count
+(uftrace report) is checked the same way when it can be read.
+
+    /usr/bin/python3 bench/record_bench.py --tool build/bench/tools/dasf-trace \\
+        [--reps 5] [--out DIR] [--quick]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def build(work):
+    src = os.path.join(ROOT, "bench", "record", "rb.c")
+    plain, instr = os.path.join(work, "rb-plain"), os.path.join(work, "rb-instr")
+    sh(["cc", "-O2", "-g", src, "-o", plain])
+    sh(["cc", "-O2", "-g", "-finstrument-functions", src, "-o", instr])
+    return plain, instr
+
+
+def run(cmd):
+    t0 = time.perf_counter_ns()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter_ns() - t0
+    if p.returncode != 0:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), p.returncode, p.stderr[-500:]))
+    m = re.search(r"calls (\d+) ns (\d+)", p.stdout)
+    if not m:
+        raise RuntimeError("%s: no timing in output: %r" % (" ".join(cmd), p.stdout))
+    return int(m.group(1)), int(m.group(2)), wall
+
+
+def count_ours(tool, trace, func):
+    out = sh([tool, "stats", "--include", "^%s$" % re.escape(func), trace]).stdout
+    for line in out.splitlines():
+        if line.startswith(func + " "):
+            return int(line.split()[1])
+    return 0
+
+
+def count_uftrace(d, func):
+    try:
+        out = sh(["uftrace", "report", "-d", d, "-f", "call", "--no-pager"], timeout=600).stdout
+    except Exception:
+        return None
+    total = 0
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[-1] == func and parts[0].isdigit():
+            total += int(parts[0])
+    return total
+
+
+def med(v):
+    return statistics.median(v) if v else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tool", required=True, help="dasf-trace binary (its preload next to it)")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--out", default=None, help="directory for record.json")
+    ap.add_argument("--quick", action="store_true", help="smaller workloads (smoke run)")
+    a = ap.parse_args()
+    have_uftrace = shutil.which("uftrace") is not None
+    work = tempfile.mkdtemp(prefix="dasf-record-bench-")
+    try:
+        plain, instr = build(work)
+        n_empty = 200000 if a.quick else 2000000
+        depth, reps_tree = (12, 2) if a.quick else (16, 6)
+        loads = [
+            ("empty function, depth 1", ["empty", str(n_empty)], "empty"),
+            ("call tree (build/sum/free a tree)", ["tree", str(depth), str(reps_tree)], "weight"),
+        ]
+        results = []
+        for title, args, check_fn in loads:
+            rows = {"plain": [], "none": [], "ours": [], "uftrace": []}
+            walls = {k: [] for k in rows}
+            checks = {"ours": [], "uftrace": []}
+            calls = None
+            for r in range(a.reps):
+                c, t, w = run([plain] + args)
+                rows["plain"].append(t)
+                walls["plain"].append(w)
+                calls = c
+                c, t, w = run([instr] + args)
+                rows["none"].append(t)
+                walls["none"].append(w)
+                trace = os.path.join(work, "ours-%d.msgpack.zst" % r)
+                c, t, w = run([a.tool, "record", "-q", "-o", trace, "--", instr] + args)
+                rows["ours"].append(t)
+                walls["ours"].append(w)
+                if r == 0:
+                    checks["ours"].append(count_ours(a.tool, trace, check_fn))
+                os.unlink(trace)
+                if have_uftrace:
+                    d = os.path.join(work, "uftrace-%d" % r)
+                    c, t, w = run(["uftrace", "record", "--no-libcall", "-d", d, instr] + args)
+                    rows["uftrace"].append(t)
+                    walls["uftrace"].append(w)
+                    if r == 0:
+                        checks["uftrace"].append(count_uftrace(d, check_fn))
+                    shutil.rmtree(d, ignore_errors=True)
+            # per-call overhead against the plain run of the same repetition
+            per_call = {}
+            for k in ("none", "ours", "uftrace"):
+                per_call[k] = [(t - p) / calls for t, p in zip(rows[k], rows["plain"])]
+            # the expected count of the checked function
+            expect = n_empty if check_fn == "empty" else None
+            results.append({
+                "workload": title, "calls": calls, "reps": a.reps,
+                "loop_ns": rows, "wall_ns": walls, "per_call_ns": per_call,
+                "check_function": check_fn, "recorded_calls": checks,
+                "expected_calls": expect,
+            })
+        print_table(results, have_uftrace)
+        if a.out:
+            os.makedirs(a.out, exist_ok=True)
+            with open(os.path.join(a.out, "record.json"), "w") as f:
+                json.dump(results, f, indent=1)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def span(v):
+    return "%.1f..%.1f" % (min(v), max(v)) if v else "-"
+
+
+def print_table(results, have_uftrace):
+    print("\nfunction tracing: per-call cost on the traced thread, ns "
+          "(median over reps, min..max; minus the uninstrumented loop)")
+    print("%-36s %10s %18s %18s %18s %9s" % ("workload", "calls", "hooks only",
+                                            "dasf-trace record", "uftrace record",
+                                            "uftrace/ours"))
+    for r in results:
+        pc = r["per_call_ns"]
+        ours, uft, none = med(pc["ours"]), med(pc["uftrace"]), med(pc["none"])
+        ratio = "%.1fx" % (uft / ours) if have_uftrace and ours > 0 else "n/a"
+        print("%-36s %10d %8.1f %9s %8.1f %9s %8.1f %9s %9s" % (
+            r["workload"], r["calls"], none, span(pc["none"]), ours, span(pc["ours"]),
+            uft if have_uftrace else float("nan"), span(pc["uftrace"]), ratio))
+    print("\nwhole run (start-up + loop + writing the trace), ms, median:")
+    for r in results:
+        w = {k: med(v) / 1e6 for k, v in r["wall_ns"].items()}
+        print("  %-34s plain %.1f  no tracer %.1f  ours %.1f  uftrace %s" % (
+            r["workload"], w["plain"], w["none"], w["ours"],
+            "%.1f" % w["uftrace"] if have_uftrace else "n/a"))
+    print("\nlossless check (first repetition, calls of the checked function in the trace):")
+    for r in results:
+        print("  %-34s %s: ours %s, uftrace %s%s" % (
+            r["workload"], r["check_function"], r["recorded_calls"]["ours"],
+            r["recorded_calls"]["uftrace"] or "n/a",
+            ", expected %d" % r["expected_calls"] if r["expected_calls"] else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
