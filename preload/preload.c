@@ -142,6 +142,9 @@ static inline NOINSTR dasf_name name_of(cyg_tls *t, void *fn) {
     return h;
 }
 
+void __cyg_profile_func_enter(void *fn, void *site);
+void __cyg_profile_func_exit(void *fn, void *site);
+
 EXPORT NOINSTR void __cyg_profile_func_enter(void *fn, void *site) {
     (void)site;
     cyg_tls *t = &t_cyg;
