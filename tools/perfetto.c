@@ -6,10 +6,14 @@
  * hand-written writer: see there).
  *
  * Mapping (docs/CLI.md, "export --perfetto", is the user's description):
- *   - each process (host + process_id) is its own packet sequence
- *     (trusted_packet_sequence_id) with its own interning and clocks, and
- *     a process track (TrackDescriptor + ProcessDescriptor); each thread a
- *     thread track (ThreadDescriptor).  Names come from process_name /
+ *   - each process (host + process_id) has a process track
+ *     (TrackDescriptor + ProcessDescriptor) and each of its threads a
+ *     thread track (ThreadDescriptor).  Each thread is its own packet
+ *     sequence (trusted_packet_sequence_id) with its own interning, clocks
+ *     and its track as TrackEventDefaults.track_uuid, so no sequence ever
+ *     mixes processes or hosts, a thread's events need no track field and
+ *     their timestamps (spans arrive in end order per thread) stay small
+ *     deltas; the process's own sequence carries only its descriptor.  Names come from process_name /
  *     thread_name M events (descriptors are re-emitted when a name
  *     arrives); string/nil/out-of-range ids get synthetic pids/tids above
  *     4194304 named after the original id text, as in the JSON export.
@@ -85,8 +89,10 @@ enum {
     F_SEQUENCE_FLAGS = 13,
     F_PACKET_DEFAULTS = 59,
     F_COMPRESSED_PACKETS = 50,
-    /* TracePacketDefaults */
+    /* TracePacketDefaults, TrackEventDefaults */
     F_DEFAULTS_CLOCK_ID = 58,
+    F_DEFAULTS_TRACK_EVENT = 11,
+    F_TED_TRACK = 11,
     /* ClockSnapshot / Clock */
     F_CLOCKS = 1,
     F_CLOCK_ID = 1,
@@ -162,7 +168,19 @@ typedef struct pf_lane {
     int64_t lost_first, lost_end;
 } pf_lane;
 
+/* A packet sequence: its interning tables and clocks (incremental state). */
+typedef struct pf_wseq {
+    uint32_t id;
+    bool started;
+    int64_t last_inc, base_abs;
+    uint64_t default_track; /* TrackEventDefaults.track_uuid; 0: none */
+    dt_strmap names, cats, anames; /* string -> iid */
+    uint64_t next_name, next_cat, next_aname;
+    size_t n_interned;
+} pf_wseq;
+
 typedef struct pf_thread {
+    pf_wseq w; /* the thread's own sequence */
     size_t seq;
     int32_t tid;
     uint64_t uuid;
@@ -172,17 +190,13 @@ typedef struct pf_thread {
     size_t n_lanes, cap_lanes;
 } pf_thread;
 
+/* A process: its track; its sequence carries only its descriptors. */
 typedef struct pf_seq {
-    uint32_t id;
+    pf_wseq w;
     int32_t pid;
     uint64_t uuid;
     char *label;
     bool show_label;
-    bool started;
-    int64_t last_inc, base_abs;
-    dt_strmap names, cats, anames; /* string -> iid */
-    uint64_t next_name, next_cat, next_aname;
-    size_t n_interned;
 } pf_seq;
 
 typedef struct pf_ctx {
@@ -200,6 +214,7 @@ typedef struct pf_ctx {
     size_t n_thr, cap_thr;
     dt_strmap seq_keys, thr_keys, pids_used, tids_used, announced;
     uint64_t next_uuid;
+    uint32_t next_seq_id;
     int64_t next_synth;
     uint64_t global_uuid;
     dt_spans *spans;
@@ -275,7 +290,7 @@ static void put_clock(pb_buf *b, uint32_t id, uint64_t ts, bool incremental) {
 
 /* Starts (or restarts) the sequence's incremental state at time t: packet
  * defaults (clock 64) and the clock snapshot. */
-static void seq_restart(pf_ctx *c, pf_seq *q, int64_t t) {
+static void seq_restart(pf_ctx *c, pf_wseq *q, int64_t t) {
     if (t < 0) t = 0;
     if (!q->started) {
         q->base_abs = t > ABS_MARGIN ? t - ABS_MARGIN : 0;
@@ -291,6 +306,11 @@ static void seq_restart(pf_ctx *c, pf_seq *q, int64_t t) {
     pb_u64(b, F_SEQUENCE_FLAGS, SEQ_INCREMENTAL_STATE_CLEARED);
     size_t d = pb_begin(b, F_PACKET_DEFAULTS);
     pb_u64(b, F_DEFAULTS_CLOCK_ID, CLOCK_INC);
+    if (q->default_track) {
+        size_t ted = pb_begin(b, F_DEFAULTS_TRACK_EVENT);
+        pb_u64(b, F_TED_TRACK, q->default_track);
+        pb_end(b, ted);
+    }
     pb_end(b, d);
     size_t cs = pb_begin(b, F_CLOCK_SNAPSHOT);
     put_clock(b, CLOCK_INC, (uint64_t)t, true);
@@ -301,7 +321,7 @@ static void seq_restart(pf_ctx *c, pf_seq *q, int64_t t) {
     q->last_inc = t;
 }
 
-static void put_ts(pf_ctx *c, pf_seq *q, int64_t ts) {
+static void put_ts(pf_ctx *c, pf_wseq *q, int64_t ts) {
     if (ts < 0) {
         ts = 0;
         c->clamped++;
@@ -318,7 +338,7 @@ static void put_ts(pf_ctx *c, pf_seq *q, int64_t ts) {
     }
 }
 
-static uint64_t intern(pf_ctx *c, pf_seq *q, dt_strmap *m, uint64_t *next, uint32_t field,
+static uint64_t intern(pf_ctx *c, pf_wseq *q, dt_strmap *m, uint64_t *next, uint32_t field,
                        const char *s, size_t n) {
     bool created;
     dt_strent *e = dt_strmap_get(m, s, n, &created);
@@ -338,7 +358,7 @@ static uint64_t intern(pf_ctx *c, pf_seq *q, dt_strmap *m, uint64_t *next, uint3
 }
 
 /* An event packet on sequence q at ts; returns the packet's mark. */
-static size_t pkt_begin(pf_ctx *c, pf_seq *q, int64_t ts) {
+static size_t pkt_begin(pf_ctx *c, pf_wseq *q, int64_t ts) {
     if (!q->started) /* clocks start at the first timed event (M events carry 0) */
         seq_restart(c, q, ts);
     else if (q->n_interned >= PF_MAX_INTERNED)
@@ -361,7 +381,7 @@ static void pkt_end(pf_ctx *c, size_t m) {
 static void announce_process(pf_ctx *c, pf_seq *q) {
     pb_buf *b = &c->pk;
     size_t m = pb_begin(b, F_TRACE_PACKET);
-    pb_u64(b, F_SEQUENCE_ID, q->id);
+    pb_u64(b, F_SEQUENCE_ID, q->w.id);
     size_t td = pb_begin(b, F_TRACK_DESCRIPTOR);
     pb_u64(b, F_TD_UUID, q->uuid);
     size_t pd = pb_begin(b, F_TD_PROCESS);
@@ -376,7 +396,7 @@ static void announce_thread(pf_ctx *c, pf_thread *t) {
     pf_seq *q = &c->seqs[t->seq];
     pb_buf *b = &c->pk;
     size_t m = pb_begin(b, F_TRACE_PACKET);
-    pb_u64(b, F_SEQUENCE_ID, q->id);
+    pb_u64(b, F_SEQUENCE_ID, t->w.id);
     size_t td = pb_begin(b, F_TRACK_DESCRIPTOR);
     pb_u64(b, F_TD_UUID, t->uuid);
     pb_u64(b, F_TD_PARENT, q->uuid);
@@ -496,7 +516,7 @@ static size_t seq_of(pf_ctx *c, const dasf_trace_event *ev) {
     if (dt_grow((void **)&c->seqs, &c->cap_seqs, c->n_seqs, sizeof *c->seqs)) return SIZE_MAX;
     pf_seq *q = &c->seqs[c->n_seqs];
     memset(q, 0, sizeof *q);
-    q->id = (uint32_t)c->n_seqs + 1;
+    q->w.id = ++c->next_seq_id;
     q->uuid = ++c->next_uuid;
     bool synth;
     if (pick_id(c, &c->pids_used, &ev->process_id, &q->pid, &synth)) return SIZE_MAX;
@@ -523,6 +543,8 @@ static size_t thread_of(pf_ctx *c, size_t si, const dasf_trace_event *ev) {
     memset(t, 0, sizeof *t);
     t->seq = si;
     t->uuid = ++c->next_uuid;
+    t->w.id = ++c->next_seq_id;
+    t->w.default_track = t->uuid;
     bool synth;
     if (pick_id(c, &c->tids_used, &ev->thread_id, &t->tid, &synth)) return SIZE_MAX;
     t->label = dup_str(key + kl);
@@ -620,10 +642,9 @@ static uint64_t lane_for(pf_ctx *c, pf_thread *t, int64_t s, int64_t e) {
     pf_lane *L = &t->lanes[t->n_lanes++];
     memset(L, 0, sizeof *L);
     L->uuid = ++c->next_uuid;
-    pf_seq *q = &c->seqs[t->seq];
     char name[DT_ID_TEXT_MAX + 32];
     int n = snprintf(name, sizeof name, "%s (%zu)", t->label, t->n_lanes);
-    announce_track(c, q->id, L->uuid, t->uuid, name, (size_t)n, false);
+    announce_track(c, t->w.id, L->uuid, t->uuid, name, (size_t)n, false);
     if (!lane_take(L, s, e)) c->pk.oom = true; /* an empty lane takes any span */
     return L->uuid;
 }
@@ -688,7 +709,7 @@ static void put_value(pf_ctx *c, pb_buf *b, const dasf_value *v) {
 }
 
 /* One debug annotation; name interned on q (q NULL: the name inline). */
-static void put_annotation(pf_ctx *c, pf_seq *q, pb_buf *b, const char *k, size_t klen,
+static void put_annotation(pf_ctx *c, pf_wseq *q, pb_buf *b, const char *k, size_t klen,
                            const dasf_value *v) {
     size_t m = pb_begin(b, F_TE_ANNOTATIONS);
     if (q)
@@ -700,7 +721,7 @@ static void put_annotation(pf_ctx *c, pf_seq *q, pb_buf *b, const char *k, size_
     pb_end(b, m);
 }
 
-static void put_args(pf_ctx *c, pf_seq *q, pb_buf *b, const dasf_value *args) {
+static void put_args(pf_ctx *c, pf_wseq *q, pb_buf *b, const dasf_value *args) {
     if (args->type != DASF_VAL_MAP) return;
     char buf[DT_ID_TEXT_MAX];
     for (uint32_t i = 0; i < args->v.map.n; i++) {
@@ -711,13 +732,18 @@ static void put_args(pf_ctx *c, pf_seq *q, pb_buf *b, const dasf_value *args) {
     }
 }
 
-static void put_name_cat(pf_ctx *c, pf_seq *q, const char *name, const char *cat, size_t catlen) {
+static void put_name_cat(pf_ctx *c, pf_wseq *q, const char *name, const char *cat, size_t catlen) {
     if (!name) name = "";
     pb_u64(&c->pk, F_TE_NAME_IID,
            intern(c, q, &q->names, &q->next_name, F_ID_NAMES, name, strlen(name)));
     if (cat)
         pb_u64(&c->pk, F_TE_CATEGORY_IIDS,
                intern(c, q, &q->cats, &q->next_cat, F_ID_CATEGORIES, cat, catlen));
+}
+
+/* The event's track, unless it is the sequence's default (its thread). */
+static void put_track(pf_ctx *c, const pf_wseq *q, uint64_t track) {
+    if (track != q->default_track) pb_u64(&c->pk, F_TE_TRACK, track);
 }
 
 /* A saved B: its thread, category and encoded args (names inline, so the
@@ -737,13 +763,13 @@ static void emit_slice(pf_ctx *c, size_t ti, int64_t s, int64_t e, bool open, co
                        const char *cat, size_t catlen, const dasf_value *args,
                        const uint8_t *ann, size_t annlen, const dasf_value *end_args) {
     pf_thread *t = &c->thr[ti];
-    pf_seq *q = &c->seqs[t->seq];
+    pf_wseq *q = &t->w;
     if (e < s) e = s;
     uint64_t track = lane_for(c, t, s, open ? INT64_MAX : e);
     size_t m = pkt_begin(c, q, s);
     size_t te = pb_begin(&c->pk, F_TRACK_EVENT);
     pb_u64(&c->pk, F_TE_TYPE, TYPE_SLICE_BEGIN);
-    pb_u64(&c->pk, F_TE_TRACK, track);
+    put_track(c, q, track);
     put_name_cat(c, q, name, cat, catlen);
     if (args) put_args(c, q, &c->pk, args);
     pb_raw(&c->pk, ann, annlen);
@@ -753,19 +779,20 @@ static void emit_slice(pf_ctx *c, size_t ti, int64_t s, int64_t e, bool open, co
     m = pkt_begin(c, q, e);
     te = pb_begin(&c->pk, F_TRACK_EVENT);
     pb_u64(&c->pk, F_TE_TYPE, TYPE_SLICE_END);
-    pb_u64(&c->pk, F_TE_TRACK, track);
+    put_track(c, q, track);
     if (end_args) put_args(c, q, &c->pk, end_args);
     pb_end(&c->pk, te);
     pkt_end(c, m);
 }
 
 /* An instant (or async begin/end, flow step) on track. */
-static void emit_simple(pf_ctx *c, pf_seq *q, uint64_t track, int type, const dasf_trace_event *ev,
-                        bool with_name, uint32_t flow_field, uint64_t flow) {
+static void emit_simple(pf_ctx *c, pf_wseq *q, uint64_t track, int type,
+                        const dasf_trace_event *ev, bool with_name, uint32_t flow_field,
+                        uint64_t flow) {
     size_t m = pkt_begin(c, q, ev->timestamp_ns);
     size_t te = pb_begin(&c->pk, F_TRACK_EVENT);
     pb_u64(&c->pk, F_TE_TYPE, (uint64_t)type);
-    pb_u64(&c->pk, F_TE_TRACK, track);
+    put_track(c, q, track);
     if (with_name) put_name_cat(c, q, ev->name, ev->cat, ev->cat ? strlen(ev->cat) : 0);
     if (flow_field) pb_fixed64(&c->pk, flow_field, flow);
     put_args(c, q, &c->pk, &ev->args);
@@ -808,7 +835,8 @@ static size_t id_key(char *key, size_t cap, char tag, size_t si, const dasf_trac
     return len;
 }
 
-static void emit_counter(pf_ctx *c, pf_seq *q, size_t si, const dasf_trace_event *ev) {
+static void emit_counter(pf_ctx *c, pf_wseq *w, pf_seq *q, size_t si,
+                         const dasf_trace_event *ev) {
     if (ev->args.type != DASF_VAL_MAP) return;
     const char *name = ev->name ? ev->name : "";
     char buf[DT_ID_TEXT_MAX];
@@ -832,10 +860,10 @@ static void emit_counter(pf_ctx *c, pf_seq *q, size_t si, const dasf_trace_event
         if (first_sight(c, uuid)) {
             char tname[2 * DT_ID_TEXT_MAX];
             int tn = snprintf(tname, sizeof tname, "%s%s%.*s", name, *name ? " " : "", (int)klen, k);
-            announce_track(c, q->id, uuid, q->uuid, tname,
+            announce_track(c, w->id, uuid, q->uuid, tname,
                            (size_t)tn < sizeof tname ? (size_t)tn : sizeof tname - 1, true);
         }
-        size_t m = pkt_begin(c, q, ev->timestamp_ns);
+        size_t m = pkt_begin(c, w, ev->timestamp_ns);
         size_t te = pb_begin(&c->pk, F_TRACK_EVENT);
         pb_u64(&c->pk, F_TE_TYPE, TYPE_COUNTER);
         pb_u64(&c->pk, F_TE_TRACK, uuid);
@@ -950,6 +978,7 @@ static int pf_visit(void *vctx, const dt_input *in, const dasf_trace_event *ev) 
     if (lookup(c, in, ev, &si, &ti)) goto oom;
     pf_seq *q = &c->seqs[si];
     pf_thread *t = &c->thr[ti];
+    pf_wseq *w = &t->w; /* events go on their thread's sequence */
     char key[3 * DT_ID_TEXT_MAX];
     switch (ev->phase) {
     case DASF_PHASE_COMPLETE:
@@ -968,33 +997,33 @@ static int pf_visit(void *vctx, const dt_input *in, const dasf_trace_event *ev) 
         } else if (ev->scope == DASF_SCOPE_GLOBAL) {
             if (!c->global_uuid) {
                 c->global_uuid = ++c->next_uuid;
-                announce_track(c, q->id, c->global_uuid, 0, "Global instants", 15, false);
+                announce_track(c, w->id, c->global_uuid, 0, "Global instants", 15, false);
             }
             track = c->global_uuid;
         }
-        emit_simple(c, q, track, TYPE_INSTANT, ev, true, 0, 0);
+        emit_simple(c, w, track, TYPE_INSTANT, ev, true, 0, 0);
         break;
     }
     case DASF_PHASE_MARK:
     case DASF_PHASE_OBJECT_CREATED:
     case DASF_PHASE_OBJECT_SNAPSHOT:
     case DASF_PHASE_OBJECT_DESTROYED:
-        emit_simple(c, q, t->uuid, TYPE_INSTANT, ev, true, 0, 0);
+        emit_simple(c, w, t->uuid, TYPE_INSTANT, ev, true, 0, 0);
         break;
-    case DASF_PHASE_COUNTER: emit_counter(c, q, si, ev); break;
+    case DASF_PHASE_COUNTER: emit_counter(c, w, q, si, ev); break;
     case DASF_PHASE_ASYNC_BEGIN:
     case DASF_PHASE_ASYNC_INSTANT:
     case DASF_PHASE_ASYNC_END: {
         size_t kn = id_key(key, sizeof key, 'a', si, ev);
         uint64_t uuid = hashed_uuid(key, kn);
         const char *nm = ev->name ? ev->name : "";
-        if (first_sight(c, uuid)) announce_track(c, q->id, uuid, q->uuid, nm, strlen(nm), false);
+        if (first_sight(c, uuid)) announce_track(c, w->id, uuid, q->uuid, nm, strlen(nm), false);
         int type = ev->phase == DASF_PHASE_ASYNC_BEGIN   ? TYPE_SLICE_BEGIN
                    : ev->phase == DASF_PHASE_ASYNC_END ? TYPE_SLICE_END
                                                        : TYPE_INSTANT;
         /* an async end closes the innermost open slice of its track, as
          * nestable async events do in the Trace Event Format */
-        emit_simple(c, q, uuid, type, ev, type != TYPE_SLICE_END, 0, 0);
+        emit_simple(c, w, uuid, type, ev, type != TYPE_SLICE_END, 0, 0);
         break;
     }
     case DASF_PHASE_FLOW_BEGIN:
@@ -1002,7 +1031,7 @@ static int pf_visit(void *vctx, const dt_input *in, const dasf_trace_event *ev) 
     case DASF_PHASE_FLOW_END: {
         /* flow ids are trace-global: the key leaves the process out */
         uint64_t flow = dt_hash(key, id_key(key, sizeof key, 'f', SIZE_MAX, ev)) | 1;
-        emit_simple(c, q, t->uuid, TYPE_INSTANT, ev, true,
+        emit_simple(c, w, t->uuid, TYPE_INSTANT, ev, true,
                     ev->phase == DASF_PHASE_FLOW_END ? F_TE_TERMINATING_FLOW_IDS : F_TE_FLOW_IDS,
                     flow);
         break;
@@ -1021,13 +1050,12 @@ oom:
 }
 
 static void pf_free(pf_ctx *c) {
-    for (size_t i = 0; i < c->n_seqs; i++) {
+    for (size_t i = 0; i < c->n_seqs; i++)
         free(c->seqs[i].label);
-        dt_strmap_free(&c->seqs[i].names);
-        dt_strmap_free(&c->seqs[i].cats);
-        dt_strmap_free(&c->seqs[i].anames);
-    }
     for (size_t i = 0; i < c->n_thr; i++) {
+        dt_strmap_free(&c->thr[i].w.names);
+        dt_strmap_free(&c->thr[i].w.cats);
+        dt_strmap_free(&c->thr[i].w.anames);
         free(c->thr[i].label);
         for (size_t l = 0; l < c->thr[i].n_lanes; l++)
             free(c->thr[i].lanes[l].roots);

@@ -6,7 +6,7 @@ JSON lines.
 
 Reading follows what Perfetto's trace processor does: compressed_packets
 are inflated; each sequence has its interning tables (iids never redefined),
-TracePacketDefaults and clocks (64 incremental, others absolute, related to
+TracePacketDefaults (clock, default track) and clocks (64 incremental, others absolute, related to
 BOOTTIME by the sequence's ClockSnapshot); track events are sorted by
 (timestamp, file order) and slices are built per track with a stack (an
 END closes the innermost open slice).  Checks: every packet decodes and
@@ -81,6 +81,7 @@ class Seq:
         self.tables = {"names": {}, "cats": {}, "anames": {}}
         self.ever = {"names": {}, "cats": {}, "anames": {}}
         self.default_clock = None
+        self.default_track = None
         self.clock_off = {}  # clock id -> value to add to reach BOOTTIME
         self.incremental = set()
         self.last = {}
@@ -119,10 +120,14 @@ for order, p in enumerate(packets):
         for t in s.tables.values():
             t.clear()
         s.default_clock = None
+        s.default_track = None
     if p.sequence_flags & 2 and not s.valid:
         err("packet %d needs incremental state before it was cleared" % order)
     if p.HasField("trace_packet_defaults"):
-        s.default_clock = p.trace_packet_defaults.timestamp_clock_id
+        d = p.trace_packet_defaults
+        s.default_clock = d.timestamp_clock_id
+        if d.HasField("track_event_defaults") and d.track_event_defaults.HasField("track_uuid"):
+            s.default_track = d.track_event_defaults.track_uuid
     if p.HasField("interned_data"):
         d = p.interned_data
         intern(s, "names", d.event_names)
@@ -174,9 +179,12 @@ for order, p in enumerate(packets):
             s.last[cid] += v
             v = s.last[cid]
         ts = v + s.clock_off.get(cid, 0)
-        if te.track_uuid not in tracks:
-            err("event on track %d before its descriptor" % te.track_uuid)
-        ev = {"type": te.type, "track": te.track_uuid, "ts": ts,
+        track = te.track_uuid if te.HasField("track_uuid") else s.default_track
+        if track is None:
+            err("event without a track on a sequence without a default track")
+        if track not in tracks:
+            err("event on track %r before its descriptor" % track)
+        ev = {"type": te.type, "track": track, "ts": ts,
               "name": resolve(s, "names", te.name_iid, "name") if te.HasField("name_iid") else None,
               "cats": [resolve(s, "cats", i, "category") for i in te.category_iids],
               "flow": list(te.flow_ids), "term": list(te.terminating_flow_ids), "args": {}}
