@@ -10,9 +10,12 @@
  */
 #include "ring.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DB_MAGIC 0x64617366u /* "dasf" */
@@ -35,7 +38,7 @@ dasf_file_db_options dasf_file_db_options_default(void) {
     o.lock_timeout = 30.0;
     o.default_byte_size = 8;
     o.flush = true;
-    o.compression_level = DASF_DEFAULT_COMPRESSION_LEVEL;
+    o.compression_level = DASF_COMPRESSION_AUTO;
     o.overflow = DASF_OVERFLOW_BLOCK;
     o.ring_capacity = DASF_DEFAULT_RING_CAPACITY;
     o.flush_interval = 1.0;
@@ -43,11 +46,45 @@ dasf_file_db_options dasf_file_db_options_default(void) {
     return o;
 }
 
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+int dasf_layout_level(const char *path, int level) {
+    if (level != DASF_COMPRESSION_AUTO) return level;
+    return path && ends_with(path, ".msgpack") ? 0 : DASF_DEFAULT_COMPRESSION_LEVEL;
+}
+
+int dasf_trace_path_writable(const char *path, int *err) {
+    /* The directory part ("." for a bare name) must be a directory we can
+     * create files in, or the file must exist and be writable. */
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir) return DASF_ENOMEM;
+    struct stat st;
+    int rc = DASF_OK;
+    *err = 0;
+    if (stat(dir, &st) != 0) {
+        *err = errno;
+        rc = *err == ENOENT || *err == ENOTDIR ? DASF_ENOENT : DASF_EIO;
+    } else if (!S_ISDIR(st.st_mode)) {
+        *err = ENOTDIR;
+        rc = DASF_ENOENT;
+    } else if (access(path, F_OK) == 0 ? access(path, W_OK) != 0 : access(dir, W_OK | X_OK) != 0) {
+        *err = errno;
+        rc = DASF_EIO;
+    }
+    free(dir);
+    if (rc) errno = *err;
+    return rc;
+}
+
 static int options_valid(const dasf_file_db_options *o) {
     if (o->commit_threshold < 1) return 0;
     if (!isfinite(o->lock_timeout) || o->lock_timeout < 0) return 0;
     if (o->default_byte_size < 1 || o->default_byte_size > 8) return 0;
-    if (o->compression_level < 0 || o->compression_level > 19) return 0;
+    if (o->compression_level < DASF_COMPRESSION_AUTO || o->compression_level > 19) return 0;
     if (o->overflow != DASF_OVERFLOW_BLOCK && o->overflow != DASF_OVERFLOW_DROP) return 0;
     if (o->ring_capacity < ((size_t)64 << 10) || o->ring_capacity > ((size_t)1 << 30) ||
         (o->ring_capacity & (o->ring_capacity - 1)))
@@ -198,6 +235,7 @@ int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_option
     dasf_file_db_options o = opts ? *opts : dasf_file_db_options_default();
     if (!path) path = o.database_file;
     if (!path || !*path || !options_valid(&o)) return DASF_EINVAL;
+    o.compression_level = dasf_layout_level(path, o.compression_level);
     dasf_filedb *f = aligned_alloc(DASF_CACHELINE, sizeof *f);
     if (!f) return DASF_ENOMEM;
     memset(f, 0, sizeof *f);

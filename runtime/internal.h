@@ -135,6 +135,11 @@ DASF_HIDDEN int dasf_trace_path_check(const char *path, int follow);
  * link itself) at path; DASF_ENOTREG (nothing removed) for anything else. */
 DASF_HIDDEN int dasf_trace_path_remove(const char *path);
 
+/* db.c: 0 when path's directory exists and path can be created or written
+ * there; else DASF_ENOENT (no such directory) or DASF_EIO, with the errno
+ * in *err (and errno). */
+DASF_HIDDEN int dasf_trace_path_writable(const char *path, int *err);
+
 /* ---- misc -------------------------------------------------------------- */
 DASF_HIDDEN int64_t dasf_realtime_offset_ns(void);
 DASF_HIDDEN const char *dasf_hostname(void);

@@ -12,6 +12,7 @@
 #include "ring.h"
 #include "signals.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -449,10 +450,18 @@ static void default_init(void) {
             return;
         }
     }
-    int rc = dasf_profiler_create(&g_default, file, &o, NULL);
+    int err = 0;
+    int rc = dasf_trace_path_writable(file, &err);
+    if (rc == DASF_OK) rc = dasf_profiler_create(&g_default, file, &o, NULL);
     if (rc) {
-        fprintf(stderr, "dasf-profiler: cannot trace to %s: %s; tracing off\n", file,
-                dasf_strerror(rc));
+        if (err)
+            fprintf(stderr, "dasf-profiler: cannot trace to DASF_TRACE_FILE=%s: %s (%s); tracing off\n",
+                    file, err == ENOENT || err == ENOTDIR ? "its directory does not exist"
+                                                          : "not writable",
+                    strerror(err));
+        else
+            fprintf(stderr, "dasf-profiler: cannot trace to %s: %s; tracing off\n", file,
+                    dasf_strerror(rc));
         g_default = NULL;
         return;
     }

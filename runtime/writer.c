@@ -38,6 +38,7 @@ int dasf_writer_open(dasf_writer **out, const char *path, const dasf_file_db_opt
     if (!out) return DASF_EINVAL;
     dasf_file_db_options o = opts ? *opts : dasf_file_db_options_default();
     if (!path) path = o.database_file;
+    if (path) o.compression_level = dasf_layout_level(path, o.compression_level);
     if (!path || !*path || o.compression_level < 0 || o.compression_level > 19 ||
         o.default_byte_size < 1 || o.default_byte_size > 8 || o.commit_threshold < 1 ||
         !isfinite(o.lock_timeout) || o.lock_timeout < 0)

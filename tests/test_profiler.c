@@ -36,7 +36,7 @@ Test(profiler, options_default_are_the_seeds) {
     cr_assert_eq(o.lock_timeout, 30.0);
     cr_assert_eq(o.default_byte_size, 8);
     cr_assert_eq(o.flush, true);
-    cr_assert_gt(o.compression_level, 0, "the archive is the default layout");
+    cr_assert_eq(o.compression_level, DASF_COMPRESSION_AUTO, "the layout follows the file name");
     cr_assert_eq(o.overflow, DASF_OVERFLOW_BLOCK);
     cr_assert_eq(o.flush_interval, 1.0);
 }
@@ -60,11 +60,13 @@ Test(profiler, default_file_name_is_traces_8hex) {
     regcomp(&re_zst, "^traces-[0-9a-f]{8}\\.msgpack\\.zst$", REG_EXTENDED | REG_NOSUB);
     regcomp(&re_legacy, "^traces-[0-9a-f]{8}\\.msgpack$", REG_EXTENDED | REG_NOSUB);
     dasf_profiler *p, *q;
-    cr_assert_eq(dasf_profiler_create(&p, NULL, NULL, NULL), 0);
+    /* an explicit archive level: the ".zst" name; the defaults: the seed's
+     * ".msgpack" name, hence the legacy layout */
+    dasf_file_db_options oz = fast_opts(1);
+    cr_assert_eq(dasf_profiler_create(&p, NULL, &oz, NULL), 0);
     cr_assert_eq(regexec(&re_zst, dasf_profiler_output_file(p), 0, NULL, 0), 0, "%s",
                  dasf_profiler_output_file(p));
-    dasf_file_db_options o = fast_opts(0);
-    cr_assert_eq(dasf_profiler_create(&q, NULL, &o, NULL), 0);
+    cr_assert_eq(dasf_profiler_create(&q, NULL, NULL, NULL), 0);
     cr_assert_eq(regexec(&re_legacy, dasf_profiler_output_file(q), 0, NULL, 0), 0, "%s",
                  dasf_profiler_output_file(q));
     cr_assert_str_neq(dasf_profiler_output_file(p), dasf_profiler_output_file(q));
@@ -74,6 +76,10 @@ Test(profiler, default_file_name_is_traces_8hex) {
     cr_assert_eq(dasf_profiler_destroy(p), 0);
     cr_assert_eq(dasf_profiler_destroy(q), 0);
     cr_assert_eq(th_count_events(name), 1);
+    size_t len;
+    uint8_t *head = th_read_file(name, &len);
+    cr_assert(head && len >= 4 && !memcmp(head, "\x5d\x2a\x4d\x18", 4), "archive magic");
+    free(head);
     regfree(&re_zst);
     regfree(&re_legacy);
     cr_assert_eq(chdir(cwd), 0);
@@ -493,4 +499,118 @@ Test(profiler, light_path_equals_generic_archive) {
 
 Test(profiler, light_path_equals_generic_legacy) {
     light_equals_generic(0);
+}
+
+/* ---- defaults that cannot surprise (issue 16) --------------------------------- */
+
+/* 1: the file starts with the archive's chunk magic, 0: a legacy record. */
+static int file_is_archive(const char *path) {
+    size_t len;
+    uint8_t *head = th_read_file(path, &len);
+    cr_assert(head && len >= 4, "%s", path);
+    int a = !memcmp(head, "\x5d\x2a\x4d\x18", 4);
+    free(head);
+    return a;
+}
+
+static void write_one(const char *path, const dasf_file_db_options *o) {
+    dasf_profiler *p;
+    cr_assert_eq(dasf_profiler_create(&p, path, o, NULL), 0, "%s", path);
+    cr_assert_eq(dasf_profiler_record_instant_event(p, "i", 1.0, NULL), 0);
+    cr_assert_eq(dasf_profiler_destroy(p), 0);
+}
+
+Test(profiler, layout_follows_the_file_name_unless_compression_level_is_set) {
+    char *dir = th_tmpdir();
+    static const struct {
+        const char *name;
+        int level, archive;
+    } cases[] = {
+        {"a.msgpack", DASF_COMPRESSION_AUTO, 0},   {"b.zst", DASF_COMPRESSION_AUTO, 1},
+        {"c.msgpack.zst", DASF_COMPRESSION_AUTO, 1}, {"d.trace", DASF_COMPRESSION_AUTO, 1},
+        {"e.MSGPACK", DASF_COMPRESSION_AUTO, 0},   {"noext", DASF_COMPRESSION_AUTO, 1},
+        {"f.msgpack", 3, 1},                       {"g.zst", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dasf_file_db_options o = dasf_file_db_options_default();
+        o.flush = false;
+        o.compression_level = cases[i].level;
+        const char *path = th_path(dir, cases[i].name);
+        write_one(path, &o);
+        cr_assert_eq(file_is_archive(path), cases[i].archive, "%s level %d", cases[i].name,
+                     cases[i].level);
+        /* dasf_writer (convert, merge) follows the same rule */
+        char wname[256];
+        snprintf(wname, sizeof wname, "%s/w-%s", dir, cases[i].name);
+        dasf_writer *w;
+        cr_assert_eq(dasf_writer_open(&w, wname, &o), 0);
+        dasf_trace_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.name = "x";
+        ev.phase = DASF_PHASE_INSTANT;
+        ev.timestamp = 1.0;
+        ev.timestamp_ns = 1000000000;
+        ev.process_id.type = ev.thread_id.type = DASF_VAL_INT;
+        ev.args.type = DASF_VAL_MAP;
+        cr_assert_eq(dasf_writer_add(w, &ev), 0);
+        cr_assert_eq(dasf_writer_close(w), 0);
+        cr_assert_eq(file_is_archive(wname), cases[i].archive, "writer: %s", cases[i].name);
+    }
+    cr_assert_eq(dasf_layout_level("x.msgpack", DASF_COMPRESSION_AUTO), 0);
+    cr_assert_eq(dasf_layout_level("x.zst", DASF_COMPRESSION_AUTO), DASF_DEFAULT_COMPRESSION_LEVEL);
+    cr_assert_eq(dasf_layout_level("x.msgpack", 7), 7);
+    /* the seed's default file name, through the FileDatabase defaults */
+    cr_assert_eq(dasf_layout_level(dasf_file_db_options_default().database_file,
+                                   dasf_file_db_options_default().compression_level),
+                 0, "traces.msgpack must be the Python layout");
+}
+
+/* dasf_default_profiler() in a child with DASF_TRACE_FILE=path (as user
+ * uid when uid >= 0): its return (1: a profiler) and what it printed. */
+static int default_profiler_in_child(const char *path, int uid, char *err, size_t cap) {
+    int fd[2];
+    cr_assert_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(fd[1], 2);
+        close(fd[0]);
+        if (uid >= 0 && (setgid((gid_t)uid) != 0 || setuid((uid_t)uid) != 0)) _exit(3);
+        setenv("DASF_TRACE_FILE", path, 1);
+        dasf_profiler *p = dasf_default_profiler();
+        _exit(p ? 1 : 0); /* _exit: no atexit commit, the file is not the point */
+    }
+    close(fd[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < cap && (r = read(fd[0], err + n, cap - 1 - n)) > 0) n += (size_t)r;
+    err[n] = 0;
+    close(fd[0]);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 3, "child could not drop privileges");
+    return WEXITSTATUS(st);
+}
+
+Test(profiler, bad_dasf_trace_file_is_reported_when_the_default_profiler_is_created) {
+    char err[1024];
+    cr_assert_eq(default_profiler_in_child("/nonexistent-dasf-dir/run.zst", -1, err, sizeof err), 0);
+    cr_assert(strstr(err, "/nonexistent-dasf-dir/run.zst") && strstr(err, "does not exist"), "%s",
+              err);
+    cr_assert_eq(default_profiler_in_child("/etc/passwd/run.zst", -1, err, sizeof err), 0);
+    cr_assert(strstr(err, "does not exist"), "%s", err);
+    /* not writable: a directory of mode 0555, as an unprivileged user */
+    char ro[] = "/tmp/dasf-ro-XXXXXX";
+    cr_assert_not_null(mkdtemp(ro));
+    cr_assert_eq(chmod(ro, 0555), 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/run.zst", ro);
+    int rc = default_profiler_in_child(path, getuid() == 0 ? 65534 : -1, err, sizeof err);
+    rmdir(ro);
+    cr_assert_eq(rc, 0);
+    cr_assert(strstr(err, "not writable"), "%s", err);
+    /* a good one is created */
+    const char *good = th_tmp_file("good.zst");
+    cr_assert_eq(default_profiler_in_child(good, -1, err, sizeof err), 1, "%s", err);
+    cr_assert_eq(err[0], 0, "%s", err);
 }

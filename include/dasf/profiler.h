@@ -228,7 +228,9 @@ typedef struct dasf_file_db_options dasf_file_db_options;
  *    close it yourself after dasf_profiler_destroy);
  *  - otherwise a FileDatabase is opened on database_file, or on
  *    "traces-XXXXXXXX.msgpack" (8 random hex digits; ".msgpack.zst" when
- *    the layout is the compressed archive) when database_file is NULL;
+ *    compression_level asks for the archive) when database_file is NULL;
+ *    with compression_level left at DASF_COMPRESSION_AUTO the layout then
+ *    follows the name (".msgpack": legacy, ".zst" or other: archive);
  *  - database_creation_kwargs NULL means the profiler's defaults:
  *    dasf_file_db_options_default() with commit_threshold 1000.
  *  @return 0 and *out, or a negative dasf_status (*out untouched). */
@@ -446,7 +448,8 @@ struct dasf_file_db_options {
     int default_byte_size;       /* 8: length prefix of the legacy layout (1..8) */
     bool flush;                  /* true: fsync after every append */
     /* --- ours --- */
-    int compression_level;    /* 0 = legacy (Python) layout; 1..19 zstd archive */
+    int compression_level;    /* DASF_COMPRESSION_AUTO (default): by the file name (below);
+                                 0 = legacy (Python) layout; 1..19 zstd archive */
     dasf_overflow overflow;   /* DASF_OVERFLOW_BLOCK */
     size_t ring_capacity;     /* bytes per (thread, db) ring, power of two */
     double flush_interval;    /* seconds between background flushes (1.0) */
@@ -456,6 +459,17 @@ struct dasf_file_db_options {
 
 #define DASF_DEFAULT_COMPRESSION_LEVEL 1
 #define DASF_DEFAULT_RING_CAPACITY ((size_t)4 << 20)
+/* compression_level unset: the layout follows the file name, so the seed's
+ * default "traces.msgpack" is a file the Python reader reads:
+ *   "*.msgpack"       → 0, the legacy (Python) layout
+ *   "*.zst", any other name → DASF_DEFAULT_COMPRESSION_LEVEL, the archive
+ * (the comparison ignores case).  dasf_layout_level() applies the rule. */
+#define DASF_COMPRESSION_AUTO (-1)
+
+/*! dasf_layout_level() : the compression level a FileDatabase or writer
+ *  uses for path when asked for `level` (DASF_COMPRESSION_AUTO: by the
+ *  name, as above; otherwise level itself). */
+DASF_API int dasf_layout_level(const char *path, int level);
 
 /*! dasf_file_db_options_default() : the seed's defaults plus ours. */
 DASF_API dasf_file_db_options dasf_file_db_options_default(void);
@@ -463,7 +477,7 @@ DASF_API dasf_file_db_options dasf_file_db_options_default(void);
 /*! dasf_file_db_open() : opens a FileDatabase on path (NULL: opts'
  *  database_file; opts NULL: defaults).  Nothing is created on disk until
  *  the first commit, except that remove_old_output_file deletes the file
- *  now.  An existing file of the other layout is refused (DASF_EFORMAT)
+ *  now (dasf_default_profiler checks DASF_TRACE_FILE's directory up front).  An existing file of the other layout is refused (DASF_EFORMAT)
  *  at the first append.
  *  Safe paths: the trace file must be a regular file; a FIFO, device,
  *  socket or directory at path is refused (DASF_ENOTREG, never opened for
@@ -672,12 +686,14 @@ DASF_API void dasf_set_wait_hooks(dasf_wait_hook before_wait, dasf_wait_hook aft
  *  environment, created on first call, destroyed at exit:
  *    DASF_TRACE_FILE        output file (unset: tracing off, returns NULL)
  *    DASF_COMMIT_THRESHOLD  events (default 5000)
- *    DASF_COMPRESSION       0 legacy, 1..19 archive (default 1)
+ *    DASF_COMPRESSION       0 legacy, 1..19 archive (default: by the file
+ *                           name, see DASF_COMPRESSION_AUTO)
  *    DASF_OVERFLOW          "block" or "drop"
  *    DASF_FOLLOW_SYMLINKS   "1": follow a symbolic link at DASF_TRACE_FILE
  *                           (default "0": refuse it, see dasf_file_db_open)
  *  @return the profiler, or NULL when tracing is off or misconfigured
- *  (a message goes to stderr once). */
+ *  (a message goes to stderr once) — a DASF_TRACE_FILE in a missing
+ *  directory or not writable is reported here, at creation. */
 DASF_API dasf_profiler *dasf_default_profiler(void);
 
 /* ======================================================================

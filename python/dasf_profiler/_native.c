@@ -404,7 +404,9 @@ static int FileDB_init(FileDB *self, PyObject *args, PyObject *kw) {
     o.lock_timeout = lock_timeout;
     o.default_byte_size = byte_size;
     o.flush = flush;
-    o.compression_level = level;
+    /* The Python side resolves None by file name: a negative level here is
+     * a caller's bad value, not the C API's DASF_COMPRESSION_AUTO. */
+    o.compression_level = level < 0 ? -2 : level;
     if (strcmp(overflow, "block") == 0) {
         o.overflow = DASF_OVERFLOW_BLOCK;
     } else if (strcmp(overflow, "drop") == 0) {
