@@ -30,11 +30,13 @@
 static const char timeline_help[] =
     "usage: dasf-trace timeline -o OUT.svg [--width PX] [FILTERS] FILE...\n\n"
     "Draws the trace as an SVG: one lane per (process, thread), complete and\n"
-    "B/E spans as boxes nested by depth and coloured by name (legend at the\n"
-    "bottom), instants as ticks, counters as lines, a time axis relative to\n"
-    "the first event.  Spans narrower than a pixel are merged into shaded\n"
-    "boxes (hover for counts), so huge traces stay readable.  Use --from and\n"
-    "--to to zoom: spans crossing the window are clipped to it.\n\n"
+    "B/E spans as boxes nested by depth and coloured by name (the colour\n"
+    "depends on the name only; legend at the bottom), instants as ticks,\n"
+    "counters as lines, a time axis counted from the trace start (also when\n"
+    "zoomed, so its times can be typed as --from/--to).  Spans narrower than\n"
+    "a pixel are merged into shaded boxes (hover for counts), so huge traces\n"
+    "stay readable.  Use --from and --to to zoom: spans crossing the window\n"
+    "are clipped to it and keep their nesting.\n\n"
     "  -o, --output F  the SVG file to write ('-' for stdout)\n"
     "  --width PX      picture width in pixels (default 1600, 600..20000)\n"
     "  --follow-symlinks  write through a symbolic link at F to its target\n\n";

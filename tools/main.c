@@ -21,9 +21,9 @@ typedef struct verb {
 } verb;
 
 static const verb verbs[] = {
-    {"info", dt_cmd_info, "layout, chunks, writers, events by phase, time span, sizes, drops"},
+    {"info", dt_cmd_info, "layout, chunks, runs (writer processes), events by phase, time span, sizes, drops"},
     {"cat", dt_cmd_cat, "events as JSON lines"},
-    {"stats", dt_cmd_stats, "per-name duration table (count, total, mean, p50, p95, max, share)"},
+    {"stats", dt_cmd_stats, "per-name duration table (count, total, self, mean, p50, p95, max, share)"},
     {"export", dt_cmd_export, "Perfetto native trace or Trace Event Format JSON for viewers"},
     {"timeline", dt_cmd_timeline, "an SVG picture: one lane per thread"},
     {"merge", dt_cmd_merge, "one archive from many files"},
