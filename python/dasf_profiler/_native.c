@@ -1210,6 +1210,16 @@ static PyObject *set_event_classes(PyObject *mod, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* layout_level(path): the compression level the C rule gives a file name when
+ * compression_level is not set (dasf_layout_level with DASF_COMPRESSION_AUTO). */
+static PyObject *mod_layout_level(PyObject *mod, PyObject *arg) {
+    const char *p = get_cstr(arg, "database_file");
+    if (!p) return NULL;
+    int level = dasf_layout_level(p, DASF_COMPRESSION_AUTO);
+    if (level < 0) return raise_status(level, "layout_level");
+    return PyLong_FromLong(level);
+}
+
 static PyObject *mod_now(PyObject *mod, PyObject *unused) {
     return PyFloat_FromDouble(dasf_now());
 }
@@ -1218,6 +1228,8 @@ static PyMethodDef module_methods[] = {
     {"set_event_classes", set_event_classes, METH_VARARGS,
      "set_event_classes(complete, instant, begin, end, other): the classes get_traces builds"},
     {"now", mod_now, METH_NOARGS, "now(): dasf_now(), seconds on time.monotonic()'s line"},
+    {"layout_level", mod_layout_level, METH_O,
+     "layout_level(path): the compression level the file name gives (0 = legacy)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_native",

@@ -203,11 +203,12 @@ os.register_at_fork(before=_ForkHook.before_fork)
 
 
 def _layout_level(database_file, compression_level):
-    """Layout by file name when compression_level is None: a name ending in ".zst" is the
-    compressed archive, anything else the legacy (DASF) layout."""
+    """compression_level, or when it is None the C library's layout-by-name rule
+    (dasf_layout_level: "*.msgpack" -> 0, DASF's layout; "*.zst" or any other name ->
+    the compressed archive at the default level)."""
     if compression_level is not None:
         return int(compression_level)
-    return _native.DEFAULT_COMPRESSION_LEVEL if str(database_file).endswith(".zst") else 0
+    return _native.layout_level(os.fspath(database_file))
 
 
 class _PendingEvents:
@@ -231,8 +232,9 @@ class FileDatabase(EventDatabase):
     """Events in a trace file, written by the C runtime's flusher thread.
 
     The DASF options keep their names and defaults.  Ours (keyword-only):
-      compression_level  None: by file name (".zst" -> compressed archive, level 1;
-                         anything else -> DASF's layout); 0: DASF's layout; 1..19: archive
+      compression_level  None: by file name, the C library's rule (".msgpack" -> DASF's
+                         layout; ".zst" or any other name -> compressed archive, level 1);
+                         0: DASF's layout; 1..19: archive
       overflow           "block" (default: a full ring waits, nothing lost) or "drop"
       ring_capacity      bytes per thread ring (power of two, 64 KiB..1 GiB; 4 MiB)
       flush_interval     seconds between background writes (1.0)

@@ -113,8 +113,15 @@ def test_file_database_defaults_str_repr_and_attributes(tmp_path, monkeypatch):
     db.commit()
     assert db.queue.qsize() == 0
     db.close()
+    # the C library's layout-by-name rule, one rule for C and Python
     assert ours.FileDatabase("a.zst").compression_level >= 1
+    assert ours.FileDatabase("a.trace").compression_level >= 1, "other names: the archive"
+    assert ours.FileDatabase("A.MSGPACK").compression_level == 0, "case ignored"
     assert ours.FileDatabase("b.msgpack", compression_level=3).compression_level == 3
+    z = ours.FileDatabase(str(tmp_path / "by-name.trace"))
+    z.record(ours.InstantEvent("i", 1.0))
+    z.close()
+    assert (tmp_path / "by-name.trace").read_bytes()[:4] == b"\x5d\x2a\x4d\x18"
 
 
 def test_event_profiler_rules(tmp_path, monkeypatch):
