@@ -493,6 +493,43 @@ static int cycle(dasf_filedb *db, flusher_state *fs) {
     return rc ? rc : wrc;
 }
 
+/* Closing (stopping == 1, key already 0): a thread that read the key
+ * before it went to 0 may publish its record after the cycle that answered
+ * the close.  The call returned 0 — the event was accepted — so it must be
+ * written, or the exit leaves an undetectable gap.  Each other live thread
+ * has at most one such record in flight: drain until none is unread and
+ * CLOSE_GRACE has passed since the close began (no wait at all when no
+ * other live thread owns a ring, the common close after joining them). */
+#define CLOSE_GRACE 0.05
+
+static int close_quiesce(dasf_filedb *db, flusher_state *fs, int rc) {
+    double t0 = mono_s();
+    for (;;) {
+        int live = 0, unread = 0;
+        dasf_rcu_read_lock();
+        dasf_ring *r;
+        DASF_LIST_EACH_RCU(dasf_ring, r, &db->rings, node) {
+            if (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) != r->tail ||
+                __atomic_load_n(&r->dropped, __ATOMIC_RELAXED) != r->dropped_seen)
+                unread = 1;
+            if (!__atomic_load_n(&r->dead, __ATOMIC_ACQUIRE) && r->tid != db->closer_tid) live = 1;
+        }
+        dasf_rcu_read_unlock();
+        double waited = mono_s() - t0;
+        if (!unread && (!live || waited >= CLOSE_GRACE)) return rc;
+        if (waited >= 20 * CLOSE_GRACE) return rc; /* never hang a close */
+        if (unread) {
+            pthread_mutex_lock(&db->cycle_lock);
+            int c = cycle(db, fs);
+            pthread_mutex_unlock(&db->cycle_lock);
+            if (c) return c; /* reported by the close like any failed commit */
+            continue;
+        }
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void finish_commits(dasf_filedb *db, uint64_t req, int rc) {
     pthread_mutex_lock(&db->commit_lock);
     if (req > db->commit_done) db->commit_done = req;
@@ -530,6 +567,7 @@ static void *flusher_main(void *arg) {
             }
         }
         fs.lock_wait_since = 0;
+        if (stopping == 1 && rc == DASF_OK) rc = close_quiesce(db, &fs, rc);
         if (waiting_commit || stopping) finish_commits(db, req, rc);
         if (stopping) break;
         dasf_clock_recalibrate(); /* when due (clock.c decides) */
@@ -591,6 +629,7 @@ int dasf_flusher_stop(dasf_filedb *db, int commit) {
         __atomic_store_n(&db->stopping, 2, __ATOMIC_RELEASE);
     }
     if (commit) {
+        db->closer_tid = (int64_t)syscall(SYS_gettid); /* read after `stopping` */
         /* The request first, then `stopping`: a flusher that sees stopping
          * (it loads stopping, then commit_req) sees this request too, so its
          * last cycle answers it. */

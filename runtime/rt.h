@@ -223,6 +223,7 @@ struct dasf_filedb {
     uint32_t wake_seq;  /* futex: producers / commit wake the flusher */
     uint32_t drain_seq; /* futex: the flusher wakes blocked producers */
     int stopping;
+    int64_t closer_tid; /* thread closing the database (set before stopping = 1) */
     /* Held by the flusher for each whole cycle (never while it sleeps).
      * fork() takes it first (registry.c), so a child never inherits a half
      * done cycle, nor a lock the flusher held inside malloc or zstd. */
