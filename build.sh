@@ -6,6 +6,8 @@
 #                              $DASF_PRESET or "debug" (release|debug|asan|tsan|clang)
 #   ./build.sh build [PRESET]  configure and build only
 #   ./build.sh bench           run the benchmark suite (bench/run.sh)
+#   ./build.sh fuzz [SECONDS]  run each libFuzzer target (tests/fuzz/) for SECONDS
+#                              (default 60) under ASan+UBSan; exit 1 on any finding
 #   ./build.sh help            this text
 #
 # Debian packages are installed only when dpkg says they are missing (apt-get update
@@ -30,7 +32,7 @@ die() { echo "build.sh: $*" >&2; exit 2; }
 say() { printf '\n== %s\n' "$*"; }
 
 usage() {
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 # need_packages PKG... : apt-get install the ones dpkg does not report as installed.
@@ -217,6 +219,53 @@ cmd_bench() {
     exec bash bench/run.sh "$@"
 }
 
+# ./build.sh fuzz [SECONDS]: the libFuzzer targets of tests/fuzz/ (clang,
+# ASan+UBSan: the fuzz preset), one at a time, each for SECONDS.  Seeds are
+# made fresh (dasf-fuzz-seeds, with the repro inputs of tests/data/repro) and
+# merged with the corpus each target grew in earlier runs (build/fuzz/corpus/,
+# kept) and tests/fuzz/regress/.  Findings (crash-*, leak-*, timeout-*, oom-*)
+# go to build/fuzz/findings/; docs/BUILD.md says what to do with one.
+FUZZ_TARGETS="${DASF_FUZZ_TARGETS:-reader chunk encoder}" # a subset: DASF_FUZZ_TARGETS="chunk"
+cmd_fuzz() {
+    local secs="${1:-60}"
+    [[ "$secs" =~ ^[0-9]+$ ]] && [ "$secs" -gt 0 ] || die "fuzz wants a number of seconds, got '$secs'"
+    need_packages $PKGS_BUILD $PKGS_TEST clang libclang-rt-14-dev
+    configure_build fuzz
+    local bin="build/fuzz/tests/fuzz" work="build/fuzz" t rc status=0
+    rm -rf "$work/seeds"
+    mkdir -p "$work/findings"
+    "$bin/dasf-fuzz-seeds" "$work/seeds" tests/data/repro/*.zst tests/data/repro/*.msgpack
+    local summary=""
+    for t in $FUZZ_TARGETS; do
+        mkdir -p "$work/corpus/$t"
+        local maxlen=65536
+        [ "$t" = encoder ] && maxlen=4096
+        say "fuzz_$t for ${secs}s"
+        rc=0
+        ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1:allocator_may_return_null=1" \
+        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+            "$bin/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=2048 \
+            -timeout=25 -max_len="$maxlen" -dict=tests/fuzz/dasf.dict -print_final_stats=1 \
+            -artifact_prefix="$work/findings/$t-" \
+            "$work/corpus/$t" "$work/seeds/$t" "tests/fuzz/regress/$t" 2>"$work/fuzz_$t.log" || rc=$?
+        local done_line execs
+        done_line="$(grep -E '^#[0-9]+[[:space:]]+DONE' "$work/fuzz_$t.log" | tail -n1 || true)"
+        execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz_$t.log" | tail -n1)"
+        tail -n 5 "$work/fuzz_$t.log"
+        if [ $rc -ne 0 ]; then
+            status=1
+            grep -E 'ERROR|SUMMARY|runtime error|contract violated|Test unit written' \
+                "$work/fuzz_$t.log" | head -n 20 >&2 || true
+        fi
+        summary+="$(printf '  fuzz_%-8s %-8s %10s execs   %s' "$t" \
+            "$([ $rc -eq 0 ] && echo ok || echo "FOUND($rc)")" "${execs:-?}" \
+            "$(echo "$done_line" | grep -oE 'cov: [0-9]+ ft: [0-9]+' || true)")"$'\n'
+    done
+    say "fuzz summary (${secs}s each; logs in $work/fuzz_*.log, findings in $work/findings/)"
+    printf '%s' "$summary"
+    return $status
+}
+
 mode="${1:-help}"
 [ $# -gt 0 ] && shift
 case "$mode" in
@@ -224,6 +273,7 @@ demo) [ $# -eq 0 ] || die "demo takes no arguments"; cmd_demo ;;
 test) [ $# -le 1 ] || die "usage: ./build.sh test [PRESET]"; cmd_test "$@" ;;
 build) [ $# -le 1 ] || die "usage: ./build.sh build [PRESET]"; cmd_build "$@" ;;
 bench) cmd_bench "$@" ;;
+fuzz) [ $# -le 1 ] || die "usage: ./build.sh fuzz [SECONDS]"; cmd_fuzz "$@" ;;
 help | -h | --help) usage ;;
 *) usage >&2; die "unknown command '$mode'" ;;
 esac

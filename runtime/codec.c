@@ -175,7 +175,9 @@ int dasf_chunk_enc_create(dasf_chunk_enc **out, int level, int byte_size) {
         e->hcap = 1024;
         e->htab = calloc(e->hcap, sizeof *e->htab);
         e->cctx = ZSTD_createCCtx();
-        if (!e->htab || !e->cctx ||
+        /* strbytes is never NULL: a chunk whose only strings are empty
+         * would otherwise offset a NULL pointer (UB, found by fuzz_encoder). */
+        if (!e->htab || !e->cctx || dasf_buf_reserve(&e->strbytes, 256) ||
             ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_compressionLevel, level)) ||
             ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_checksumFlag, 1)) ||
             ZSTD_isError(ZSTD_CCtx_setParameter(e->cctx, ZSTD_c_contentSizeFlag, 1)) ||

@@ -256,6 +256,15 @@ static int legacy_map(dasf_trace *r, dasf_mp *c, const char **why) {
     }
     *why = "record is missing name, timestamp or phase";
     if (!have_name || !have_ts || !ev->phase) return -1;
+    /* As in the archive: a duration only on X, a scope only on I (a record
+     * may carry the keys on other phases; found by fuzz_reader). */
+    if (ev->phase != DASF_PHASE_COMPLETE) {
+        ev->duration = 0;
+        ev->duration_ns = 0;
+        ev->has_duration = false;
+        ev->duration_is_int = false;
+    }
+    if (ev->phase != DASF_PHASE_INSTANT) ev->scope = 0;
     return 0;
 }
 
