@@ -17,11 +17,12 @@
  * nesting, ext, float32, NaN).  Expected args are decoded by msgpack-c, an
  * independent decoder, and compared with what our reader returns.
  *
- * What must round-trip (docs/FORMAT.md): archive: ts/dur in ns exactly
- * (from doubles: the library's rounding, seconds * 1e9 half away from 0,
- * saturated at int64); legacy: the doubles bit for bit, and the reader's ns
- * = llround(double * 1e9) below 9e18; names, phases, scopes (legacy writes
- * 'g' for an I event without one), cats, ids, args by value.
+ * What must round-trip (docs/FORMAT.md, format version 3): the doubles bit
+ * for bit in both layouts; archive: the ns given (from doubles:
+ * dasf_seconds_to_ns), legacy: dasf_seconds_to_ns(double); integer seconds
+ * and nil args kept as such (timestamp_is_int, duration_is_int, args_nil:
+ * writers 0 and 2); names, phases, scopes (legacy writes 'g' for an I event
+ * without one), cats, ids, args by value.
  */
 #include "archive.h"
 #include "fuzz_common.h"
@@ -50,6 +51,7 @@ typedef struct fz_ev {
     dasf_value want_tree;   /* the same as a dasf_value (value-tree writers) */
     dasf_value pid_v, tid_v, id_v;
     int64_t want_ts_ns, want_dur_ns;
+    bool want_ts_int, want_dur_int, want_args_nil; /* kept as the file had them */
 } fz_ev;
 
 static fz_ev g_ev[MAX_EVENTS];
@@ -58,13 +60,6 @@ static size_t g_n;
 static const char k_phases[16] = "XBEIbnestfCNODMR";
 static const char *const k_names[] = {"k", "compute", "x y", "\xc3\xbc\xff"};
 static const char *const k_keys[] = {"n", "m", "zz", "iter"};
-
-static int64_t lib_sec_to_ns(double s) { /* the library's conversion (flusher.c) */
-    double ns = s * 1e9;
-    if (ns >= 9.2e18) return INT64_MAX;
-    if (ns <= -9.2e18) return INT64_MIN;
-    return dasf_round_i64(ns);
-}
 
 static double off_grid(fz_in *in, int64_t ns) {
     /* ns seconds plus up to +-127 ps: not representable in whole ns */
@@ -152,9 +147,23 @@ static void make_event(fz_in *in, fz_ev *ev, int path_kind, int64_t *prev_ns) {
         ds = off_grid(in, dns);
         if (ds < 0 || (path_kind == 2 && dns == 0)) ds = 0;
     }
+    /* Integer seconds kept as such (a Python int; writers 0 and 2 only). */
+    ev->want_ts_int = ev->want_dur_int = ev->want_args_nil = false;
+    if (path_kind != 1 && fz_u8(in) % 8 == 0) {
+        ns = ns / 1000000000 * 1000000000;
+        s = (double)(ns / 1000000000);
+        *prev_ns = ns;
+        ev->want_ts_int = true;
+    }
+    if (path_kind != 1 && phase == 'X' && fz_u8(in) % 8 == 0) {
+        dns = dns / 1000000000 * 1000000000;
+        ds = (double)(dns / 1000000000);
+        ev->want_dur_int = true;
+    }
+    if (path_kind == 2 && ns == 0) s = 0; /* as above, after the rounding */
     if (path_kind == 1) { /* API: the library converts the doubles */
-        ev->want_ts_ns = lib_sec_to_ns(s);
-        ev->want_dur_ns = phase == 'X' ? lib_sec_to_ns(ds) : 0;
+        ev->want_ts_ns = dasf_seconds_to_ns(s);
+        ev->want_dur_ns = phase == 'X' ? dasf_seconds_to_ns(ds) : 0;
     } else {
         ev->want_ts_ns = ns;
         ev->want_dur_ns = dns;
@@ -184,6 +193,7 @@ static void make_event(fz_in *in, fz_ev *ev, int path_kind, int64_t *prev_ns) {
     if (path_kind == 2 && am != 0) am = 2; /* dasf_writer takes value trees */
     if (am == 0) {
         msgpack_pack_map(&pk, 0);
+        ev->want_args_nil = path_kind != 1 && fz_u8(in) % 4 == 0; /* Python's None */
     } else if (am == 2) { /* one raw map (or, for writers 0/2, a value tree) */
         msgpack_packer rp;
         msgpack_packer_init(&rp, &ev->raw, pack_write);
@@ -292,6 +302,9 @@ static void make_event(fz_in *in, fz_ev *ev, int path_kind, int64_t *prev_ns) {
     e->cat = cat;
     e->cat_len = cat ? strlen(cat) : 0;
     e->id = id;
+    e->kept = (unsigned char)((ev->want_ts_int ? DASF_KEEP_TS_INT : 0) |
+                              (ev->want_dur_int ? DASF_KEEP_DUR_INT : 0) |
+                              (ev->want_args_nil ? DASF_KEEP_ARGS_NIL : 0));
     uint8_t form = fz_u8(in) % 3;
     if (typed) {
         e->args = ev->args;
@@ -339,6 +352,9 @@ static void make_event(fz_in *in, fz_ev *ev, int path_kind, int64_t *prev_ns) {
     t->has_id = id.kind != DASF_ID_AUTO;
     t->id = ev->id_v;
     t->args = ev->want_tree;
+    t->timestamp_is_int = ev->want_ts_int;
+    t->duration_is_int = ev->want_dur_int;
+    t->args_nil = ev->want_args_nil;
 }
 
 static void free_event_args(fz_ev *ev) {
@@ -372,30 +388,27 @@ static void compare(const char *what, size_t i, const fz_ev *w, const dasf_trace
     if ((char)g->phase != e->phase) BAD("phase read back as %c", (char)g->phase);
     char want_scope = e->phase == 'I' ? (e->scope ? e->scope : legacy ? 'g' : 0) : 0;
     if ((char)g->scope != want_scope) BAD("scope %d read back as %d", want_scope, g->scope);
+    /* Format version 3: both layouts keep the doubles bit for bit. */
     double want_ts = w->api.timestamp;
-    if (legacy) {
-        if (!same_bits(g->timestamp, want_ts))
-            BAD("timestamp %.17g read back as %.17g", want_ts, g->timestamp);
-        double v = want_ts * 1e9;
-        if (fabs(v) < 9e18 && g->timestamp_ns != llround(v))
-            BAD("legacy ns %lld, want llround(ts*1e9) = %lld", (long long)g->timestamp_ns,
-                (long long)llround(v));
-    } else if (g->timestamp_ns != w->want_ts_ns) {
-        BAD("timestamp_ns %lld read back as %lld", (long long)w->want_ts_ns,
-            (long long)g->timestamp_ns);
-    }
+    if (!same_bits(g->timestamp, want_ts))
+        BAD("timestamp %.17g read back as %.17g", want_ts, g->timestamp);
+    int64_t want_ns = legacy ? dasf_seconds_to_ns(want_ts) : w->want_ts_ns;
+    if (g->timestamp_ns != want_ns)
+        BAD("timestamp_ns %lld read back as %lld", (long long)want_ns, (long long)g->timestamp_ns);
+    if (g->timestamp_is_int != w->want_ts_int) BAD("timestamp_is_int %d", g->timestamp_is_int);
     if (e->phase == 'X') {
         if (!g->has_duration) BAD("X event without a duration");
-        if (legacy) {
-            if (!same_bits(g->duration, w->api.duration))
-                BAD("duration %.17g read back as %.17g", w->api.duration, g->duration);
-        } else if (g->duration_ns != w->want_dur_ns) {
-            BAD("duration_ns %lld read back as %lld", (long long)w->want_dur_ns,
+        if (!same_bits(g->duration, w->api.duration))
+            BAD("duration %.17g read back as %.17g", w->api.duration, g->duration);
+        int64_t want_dns = legacy ? dasf_seconds_to_ns(w->api.duration) : w->want_dur_ns;
+        if (g->duration_ns != want_dns)
+            BAD("duration_ns %lld read back as %lld", (long long)want_dns,
                 (long long)g->duration_ns);
-        }
-    } else if (g->has_duration || g->duration_ns != 0) {
+        if (g->duration_is_int != w->want_dur_int) BAD("duration_is_int %d", g->duration_is_int);
+    } else if (g->has_duration || g->duration_ns != 0 || g->duration_is_int) {
         BAD("a duration on a non-X event");
     }
+    if (g->args_nil != w->want_args_nil) BAD("args_nil %d read back as %d", w->want_args_nil, g->args_nil);
     if (!id_eq(&g->process_id, &w->pid_v)) BAD("process_id differs");
     if (!id_eq(&g->thread_id, &w->tid_v)) BAD("thread_id differs");
     bool want_has_id = e->id.kind != DASF_ID_AUTO;
