@@ -7,9 +7,9 @@
  * side may wait: commit and close release it, and a record that has to wait
  * for ring space (BLOCK policy) releases it through dasf_set_wait_hooks().
  * Record path: the Python call's arguments are checked and turned into one
- * dasf_event (args packed into one msgpack map with msgpack-c's packer, on
- * the stack when small) and handed to dasf_db_record, which copies it into
- * this thread's ring — no dataclass, no Python allocation.
+ * dasf_event (args as the runtime's typed list; nested values packed with
+ * msgpack-c's packer, on the stack when small) and handed to dasf_db_record,
+ * which copies it into this thread's ring — no dataclass, no Python allocation.
  * Invariants: a FileDB is closed at most once and never while one of its
  * records is in flight (close waits for them); every error is a Python
  * exception, never a crash; strings handed to the C side stay referenced
@@ -89,7 +89,7 @@ static void gil_after_wait(void) {
     }
 }
 
-/* ---- args → one msgpack map ---------------------------------------------------- */
+/* ---- args → msgpack (nested values; the whole map when typed args cannot) ----- */
 
 typedef struct pbuf {
     char *p;
