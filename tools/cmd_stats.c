@@ -67,6 +67,7 @@ typedef struct stats_ctx {
     dt_spans *spans;
     dt_filter after;      /* --name/--phase, applied to events and to paired spans */
     bool pairs;           /* --phase keeps B or E */
+    bool filtering;       /* some filter of after is set */
     dt_strmap scopes_map; /* share scope ("" / "pid\ttid" / "pid") -> self total */
     int64_t *scope_total;
     bool exact;            /* self time by sorting every span (see stream_self) */
@@ -362,7 +363,7 @@ static int use_run(stats_ctx *c, size_t run) {
 
 static int stats_event(void *vctx, const dt_input *in, const dasf_trace_event *ev) {
     stats_ctx *c = vctx;
-    bool match = dt_filter_match(&c->after, ev);
+    bool match = !c->filtering || dt_filter_match(&c->after, ev);
     c->events += match;
     if (match && in->run != SIZE_MAX && use_run(c, in->run)) return oom();
     dasf_phase ph = ev->phase;
@@ -661,6 +662,7 @@ int dt_cmd_stats(int argc, char **argv) {
     dt_filter before;
     dt_filter_split(&f, &before, &c.after);
     c.pairs = dt_filter_wants_pairs(&c.after);
+    c.filtering = dt_filter_active(&c.after);
     const stats_ctx options = c; /* the command line, for a second pass */
     int st;
     for (;;) {
