@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # build.sh — the one entry point: install what is missing, configure, build, run.
 #
-#   ./build.sh demo            build Release, trace the stencil example, show the trace
+#   ./build.sh demo            build Release, trace the stencil example and (with
+#                              dasf-trace record) an unmodified one, show the traces
 #   ./build.sh test [PRESET]   build and run every test (ctest); PRESET defaults to
 #                              $DASF_PRESET or "debug" (release|debug|asan|tsan|clang)
 #   ./build.sh build [PRESET]  configure and build only
@@ -177,8 +178,8 @@ cmd_demo() {
     need_packages $PKGS_BUILD
     say "configure (demo: Release)"
     cmake --preset demo >/dev/null
-    say "build (stencil example, dasf-trace)"
-    cmake --build --preset demo -j "$JOBS" --target stencil dasf-trace
+    say "build (stencil and instrumented examples, dasf-trace, the preload library)"
+    cmake --build --preset demo -j "$JOBS" --target stencil instrumented dasf-trace dasf_preload
     local out="$ROOT/demo-out" bin="$ROOT/build/demo"
     local trace="$out/stencil.msgpack.zst" tool="$bin/tools/dasf-trace"
     mkdir -p "$out"
@@ -193,6 +194,14 @@ cmd_demo() {
     "$tool" export --chrome -o "$out/stencil.json" "$trace"
     "$tool" export --perfetto -o "$out/stencil.pftrace" "$trace"
     "$tool" timeline -o "$out/stencil.svg" "$trace"
+    # A program that does not call the library, built with -finstrument-functions:
+    # traced unchanged, its functions named when the trace is read.
+    local rtrace="$out/instrumented.msgpack.zst"
+    rm -f "$rtrace"
+    say "dasf-trace record: an unmodified -finstrument-functions program"
+    "$tool" record -o "$rtrace" -- "$bin/examples/instrumented"
+    say "dasf-trace stats --top 8 (function names resolved from the binary at read time)"
+    "$tool" stats --top 8 "$rtrace"
     cat <<MSG
 
 Demo done.  Files:
@@ -200,12 +209,14 @@ Demo done.  Files:
   Chrome JSON     $out/stencil.json
   Perfetto trace  $out/stencil.pftrace
   SVG timeline    $out/stencil.svg
+  recorded trace  $rtrace   (dasf-trace record, docs/RECORD.md)
 
 Open the .pftrace in https://ui.perfetto.dev (Open trace file): Perfetto's
 native format, about 10x smaller than the JSON.  The JSON opens there too and
 in chrome://tracing; open the SVG in any web browser.  Look closer with:
   $tool cat --name 'halo*' $trace | head
   $tool stats --by thread $trace
+  $tool stats --include quicksort --by thread $rtrace
 MSG
 }
 

@@ -41,7 +41,14 @@ def build(work):
     plain, instr = os.path.join(work, "rb-plain"), os.path.join(work, "rb-instr")
     sh(["cc", "-O2", "-g", src, "-o", plain])
     sh(["cc", "-O2", "-g", "-finstrument-functions", src, "-o", instr])
-    return plain, instr
+    clk = os.path.join(work, "clockcost")
+    sh(["cc", "-O2", os.path.join(ROOT, "bench", "record", "clockcost.c"), "-o", clk])
+    return plain, instr, clk
+
+
+def clock_floor(clk):
+    m = re.search(r"rdtsc ([\d.]+) gettime ([\d.]+)", sh([clk]).stdout)
+    return float(m.group(1)), float(m.group(2))
 
 
 def run(cmd):
@@ -91,7 +98,8 @@ def main():
     have_uftrace = shutil.which("uftrace") is not None
     work = tempfile.mkdtemp(prefix="dasf-record-bench-")
     try:
-        plain, instr = build(work)
+        plain, instr, clk = build(work)
+        floors = []
         n_empty = 200000 if a.quick else 2000000
         depth, reps_tree = (12, 2) if a.quick else (16, 6)
         loads = [
@@ -100,9 +108,9 @@ def main():
         ]
         results = []
         for title, args, check_fn in loads:
-            rows = {"plain": [], "none": [], "ours": [], "uftrace": []}
+            rows = {"plain": [], "none": [], "ours": [], "ours_big": [], "uftrace": []}
             walls = {k: [] for k in rows}
-            checks = {"ours": [], "uftrace": []}
+            checks = {"ours": [], "ours_big": [], "uftrace": []}
             calls = None
             for r in range(a.reps):
                 c, t, w = run([plain] + args)
@@ -119,6 +127,15 @@ def main():
                 if r == 0:
                     checks["ours"].append(count_ours(a.tool, trace, check_fn))
                 os.unlink(trace)
+                # a ring that holds the whole burst: the producer never waits for the writer
+                c, t, w = run([a.tool, "record", "-q", "--ring-size", "128M", "-o", trace, "--",
+                               instr] + args)
+                rows["ours_big"].append(t)
+                walls["ours_big"].append(w)
+                if r == 0:
+                    checks["ours_big"].append(count_ours(a.tool, trace, check_fn))
+                os.unlink(trace)
+                floors.append(clock_floor(clk))
                 if have_uftrace:
                     d = os.path.join(work, "uftrace-%d" % r)
                     c, t, w = run(["uftrace", "record", "--no-libcall", "-d", d, instr] + args)
@@ -129,7 +146,7 @@ def main():
                     shutil.rmtree(d, ignore_errors=True)
             # per-call overhead against the plain run of the same repetition
             per_call = {}
-            for k in ("none", "ours", "uftrace"):
+            for k in ("none", "ours", "ours_big", "uftrace"):
                 per_call[k] = [(t - p) / calls for t, p in zip(rows[k], rows["plain"])]
             # the expected count of the checked function
             expect = n_empty if check_fn == "empty" else None
@@ -139,11 +156,13 @@ def main():
                 "check_function": check_fn, "recorded_calls": checks,
                 "expected_calls": expect,
             })
-        print_table(results, have_uftrace)
+        fl = (med([f[0] for f in floors]), med([f[1] for f in floors]))
+        print_table(results, have_uftrace, fl)
         if a.out:
             os.makedirs(a.out, exist_ok=True)
             with open(os.path.join(a.out, "record.json"), "w") as f:
-                json.dump(results, f, indent=1)
+                json.dump({"results": results, "clock_floor_ns": {"rdtsc": fl[0],
+                           "clock_gettime": fl[1]}}, f, indent=1)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -152,29 +171,33 @@ def span(v):
     return "%.1f..%.1f" % (min(v), max(v)) if v else "-"
 
 
-def print_table(results, have_uftrace):
+def print_table(results, have_uftrace, fl):
     print("\nfunction tracing: per-call cost on the traced thread, ns "
           "(median over reps, min..max; minus the uninstrumented loop)")
-    print("%-36s %10s %18s %18s %18s %9s" % ("workload", "calls", "hooks only",
-                                            "dasf-trace record", "uftrace record",
-                                            "uftrace/ours"))
+    print("%-30s %8s %15s %19s %19s %19s %8s %8s" % (
+        "workload", "calls", "hooks only", "ours (4M ring)", "ours (128M ring)",
+        "uftrace record", "uft/ours", "uft/big"))
     for r in results:
         pc = r["per_call_ns"]
-        ours, uft, none = med(pc["ours"]), med(pc["uftrace"]), med(pc["none"])
-        ratio = "%.1fx" % (uft / ours) if have_uftrace and ours > 0 else "n/a"
-        print("%-36s %10d %8.1f %9s %8.1f %9s %8.1f %9s %9s" % (
-            r["workload"], r["calls"], none, span(pc["none"]), ours, span(pc["ours"]),
-            uft if have_uftrace else float("nan"), span(pc["uftrace"]), ratio))
+        ours, big, uft = med(pc["ours"]), med(pc["ours_big"]), med(pc["uftrace"])
+        rat = lambda x: "%.2fx" % (uft / x) if have_uftrace and x > 0 else "n/a"
+        print("%-30s %8d %6.1f %8s %7.1f %11s %7.1f %11s %7.1f %11s %8s %8s" % (
+            r["workload"][:30], r["calls"], med(pc["none"]), span(pc["none"]), ours,
+            span(pc["ours"]), big, span(pc["ours_big"]),
+            uft if have_uftrace else float("nan"), span(pc["uftrace"]), rat(ours), rat(big)))
+    print("\nclock floor on this machine (same run, median): rdtsc %.1f ns, clock_gettime %.1f ns;"
+          " every traced call reads the clock twice" % fl)
     print("\nwhole run (start-up + loop + writing the trace), ms, median:")
     for r in results:
         w = {k: med(v) / 1e6 for k, v in r["wall_ns"].items()}
-        print("  %-34s plain %.1f  no tracer %.1f  ours %.1f  uftrace %s" % (
-            r["workload"], w["plain"], w["none"], w["ours"],
+        print("  %-34s plain %.1f  no tracer %.1f  ours %.1f  ours/128M %.1f  uftrace %s" % (
+            r["workload"], w["plain"], w["none"], w["ours"], w["ours_big"],
             "%.1f" % w["uftrace"] if have_uftrace else "n/a"))
     print("\nlossless check (first repetition, calls of the checked function in the trace):")
     for r in results:
-        print("  %-34s %s: ours %s, uftrace %s%s" % (
+        print("  %-34s %s: ours %s, ours/128M %s, uftrace %s%s" % (
             r["workload"], r["check_function"], r["recorded_calls"]["ours"],
+            r["recorded_calls"]["ours_big"],
             r["recorded_calls"]["uftrace"] or "n/a",
             ", expected %d" % r["expected_calls"] if r["expected_calls"] else ""))
 

@@ -435,6 +435,9 @@ static void default_init(void) {
     r = env_long("DASF_COMPRESSION", 0, 19, &v);
     if (r < 0) return;
     if (r > 0) o.compression_level = (int)v;
+    r = env_long("DASF_RING_CAPACITY", 1L << 16, 1L << 30, &v); /* power of two: create checks */
+    if (r < 0) return;
+    if (r > 0) o.ring_capacity = (size_t)v;
     r = env_long("DASF_FOLLOW_SYMLINKS", 0, 1, &v);
     if (r < 0) return;
     if (r > 0) o.follow_symlinks = v != 0;

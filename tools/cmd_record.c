@@ -58,6 +58,8 @@ static const char record_help[] =
     "                         10us, 1ms, 0.5s)\n"
     "      --no-functions     ignore -finstrument-functions hooks\n"
     "      --overflow MODE    block (default: lossless) or drop\n"
+    "      --ring-size SIZE   per-thread ring (power of two, 64K..1G, default 4M):\n"
+    "                         bursts up to SIZE/32 calls never wait for the writer\n"
     "  -q, --quiet            no summary\n"
     "\n"
     "Exit status: CMD's (or CMD's signal); 2 when the options or the output\n"
@@ -72,6 +74,7 @@ enum {
     OPT_MINDUR,
     OPT_NOFUNC,
     OPT_OVERFLOW,
+    OPT_RING,
 };
 
 typedef struct rec_opts {
@@ -82,6 +85,7 @@ typedef struct rec_opts {
     long long max_depth;
     long long min_ns;
     const char *overflow;
+    long long ring;
 } rec_opts;
 
 /* "10us" → 10000; plain numbers are seconds (as --from/--to). */
@@ -127,6 +131,19 @@ static int rec_option(void *ctx, int opt, const char *arg) {
             return dt_usage("--min-duration wants a duration like 500ns, 10us, 1ms, 0.5s; got '%s'",
                             arg);
         return 1;
+    case OPT_RING: {
+        char *end;
+        errno = 0;
+        long long v = strtoll(arg, &end, 10);
+        long long mul = !*end ? 1 : !strcmp(end, "K") ? 1 << 10 : !strcmp(end, "M") ? 1 << 20
+                                  : !strcmp(end, "G") ? 1 << 30 : 0;
+        if (end == arg || errno || mul == 0 || v <= 0 || v > (1LL << 30) / mul ||
+            ((v * mul) & (v * mul - 1)) || v * mul < (1 << 16))
+            return dt_usage("--ring-size wants a power of two from 64K to 1G (e.g. 64M), got '%s'",
+                            arg);
+        o->ring = v * mul;
+        return 1;
+    }
     case OPT_OVERFLOW:
         if (strcmp(arg, "block") && strcmp(arg, "drop"))
             return dt_usage("--overflow is block or drop, not '%s'", arg);
@@ -243,6 +260,7 @@ static void child(int fd, const rec_opts *o, const char *preload, const char *ma
     if (o->min_ns) set_num("DASF_RECORD_MIN_NS", o->min_ns);
     if (o->no_functions) setenv("DASF_RECORD_FUNCTIONS", "0", 1);
     if (o->overflow) setenv("DASF_OVERFLOW", o->overflow, 1);
+    if (o->ring) set_num("DASF_RING_CAPACITY", o->ring);
     /* Function tracing records tens of millions of events per second: wake
      * the flusher every 64 Ki records, not every 5000 (docs/RUNTIME.md). */
     setenv("DASF_COMMIT_THRESHOLD", "65536", 0);
@@ -368,6 +386,7 @@ int dt_cmd_record(int argc, char **argv) {
         {"min-duration", 1, NULL, OPT_MINDUR},
         {"no-functions", 0, NULL, OPT_NOFUNC},
         {"overflow", 1, NULL, OPT_OVERFLOW},
+        {"ring-size", 1, NULL, OPT_RING},
         {0},
     };
     rec_opts o;

@@ -689,6 +689,8 @@ DASF_API void dasf_set_wait_hooks(dasf_wait_hook before_wait, dasf_wait_hook aft
  *    DASF_COMPRESSION       0 legacy, 1..19 archive (default: by the file
  *                           name, see DASF_COMPRESSION_AUTO)
  *    DASF_OVERFLOW          "block" or "drop"
+ *    DASF_RING_CAPACITY     bytes per thread ring (power of two, 64 KiB..1 GiB)
+ *    DASF_COMMIT_SIGNALS, DASF_SIGNAL_TIMEOUT   see dasf_commit_on_signals()
  *    DASF_FOLLOW_SYMLINKS   "1": follow a symbolic link at DASF_TRACE_FILE
  *                           (default "0": refuse it, see dasf_file_db_open)
  *  @return the profiler, or NULL when tracing is off or misconfigured
