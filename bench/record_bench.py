@@ -111,6 +111,7 @@ def main():
             rows = {"plain": [], "none": [], "ours": [], "ours_big": [], "uftrace": []}
             walls = {k: [] for k in rows}
             checks = {"ours": [], "ours_big": [], "uftrace": []}
+            sizes = {"ours": [], "uftrace": []}
             calls = None
             for r in range(a.reps):
                 c, t, w = run([plain] + args)
@@ -126,6 +127,7 @@ def main():
                 walls["ours"].append(w)
                 if r == 0:
                     checks["ours"].append(count_ours(a.tool, trace, check_fn))
+                sizes["ours"].append(os.path.getsize(trace))
                 os.unlink(trace)
                 # a ring that holds the whole burst: the producer never waits for the writer
                 c, t, w = run([a.tool, "record", "-q", "--ring-size", "128M", "-o", trace, "--",
@@ -143,6 +145,8 @@ def main():
                     walls["uftrace"].append(w)
                     if r == 0:
                         checks["uftrace"].append(count_uftrace(d, check_fn))
+                    sizes["uftrace"].append(sum(os.path.getsize(os.path.join(dp, f))
+                                                for dp, _, fs in os.walk(d) for f in fs))
                     shutil.rmtree(d, ignore_errors=True)
             # per-call overhead against the plain run of the same repetition
             per_call = {}
@@ -153,7 +157,7 @@ def main():
             results.append({
                 "workload": title, "calls": calls, "reps": a.reps,
                 "loop_ns": rows, "wall_ns": walls, "per_call_ns": per_call,
-                "check_function": check_fn, "recorded_calls": checks,
+                "check_function": check_fn, "recorded_calls": checks, "trace_bytes": sizes,
                 "expected_calls": expect,
             })
         fl = (med([f[0] for f in floors]), med([f[1] for f in floors]))
@@ -193,6 +197,12 @@ def print_table(results, have_uftrace, fl):
         print("  %-34s plain %.1f  no tracer %.1f  ours %.1f  ours/128M %.1f  uftrace %s" % (
             r["workload"], w["plain"], w["none"], w["ours"], w["ours_big"],
             "%.1f" % w["uftrace"] if have_uftrace else "n/a"))
+    print("\ntrace size on disk, bytes per call, median:")
+    for r in results:
+        sz = r["trace_bytes"]
+        print("  %-34s ours %.2f  uftrace %s" % (
+            r["workload"], med(sz["ours"]) / r["calls"],
+            "%.2f" % (med(sz["uftrace"]) / r["calls"]) if sz["uftrace"] else "n/a"))
     print("\nlossless check (first repetition, calls of the checked function in the trace):")
     for r in results:
         print("  %-34s %s: ours %s, ours/128M %s, uftrace %s%s" % (

@@ -120,4 +120,11 @@ if [ -x "$BUILD/tools/dasf-trace" ]; then args+=(--cli "$BUILD/tools/dasf-trace"
 if [ -n "$NO_LTTNG" ]; then args+=(--no-lttng "$NO_LTTNG"); fi
 status=0
 "$PY" "$ROOT/bench/run.py" "${args[@]}" "$@" || status=$?
+# Function tracing (docs/RECORD.md): dasf-trace record vs uftrace record vs the
+# uninstrumented build, same run; uftrace comes from Debian (PKGS_BENCH).
+if [ -x "$BUILD/tools/dasf-trace" ]; then
+    rb=(--tool "$BUILD/tools/dasf-trace" --out "$OUT")
+    case " $* " in *" --quick "*) rb+=(--quick) ;; esac
+    "$PY" "$ROOT/bench/record_bench.py" "${rb[@]}" || status=$?
+fi
 exit $status
