@@ -262,8 +262,13 @@ static void child(int fd, const rec_opts *o, const char *preload, const char *ma
     if (o->overflow) setenv("DASF_OVERFLOW", o->overflow, 1);
     if (o->ring) set_num("DASF_RING_CAPACITY", o->ring);
     /* Function tracing records tens of millions of events per second: wake
-     * the flusher every 64 Ki records, not every 5000 (docs/RUNTIME.md). */
-    setenv("DASF_COMMIT_THRESHOLD", "65536", 0);
+     * the flusher every 64 Ki records, not every 5000 (docs/RUNTIME.md); with
+     * a larger ring, when it is half full (a burst that fits is written
+     * after it, or at the 1 s background flush, not while it runs). */
+    long long thresh = o->ring > (4LL << 20) ? o->ring / 64 : 65536;
+    char tb[32];
+    snprintf(tb, sizeof tb, "%lld", thresh);
+    setenv("DASF_COMMIT_THRESHOLD", tb, 0);
     execvp(cmd[0], cmd);
     int e = errno;
     char msg[PATH_MAX + 64];
