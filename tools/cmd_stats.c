@@ -225,19 +225,24 @@ static void add_self(stats_ctx *c, size_t gi, int64_t self) {
     c->scope_total[g->scope] = dt_add_ns(c->scope_total[g->scope], self);
 }
 
+/* Makes *arr (of *cap elements of sz bytes) hold index, new ones zeroed. */
+static int grow_zeroed(void **arr, size_t *cap, size_t index, size_t sz) {
+    if (index < *cap) return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n <= index)
+        n *= 2;
+    char *p = realloc(*arr, n * sz);
+    if (!p) return -1;
+    memset(p + *cap * sz, 0, (n - *cap) * sz);
+    *arr = p;
+    *cap = n;
+    return 0;
+}
+
 /* @return 0, -1 out of memory, STATS_RESTART when the order does not allow
  * streaming. */
 static int stream_self(stats_ctx *c, size_t thread, int64_t s, int64_t e, size_t gi) {
-    if (thread >= c->n_ts) {
-        size_t cap = c->n_ts ? c->n_ts : 16;
-        while (cap <= thread)
-            cap *= 2;
-        thread_self *t = realloc(c->ts, cap * sizeof *t);
-        if (!t) return -1;
-        memset(t + c->n_ts, 0, (cap - c->n_ts) * sizeof *t);
-        c->ts = t;
-        c->n_ts = cap;
-    }
+    if (grow_zeroed((void **)&c->ts, &c->n_ts, thread, sizeof *c->ts)) return -1;
     thread_self *t = &c->ts[thread];
     if (t->any && e < t->last_end) return STATS_RESTART; /* not in end order */
     int64_t child = 0;
@@ -346,16 +351,7 @@ static int status(int rc) {
 
 /* Notes that run `run` contributed to the table. */
 static int use_run(stats_ctx *c, size_t run) {
-    if (run >= c->cap_run_used) {
-        size_t cap = c->cap_run_used ? c->cap_run_used : 16;
-        while (cap <= run)
-            cap *= 2;
-        bool *u = realloc(c->run_used, cap * sizeof *u);
-        if (!u) return -1;
-        memset(u + c->cap_run_used, 0, (cap - c->cap_run_used) * sizeof *u);
-        c->run_used = u;
-        c->cap_run_used = cap;
-    }
+    if (grow_zeroed((void **)&c->run_used, &c->cap_run_used, run, sizeof *c->run_used)) return -1;
     if (!c->run_used[run]) c->n_runs_used++;
     c->run_used[run] = true;
     return 0;
