@@ -103,6 +103,21 @@ static int every_verb(const char *path) {
     return damaged;
 }
 
+/* An instant event named name with args kv[0..n) (int pid/tid 0, no id). */
+static dasf_trace_event instant_event(const char *name, dasf_kv *kv, uint32_t n) {
+    dasf_trace_event e;
+    memset(&e, 0, sizeof e);
+    e.name = name;
+    e.phase = DASF_PHASE_INSTANT;
+    e.process_id.type = DASF_VAL_INT;
+    e.thread_id.type = DASF_VAL_INT;
+    e.id.type = DASF_VAL_NIL;
+    e.args.type = DASF_VAL_MAP;
+    e.args.v.map.items = kv;
+    e.args.v.map.n = n;
+    return e;
+}
+
 /* ---- 1. every index is checked against its own table --------------------- */
 
 Test(hostile, schema_keys_checked_against_the_table_they_index) {
@@ -138,18 +153,9 @@ Test(hostile, non_string_arg_keys_print_their_value) {
     kv[1].key.type = DASF_VAL_NIL;
     kv[1].val.type = DASF_VAL_BOOL;
     kv[1].val.v.b = true;
-    dasf_trace_event e;
-    memset(&e, 0, sizeof e);
-    e.name = "k";
-    e.phase = DASF_PHASE_INSTANT;
+    dasf_trace_event e = instant_event("k", kv, 2);
     e.timestamp = 1.0;
     e.timestamp_ns = 1000000000;
-    e.process_id.type = DASF_VAL_INT;
-    e.thread_id.type = DASF_VAL_INT;
-    e.id.type = DASF_VAL_NIL;
-    e.args.type = DASF_VAL_MAP;
-    e.args.v.map.items = kv;
-    e.args.v.map.n = 2;
     cr_assert_eq(dasf_writer_add(w, &e), 0);
     cr_assert_eq(dasf_writer_close(w), 0);
     char *out = NULL;
@@ -223,14 +229,7 @@ Test(hostile, verify_names_each_damaged_region) {
     o.commit_threshold = 1;
     dasf_writer *w = NULL;
     cr_assert_eq(dasf_writer_open(&w, good, &o), 0);
-    dasf_trace_event e;
-    memset(&e, 0, sizeof e);
-    e.name = "x";
-    e.phase = DASF_PHASE_INSTANT;
-    e.process_id.type = DASF_VAL_INT;
-    e.thread_id.type = DASF_VAL_INT;
-    e.id.type = DASF_VAL_NIL;
-    e.args.type = DASF_VAL_MAP;
+    dasf_trace_event e = instant_event("x", NULL, 0);
     cr_assert_eq(dasf_writer_add(w, &e), 0);
     cr_assert_eq(dasf_writer_close(w), 0);
     size_t n = 0;
@@ -603,16 +602,7 @@ Test(hostile, the_largest_event_a_writer_accepts_reads_back) {
     kv.val.type = DASF_VAL_ARRAY;
     kv.val.v.array.items = items;
     kv.val.v.array.n = (uint32_t)fit;
-    dasf_trace_event te;
-    memset(&te, 0, sizeof te);
-    te.name = "big";
-    te.phase = DASF_PHASE_INSTANT;
-    te.process_id.type = DASF_VAL_INT;
-    te.thread_id.type = DASF_VAL_INT;
-    te.id.type = DASF_VAL_NIL;
-    te.args.type = DASF_VAL_MAP;
-    te.args.v.map.items = &kv;
-    te.args.v.map.n = 1;
+    dasf_trace_event te = instant_event("big", &kv, 1);
     cr_assert_eq(dasf_writer_add(w, &te), 0);
     kv.val.v.array.n = (uint32_t)(DASF_MAX_EVENT_BYTES + 16);
     items = realloc(items, (DASF_MAX_EVENT_BYTES + 16) * sizeof *items);
@@ -646,16 +636,7 @@ Test(hostile, writers_cut_chunks_within_the_bounds) {
     kv.val.type = DASF_VAL_STR;
     kv.val.v.str.ptr = text;
     kv.val.v.str.len = 500;
-    dasf_trace_event te;
-    memset(&te, 0, sizeof te);
-    te.name = "e";
-    te.phase = DASF_PHASE_INSTANT;
-    te.process_id.type = DASF_VAL_INT;
-    te.thread_id.type = DASF_VAL_INT;
-    te.id.type = DASF_VAL_NIL;
-    te.args.type = DASF_VAL_MAP;
-    te.args.v.map.items = &kv;
-    te.args.v.map.n = 1;
+    dasf_trace_event te = instant_event("e", &kv, 1);
     enum { N = 40000 };
     for (int i = 0; i < N; i++) {
         te.timestamp_ns = i;
