@@ -23,7 +23,8 @@ PRESETS="release debug asan tsan clang"
 
 # Packages every build needs, then what each mode adds.
 PKGS_BUILD="build-essential cmake pkg-config liburcu-dev libzstd-dev libmsgpack-dev libjansson-dev zlib1g-dev libdeflate-dev zstd libdw-dev"
-PKGS_TEST="libcriterion-dev python3 python3-msgpack python3-lxml python3-portalocker protobuf-compiler python3-protobuf"
+PKGS_TEST="libcriterion-dev python3 python3-msgpack python3-lxml python3-portalocker protobuf-compiler python3-protobuf
+libopenmpi-dev openmpi-bin gfortran"
 PKGS_BENCH="liblttng-ust-dev lttng-tools uftrace"
 # The Python package (python/) and its tests: build deps, then what the suite imports.
 PKGS_PY="python3-dev python3-setuptools python3-pip python3-wheel python3-pytest python3-pandas

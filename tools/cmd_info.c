@@ -7,6 +7,7 @@
  * chunk metadata and from "dasf.dropped" events).  Memory grows only with
  * the number of distinct runs, processes and threads.
  */
+#include "align.h"
 #include "common.h"
 #include "runs.h"
 
@@ -252,6 +253,30 @@ static void print_info(const char *path, info_ctx *c, const dasf_trace_stats *st
            c->dropped_meta, c->dropped_events);
 }
 
+/* The MPI ranks of the file, from its clock samples (align.h): each rank's
+ * offset to rank 0 and its uncertainty (half the kept round trip). */
+static int print_ranks(char *path) {
+    dt_align *a;
+    if (dt_align_create(&a, &path, 1)) return DT_FAIL;
+    size_t n;
+    const dt_sync_proc *p = dt_align_procs(a, &n);
+    if (!n) return DT_OK;
+    printf("  ranks       %zu of %lld (MPI; clock offsets to rank 0, +- rtt/2)\n", n,
+           (long long)p[n - 1].size);
+    for (size_t i = 0; i < n; i++) {
+        printf("    rank %lld: pid %lld on %s, offset", (long long)p[i].rank, (long long)p[i].pid,
+               p[i].host[0] ? p[i].host : "?");
+        for (size_t k = 0; k < p[i].n; k++) {
+            char u[32];
+            printf("%s %+.9f s +- %s", k ? "," : "", (double)p[i].pts[k].offset_ns / 1e9,
+                   dt_format_duration(u, sizeof u, (double)p[i].pts[k].rtt_ns / 2));
+        }
+        printf("\n");
+    }
+    dt_align_free(a);
+    return DT_OK;
+}
+
 static void free_ctx(info_ctx *c) {
     dt_strmap_free(&c->procs_map);
     dt_strmap_free(&c->threads_map);
@@ -307,6 +332,7 @@ int dt_cmd_info(int argc, char **argv) {
         dasf_trace_get_stats(t, &st);
         if (i > first) printf("\n");
         print_info(argv[i], &c, &st, &runs, (size_t)(i - first), filtering);
+        if (print_ranks(argv[i]) != DT_OK) status = DT_FAIL;
         if (st.chunks_damaged || st.bytes_damaged) status = DT_FAIL;
         dasf_trace_close(t);
         free_ctx(&c);

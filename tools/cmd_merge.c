@@ -134,6 +134,7 @@ int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, cons
     if (f) raw = *f;
     else memset(&raw, 0, sizeof raw);
     raw.no_symbols = true;
+    raw.no_align = true; /* the samples travel with the events: readers align */
     int status = dt_each_event(files, n, &raw, copy_event, NULL, &c);
     rc = dasf_writer_close(c.w);
     if (rc < 0) {

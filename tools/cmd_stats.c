@@ -11,6 +11,7 @@
  * and sorted once at the end (self_times).  40 bytes per span in all, the
  * only memory that grows with the trace.
  */
+#include "align.h"
 #include "common.h"
 #include "metanames.h"
 #include "runs.h"
@@ -31,7 +32,8 @@ static const char stats_help[] =
     "recent open B of its thread; threads with B events and no E (the Python\n"
     "module writes its ends as B) are read as B/B pairs and said so;\n"
     "unmatched ones are reported.\n\n"
-    "  --by KEY      name (default), thread or process: one row per name and\n"
+    "  --by KEY      name (default), thread, process or rank (MPI traces, from\n"
+    "                their clock samples): one row per name and\n"
     "                thread (or process); share is then within that thread\n"
     "                (process), like DASF's per-thread table; the names\n"
     "                thread_name/process_name metadata gave are shown\n"
@@ -41,7 +43,10 @@ static const char stats_help[] =
     "--from/--to select the spans that overlap the window (whole spans: a B/E\n"
     "pair crossing the window's edge counts in full).\n\n";
 
-enum { BY_NAME, BY_THREAD, BY_PROCESS };
+enum { BY_NAME, BY_THREAD, BY_PROCESS, BY_RANK };
+
+/* Scope columns of a row: process and thread, process, or rank. */
+#define NSCOPE(c) ((c)->by == BY_THREAD ? 2 : (c)->by == BY_NAME ? 0 : 1)
 enum { SORT_TOTAL, SORT_COUNT, SORT_MEAN, SORT_P50, SORT_P95, SORT_MAX, SORT_SELF, SORT_NAME };
 enum { OPT_BY = DT_OPT_VERB, OPT_SORT, OPT_TOP, OPT_CSV };
 
@@ -59,6 +64,7 @@ typedef struct group {
 
 typedef struct stats_ctx {
     int by, sort;
+    struct dt_align *align; /* --by rank: the processes' MPI ranks (align.h) */
     long long top;
     bool csv;
     dt_strmap groups_map;
@@ -98,8 +104,10 @@ static int stats_option(void *vctx, int opt, const char *arg) {
             c->by = BY_THREAD;
         else if (!strcmp(arg, "process"))
             c->by = BY_PROCESS;
+        else if (!strcmp(arg, "rank"))
+            c->by = BY_RANK;
         else
-            return dt_usage("--by wants name, thread or process, got '%s'", arg);
+            return dt_usage("--by wants name, thread, process or rank, got '%s'", arg);
         return 1;
     case OPT_SORT:
         for (int i = 0; i < 8; i++)
@@ -336,6 +344,13 @@ static int oom(void) {
 /* "pid" or "pid\ttid" (--by) into buf; returns the scope's length. */
 static size_t scope_text(const stats_ctx *c, const char *pid, const char *tid, char *buf) {
     if (c->by == BY_NAME) return buf[0] = 0, 0;
+    if (c->by == BY_RANK) { /* the rank its clock samples name, else its pid */
+        char *end;
+        long long v = strtoll(pid, &end, 10);
+        int64_t rank = *end || end == pid ? -1 : dt_align_rank_of(c->align, v);
+        return (size_t)(rank >= 0 ? sprintf(buf, "rank %lld", (long long)rank)
+                                  : sprintf(buf, "pid %.40s", pid));
+    }
     size_t plen = strlen(pid);
     memcpy(buf, pid, plen + 1);
     if (c->by == BY_PROCESS) return plen;
@@ -490,7 +505,7 @@ static void finish_groups(stats_ctx *c) {
 static void split_label(const stats_ctx *c, const group *g, char *cols[3]) {
     char *s = g->label;
     cols[0] = cols[1] = NULL;
-    for (int i = 0; i < (c->by == BY_THREAD ? 2 : c->by == BY_PROCESS ? 1 : 0); i++) {
+    for (int i = 0; i < NSCOPE(c); i++) {
         cols[i] = s;
         s = strchr(s, '\t');
         *s++ = 0;
@@ -522,6 +537,7 @@ static const char *scope_name(const stats_ctx *c, char *const cols[3]) {
 static void print_csv(stats_ctx *c, size_t rows) {
     if (c->by == BY_THREAD) fputs("process_id,thread_id,thread_name,", stdout);
     if (c->by == BY_PROCESS) fputs("process_id,process_name,", stdout);
+    if (c->by == BY_RANK) fputs("rank,", stdout);
     puts("name,count,total_s,self_s,mean_s,p50_s,p95_s,max_s,share_percent");
     for (size_t i = 0; i < rows; i++) {
         group *g = &c->groups[i];
@@ -532,7 +548,7 @@ static void print_csv(stats_ctx *c, size_t rows) {
                 csv_field(cols[k]);
                 putchar(',');
             }
-        if (c->by != BY_NAME) {
+        if (c->by == BY_THREAD || c->by == BY_PROCESS) {
             const char *n = scope_name(c, cols);
             csv_field(n ? n : "");
             putchar(',');
@@ -558,7 +574,7 @@ static void print_table(stats_ctx *c, size_t rows) {
         dt_err("out of memory");
         return;
     }
-    int nscope = c->by == BY_THREAD ? 2 : c->by == BY_PROCESS ? 1 : 0;
+    int nscope = NSCOPE(c);
     for (size_t i = 0; i < rows; i++) {
         split_label(c, &c->groups[i], cols[i]);
         for (int k = 0; k < nscope; k++) { /* the id, with its recorded name: "main (1)" */
@@ -574,7 +590,7 @@ static void print_table(stats_ctx *c, size_t rows) {
     }
     static const char *scope_hdr[] = {"process", "thread"};
     for (int k = 0; k < nscope; k++)
-        printf("%-*s  ", wscope[k], scope_hdr[k]);
+        printf("%-*s  ", wscope[k], c->by == BY_RANK ? "rank" : scope_hdr[k]);
     printf("%-*s %9s", wname, "name", hdr[0]);
     for (int k = 1; k < 7; k++)
         printf(" %12s", hdr[k]);
@@ -659,6 +675,14 @@ int dt_cmd_stats(int argc, char **argv) {
     dt_filter_split(&f, &before, &c.after);
     c.pairs = dt_filter_wants_pairs(&c.after);
     c.filtering = dt_filter_active(&c.after);
+    if (c.by == BY_RANK) {
+        if (dt_align_create(&c.align, argv + first, argc - first)) return oom();
+        if (!c.align) {
+            dt_err("--by rank: no MPI clock samples in these files (traces of "
+                   "libdasf-profiler-mpi name each process's rank; docs/MPI.md)");
+            return DT_FAIL;
+        }
+    }
     const stats_ctx options = c; /* the command line, for a second pass */
     int st;
     for (;;) {
@@ -695,6 +719,7 @@ int dt_cmd_stats(int argc, char **argv) {
     report_runs(&c, c.csv ? stderr : stdout, c.csv ? "dasf-trace stats: " : "");
     fflush(stdout);
     if (dt_window_report(&f) != DT_OK) st = DT_FAIL;
+    dt_align_free(c.align);
     free_ctx(&c);
     return dt_finish_stdout(st);
 }

@@ -141,6 +141,7 @@ enum {
     DT_OPT_INCLUDE,
     DT_OPT_EXCLUDE,
     DT_OPT_NO_SYMBOLS,
+    DT_OPT_NO_ALIGN,
     DT_OPT_VERB = 0x200,
 };
 #define DT_FILTER_LONGOPTS                                                                         \
@@ -149,7 +150,8 @@ enum {
         {"from", 1, NULL, DT_OPT_FROM}, {"to", 1, NULL, DT_OPT_TO}, {"run", 1, NULL, DT_OPT_RUN},  \
         {"include", 1, NULL, DT_OPT_INCLUDE}, {"exclude", 1, NULL, DT_OPT_EXCLUDE}, {              \
         "no-symbols", 0, NULL, DT_OPT_NO_SYMBOLS                                                   \
-    }
+    }                                                                                              \
+    , {"no-align", 0, NULL, DT_OPT_NO_ALIGN}
 
 #define DT_MAX_FILTER_VALUES 32
 
@@ -171,6 +173,7 @@ struct dt_filter {
     const regex_t *include[DT_MAX_FILTER_VALUES], *exclude[DT_MAX_FILTER_VALUES];
     size_t n_include, n_exclude;
     bool no_symbols; /* --no-symbols: keep function addresses as recorded */
+    bool no_align;   /* --no-align: MPI ranks' times as recorded (align.h) */
 };
 
 /* The time window of the command line: how it was given, and what was

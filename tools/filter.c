@@ -32,7 +32,10 @@ const char dt_filter_help[] =
     "                   them when repeated); metadata events always pass\n"
     "  --exclude REGEX  drop events whose name matches\n"
     "  --no-symbols     keep the function addresses of `dasf-trace record` traces\n"
-    "                   as recorded (default: resolved to names at read time)\n";
+    "                   as recorded (default: resolved to names at read time)\n"
+    "  --no-align       times of MPI ranks as each rank's clock recorded them\n"
+    "                   (default: on rank 0's clock, from the traces' clock\n"
+    "                   samples; docs/MPI.md)\n";
 
 /* Compiled --include/--exclude regexes: a static pool, so they live (and
  * stay reachable) as long as the process. */
@@ -147,6 +150,7 @@ int dt_filter_option(dt_filter *f, int opt, const char *arg) {
     case DT_OPT_INCLUDE: return add_regex(f->include, &f->n_include, arg, "include");
     case DT_OPT_EXCLUDE: return add_regex(f->exclude, &f->n_exclude, arg, "exclude");
     case DT_OPT_NO_SYMBOLS: f->no_symbols = true; return 1;
+    case DT_OPT_NO_ALIGN: f->no_align = true; return 1;
     case DT_OPT_FROM:
         rc = parse_when(arg, "from", &f->from_ns, &the_window.from_rel);
         f->has_from = true;

@@ -5,6 +5,7 @@
  * its whole chunks are still used, and the verb exits 1 so scripts notice.
  */
 #include "common.h"
+#include "align.h"
 #include "runs.h"
 
 #include <inttypes.h>
@@ -97,7 +98,9 @@ int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_f
     if (!runs && f && f->n_runs) runs = &local;
     bool symbols = f && !f->no_symbols;
     dt_symbols *syms = NULL;
-    dasf_trace_event renamed;
+    dasf_trace_event renamed, aligned;
+    dt_align *align = NULL; /* MPI ranks onto rank 0's clock (align.h) */
+    if (!(f && f->no_align) && dt_align_create(&align, files, n)) return DT_FAIL;
     for (int i = 0; i < n; i++) {
         dt_input in = {files[i], (size_t)i, NULL, DASF_LAYOUT_EMPTY, SIZE_MAX};
         if (dt_open(files[i], &in.trace) != DT_OK) {
@@ -131,6 +134,7 @@ int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_f
             }
             if (symbols && ev->phase != DASF_PHASE_METADATA)
                 ev = symbolize(&syms, files, n, ev, &renamed);
+            if (align) ev = dt_align_event(align, in.trace, ev, &aligned);
             if (win && ev->phase != DASF_PHASE_METADATA) dt_window_seen(f, ev);
             if (filtering && !dt_filter_match(f, ev)) continue;
             if (win && (f->has_from || f->has_to)) win->hits++;
@@ -150,6 +154,7 @@ int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_f
         if (rc != 0) {
             dt_runs_free(&local);
             dt_symbols_free(syms);
+            dt_align_free(align);
             return rc;
         }
     }
@@ -164,6 +169,7 @@ int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_f
     }
     dt_runs_free(&local);
     dt_symbols_free(syms);
+    dt_align_free(align);
     return status;
 }
 
