@@ -1578,8 +1578,16 @@ Test(cli_windows, timeline_zoom_nests_clips_and_labels, .init = setup, .fini = t
     cr_assert(strstr(svg, "3.000 s .. 8.000 s (5.000 s) from the trace start t0 = "
                           "@0.000000000 s"),
               "%s", svg);
-    cr_assert(strstr(svg, "text-anchor=\"middle\">3 s</text>") &&
-                  strstr(svg, "text-anchor=\"middle\">8 s</text>"),
+    cr_assert(strstr(svg, "text-anchor=\"middle\">3.0 s</text>") &&
+                  strstr(svg, "text-anchor=\"middle\">3.5 s</text>") &&
+                  strstr(svg, "text-anchor=\"middle\">8.0 s</text>"),
+              "%s", svg);
+    free(svg);
+    /* deep zoom far from t0: labels in the unit of the time shown (not 8000100 us) */
+    cr_assert_eq(run_cli(NULL, NULL, "timeline -o deep.svg --from 8s --to 8001ms cut.zst"), 0);
+    svg = read_text("deep.svg");
+    cr_assert(strstr(svg, "text-anchor=\"middle\">8.0000 s</text>") &&
+                  strstr(svg, "text-anchor=\"middle\">8.0001 s</text>"),
               "%s", svg);
     free(svg);
 }

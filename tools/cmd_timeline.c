@@ -562,20 +562,24 @@ static void xml_text(FILE *o, const char *s, size_t max_chars) {
     }
 }
 
-/* Picks the axis unit for a span and a "nice" tick step (1, 2, 5 x 10^k). */
-static void axis_units(double span_ns, double *step, double *unit, const char **uname) {
-    if (span_ns < 2e3)
+/* The axis unit for times up to ns (ns, us, ms or s). */
+static void axis_unit(double ns, double *unit, const char **uname) {
+    if (ns < 2e3)
         *unit = 1, *uname = "ns";
-    else if (span_ns < 2e6)
+    else if (ns < 2e6)
         *unit = 1e3, *uname = "\xc2\xb5s";
-    else if (span_ns < 2e9)
+    else if (ns < 2e9)
         *unit = 1e6, *uname = "ms";
     else
         *unit = 1e9, *uname = "s";
+}
+
+/* A "nice" tick step (1, 2, 5 x 10^k) for about ten ticks over span_ns. */
+static double axis_step(double span_ns) {
     double raw = span_ns / 10;
     double p = pow(10, floor(log10(raw > 0 ? raw : 1)));
     double m = raw / p;
-    *step = (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
 }
 
 static void fmt_num(char *b, size_t n, double v) {
@@ -583,26 +587,31 @@ static void fmt_num(char *b, size_t n, double v) {
 }
 
 /* Ticks at round times from the trace start (t0), labelled with them, so
- * a zoomed view shows the times to type for --from/--to. */
+ * a zoomed view shows the times to type for --from/--to.  The label unit
+ * follows the largest time shown (800.1 ms, not 800100 us), with the
+ * decimals the step needs. */
 static void draw_axis(tl_ctx *c, FILE *o, int top, int bottom) {
-    double span = dt_span_ns(c->from, c->to), step, unit;
+    double span = dt_span_ns(c->from, c->to), step = axis_step(span), unit;
     const char *uname;
-    axis_units(span, &step, &unit, &uname);
     double lo = dt_span_ns(c->t0, c->from); /* the window, in ns from t0 */
-    /* the label unit must resolve the step and show the offset */
+    double far = fabs(lo) > fabs(lo + span) ? fabs(lo) : fabs(lo + span);
+    axis_unit(far > span ? far : span, &unit, &uname);
+    int decimals = 0;
+    while (decimals < 9 && step / unit * pow(10, decimals) < 0.999)
+        decimals++;
     double first = ceil(lo / step - 1e-9) * step;
     fprintf(o, "<g class=\"axis\">\n");
     fprintf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>\n", LABEL_W, top,
             LABEL_W + c->plot_w, top);
     for (double t = first; t <= lo + span + step * 1e-9; t += step) {
         double x = LABEL_W + (t - lo) / c->ns_per_px;
-        char b[64];
-        fmt_num(b, sizeof b, fabs(t / unit) < 1e-9 ? 0 : t / unit);
+        double v = t / unit;
+        if (fabs(v) < 0.5 * pow(10, -decimals)) v = 0; /* no "-0.0" */
         fprintf(o,
                 "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e4e4e4\"/>"
                 "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#444\"/>"
-                "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s %s</text>\n",
-                x, top, x, bottom, x, top - 4, x, top, x, top - 7, b, uname);
+                "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.*f %s</text>\n",
+                x, top, x, bottom, x, top - 4, x, top, x, top - 7, decimals, v, uname);
     }
     fprintf(o, "</g>\n");
 }
