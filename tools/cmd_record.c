@@ -58,6 +58,10 @@ static const char record_help[] =
     "                         10us, 1ms, 0.5s)\n"
     "      --no-functions     ignore -finstrument-functions hooks\n"
     "      --overflow MODE    block (default: lossless) or drop\n"
+    "      --mpi              an MPI program under mpirun (mpirun -np N dasf-trace\n"
+    "                         record --mpi -- ./app): every MPI call is recorded by\n"
+    "                         libdasf-profiler-mpi (docs/MPI.md); %r in PATTERN is\n"
+    "                         the rank (default dasf-mpi-%n-rank%r.msgpack.zst)\n"
     "      --ring-size SIZE   per-thread ring (power of two, 64K..1G, default 4M):\n"
     "                         bursts up to SIZE/32 calls never wait for the writer\n"
     "  -q, --quiet            no summary\n"
@@ -75,6 +79,7 @@ enum {
     OPT_NOFUNC,
     OPT_OVERFLOW,
     OPT_RING,
+    OPT_MPI,
 };
 
 typedef struct rec_opts {
@@ -86,6 +91,9 @@ typedef struct rec_opts {
     long long min_ns;
     const char *overflow;
     long long ring;
+    bool mpi;
+    int64_t rank;                /* --mpi: this process's rank, from the launcher */
+    char mpi_lib[PATH_MAX];      /* --mpi: libdasf-profiler-mpi.so */
 } rec_opts;
 
 /* "10us" → 10000; plain numbers are seconds (as --from/--to). */
@@ -114,6 +122,7 @@ static int rec_option(void *ctx, int opt, const char *arg) {
     case OPT_SPLIT: o->split = true; return 1;
     case OPT_APPEND: o->append = true; return 1;
     case OPT_NOFUNC: o->no_functions = true; return 1;
+    case OPT_MPI: o->mpi = true; return 1;
     case OPT_SIGNALS: o->signals = arg; return 1;
     case OPT_SIGTIMEOUT: {
         double d;
@@ -209,6 +218,40 @@ static bool find_preload(char out[PATH_MAX]) {
     return false;
 }
 
+/* The MPI wrapper library: DASF_MPI_PRELOAD, or beside the preload (installed:
+ * the same libdir; build tree: its mpi/ folder). */
+static bool find_mpi_lib(const char *preload, char out[PATH_MAX]) {
+    const char *env = getenv("DASF_MPI_PRELOAD");
+    if (env && *env) {
+        if (usable(env, out)) return true;
+        dt_err("DASF_MPI_PRELOAD=%s: %s", env, strerror(errno));
+        return false;
+    }
+    char dir[PATH_MAX], cand[PATH_MAX + 64];
+    snprintf(dir, sizeof dir, "%s", preload);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    snprintf(cand, sizeof cand, "%s/libdasf-profiler-mpi.so", dir);
+    if (usable(cand, out)) return true;
+    snprintf(cand, sizeof cand, "%s/mpi/libdasf-profiler-mpi.so", dir);
+    if (usable(cand, out)) return true;
+    dt_err("--mpi: cannot find libdasf-profiler-mpi.so beside %s (built when CMake finds MPI; "
+           "or set DASF_MPI_PRELOAD to its path)", preload);
+    return false;
+}
+
+/* The rank the MPI launcher gave this process (Open MPI, PMIx, MPICH/Hydra,
+ * Slurm), or -1. */
+static int64_t launcher_rank(void) {
+    static const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        long long r;
+        if (v && *v && dt_parse_long(v, 0, INT32_MAX, &r)) return r;
+    }
+    return -1;
+}
+
 /* ---- the child: claim the file, exec ------------------------------------------- */
 
 static void report(int fd, char kind, const char *msg) {
@@ -226,7 +269,7 @@ static void set_num(const char *var, long long v) {
 static void child(int fd, const rec_opts *o, const char *preload, const char *manifest,
                   time_t start, char **cmd) {
     char path[PATH_MAX];
-    dasf_path_vars v = {getpid(), NULL, (int64_t)start, -1};
+    dasf_path_vars v = {getpid(), NULL, (int64_t)start, o->mpi ? o->rank : -1};
     int rc = dasf_path_claim(path, sizeof path, o->pattern, &v, o->append ? DASF_PATH_APPEND : 0);
     if (rc) {
         char msg[PATH_MAX + 200];
@@ -246,7 +289,11 @@ static void child(int fd, const rec_opts *o, const char *preload, const char *ma
     report(fd, 'P', path);
     const char *old = getenv("LD_PRELOAD");
     char pre[2 * PATH_MAX + 2];
-    snprintf(pre, sizeof pre, "%s%s%s", preload, old && *old ? ":" : "", old ? old : "");
+    if (o->mpi) /* the wrappers after the preload: its API serves them */
+        snprintf(pre, sizeof pre, "%s:%s%s%s", preload, o->mpi_lib, old && *old ? ":" : "",
+                 old ? old : "");
+    else
+        snprintf(pre, sizeof pre, "%s%s%s", preload, old && *old ? ":" : "", old ? old : "");
     setenv("LD_PRELOAD", pre, 1);
     setenv("DASF_TRACE_FILE", path, 1);
     set_num("DASF_RECORD_OWNER", getpid());
@@ -392,11 +439,12 @@ int dt_cmd_record(int argc, char **argv) {
         {"no-functions", 0, NULL, OPT_NOFUNC},
         {"overflow", 1, NULL, OPT_OVERFLOW},
         {"ring-size", 1, NULL, OPT_RING},
+        {"mpi", 0, NULL, OPT_MPI},
         {0},
     };
     rec_opts o;
     memset(&o, 0, sizeof o);
-    o.pattern = "dasf-%t-%p.msgpack.zst";
+    o.pattern = NULL;
     /* '+': options end at CMD, so CMD's own options are left alone. */
     opterr = 0;
     optind = 1;
@@ -414,11 +462,20 @@ int dt_cmd_record(int argc, char **argv) {
     }
     if (optind >= argc) return dt_usage("no command given (dasf-trace record [OPTIONS] -- CMD)");
     char **cmd = argv + optind;
+    o.rank = -1;
+    if (o.mpi) {
+        o.rank = launcher_rank();
+        if (o.rank < 0)
+            return dt_usage("--mpi: no MPI rank in the environment; run it under the launcher: "
+                            "mpirun -np N dasf-trace record --mpi -- CMD");
+    }
+    if (!o.pattern) o.pattern = o.mpi ? "dasf-mpi-%n-rank%r.msgpack.zst" : "dasf-%t-%p.msgpack.zst";
 
     char probe[PATH_MAX];
-    dasf_path_vars pv = {1, NULL, (int64_t)time(NULL), -1};
+    dasf_path_vars pv = {1, NULL, (int64_t)time(NULL), o.rank};
     if (dasf_path_expand(probe, sizeof probe, o.pattern, &pv, 1) < 0)
-        return dt_usage("-o %s: not a usable pattern (escapes: %%p %%h %%t %%n %%%%)", o.pattern);
+        return dt_usage("-o %s: not a usable pattern (escapes: %%p %%h %%t %%n %%%%, and %%r "
+                        "with --mpi)", o.pattern);
     if (o.split && !strstr(o.pattern, "%p") && !dasf_path_has_counter(o.pattern))
         return dt_usage("--split needs %%p or %%n in -o, so each process gets its own file");
     if (o.signals && !signals_valid(o.signals))
@@ -426,6 +483,7 @@ int dt_cmd_record(int argc, char **argv) {
                         o.signals);
     char preload[PATH_MAX];
     if (!find_preload(preload)) return DT_USAGE;
+    if (o.mpi && !find_mpi_lib(preload, o.mpi_lib)) return DT_USAGE;
 
     char manifest[PATH_MAX] = "";
     if (o.split) {

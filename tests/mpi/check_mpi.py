@@ -8,6 +8,9 @@ dasf-trace and checks what a user relies on:
   ring        4 ranks: every wrapped call recorded with the right args; every
               send's flow has exactly one matching receive; in the merged,
               aligned trace every receive ends after its matching send began
+  record      the ring program built without the library, run as
+              mpirun -np 4 dasf-trace record --mpi -- ./app: the same spans, flows
+              and clock samples, %r naming the files
   fortran     the same for a gfortran `use mpi` program
   timens      ranks in Linux time namespaces with CLOCK_MONOTONIC shifted by
               7 s x rank: the recorded offsets match the shift within the RTT,
@@ -162,6 +165,41 @@ def test_ring(d):
           p.returncode == 0 and "ranks" in p.stdout and "offset" in p.stdout, p.stdout)
 
 
+def test_record(d):
+    """An MPI program that knows nothing of the library, under dasf-trace record --mpi."""
+    n, iters = 4, 10
+    e = env()
+    e.pop("DASF_TRACE_FILE", None)
+    e.pop("DASF_MPI_TRACE_FILE", None)
+    cmd = [A.mpirun, "--oversubscribe", "-np", str(n), A.dasf_trace, "record", "--mpi", "-q",
+           "-o", os.path.join(d, "rec-rank%r.zst"), "--", A.plain, str(iters)]
+    p = subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=120)
+    if not check("record --mpi: exit 0", p.returncode == 0, p.stderr[-2000:]):
+        return
+    files = [os.path.join(d, "rec-rank%d.zst" % r) for r in range(n)]
+    if not check("record --mpi: %r names each rank's file", all(os.path.exists(f) for f in files),
+                 str(sorted(os.listdir(d)))):
+        return
+    allev = []
+    for r, f in enumerate(files):
+        ev = events(f)
+        allev += ev
+        sync = [x for x in ev if x["name"] == "dasf.clock_sync"]
+        check("record --mpi: rank %d's MPI calls and clock samples recorded" % r,
+              len(spans(ev, "MPI_Send")) == iters and len(spans(ev, "MPI_Allreduce")) == iters
+              and [x["args"]["rank"] for x in sync] == [r, r],
+              "%d sends, samples %s" % (len(spans(ev, "MPI_Send")), sync))
+    pairs, bad = flows(allev)
+    check("record --mpi: flows pair (%d)" % (3 * iters * n), len(pairs) == 3 * iters * n and not bad,
+          "%d pairs, %d unpaired" % (len(pairs), len(bad)))
+    p = subprocess.run([A.dasf_trace, "record", "--mpi", "--", "true"], env={
+        k: v for k, v in e.items() if not k.startswith(("OMPI_", "PMIX_", "PMI_"))},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    check("record --mpi outside mpirun: exit 2 with a message", p.returncode == 2 and
+          "mpirun" in p.stderr, "exit %d: %s" % (p.returncode, p.stderr))
+
+
 def test_fortran(d):
     if not A.fortran:
         check("fortran: a gfortran MPI program was built", False,
@@ -262,11 +300,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ring", required=True)
     ap.add_argument("--fortran", default="")
+    ap.add_argument("--plain", required=True, help="the ring program without the library")
     ap.add_argument("--dasf-trace", dest="dasf_trace", required=True)
     ap.add_argument("--mpirun", default="mpirun")
     ap.add_argument("only", nargs="*", help="tests to run (default: all)")
     A = ap.parse_args()
-    tests = {"ring": test_ring, "fortran": test_fortran, "timens": test_timens,
+    tests = {"ring": test_ring, "record": test_record, "fortran": test_fortran, "timens": test_timens,
              "killed": test_killed}
     d = tempfile.mkdtemp(prefix="dasf-mpi-")
     try:
