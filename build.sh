@@ -25,6 +25,8 @@ PRESETS="release debug asan tsan clang"
 PKGS_BUILD="build-essential cmake pkg-config liburcu-dev libzstd-dev libmsgpack-dev libjansson-dev zlib1g-dev libdeflate-dev zstd libdw-dev"
 PKGS_TEST="libcriterion-dev python3 python3-msgpack python3-lxml python3-portalocker protobuf-compiler python3-protobuf
 libopenmpi-dev openmpi-bin gfortran"
+# g++ and clang (clang++) compile the C++ header tests; gfortran (above) the Fortran module.
+PKGS_TEST="$PKGS_TEST g++ clang"
 PKGS_BENCH="liblttng-ust-dev lttng-tools uftrace"
 # The Python package (python/) and its tests: build deps, then what the suite imports.
 PKGS_PY="python3-dev python3-setuptools python3-pip python3-wheel python3-pytest python3-pandas
@@ -92,12 +94,14 @@ tsan_wrapper() {
     fi
 }
 
+# cmd_build [PRESET [extra cmake -D...]]
 cmd_build() {
     local preset="${1:-${DASF_PRESET:-debug}}"
+    [ $# -gt 0 ] && shift
     check_preset "$preset"
     need_packages $PKGS_BUILD $PKGS_TEST
     [ "$preset" = clang ] && need_packages clang
-    configure_build "$preset"
+    configure_build "$preset" "$@"
 }
 
 # Criterion's runner cannot start under TSan without help (Criterion issue
@@ -110,7 +114,9 @@ tsan_preload() {
 
 cmd_test() {
     local preset="${1:-${DASF_PRESET:-debug}}"
-    cmd_build "$preset"
+    # The tests are always built here, whatever the preset's BUILD_TESTING
+    # (release turns it off so that installing needs no test tools).
+    cmd_build "$preset" -DBUILD_TESTING=ON
     local wrap=""
     if [ "$preset" = tsan ]; then
         wrap="$(tsan_wrapper)"

@@ -44,7 +44,7 @@ fi
 # ---- 2. build -------------------------------------------------------------------
 say "building bench/ (Release, -O2) in $BUILD"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
-      -DDASF_BUILD_TESTS=OFF -DDASF_BUILD_EXAMPLES=OFF >"$OUT/build.log" 2>&1 \
+      -DBUILD_TESTING=OFF -DDASF_BUILD_EXAMPLES=OFF >"$OUT/build.log" 2>&1 \
     || { say "cmake configure failed:"; tail -30 "$OUT/build.log" >&2; exit 1; }
 cmake --build "$BUILD" -j2 >>"$OUT/build.log" 2>&1 \
     || { say "build failed:"; tail -30 "$OUT/build.log" >&2; exit 1; }

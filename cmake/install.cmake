@@ -4,7 +4,10 @@
 # `cmake --install build --prefix /any/where` works without reconfiguring.
 #
 #   lib/libdasf-profiler.so*, lib/libdasf-profiler.a
-#   include/dasf/profiler.h                        (the only public header)
+#   include/dasf/profiler.h                        the public C header
+#   include/dasf/profiler.hpp                      its C++ layer (header-only)
+#   include/dasf/dasf.f90                          the Fortran module, as source
+#                                                  (a .mod is compiler-specific)
 #   lib/cmake/dasf-profiler/                       find_package(dasf-profiler):
 #       dasf-profilerConfig.cmake, ...ConfigVersion.cmake, ...Targets*.cmake
 #       → dasf::profiler (shared), dasf::profiler_static
@@ -25,6 +28,8 @@ install(TARGETS dasf_profiler dasf_profiler_static
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/include/dasf/profiler.h
+              ${PROJECT_SOURCE_DIR}/include/dasf/profiler.hpp
+              ${PROJECT_SOURCE_DIR}/fortran/dasf.f90
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/dasf)
 
 install(EXPORT dasf-profilerTargets
@@ -66,14 +71,4 @@ install(FILES ${PROJECT_BINARY_DIR}/dasf-profiler.pc DESTINATION ${DASF_PC_DIR})
 
 # The CLI (bin/dasf-trace) is installed by tools/CMakeLists.txt, next to its target.
 
-# tests/test_install.c builds programs against an installed copy with the
-# same compiler and flags as this build (a sanitizer build's library needs
-# sanitizer-built programs).
-if(TARGET test_install)
-  string(TOUPPER "${CMAKE_BUILD_TYPE}" DASF_BT)
-  target_compile_definitions(test_install PRIVATE
-    DASF_CMAKE_COMMAND="${CMAKE_COMMAND}"
-    DASF_C_COMPILER="${CMAKE_C_COMPILER}"
-    DASF_C_FLAGS="${CMAKE_C_FLAGS} ${CMAKE_C_FLAGS_${DASF_BT}}"
-    DASF_INSTALL_LIBDIR="${CMAKE_INSTALL_LIBDIR}")
-endif()
+# tests/test_install.c gets this build's compilers and flags from tests/CMakeLists.txt.

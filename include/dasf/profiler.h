@@ -164,6 +164,12 @@ typedef struct dasf_arg {
     } v;
 } dasf_arg;
 
+/* DASF_ARG_*(key, value) : one dasf_arg, e.g. in an array initializer.  C
+ * gets compound literals; C++ (which has neither compound literals nor, before
+ * C++20, designated initializers) gets inline functions building the same
+ * value: every byte of the union not set is zero in both.  See also
+ * <dasf/profiler.hpp> for typed C++ args. */
+#ifndef __cplusplus
 #define DASF_ARG_I64(k, x) ((dasf_arg){.key = (k), .type = DASF_ARG_INT, .v.i = (x)})
 #define DASF_ARG_U64(k, x) ((dasf_arg){.key = (k), .type = DASF_ARG_UINT, .v.u = (x)})
 #define DASF_ARG_F64(k, x) ((dasf_arg){.key = (k), .type = DASF_ARG_DOUBLE, .v.d = (x)})
@@ -171,6 +177,51 @@ typedef struct dasf_arg {
 #define DASF_ARG_STR(k, x) ((dasf_arg){.key = (k), .type = DASF_ARG_STR, .v.s = (x)})
 #define DASF_ARG_MSGPACK(k, p, n)                                                             \
     ((dasf_arg){.key = (k), .type = DASF_ARG_MSGPACK, .v.raw = {(p), (n)}})
+#else
+static inline dasf_arg dasf_arg_of_(const char *key, dasf_arg_type type) {
+    dasf_arg a = dasf_arg(); /* value-initialised: all zero */
+    a.key = key;
+    a.type = type;
+    return a;
+}
+static inline dasf_arg dasf_arg_i64_(const char *key, int64_t x) {
+    dasf_arg a = dasf_arg_of_(key, DASF_ARG_INT);
+    a.v.i = x;
+    return a;
+}
+static inline dasf_arg dasf_arg_u64_(const char *key, uint64_t x) {
+    dasf_arg a = dasf_arg_of_(key, DASF_ARG_UINT);
+    a.v.u = x;
+    return a;
+}
+static inline dasf_arg dasf_arg_f64_(const char *key, double x) {
+    dasf_arg a = dasf_arg_of_(key, DASF_ARG_DOUBLE);
+    a.v.d = x;
+    return a;
+}
+static inline dasf_arg dasf_arg_bool_(const char *key, bool x) {
+    dasf_arg a = dasf_arg_of_(key, DASF_ARG_BOOL);
+    a.v.b = x;
+    return a;
+}
+static inline dasf_arg dasf_arg_str_(const char *key, const char *x) {
+    dasf_arg a = dasf_arg_of_(key, DASF_ARG_STR);
+    a.v.s = x;
+    return a;
+}
+static inline dasf_arg dasf_arg_msgpack_(const char *key, const void *data, size_t size) {
+    dasf_arg a = dasf_arg_of_(key, DASF_ARG_MSGPACK);
+    a.v.raw.data = data;
+    a.v.raw.size = size;
+    return a;
+}
+#define DASF_ARG_I64(k, x) dasf_arg_i64_((k), (x))
+#define DASF_ARG_U64(k, x) dasf_arg_u64_((k), (x))
+#define DASF_ARG_F64(k, x) dasf_arg_f64_((k), (x))
+#define DASF_ARG_BOOL(k, x) dasf_arg_bool_((k), (x))
+#define DASF_ARG_STR(k, x) dasf_arg_str_((k), (x))
+#define DASF_ARG_MSGPACK(k, p, n) dasf_arg_msgpack_((k), (p), (n))
+#endif
 
 /*! dasf_event : one event, for writing (dasf_profiler_record, dasf_db_record).
  *  Zero-initialise, then set what you need:
@@ -375,7 +426,8 @@ DASF_API int dasf_record_thread_name(dasf_profiler *p, const char *thread_name);
 /*! DASF_ZONE(p, "literal") : a complete event from this line to the end
  *  of the enclosing block, timed with the library clock.  The literal is
  *  interned once per call site.  p may be NULL (the zone is then a no-op),
- *  so code can be built with tracing optionally on.  gcc/clang only. */
+ *  so code can be built with tracing optionally on.  gcc/clang only (C and
+ *  C++: the cleanup attribute); <dasf/profiler.hpp> has dasf::zone. */
 typedef struct dasf_zone_ctx {
     dasf_profiler *p;
     dasf_name name;
