@@ -70,6 +70,7 @@ struct dasf_chunk_enc {
     dasf_buf schpool;
     uint32_t *kidx;
     size_t capkidx;
+    uint64_t gen; /* chunk number: what a dasf_enc_memo's indices belong to */
 };
 
 /* The packer's write callback.  Each encoding function packs through a
@@ -524,6 +525,38 @@ static inline int64_t intern_cached(dasf_chunk_enc *e, const char *s, size_t n) 
     return idx;
 }
 
+/* intern_cached() behind the caller's memo (dasf_enc_memo, internal.h):
+ * for strings copied into a ring, whose pointer is new every event, so the
+ * pointer cache never hits and every event paid memchr + hash + probe.
+ * slot1 is the memo slot; a hit is checked by length and content against
+ * the chunk's stored copy.  n is known (never SIZE_MAX) here. */
+static inline int64_t intern_memo(dasf_chunk_enc *e, uint32_t *slot1, const char *s, size_t n) {
+    uint32_t i1 = *slot1;
+    if (i1 && i1 <= e->nstr) {
+        const str_ent *se = (const str_ent *)e->strents.data + (i1 - 1);
+        if (se->len == n && bytes_eq(e->strbytes.data + se->off, s, n)) return i1 - 1;
+    }
+    int64_t idx = intern_cached(e, s, n);
+    if (idx >= 0) *slot1 = (uint32_t)idx + 1;
+    return idx;
+}
+
+/* The memo of ev for this chunk (cleared when it was another's), or NULL. */
+static inline dasf_enc_memo *memo_of(dasf_chunk_enc *e, const dasf_enc_event *ev) {
+    dasf_enc_memo *m = ev->memo;
+    if (m && (m->owner != e || m->gen != e->gen)) {
+        memset(m, 0, sizeof *m);
+        m->owner = e;
+        m->gen = e->gen;
+    }
+    return m;
+}
+
+static inline uint32_t *memo_name_slot(dasf_enc_memo *m, const char *s, size_t n) {
+    unsigned h = n ? (unsigned)n * 7u ^ (uint8_t)s[0] ^ (unsigned)(uint8_t)s[n - 1] << 3 : 0;
+    return &m->name1[h % DASF_ENC_MEMO_NAMES];
+}
+
 static int id_eq(const dasf_id *a, const dasf_id *b) {
     if (a->kind != b->kind) return 0;
     if (a->kind == DASF_ID_INT) return a->i == b->i;
@@ -602,6 +635,15 @@ static int value_keys_all_str(const dasf_value *v) {
     return 1;
 }
 
+/* The string index of ev's i-th typed arg key (memo slot by position). */
+static inline int64_t arg_key(dasf_chunk_enc *e, dasf_enc_memo *m, const dasf_enc_event *ev,
+                              size_t i) {
+    const char *k = ev->args[i].key;
+    if (!ev->key_lens) return intern_cached(e, k, SIZE_MAX);
+    if (m && i < DASF_ENC_MEMO_KEYS) return intern_memo(e, &m->key1[i], k, ev->key_lens[i]);
+    return intern_cached(e, k, ev->key_lens[i]);
+}
+
 static int archive_pairs(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     dasf_buf *b = &e->ev;
     int rc = 0;
@@ -628,9 +670,10 @@ static int archive_pairs(dasf_chunk_enc *e, const dasf_enc_event *ev) {
         }
         return rc;
     }
+    dasf_enc_memo *memo = memo_of(e, ev);
     for (size_t i = 0; i < ev->n_args && !rc; i++) {
         const dasf_arg *a = &ev->args[i];
-        int64_t ki = intern_cached(e, a->key, ev->key_lens ? ev->key_lens[i] : SIZE_MAX);
+        int64_t ki = arg_key(e, memo, ev, i);
         rc = ki < 0 ? -1 : w_uint(b, (uint64_t)ki) | w_arg_value(b, a);
     }
     return rc;
@@ -727,7 +770,11 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     if (is_x && keep_int(ev, DASF_KEEP_DUR_INT, ev->dur_ns)) ext |= DASF_EX_DUR_INT;
     if (keep_args_nil(ev)) ext |= DASF_EX_ARGS_NIL;
 
-    int64_t name_i = intern_cached(e, ev->name, ev->name_len ? ev->name_len : SIZE_MAX);
+    dasf_enc_memo *memo = memo_of(e, ev);
+    int64_t name_i = memo && ev->name_len
+                         ? intern_memo(e, memo_name_slot(memo, ev->name, ev->name_len), ev->name,
+                                       ev->name_len)
+                         : intern_cached(e, ev->name, ev->name_len ? ev->name_len : SIZE_MAX);
     if (name_i < 0) return DASF_ENOMEM;
 
     /* Time value: the smaller of start or end against prev_end (both
@@ -756,7 +803,7 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
             e->capkidx = npairs;
         }
         for (uint32_t i = 0; i < npairs; i++) {
-            int64_t ki = intern_cached(e, ev->args[i].key, ev->key_lens ? ev->key_lens[i] : SIZE_MAX);
+            int64_t ki = arg_key(e, memo, ev, i);
             if (ki < 0) return DASF_ENOMEM;
             e->kidx[i] = (uint32_t)ki;
         }
@@ -863,6 +910,7 @@ int dasf_chunk_enc_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
 
 static void reset(dasf_chunk_enc *e) {
     e->count = 0;
+    e->gen++; /* every caller's memo of this chunk's string indices is stale */
     e->ev.len = 0;
     if (e->level == 0) return;
     memset(e->htab, 0, e->hcap * sizeof *e->htab);

@@ -228,7 +228,7 @@ static int decode_payload(cursor *c, dasf_enc_event *e, decode_scratch *sc) {
 }
 
 static int decode_record(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event *e,
-                         decode_scratch *sc) {
+                         decode_scratch *sc, dasf_enc_memo *memo) {
     /* Field by field, not memset: a ~180-byte memset (rep stos) per event
      * was a tenth of the flusher's time.  Every field is set here or below
      * (times in decode_times, ids and phase from the record word). */
@@ -244,6 +244,7 @@ static int decode_record(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event
     e->args_msgpack_size = 0;
     e->args_value = NULL;
     e->kept = 0;
+    e->memo = memo;
     uint64_t w = rec->word;
     unsigned flags = (unsigned)(w >> 40) & 0xff;
     e->phase = (char)((w >> 32) & 0xff);
@@ -267,8 +268,30 @@ static int decode_record(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event
 
 /* ---- the cycle --------------------------------------------------------------- */
 
+/* Per-ring string memos (dasf_enc_memo): a ring's thread records the same
+ * few names and arg keys over and over, copied into the ring at a new
+ * address each time.  Kept here, by ring address (ring.h is not the
+ * flusher's to extend): a slot taken over by another ring, or a ring freed
+ * and its address reused, only costs misses — every hit is checked by
+ * length and content. */
+#define FLUSHER_MEMOS 32
+typedef struct ring_memo {
+    const dasf_ring *ring;
+    dasf_enc_memo m;
+} ring_memo;
+
+static dasf_enc_memo *memo_for(ring_memo *tab, const dasf_ring *r) {
+    ring_memo *rm = &tab[((uintptr_t)r >> 6 ^ (uintptr_t)r >> 12) % FLUSHER_MEMOS];
+    if (rm->ring != r) {
+        memset(&rm->m, 0, sizeof rm->m);
+        rm->ring = r;
+    }
+    return &rm->m;
+}
+
 typedef struct flusher_state {
     decode_scratch sc;
+    ring_memo memos[FLUSHER_MEMOS];
     double lock_wait_since; /* 0: not waiting for the file lock */
     double block_since; /* 0: not blocked (BLOCK policy, unwritable file) */
 } flusher_state;
@@ -351,6 +374,7 @@ static uint64_t drain_ring(dasf_filedb *db, dasf_ring *r, flusher_state *fs, int
     uint64_t t = r->tail;
     uint64_t h = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
     *full = 0;
+    dasf_enc_memo *memo = memo_for(fs->memos, r);
     while (t < h) {
         if (dasf_chunk_enc_full(db->enc)) {
             *full = 1;
@@ -370,7 +394,7 @@ static uint64_t drain_ring(dasf_filedb *db, dasf_ring *r, flusher_state *fs, int
             dasf_enc_event e;
             /* Validated at record time, so a failure here is ENOMEM or an
              * unknown name handle: counted as dropped, never silent. */
-            if (decode_record(r, rec, &e, &fs->sc) != 0 || dasf_chunk_enc_add(db->enc, &e) != 0)
+            if (decode_record(r, rec, &e, &fs->sc, memo) != 0 || dasf_chunk_enc_add(db->enc, &e) != 0)
                 db->dropped_unreported++;
         }
         t += size;

@@ -50,6 +50,23 @@ DASF_HIDDEN void dasf_buf_free(dasf_buf *b);
  * what turns dasf_ns_to_seconds(ns) back into the caller's double.  Exactly one of the
  * three args forms is used: args/n_args, args_msgpack (one msgpack map),
  * or args_value (a DASF_VAL_MAP tree); none → empty map. */
+/* A caller-held memo of the strings it hands the encoder again and again
+ * from storage whose address changes every event (the flusher keeps one
+ * per ring: names and arg keys copied into the ring).  Slot → string
+ * index in the encoder's current chunk; a hit is verified by length and
+ * content against the chunk's own copy, so a new buffer with the same
+ * bytes is recognised and a reused buffer with new bytes never aliases.
+ * Belongs to one encoder chunk at a time (owner, gen): the encoder clears
+ * it when the chunk changed.  Zero-initialised = empty. */
+#define DASF_ENC_MEMO_KEYS 8  /* arg keys by position */
+#define DASF_ENC_MEMO_NAMES 16 /* names by (length, first, last byte) */
+typedef struct dasf_enc_memo {
+    const void *owner;
+    uint64_t gen;
+    uint32_t key1[DASF_ENC_MEMO_KEYS];   /* string index + 1; 0 = empty */
+    uint32_t name1[DASF_ENC_MEMO_NAMES]; /* string index + 1; 0 = empty */
+} dasf_enc_memo;
+
 typedef struct dasf_enc_event {
     const char *name;
     size_t name_len;
@@ -68,6 +85,7 @@ typedef struct dasf_enc_event {
     size_t args_msgpack_size;
     const dasf_value *args_value;
     unsigned char kept; /* DASF_KEEP_*: how a file being converted held the values */
+    dasf_enc_memo *memo; /* NULL = none; used for name and keys of known length */
 } dasf_enc_event;
 
 /* dasf_enc_event.kept: integer seconds (applied only when ts_ns / dur_ns is

@@ -959,3 +959,114 @@ Test(roundtrip, seconds_to_ns_is_exact_rounds_halves_away_and_saturates) {
     cr_assert_eq(dasf_ns_to_seconds(INT64_MIN), -9223372036.854775808);
     cr_assert_eq(dasf_ns_to_seconds(1500000000), 1.5);
 }
+
+/* ---- the flusher's per-ring string memo (issue 14) ------------------------------
+ * Names and arg keys copied into a ring are interned through a memo verified
+ * by length and content.  Property: every event's name and keys read back as
+ * recorded when the caller reuses one name buffer and one buffer per key
+ * position with changing contents (same lengths, different bytes; different
+ * lengths; more keys than the memo has slots), from two threads (two rings),
+ * with chunks cut at random points (commits and a small threshold). */
+#include <pthread.h>
+
+#define MEMO_EVENTS 6000
+#define MEMO_MAXARGS 11 /* > DASF_ENC_MEMO_KEYS */
+static const char *const memo_names[] = {
+    "aaaa", "aaab", "baaa", "abca", "compute", "computf", "x", "y",
+    "halo_exchange_long_name_12345", "halo_exchange_long_name_12346", "halo_exchange_long_name_2234"};
+static const char *const memo_keys[] = {"step", "stex", "blk", "blc", "kk", "k"};
+#define NELEM(a) (sizeof(a) / sizeof(a)[0])
+
+typedef struct memo_plan {
+    uint8_t name, nargs, key[MEMO_MAXARGS];
+} memo_plan;
+
+typedef struct memo_job {
+    dasf_profiler *p;
+    int who;
+    memo_plan plan[MEMO_EVENTS];
+    int fails;
+} memo_job;
+
+static void memo_key(char *out, size_t cap, unsigned variant, unsigned pos) {
+    snprintf(out, cap, "%s%u", memo_keys[variant], pos); /* distinct across positions */
+}
+
+static void *memo_record(void *arg) {
+    memo_job *j = arg;
+    rng r = {(uint64_t)j->who * 7919 + 11};
+    char name[64], keys[MEMO_MAXARGS][32];
+    for (int k = 0; k < MEMO_EVENTS; k++) {
+        memo_plan *pl = &j->plan[k];
+        /* runs of one name, then switches: what the memo sees in practice */
+        pl->name = k && rchance(&r, 60) ? j->plan[k - 1].name : (uint8_t)rbelow(&r, NELEM(memo_names));
+        pl->nargs = (uint8_t)(rchance(&r, 80) ? 2 : rbelow(&r, MEMO_MAXARGS + 1));
+        strcpy(name, memo_names[pl->name]);
+        dasf_arg a[MEMO_MAXARGS + 2];
+        a[0] = (dasf_arg)DASF_ARG_I64("who", j->who);
+        a[1] = (dasf_arg)DASF_ARG_I64("seq", k);
+        for (unsigned i = 0; i < pl->nargs; i++) {
+            pl->key[i] = (uint8_t)(k && rchance(&r, 70) ? j->plan[k - 1].key[i] % NELEM(memo_keys)
+                                                        : rbelow(&r, NELEM(memo_keys)));
+            memo_key(keys[i], sizeof keys[i], pl->key[i], i);
+            a[2 + i] = (dasf_arg)DASF_ARG_I64(keys[i], (int64_t)k * 100 + i);
+        }
+        if (dasf_record_complete_args(j->p, name, 1.0 + k * 1e-6, 1e-7, a, 2 + pl->nargs) != 0)
+            j->fails++;
+        if (rchance(&r, 1)) dasf_profiler_commit(j->p);
+        /* the buffers now hold other bytes before the flusher reads the ring */
+        memset(name, 'z', sizeof name - 1);
+        name[sizeof name - 1] = 0;
+        for (unsigned i = 0; i < pl->nargs; i++) strcpy(keys[i], "stale");
+    }
+    return NULL;
+}
+
+Test(roundtrip, reused_name_and_key_buffers_read_back_as_recorded) {
+    const char *path = th_path(th_tmpdir(), "memo.msgpack.zst");
+    dasf_file_db_options o = dasf_file_db_options_default();
+    o.commit_threshold = 300;
+    o.overflow = DASF_OVERFLOW_BLOCK;
+    dasf_profiler *p;
+    cr_assert_eq(dasf_profiler_create(&p, path, &o, NULL), 0);
+    static memo_job jobs[2];
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++) {
+        memset(&jobs[t], 0, sizeof jobs[t]);
+        jobs[t].p = p;
+        jobs[t].who = t;
+        cr_assert_eq(pthread_create(&th[t], NULL, memo_record, &jobs[t]), 0);
+    }
+    for (int t = 0; t < 2; t++) pthread_join(th[t], NULL);
+    cr_assert_eq(jobs[0].fails + jobs[1].fails, 0);
+    cr_assert_eq(dasf_profiler_destroy(p), 0);
+
+    dasf_trace *r;
+    cr_assert_eq(dasf_trace_open(&r, path), 0);
+    const dasf_trace_event *ev;
+    static unsigned char seen[2][MEMO_EVENTS];
+    memset(seen, 0, sizeof seen);
+    long n = 0;
+    while (dasf_trace_next(r, &ev) == 1) {
+        const dasf_value *who = dasf_value_map_get(&ev->args, "who");
+        const dasf_value *seq = dasf_value_map_get(&ev->args, "seq");
+        cr_assert(who && seq && who->type == DASF_VAL_INT && seq->type == DASF_VAL_INT);
+        cr_assert(who->v.i >= 0 && who->v.i < 2 && seq->v.i >= 0 && seq->v.i < MEMO_EVENTS);
+        int w = (int)who->v.i, k = (int)seq->v.i;
+        const memo_plan *pl = &jobs[w].plan[k];
+        cr_assert_str_eq(ev->name, memo_names[pl->name], "thread %d event %d", w, k);
+        cr_assert_eq(ev->args.v.map.n, 2u + pl->nargs, "thread %d event %d: %u args", w, k,
+                     ev->args.v.map.n);
+        for (unsigned i = 0; i < pl->nargs; i++) {
+            char key[32];
+            memo_key(key, sizeof key, pl->key[i], i);
+            const dasf_value *v = dasf_value_map_get(&ev->args, key);
+            cr_assert(v && v->type == DASF_VAL_INT && v->v.i == (int64_t)k * 100 + i,
+                      "thread %d event %d: key %s", w, k, key);
+        }
+        cr_assert_eq(seen[w][k]++, 0, "thread %d event %d twice", w, k);
+        n++;
+    }
+    dasf_trace_close(r);
+    cr_assert_eq(n, 2L * MEMO_EVENTS);
+}
