@@ -11,7 +11,7 @@
  *
  *   dasf-bench e2e --threads N --events TOTAL --dir DIR [--level 1]
  *                  [--ring-mib 16] [--threshold 65536] [--keep 0|1] [--flush 1|0]
- *                  [--copied 0|1]
+ *                  [--copied 0|1] [--floor 0|1]
  *
  * --copied 1 records the same events with copied names and the workload's
  * two integer args (dasf_record_complete_args) instead of interned names.
@@ -20,12 +20,18 @@
  * event, i.e. the process's CPU time minus the recording threads' and the
  * waiting main thread's.
  *
+ * --floor 1 (the default at levels >= 1) then measures the codec floor on
+ * the file just written (codec_floor.c: zstd alone, same parameters, on
+ * the same chunk payloads, median of 5 passes) and reports it beside the
+ * run's events/s: floor_events_per_s and vs_floor = events_per_s / floor.
+ *
  * --flush 0 turns the per-chunk fsync off and instead fsyncs the file once
  * after the commit, inside the timed region: the same end state (every
  * event durable), the way a tracer that does not fsync as it goes (LTTng)
  * would get there.
  */
 #include "bench_ours.h"
+#include "codec_floor.h"
 #include "workload.h"
 
 #include <fcntl.h>
@@ -150,6 +156,10 @@ int bench_cmd_e2e(int argc, char **argv) {
     uint64_t bytes = bench_file_size(file);
     double read_s;
     uint64_t read = bench_read_back(file, &read_s);
+    bench_floor fl = {0};
+    int floor = (int)bench_opt_ll(argc, argv, "floor", o.compression_level > 0);
+    if (floor && bench_codec_floor(file, o.compression_level, 5, &fl) != 0)
+        bench_die("codec floor: %s is not a readable archive", file);
     if (!keep) unlink(file);
 
     bench_json j;
@@ -170,6 +180,11 @@ int bench_cmd_e2e(int argc, char **argv) {
     bench_json_int(&j, "file_bytes", (long long)bytes);
     bench_json_num(&j, "bytes_per_event", (double)bytes / (double)total);
     bench_json_int(&j, "level", o.compression_level);
+    if (floor) {
+        bench_json_num(&j, "floor_events_per_s", fl.events_per_s);
+        bench_json_num(&j, "floor_raw_bytes_per_event", (double)fl.raw_bytes / (double)fl.events);
+        bench_json_num(&j, "vs_floor", (double)total / (t1 - t0) / fl.events_per_s);
+    }
     bench_json_end(&j, stdout);
 
     bench_json_begin(&j, "reader");

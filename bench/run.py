@@ -38,6 +38,7 @@ GOALS = {
     "record_args": 20.0,   # ns/event, copied name + 2 int args
     "lttng_ratio": 12.0,   # LTTng ns / ours ns, same payload
     "e2e_1t": 12e6,        # events/s, 1 thread, lossless
+    "e2e_vs_floor": 0.4,   # copied names + 2 args end-to-end / zstd L1 alone (issue 14)
     "size_regular": 6.0,   # bytes/event
     "size_random": 14.0,   # bytes/event
     "py_args_ratio": 10.0,    # original (C packer) / dasf_profiler, DASF plugin args
@@ -420,6 +421,10 @@ def aggregate(raw):
                                        for r in rs]),
             "flusher_cpu_ns": spread([r["flusher_cpu_ns_per_event"] for r in rs])
             if all("flusher_cpu_ns_per_event" in r for r in rs) else None,
+            # codec floor (bench/codec_floor.c): zstd alone on the run's own
+            # chunk payloads, and this run's events/s as a ratio of it
+            "floor_events_per_s": spread([r.get("floor_events_per_s") for r in rs]),
+            "vs_floor": spread([r.get("vs_floor") for r in rs]),
         })
     for th in sorted({r["threads"] for r in select(raw, bench="reader", impl="dasf")}):
         rs = select(raw, bench="reader", impl="dasf", threads=th)
@@ -642,6 +647,22 @@ def table(s, env, lttng_reason, reps, python_reason=""):
                 fsp(r["events_per_s"], "/s"), str(r["lost"]), rb,
                 fmt(r["bytes_per_event"]["median"]) if r["bytes_per_event"] else "-",
                 fsp(r["flusher_cpu_ns"]) if r.get("flusher_cpu_ns") else "-", v))
+    for impl in ("dasf", "dasf-copied-args"):
+        r = find(s["e2e"], impl=impl, threads=1)
+        if not r or not r.get("floor_events_per_s"):
+            continue
+        v = ""
+        if impl == "dasf-copied-args":
+            v = "%s (>= %gx floor)" % (verdict(r["vs_floor"]["median"], GOALS["e2e_vs_floor"],
+                                               True), GOALS["e2e_vs_floor"])
+        L.append("  %-54s %3d  %-30s" % (
+            "codec floor: zstd L1 alone, %s chunks" % ("interned" if impl == "dasf"
+                                                       else "copied + 2 args"),
+            1, fsp(r["floor_events_per_s"], "/s")))
+        L.append("  %-54s %3d  %-30s %s" % (
+            "  that row's end-to-end / its floor (per run)", 1,
+            "%.2fx [%.2f..%.2f]" % (r["vs_floor"]["median"], r["vs_floor"]["min"],
+                                    r["vs_floor"]["max"]), v))
     for r in s["reader"]:
         L.append("  %-54s %3d  %-30s" % ("reader: dasf_trace_next over that archive",
                                          r["threads"], fsp(r["events_per_s"], "/s")))
