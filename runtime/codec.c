@@ -542,13 +542,17 @@ static inline int64_t intern_memo(dasf_chunk_enc *e, uint32_t *slot1, const char
 }
 
 /* The memo of ev for this chunk (cleared when it was another's), or NULL. */
+static __attribute__((noinline)) dasf_enc_memo *memo_of_slow(dasf_chunk_enc *e,
+                                                                    dasf_enc_memo *m) {
+    memset(m, 0, sizeof *m);
+    m->owner = e;
+    m->gen = e->gen;
+    return m;
+}
+
 static inline dasf_enc_memo *memo_of(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     dasf_enc_memo *m = ev->memo;
-    if (m && (m->owner != e || m->gen != e->gen)) {
-        memset(m, 0, sizeof *m);
-        m->owner = e;
-        m->gen = e->gen;
-    }
+    if (m && DASF_UNLIKELY(m->owner != e || m->gen != e->gen)) return memo_of_slow(e, m);
     return m;
 }
 
@@ -670,7 +674,7 @@ static int archive_pairs(dasf_chunk_enc *e, const dasf_enc_event *ev) {
         }
         return rc;
     }
-    dasf_enc_memo *memo = memo_of(e, ev);
+    dasf_enc_memo *memo = ev->n_args ? memo_of(e, ev) : NULL;
     for (size_t i = 0; i < ev->n_args && !rc; i++) {
         const dasf_arg *a = &ev->args[i];
         int64_t ki = arg_key(e, memo, ev, i);
@@ -770,11 +774,12 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     if (is_x && keep_int(ev, DASF_KEEP_DUR_INT, ev->dur_ns)) ext |= DASF_EX_DUR_INT;
     if (keep_args_nil(ev)) ext |= DASF_EX_ARGS_NIL;
 
-    dasf_enc_memo *memo = memo_of(e, ev);
-    int64_t name_i = memo && ev->name_len
-                         ? intern_memo(e, memo_name_slot(memo, ev->name, ev->name_len), ev->name,
-                                       ev->name_len)
-                         : intern_cached(e, ev->name, ev->name_len ? ev->name_len : SIZE_MAX);
+    int64_t name_i;
+    if (DASF_UNLIKELY(ev->name_copied && ev->memo && ev->name_len))
+        name_i = intern_memo(e, memo_name_slot(memo_of(e, ev), ev->name, ev->name_len), ev->name,
+                             ev->name_len);
+    else
+        name_i = intern_cached(e, ev->name, ev->name_len ? ev->name_len : SIZE_MAX);
     if (name_i < 0) return DASF_ENOMEM;
 
     /* Time value: the smaller of start or end against prev_end (both
@@ -802,6 +807,7 @@ static int archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
             e->kidx = v;
             e->capkidx = npairs;
         }
+        dasf_enc_memo *memo = memo_of(e, ev);
         for (uint32_t i = 0; i < npairs; i++) {
             int64_t ki = arg_key(e, memo, ev, i);
             if (ki < 0) return DASF_ENOMEM;

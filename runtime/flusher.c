@@ -197,6 +197,7 @@ static int decode_payload(cursor *c, dasf_enc_event *e, decode_scratch *sc) {
         case DASF_PT_NAME:
             e->name = get_str(c, &len);
             e->name_len = len;
+            e->name_copied = 1;
             break;
         case DASF_PT_PID:
             get_id(c, &e->pid);
@@ -245,6 +246,7 @@ static int decode_record(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event
     e->args_value = NULL;
     e->kept = 0;
     e->memo = memo;
+    e->name_copied = 0;
     uint64_t w = rec->word;
     unsigned flags = (unsigned)(w >> 40) & 0xff;
     e->phase = (char)((w >> 32) & 0xff);

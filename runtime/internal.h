@@ -59,7 +59,7 @@ DASF_HIDDEN void dasf_buf_free(dasf_buf *b);
  * Belongs to one encoder chunk at a time (owner, gen): the encoder clears
  * it when the chunk changed.  Zero-initialised = empty. */
 #define DASF_ENC_MEMO_KEYS 8  /* arg keys by position */
-#define DASF_ENC_MEMO_NAMES 16 /* names by (length, first, last byte) */
+#define DASF_ENC_MEMO_NAMES 32 /* names by (length, first, last byte) */
 typedef struct dasf_enc_memo {
     const void *owner;
     uint64_t gen;
@@ -85,7 +85,10 @@ typedef struct dasf_enc_event {
     size_t args_msgpack_size;
     const dasf_value *args_value;
     unsigned char kept; /* DASF_KEEP_*: how a file being converted held the values */
-    dasf_enc_memo *memo; /* NULL = none; used for name and keys of known length */
+    dasf_enc_memo *memo; /* NULL = none; used for keys of known length, and for */
+    unsigned char name_copied; /* a name of known length when set: its address
+                                  changes every event (a copy in a ring); else
+                                  the name is found by its pointer (interned) */
 } dasf_enc_event;
 
 /* dasf_enc_event.kept: integer seconds (applied only when ts_ns / dur_ns is
