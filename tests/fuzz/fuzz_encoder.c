@@ -61,6 +61,10 @@ static const char k_phases[16] = "XBEIbnestfCNODMR";
 static const char *const k_names[] = {"k", "compute", "x y", "\xc3\xbc\xff"};
 static const char *const k_keys[] = {"n", "m", "zz", "iter"};
 
+/* a + b wrapping like the int64 it stands for (time deltas may overflow on
+ * purpose: the encoder must take any int64). */
+static int64_t wrap_add(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
+
 static double off_grid(fz_in *in, int64_t ns) {
     /* ns seconds plus up to +-127 ps: not representable in whole ns */
     return (double)ns * 1e-9 + (double)((int)fz_u8(in) - 128) * 1e-12;
@@ -129,9 +133,9 @@ static void make_event(fz_in *in, fz_ev *ev, int path_kind, int64_t *prev_ns) {
     double s, ds = 0;
     uint8_t tm = fz_u8(in) % 5;
     switch (tm) {
-    case 0: ns = *prev_ns + (int16_t)fz_bits(in, 2); break; /* overlaps, reordering */
+    case 0: ns = wrap_add(*prev_ns, (int16_t)fz_bits(in, 2)); break; /* overlaps, reordering */
     case 1: ns = (int64_t)fz_bits(in, 8); break;           /* anywhere, wrap-around */
-    case 2: ns = *prev_ns + (int64_t)fz_bits(in, 3); break;
+    case 2: ns = wrap_add(*prev_ns, (int64_t)fz_bits(in, 3)); break;
     case 3: ns = -(int64_t)fz_bits(in, 5); break;
     default: ns = (int64_t)fz_bits(in, 4) * 1000; break;
     }
