@@ -153,8 +153,12 @@ def test_ring(d):
     mev = events(merged)
     check("ring: merged trace has every event", len(mev) == len(allev),
           "%d vs %d" % (len(mev), len(allev)))
-    back = causality(mev)
-    check("ring: in the merged trace every receive ends after its send began", not back,
+    # Aligned times are good to the samples' uncertainty (rtt/2 per rank):
+    # a receive may show up to one round trip before its send, never more.
+    rtt = max(e["args"]["rtt_ns"] for e in mev if e["name"] == "dasf.clock_sync") * 1e-9
+    back = [b for b in causality(mev) if b < -rtt]
+    check("ring: in the merged trace every receive ends after its send began (within the "
+          "RTT, %.1f us)" % (rtt * 1e6), not back,
           "%d flows backwards, worst %.3g s" % (len(back), min(back) if back else 0))
     p = trace("stats", "--by", "rank", *files)
     check("ring: stats --by rank lists the 4 ranks",
