@@ -923,6 +923,17 @@ Test(roundtrip, seconds_to_ns_is_exact_rounds_halves_away_and_saturates) {
     cr_assert_eq(dasf_seconds_to_ns(9223372036.854774), 9223372036854774475ll);
     cr_assert_eq(dasf_seconds_to_ns(-9223372036.854774), -9223372036854774475ll);
     cr_assert_eq(dasf_seconds_to_ns(123.45678901234568), 123456789012ll);
+    /* near-halves: the double is below or above the half, whatever f * 1e9
+     * rounds to (values from Python's fractions) */
+    cr_assert_eq(dasf_seconds_to_ns(1.5e-9), 1);
+    cr_assert_eq(dasf_seconds_to_ns(-1.5e-9), -1);
+    cr_assert_eq(dasf_seconds_to_ns(2.5e-9), 3);
+    cr_assert_eq(dasf_seconds_to_ns(-2.5e-9), -3);
+    cr_assert_eq(dasf_seconds_to_ns(3.5e-9), 3);
+    cr_assert_eq(dasf_seconds_to_ns(4.5e-9), 4);
+    cr_assert_eq(dasf_seconds_to_ns(0.5e-9), 1);
+    cr_assert_eq(dasf_seconds_to_ns(-0.5e-9), -1);
+    cr_assert_eq(dasf_seconds_to_ns(1.0000000005), 1000000001);
     /* halves (exact in binary) go away from zero */
     cr_assert_eq(dasf_seconds_to_ns(0x1p-10), 976563);   /* 976562.5 ns */
     cr_assert_eq(dasf_seconds_to_ns(-0x1p-10), -976563);
