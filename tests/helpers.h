@@ -3,6 +3,9 @@
 #define DASF_TEST_HELPERS_H
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include <dasf/profiler.h>
 
 /* A fresh private directory under $TMPDIR (or /tmp); never NULL (aborts).
  * Removed with its contents when the process that made it exits, unless
@@ -45,4 +48,28 @@ typedef struct th_job {
 void *th_record_job(void *j);
 /* Debian's python3 with python3-msgpack. */
 #define TH_PYTHON "/usr/bin/python3"
+
+/* dasf_value constructors for building reader-side events by hand. */
+static inline dasf_value th_v_int(int64_t i) {
+    dasf_value v = {.type = DASF_VAL_INT};
+    v.v.i = i;
+    return v;
+}
+static inline dasf_value th_v_str(const char *s) {
+    dasf_value v = {.type = DASF_VAL_STR};
+    v.v.str.ptr = s;
+    v.v.str.len = (uint32_t)strlen(s);
+    return v;
+}
+static inline dasf_value th_v_nil(void) {
+    dasf_value v = {.type = DASF_VAL_NIL};
+    return v;
+}
+static inline dasf_value th_v_map(dasf_kv *kv, uint32_t n) {
+    dasf_value v = {.type = DASF_VAL_MAP};
+    v.v.map.items = kv;
+    v.v.map.n = n;
+    return v;
+}
+
 #endif

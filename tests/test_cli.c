@@ -20,27 +20,6 @@
 
 /* ---- fixtures ------------------------------------------------------------- */
 
-static dasf_value v_int(int64_t i) {
-    dasf_value v = {.type = DASF_VAL_INT};
-    v.v.i = i;
-    return v;
-}
-static dasf_value v_str(const char *s) {
-    dasf_value v = {.type = DASF_VAL_STR};
-    v.v.str.ptr = s;
-    v.v.str.len = (uint32_t)strlen(s);
-    return v;
-}
-static dasf_value v_nil(void) {
-    dasf_value v = {.type = DASF_VAL_NIL};
-    return v;
-}
-static dasf_value v_map(dasf_kv *kv, uint32_t n) {
-    dasf_value v = {.type = DASF_VAL_MAP};
-    v.v.map.items = kv;
-    v.v.map.n = n;
-    return v;
-}
 
 /* An event at ts seconds (exact binary fractions, so both layouts agree). */
 static dasf_trace_event ev_make(const char *name, char phase, double ts, double dur, dasf_value pid,
@@ -58,8 +37,8 @@ static dasf_trace_event ev_make(const char *name, char phase, double ts, double 
     }
     e.process_id = pid;
     e.thread_id = tid;
-    e.id = v_nil();
-    e.args = v_map(NULL, 0);
+    e.id = th_v_nil();
+    e.args = th_v_map(NULL, 0);
     return e;
 }
 
@@ -90,11 +69,11 @@ static void add(dasf_writer *w, const dasf_trace_event *e) {
  * with two threads, and a Python-style process (string pid, nil tid). */
 static void write_small(const char *path, int level) {
     dasf_writer *w = open_writer(path, level, 5000, 1111, "testhost");
-    dasf_value p = v_int(100), t1 = v_int(1), t2 = v_int(2);
+    dasf_value p = th_v_int(100), t1 = th_v_int(1), t2 = th_v_int(2);
     dasf_trace_event e;
-    dasf_kv name_kv = {v_str("name"), v_str("main")};
+    dasf_kv name_kv = {th_v_str("name"), th_v_str("main")};
     e = ev_make("thread_name", 'M', 0, 0, p, t1);
-    e.args = v_map(&name_kv, 1);
+    e.args = th_v_map(&name_kv, 1);
     add(w, &e);
     e = ev_make("solve", 'X', 1.0, 0.5, p, t1);
     add(w, &e);
@@ -111,50 +90,50 @@ static void write_small(const char *path, int level) {
     e = ev_make("checkpoint", 'I', 2.5, 0, p, t1);
     e.scope = DASF_SCOPE_THREAD;
     add(w, &e);
-    dasf_kv mem_kv = {v_str("bytes"), v_int(4096)};
+    dasf_kv mem_kv = {th_v_str("bytes"), th_v_int(4096)};
     e = ev_make("mem", 'C', 2.5, 0, p, t1);
-    e.args = v_map(&mem_kv, 1);
+    e.args = th_v_map(&mem_kv, 1);
     add(w, &e);
     e = ev_make("fetch", 'b', 1.5, 0, p, t2);
     e.cat = "net";
-    e.id = v_int(7);
+    e.id = th_v_int(7);
     e.has_id = true;
     add(w, &e);
     e = ev_make("fetch", 'e', 1.75, 0, p, t2);
     e.cat = "net";
-    e.id = v_int(7);
+    e.id = th_v_int(7);
     e.has_id = true;
     add(w, &e);
     e = ev_make("handoff", 's', 1.25, 0, p, t1);
     e.cat = "flow";
-    e.id = v_str("f1");
+    e.id = th_v_str("f1");
     e.has_id = true;
     add(w, &e);
     e = ev_make("handoff", 'f', 2.125, 0, p, t2);
     e.cat = "flow";
-    e.id = v_str("f1");
+    e.id = th_v_str("f1");
     e.has_id = true;
     add(w, &e);
     e = ev_make("buffer", 'N', 1.0, 0, p, t1);
-    e.id = v_int(3);
+    e.id = th_v_int(3);
     e.has_id = true;
     add(w, &e);
     e = ev_make("buffer", 'D', 2.75, 0, p, t1);
-    e.id = v_int(3);
+    e.id = th_v_int(3);
     e.has_id = true;
     add(w, &e);
     e = ev_make("ready", 'R', 0.5, 0, p, t1);
     add(w, &e);
-    dasf_value list_items[2] = {v_int(1), v_int(2)};
+    dasf_value list_items[2] = {th_v_int(1), th_v_int(2)};
     dasf_value list = {.type = DASF_VAL_ARRAY};
     list.v.array.items = list_items;
     list.v.array.n = 2;
     dasf_kv args[3] = {
-        {v_str("key"), v_str("x\"y<z>")}, {v_str("deps"), list}, {v_str("size"), v_int(-5)}};
-    e = ev_make("Compute", 'X', 1.5, 0.25, v_str("node-a"), v_nil());
-    e.args = v_map(args, 3);
+        {th_v_str("key"), th_v_str("x\"y<z>")}, {th_v_str("deps"), list}, {th_v_str("size"), th_v_int(-5)}};
+    e = ev_make("Compute", 'X', 1.5, 0.25, th_v_str("node-a"), th_v_nil());
+    e.args = th_v_map(args, 3);
     add(w, &e);
-    e = ev_make("Compute", 'X', 2.0, 0.75, v_str("node-a"), v_nil());
+    e = ev_make("Compute", 'X', 2.0, 0.75, th_v_str("node-a"), th_v_nil());
     add(w, &e);
     cr_assert_eq(dasf_writer_close(w), 0);
 }
@@ -165,7 +144,7 @@ static void write_chunked(const char *path, int level, int n, int per_chunk, int
     dasf_writer *w = open_writer(path, level, per_chunk, pid, host);
     for (int i = 0; i < n; i++) {
         dasf_trace_event e = ev_make(i % 3 ? "work" : "wait", 'X', 10.0 + i / 64.0, 1 / 128.0,
-                                     v_int(pid), v_int(pid + i % 2));
+                                     th_v_int(pid), th_v_int(pid + i % 2));
         add(w, &e);
     }
     cr_assert_eq(dasf_writer_close(w), 0);
@@ -278,7 +257,7 @@ Test(cli_cat, several_files_in_order, .init = setup, .fini = teardown) {
 Test(cli_cat, nanosecond_timestamps, .init = setup, .fini = teardown) {
     char *p = th_path(dir, "ns.zst");
     dasf_writer *w = open_writer(p, 1, 100, 1, "h");
-    dasf_trace_event e = ev_make("tick", 'X', 0, 0, v_int(1), v_int(1));
+    dasf_trace_event e = ev_make("tick", 'X', 0, 0, th_v_int(1), th_v_int(1));
     e.timestamp_ns = 1234567890123456789LL;
     e.timestamp = 1234567890.123456789;
     e.duration_ns = 1;
@@ -442,7 +421,7 @@ Test(cli_stats, exact_percentiles_and_multi_process, .init = setup, .fini = tear
     char *a = th_path(dir, "p1.zst"), *b = th_path(dir, "p2.msgpack");
     dasf_writer *wa = open_writer(a, 1, 64, 1, "h1"), *wb = open_writer(b, 0, 64, 2, "h2");
     for (int i = 1000; i >= 1; i--) {
-        dasf_trace_event e = ev_make("k", 'X', i, i / 1000.0, v_int(i % 2 ? 1 : 2), v_int(9));
+        dasf_trace_event e = ev_make("k", 'X', i, i / 1000.0, th_v_int(i % 2 ? 1 : 2), th_v_int(9));
         add(i % 2 ? wa : wb, &e);
     }
     cr_assert_eq(dasf_writer_close(wa), 0);
@@ -530,10 +509,10 @@ Test(cli_info, drops_from_metadata_and_events, .init = setup, .fini = teardown) 
     snprintf(ci.host, sizeof ci.host, "h");
     ci.dropped = 42;
     cr_assert_eq(dasf_writer_set_origin(w, &ci), 0);
-    dasf_kv kv = {v_str("count"), v_int(42)};
-    dasf_trace_event e = ev_make("dasf.dropped", 'I', 1, 0, v_int(5), v_int(5));
+    dasf_kv kv = {th_v_str("count"), th_v_int(42)};
+    dasf_trace_event e = ev_make("dasf.dropped", 'I', 1, 0, th_v_int(5), th_v_int(5));
     e.scope = DASF_SCOPE_THREAD;
-    e.args = v_map(&kv, 1);
+    e.args = th_v_map(&kv, 1);
     add(w, &e);
     cr_assert_eq(dasf_writer_close(w), 0);
     char *out;
@@ -592,7 +571,7 @@ Test(cli_export, multi_file_and_nanoseconds, .init = setup, .fini = teardown) {
     char *a = th_path(dir, "a.zst"), *b = th_path(dir, "b.zst");
     write_chunked(a, 1, 300, 50, 10, "h1");
     dasf_writer *w = open_writer(b, 1, 100, 20, "h2");
-    dasf_trace_event e = ev_make("odd\x01\t\xff\"", 'X', 0, 0, v_int(20), v_int(21));
+    dasf_trace_event e = ev_make("odd\x01\t\xff\"", 'X', 0, 0, th_v_int(20), th_v_int(21));
     e.timestamp_ns = 5000000001LL;
     e.duration_ns = 1999;
     add(w, &e);
@@ -661,21 +640,21 @@ Test(cli_timeline, narrow_spans_keep_their_nesting, .init = setup, .fini = teard
     dasf_writer *w = open_writer(p, 1, 4096, 8, "h");
     for (int i = 0; i < 5000; i++) {
         double t = i / 1000.0;
-        dasf_trace_event e = ev_make("inner", 'X', t + 0.0001, 0.0002, v_int(8), v_int(8));
+        dasf_trace_event e = ev_make("inner", 'X', t + 0.0001, 0.0002, th_v_int(8), th_v_int(8));
         add(w, &e);
-        e = ev_make("phase_a", 'X', t, 0.0004, v_int(8), v_int(8));
+        e = ev_make("phase_a", 'X', t, 0.0004, th_v_int(8), th_v_int(8));
         add(w, &e);
-        e = ev_make("phase_b", 'X', t + 0.0005, 0.0004, v_int(8), v_int(8));
+        e = ev_make("phase_b", 'X', t + 0.0005, 0.0004, th_v_int(8), th_v_int(8));
         add(w, &e);
-        e = ev_make("step", 'X', t, 0.001, v_int(8), v_int(8));
+        e = ev_make("step", 'X', t, 0.001, th_v_int(8), th_v_int(8));
         add(w, &e);
     }
     /* names that XML must escape, and invalid UTF-8, on a thread of their own */
-    dasf_trace_event e = ev_make("bad <&\"'> \xff\xfe name", 'X', 1, 0.5, v_int(8), v_int(9));
+    dasf_trace_event e = ev_make("bad <&\"'> \xff\xfe name", 'X', 1, 0.5, th_v_int(8), th_v_int(9));
     add(w, &e);
-    e = ev_make("thread_name", 'M', 0, 0, v_int(8), v_int(9));
-    dasf_kv kv = {v_str("name"), v_str("io <thread> & \"co\"")};
-    e.args = v_map(&kv, 1);
+    e = ev_make("thread_name", 'M', 0, 0, th_v_int(8), th_v_int(9));
+    dasf_kv kv = {th_v_str("name"), th_v_str("io <thread> & \"co\"")};
+    e.args = th_v_map(&kv, 1);
     add(w, &e);
     cr_assert_eq(dasf_writer_close(w), 0);
     cr_assert_eq(run_cli(NULL, NULL, "timeline -o nest.svg nest.zst"), 0);
@@ -952,11 +931,11 @@ static char *read_text(const char *name) {
  * inner; the old timeline closed outer and drew inner as never closed. */
 static void write_inner_open(const char *path, int level) {
     dasf_writer *w = open_writer(path, level, 100, 5, "h");
-    dasf_trace_event e = ev_make("outer", 'B', 1.0, 0, v_int(5), v_int(5));
+    dasf_trace_event e = ev_make("outer", 'B', 1.0, 0, th_v_int(5), th_v_int(5));
     add(w, &e);
-    e = ev_make("inner", 'B', 1.25, 0, v_int(5), v_int(5));
+    e = ev_make("inner", 'B', 1.25, 0, th_v_int(5), th_v_int(5));
     add(w, &e);
-    e = ev_make("outer", 'E', 2.0, 0, v_int(5), v_int(5));
+    e = ev_make("outer", 'E', 2.0, 0, th_v_int(5), th_v_int(5));
     add(w, &e);
     cr_assert_eq(dasf_writer_close(w), 0);
 }
@@ -1000,7 +979,7 @@ Test(cli_pairing, recursion_before_the_first_e_is_not_python, .init = setup, .fi
         double ts[] = {1.0, 2.0, 3.0, 5.0};
         char ph[] = {'B', 'B', 'E', 'E'};
         for (int k = 0; k < 4; k++) {
-            dasf_trace_event e = ev_make("f", ph[k], ts[k], 0, v_int(5), v_int(5));
+            dasf_trace_event e = ev_make("f", ph[k], ts[k], 0, th_v_int(5), th_v_int(5));
             add(w, &e);
         }
         cr_assert_eq(dasf_writer_close(w), 0);
@@ -1113,7 +1092,7 @@ Test(cli_pairing, mixed_writers_in_one_file, .init = setup, .fini = teardown) {
                {"g", 'E', 4.0, 2}, {"a", 'B', 4.0, 1}};
     for (size_t k = 0; k < sizeof evs / sizeof evs[0]; k++) {
         dasf_trace_event e =
-            ev_make(evs[k].n, evs[k].ph, evs[k].ts, 0, v_int(1), v_int(evs[k].tid));
+            ev_make(evs[k].n, evs[k].ph, evs[k].ts, 0, th_v_int(1), th_v_int(evs[k].tid));
         add(w, &e);
     }
     cr_assert_eq(dasf_writer_close(w), 0);
@@ -1201,7 +1180,7 @@ Test(cli_pairing, random_traces_pair_back_exactly, .init = setup, .fini = teardo
             open_writer(th_path(dir, file), python || round % 4 == 3 ? 0 : 1, 50, 3, "h");
         for (size_t i = 0; i < n; i++) {
             dasf_trace_event e = ev_make(all[i].name, python ? 'B' : all[i].ph,
-                                         (double)all[i].t64 / 64.0, 0, v_int(3), v_int(all[i].tid));
+                                         (double)all[i].t64 / 64.0, 0, th_v_int(3), th_v_int(all[i].tid));
             add(w, &e);
         }
         cr_assert_eq(dasf_writer_close(w), 0);
@@ -1265,7 +1244,7 @@ Test(cli_stats, self_time_any_order_any_phase, .init = setup, .fini = teardown) 
             for (size_t i = 0; i < nth[k]; i++) {
                 const gen_ev *g = &th[k][i];
                 dasf_trace_event e =
-                    ev_make(g->name, g->ph, (double)g->t64 / 64.0, 0, v_int(3), v_int(g->tid));
+                    ev_make(g->name, g->ph, (double)g->t64 / 64.0, 0, th_v_int(3), th_v_int(g->tid));
                 add(wbe, &e);
                 if (g->ph == 'B') {
                     stack[depth++] = i;
@@ -1273,7 +1252,7 @@ Test(cli_stats, self_time_any_order_any_phase, .init = setup, .fini = teardown) 
                 }
                 const gen_ev *b = &th[k][stack[--depth]];
                 e = ev_make(b->name, 'X', (double)b->t64 / 64.0, (double)(g->t64 - b->t64) / 64.0,
-                            v_int(3), v_int(g->tid));
+                            th_v_int(3), th_v_int(g->tid));
                 add(wend, &e);
                 iv[niv][0] = b->t64;
                 iv[niv++][1] = g->t64;
@@ -1301,7 +1280,7 @@ Test(cli_stats, self_time_any_order_any_phase, .init = setup, .fini = teardown) 
                 if (j == nth[k]) continue; /* never closed */
                 dasf_trace_event e =
                     ev_make(b->name, 'X', (double)b->t64 / 64.0,
-                            (double)(th[k][j].t64 - b->t64) / 64.0, v_int(3), v_int(b->tid));
+                            (double)(th[k][j].t64 - b->t64) / 64.0, th_v_int(3), th_v_int(b->tid));
                 add(wstart, &e);
             }
         }
@@ -1423,10 +1402,10 @@ Test(cli_runs, legacy_runs_are_process_ids, .init = setup, .fini = teardown) {
     dasf_writer *w = open_writer(th_path(dir, "l.msgpack"), 0, 100, 0, "");
     for (int k = 0; k < 6; k++) {
         dasf_trace_event e = ev_make("job", 'X', k, 0.25,
-                                     v_int(k < 2   ? 501
+                                     th_v_int(k < 2   ? 501
                                            : k < 4 ? 502
                                                    : 503),
-                                     v_int(1));
+                                     th_v_int(1));
         add(w, &e);
     }
     cr_assert_eq(dasf_writer_close(w), 0);
@@ -1560,11 +1539,11 @@ Test(cli_windows, timeline_colours_follow_the_name, .init = setup, .fini = teard
  * from the trace start, so the times shown are the times to type. */
 Test(cli_windows, timeline_zoom_nests_clips_and_labels, .init = setup, .fini = teardown) {
     dasf_writer *w = open_writer(th_path(dir, "cut.zst"), 1, 100, 4, "h");
-    dasf_trace_event e = ev_make("start", 'I', 0.0, 0, v_int(4), v_int(4));
+    dasf_trace_event e = ev_make("start", 'I', 0.0, 0, th_v_int(4), th_v_int(4));
     add(w, &e);
-    e = ev_make("child", 'X', 2.0, 7.0, v_int(4), v_int(4)); /* 2 .. 9, written first */
+    e = ev_make("child", 'X', 2.0, 7.0, th_v_int(4), th_v_int(4)); /* 2 .. 9, written first */
     add(w, &e);
-    e = ev_make("parent", 'X', 1.0, 9.0, v_int(4), v_int(4)); /* 1 .. 10 */
+    e = ev_make("parent", 'X', 1.0, 9.0, th_v_int(4), th_v_int(4)); /* 1 .. 10 */
     add(w, &e);
     cr_assert_eq(dasf_writer_close(w), 0);
     cr_assert_eq(run_cli(NULL, NULL, "timeline -o cut.svg --from 3s --to 8s cut.zst"), 0);
@@ -1609,7 +1588,7 @@ Test(cli_utf8, cat_and_timeline_replace_the_same_bytes, .init = setup, .fini = t
     char names[8][32];
     for (int i = 0; i < 8; i++) {
         snprintf(names[i], sizeof names[i], "x%sy", in[i]);
-        dasf_trace_event e = ev_make(names[i], 'X', 1.0, 1.0, v_int(6), v_int(i));
+        dasf_trace_event e = ev_make(names[i], 'X', 1.0, 1.0, th_v_int(6), th_v_int(i));
         add(w, &e);
     }
     cr_assert_eq(dasf_writer_close(w), 0);

@@ -43,23 +43,6 @@ static int sh(char **out, const char *fmt, ...) {
 
 /* ---- fixtures ------------------------------------------------------------- */
 
-static dasf_value v_int(int64_t i) {
-    dasf_value v = {.type = DASF_VAL_INT};
-    v.v.i = i;
-    return v;
-}
-static dasf_value v_str(const char *s) {
-    dasf_value v = {.type = DASF_VAL_STR};
-    v.v.str.ptr = s;
-    v.v.str.len = (uint32_t)strlen(s);
-    return v;
-}
-static dasf_value v_map(dasf_kv *kv, uint32_t n) {
-    dasf_value v = {.type = DASF_VAL_MAP};
-    v.v.map.items = kv;
-    v.v.map.n = n;
-    return v;
-}
 
 static dasf_trace_event ev(const char *name, char phase, int64_t ts, int64_t dur, dasf_value pid,
                            dasf_value tid) {
@@ -77,7 +60,7 @@ static dasf_trace_event ev(const char *name, char phase, int64_t ts, int64_t dur
     e.process_id = pid;
     e.thread_id = tid;
     e.id.type = DASF_VAL_NIL;
-    e.args = v_map(NULL, 0);
+    e.args = th_v_map(NULL, 0);
     return e;
 }
 
@@ -113,15 +96,15 @@ static void with_id(dasf_trace_event *e, const char *cat, dasf_value id) {
  * type, a B never closed.  Times are ms from 1 s. */
 static void write_viewers(const char *path) {
     dasf_writer *w = writer(path, "hostA");
-    dasf_value p = v_int(100), t1 = v_int(1), t2 = v_int(2), np = v_str("node-a"),
+    dasf_value p = th_v_int(100), t1 = th_v_int(1), t2 = th_v_int(2), np = th_v_str("node-a"),
                nt = {.type = DASF_VAL_NIL};
     dasf_trace_event e;
-    dasf_kv pn = {v_str("name"), v_str("solver")}, tn = {v_str("name"), v_str("main")};
-    e = ev("process_name", 'M', 0, 0, p, v_int(0));
-    e.args = v_map(&pn, 1);
+    dasf_kv pn = {th_v_str("name"), th_v_str("solver")}, tn = {th_v_str("name"), th_v_str("main")};
+    e = ev("process_name", 'M', 0, 0, p, th_v_int(0));
+    e.args = th_v_map(&pn, 1);
     add(w, &e);
     e = ev("thread_name", 'M', 0, 0, p, t1);
-    e.args = v_map(&tn, 1);
+    e.args = th_v_map(&tn, 1);
     add(w, &e);
     e = ev("process_sort_index", 'M', 0, 0, p, t1);
     add(w, &e);
@@ -131,7 +114,7 @@ static void write_viewers(const char *path) {
     add(w, &e);
     e = ev("leaf", 'X', T + 25 * MS, 5 * MS, p, t1);
     add(w, &e);
-    dasf_value arr_items[2] = {v_int(1), v_str("two")};
+    dasf_value arr_items[2] = {th_v_int(1), th_v_str("two")};
     dasf_value arr = {.type = DASF_VAL_ARRAY};
     arr.v.array.items = arr_items;
     arr.v.array.n = 2;
@@ -139,13 +122,13 @@ static void write_viewers(const char *path) {
     f.v.f = 0.25;
     b.v.b = true;
     u.v.u = 18446744073709551615ull;
-    dasf_kv inner = {v_str("k"), v_int(-3)};
-    dasf_kv args[7] = {{v_str("iter"), v_int(7)},   {v_str("who"), v_str("x\"y")},
-                       {v_str("frac"), f},          {v_str("ok"), b},
-                       {v_str("big"), u},           {v_str("deps"), arr},
-                       {v_str("nest"), v_map(&inner, 1)}};
+    dasf_kv inner = {th_v_str("k"), th_v_int(-3)};
+    dasf_kv args[7] = {{th_v_str("iter"), th_v_int(7)},   {th_v_str("who"), th_v_str("x\"y")},
+                       {th_v_str("frac"), f},          {th_v_str("ok"), b},
+                       {th_v_str("big"), u},           {th_v_str("deps"), arr},
+                       {th_v_str("nest"), th_v_map(&inner, 1)}};
     e = ev("step", 'X', T + 25 * MS, 15 * MS, p, t1);
-    e.args = v_map(args, 7);
+    e.args = th_v_map(args, 7);
     e.cat = "compute";
     add(w, &e);
     e = ev("solve", 'X', T, 50 * MS, p, t1);
@@ -156,13 +139,13 @@ static void write_viewers(const char *path) {
     e = ev("task", 'X', T + 10 * MS, 30 * MS, p, t2);
     add(w, &e);
     /* B/E with args on both ends; a B never closed */
-    dasf_kv bk = {v_str("file"), v_str("a.dat")}, ek = {v_str("bytes"), v_int(4096)};
+    dasf_kv bk = {th_v_str("file"), th_v_str("a.dat")}, ek = {th_v_str("bytes"), th_v_int(4096)};
     e = ev("io", 'B', T + 60 * MS, 0, p, t2);
-    e.args = v_map(&bk, 1);
+    e.args = th_v_map(&bk, 1);
     e.cat = "io";
     add(w, &e);
     e = ev("io", 'E', T + 70 * MS, 0, p, t2);
-    e.args = v_map(&ek, 1);
+    e.args = th_v_map(&ek, 1);
     add(w, &e);
     e = ev("wait", 'B', T + 80 * MS, 0, p, t2);
     add(w, &e);
@@ -178,35 +161,35 @@ static void write_viewers(const char *path) {
     add(w, &e);
     dasf_value half = {.type = DASF_VAL_FLOAT};
     half.v.f = 1.5;
-    dasf_kv ck[2] = {{v_str("bytes"), v_int(4096)}, {v_str("ratio"), half}};
+    dasf_kv ck[2] = {{th_v_str("bytes"), th_v_int(4096)}, {th_v_str("ratio"), half}};
     e = ev("mem", 'C', T + 10 * MS, 0, p, t1);
-    e.args = v_map(ck, 2);
+    e.args = th_v_map(ck, 2);
     add(w, &e);
-    ck[0].val = v_int(8192);
+    ck[0].val = th_v_int(8192);
     e = ev("mem", 'C', T + 20 * MS, 0, p, t1);
-    e.args = v_map(ck, 1);
+    e.args = th_v_map(ck, 1);
     add(w, &e);
     /* async fetch (b, n, e) and a flow s -> t -> f across processes */
     e = ev("fetch", 'b', T + 2 * MS, 0, p, t2);
-    with_id(&e, "net", v_int(7));
+    with_id(&e, "net", th_v_int(7));
     add(w, &e);
     e = ev("fetch", 'n', T + 3 * MS, 0, p, t2);
-    with_id(&e, "net", v_int(7));
+    with_id(&e, "net", th_v_int(7));
     add(w, &e);
     e = ev("fetch", 'e', T + 9 * MS, 0, p, t2);
-    with_id(&e, "net", v_int(7));
+    with_id(&e, "net", th_v_int(7));
     add(w, &e);
     e = ev("handoff", 's', T + 7 * MS, 0, p, t1);
-    with_id(&e, "flow", v_str("f1"));
+    with_id(&e, "flow", th_v_str("f1"));
     add(w, &e);
     e = ev("handoff", 't', T + 12 * MS, 0, p, t2);
-    with_id(&e, "flow", v_str("f1"));
+    with_id(&e, "flow", th_v_str("f1"));
     add(w, &e);
     e = ev("buffer", 'N', T + 1 * MS, 0, p, t1);
-    with_id(&e, NULL, v_int(3));
+    with_id(&e, NULL, th_v_int(3));
     add(w, &e);
     e = ev("buffer", 'D', T + 45 * MS, 0, p, t1);
-    with_id(&e, NULL, v_int(3));
+    with_id(&e, NULL, th_v_int(3));
     add(w, &e);
     cr_assert_eq(dasf_writer_close(w), 0);
     /* the Python-style process, another host */
@@ -216,7 +199,7 @@ static void write_viewers(const char *path) {
     e = ev("Compute", 'X', T + 15 * MS, 5 * MS, np, nt);
     add(w, &e);
     e = ev("handoff", 'f', T + 16 * MS, 0, np, nt);
-    with_id(&e, "flow", v_str("f1"));
+    with_id(&e, "flow", th_v_str("f1"));
     add(w, &e);
     cr_assert_eq(dasf_writer_close(w), 0);
 }
@@ -327,8 +310,8 @@ static void random_tree(dasf_writer *w, dasf_value p, dasf_value t, int64_t s, i
         pos += gap + cl;
     }
     dasf_trace_event e = ev(names[rnd(5)], 'X', s, len, p, t);
-    dasf_kv kv = {v_str("n"), v_int((int64_t)rnd(1000) - 500)};
-    if (rnd(3) == 0) e.args = v_map(&kv, 1);
+    dasf_kv kv = {th_v_str("n"), th_v_int((int64_t)rnd(1000) - 500)};
+    if (rnd(3) == 0) e.args = th_v_map(&kv, 1);
     add(w, &e);
 }
 
@@ -340,11 +323,11 @@ Test(perfetto, property_random_mixes_round_trip, .init = setup, .fini = teardown
         dasf_writer *w = writer(th_path(dir, name), seed % 2 ? "h1" : "h2");
         int64_t T = 5000 * MS;
         for (int i = 0; i < 60; i++) {
-            dasf_value p = rnd(4) == 0 ? v_str("py") : v_int(10 + (int64_t)rnd(2));
-            dasf_value t = v_int(1 + (int64_t)rnd(3));
+            dasf_value p = rnd(4) == 0 ? th_v_str("py") : th_v_int(10 + (int64_t)rnd(2));
+            dasf_value t = th_v_int(1 + (int64_t)rnd(3));
             T += (int64_t)rnd(50);
             dasf_trace_event e;
-            dasf_kv kv = {v_str("v"), v_int((int64_t)rnd(100))};
+            dasf_kv kv = {th_v_str("v"), th_v_int((int64_t)rnd(100))};
             switch (rnd(8)) {
             case 0:
             case 1:
@@ -357,7 +340,7 @@ Test(perfetto, property_random_mixes_round_trip, .init = setup, .fini = teardown
                 break;
             case 4:
                 e = ev("span", 'B', T, 0, p, t);
-                e.args = v_map(&kv, 1);
+                e.args = th_v_map(&kv, 1);
                 add(w, &e);
                 if (rnd(4)) {
                     e = ev("span", 'E', T + 1 + (int64_t)rnd(30), 0, p, t);
@@ -369,11 +352,11 @@ Test(perfetto, property_random_mixes_round_trip, .init = setup, .fini = teardown
                 e.scope = "gpt"[rnd(3)];
                 add(w, &e);
                 e = ev("level", 'C', T, 0, p, t);
-                e.args = v_map(&kv, 1);
+                e.args = th_v_map(&kv, 1);
                 add(w, &e);
                 break;
             case 6: {
-                dasf_value id = v_int((int64_t)rnd(3));
+                dasf_value id = th_v_int((int64_t)rnd(3));
                 e = ev("job", 'b', T, 0, p, t);
                 with_id(&e, "q", id);
                 add(w, &e);
@@ -383,11 +366,11 @@ Test(perfetto, property_random_mixes_round_trip, .init = setup, .fini = teardown
                 break;
             }
             default: {
-                dasf_value id = v_int(100 + i);
+                dasf_value id = th_v_int(100 + i);
                 e = ev("msg", 's', T, 0, p, t);
                 with_id(&e, "m", id);
                 add(w, &e);
-                e = ev("msg", 'f', T + 3, 0, v_int(10), v_int(3));
+                e = ev("msg", 'f', T + 3, 0, th_v_int(10), th_v_int(3));
                 with_id(&e, "m", id);
                 add(w, &e);
             }
@@ -486,12 +469,12 @@ Test(chrome, warns_once_past_256_mb, .init = setup, .fini = teardown) {
         snprintf(keys[i], sizeof keys[i], "k%d", i);
         memset(vals[i], 'a' + i % 26, 200);
         vals[i][200] = 0;
-        kv[i].key = v_str(keys[i]);
-        kv[i].val = v_str(vals[i]);
+        kv[i].key = th_v_str(keys[i]);
+        kv[i].val = th_v_str(vals[i]);
     }
     for (int i = 0; i < 14000; i++) {
-        dasf_trace_event e = ev("big", 'X', 1000 + i, 1, v_int(1), v_int(1));
-        e.args = v_map(kv, 100);
+        dasf_trace_event e = ev("big", 'X', 1000 + i, 1, th_v_int(1), th_v_int(1));
+        e.args = th_v_map(kv, 100);
         add(w, &e);
     }
     cr_assert_eq(dasf_writer_close(w), 0);
