@@ -74,10 +74,15 @@ def native_extension():
         if static_lib:
             extra_objects = [os.path.abspath(static_lib)]
         else:
-            runtime_sources = sorted(glob.glob(os.path.join(RUNTIME, "*.c")))
+            # runtime/ has one folder per pipeline stage; headers are included by
+            # their plain names, so runtime/ and each stage folder are include dirs
+            # (as in CMakeLists.txt).
+            runtime_sources = sorted(glob.glob(os.path.join(RUNTIME, "**", "*.c"), recursive=True))
             sources += [os.path.relpath(s, HERE) for s in runtime_sources]
             include_dirs.append(RUNTIME)
-            depends = sorted(glob.glob(os.path.join(RUNTIME, "*.h")))
+            include_dirs += sorted(d for d in glob.glob(os.path.join(RUNTIME, "*"))
+                                   if os.path.isdir(d))
+            depends = sorted(glob.glob(os.path.join(RUNTIME, "**", "*.h"), recursive=True))
         depends.append(os.path.join(INCLUDE, "dasf", "profiler.h"))
         libs += ["pthread", "m"]
     else:
