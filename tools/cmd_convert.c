@@ -4,9 +4,9 @@
  * the Python module reads our data; archive = compressed chunks).  Every
  * event, its args, ids and timestamps (to the nanosecond; legacy doubles
  * bit for bit when going legacy -> legacy) survive a round trip.  The copy
- * engine is merge's (cmd_merge.c).
+ * engine is copy.c (shared with merge).
  */
-#include "common.h"
+#include "copy.h"
 
 #include <string.h>
 

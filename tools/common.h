@@ -68,29 +68,6 @@ int dt_cmd_convert(int argc, char **argv);
 int dt_cmd_verify(int argc, char **argv);
 int dt_cmd_record(int argc, char **argv);
 
-/* ---- copying events into a new file (cmd_merge.c, used by convert) ------- */
-typedef struct dt_copy_opts {
-    dasf_layout layout; /* DASF_LAYOUT_ARCHIVE or _LEGACY (EMPTY: not chosen yet) */
-    int level;          /* archive zstd level 1..19; 0 = the default */
-    int byte_size;      /* legacy length prefix 1..8; 0 = 8 */
-    bool force;         /* replace an existing output file */
-} dt_copy_opts;
-/* Parses --to/--level/--byte-size/--force into o (a dt_opt_fn). */
-int dt_copy_option(void *o, int opt, const char *arg);
-#define DT_OPT_TO_LAYOUT (DT_OPT_VERB + 50)
-#define DT_OPT_LEVEL (DT_OPT_VERB + 51)
-#define DT_OPT_BYTE_SIZE (DT_OPT_VERB + 52)
-#define DT_OPT_FORCE (DT_OPT_VERB + 53)
-#define DT_COPY_LONGOPTS                                                                           \
-    {"to", 1, NULL, DT_OPT_TO_LAYOUT}, {"level", 1, NULL, DT_OPT_LEVEL},                           \
-        {"byte-size", 1, NULL, DT_OPT_BYTE_SIZE}, {"force", 0, NULL, DT_OPT_FORCE},                \
-        DT_OUTPUT_LONGOPT
-extern const char dt_copy_help[];
-/* Writes every event of files passing f to out, keeping each archive
- * chunk's writer metadata.  Refuses an existing out (unless force) and an
- * out that is one of the inputs.  @return DT_OK, DT_FAIL, DT_USAGE. */
-int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, const dt_copy_opts *o);
-
 /* ---- output files (output.c) --------------------------------------------- */
 
 /* --follow-symlinks (export, timeline, merge, convert): write through a
