@@ -30,7 +30,7 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-int bench_cmd_clock_accuracy(int argc, char **argv) {
+static int cmd_clock_accuracy(int argc, char **argv) {
     double seconds = (double)bench_opt_ll(argc, argv, "seconds", 20);
     const char *dir = bench_opt(argc, argv, "dir", "/tmp");
     char path[4096];
@@ -94,3 +94,6 @@ int bench_cmd_clock_accuracy(int argc, char **argv) {
     dasf_profiler_destroy(p);
     return 0;
 }
+
+const bench_cmd bench_clock_accuracy_cmd = {"clock-accuracy", "--seconds S --dir DIR",
+                                            cmd_clock_accuracy};

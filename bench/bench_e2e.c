@@ -86,7 +86,7 @@ static void *e2e_main(void *arg) {
     return NULL;
 }
 
-int bench_cmd_e2e(int argc, char **argv) {
+static int cmd_e2e(int argc, char **argv) {
     int threads = (int)bench_opt_ll(argc, argv, "threads", 1);
     uint64_t total = (uint64_t)bench_opt_ll(argc, argv, "events", 20000000);
     const char *dir = bench_opt(argc, argv, "dir", "/tmp");
@@ -201,3 +201,9 @@ int bench_cmd_e2e(int argc, char **argv) {
     /* A lossy or short file is a failed run, not a number. */
     return (errors || st.dropped || read != total) ? 1 : 0;
 }
+
+const bench_cmd bench_e2e_cmd = {
+    "e2e",
+    "--threads N --events TOTAL --dir DIR [--level 1] [--ring-mib 16] [--threshold 65536]"
+    " [--keep 0|1] [--flush 1|0] [--copied 0|1] [--floor 0|1]",
+    cmd_e2e};

@@ -173,9 +173,12 @@ int main(int argc, char **argv) {
     g_pid = (int)getpid();
     for (unsigned i = 0; i < 16; i++)
         g_names[i] = wl_name(WL_REGULAR, i);
-    if (argc < 2) bench_die("usage: dasf-bench-lttng latency|e2e|size [--options]");
-    if (strcmp(argv[1], "latency") == 0) return cmd_latency(argc, argv);
-    if (strcmp(argv[1], "e2e") == 0) return cmd_e2e(argc, argv);
-    if (strcmp(argv[1], "size") == 0) return cmd_size(argc, argv);
-    bench_die("unknown command %s", argv[1]);
+    static const bench_cmd latency = {
+        "latency", "--threads N --rounds R --batches B --pause-ms P --label L", cmd_latency};
+    static const bench_cmd e2e = {"e2e", "--threads N --events TOTAL --stop-cmd CMD --label L",
+                                  cmd_e2e};
+    static const bench_cmd size = {"size", "--workload regular|random --events N --stop-cmd CMD",
+                                   cmd_size};
+    static const bench_cmd *const cmds[] = {&latency, &e2e, &size};
+    return bench_dispatch("dasf-bench-lttng", cmds, sizeof cmds / sizeof cmds[0], argc, argv);
 }

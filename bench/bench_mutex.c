@@ -54,9 +54,7 @@ static uint64_t mutex_batch(void *ctx, int t, uint64_t first, unsigned n) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    if (argc < 2 || strcmp(argv[1], "latency") != 0)
-        bench_die("usage: dasf-bench-mutex latency [--threads N --rounds R --batches B]");
+static int cmd_latency(int argc, char **argv) {
     mutex_buf m = {.pid = (int)getpid()};
     pthread_mutex_init(&m.lock, NULL);
     m.data = malloc(MUTEX_BUF_SIZE);
@@ -74,4 +72,11 @@ int main(int argc, char **argv) {
     free(m.data);
     pthread_mutex_destroy(&m.lock);
     return 0;
+}
+
+int main(int argc, char **argv) {
+    static const bench_cmd latency = {"latency", "[--threads N --rounds R --batches B]",
+                                      cmd_latency};
+    static const bench_cmd *const cmds[] = {&latency};
+    return bench_dispatch("dasf-bench-mutex", cmds, 1, argc, argv);
 }

@@ -1,6 +1,8 @@
 /*
- * bench_ours.h — the sub-commands of dasf-bench (our profiler's side) and
- * the small helpers they share.
+ * bench_ours.h — our profiler's side of the benchmarks (dasf-bench): the
+ * sub-command rows each bench_*.c file defines, and the helpers they share
+ * (bench_ours.c).  bench_main.c only lists the rows; no bench file calls
+ * into bench_main.c.
  */
 #ifndef DASF_BENCH_OURS_H
 #define DASF_BENCH_OURS_H
@@ -9,18 +11,17 @@
 
 #include "dasf/profiler.h"
 
-int bench_cmd_record(int argc, char **argv);
-int bench_cmd_clock(int argc, char **argv);
-int bench_cmd_clock_accuracy(int argc, char **argv);
-int bench_cmd_e2e(int argc, char **argv);
-int bench_cmd_size(int argc, char **argv);
+/* The sub-commands of dasf-bench, one row each, defined in the file named. */
+extern const bench_cmd bench_record_cmd;         /* bench_record.c */
+extern const bench_cmd bench_clock_cmd;          /* bench_record.c: the floors */
+extern const bench_cmd bench_clock_accuracy_cmd; /* bench_clock.c */
+extern const bench_cmd bench_e2e_cmd;            /* bench_e2e.c */
+extern const bench_cmd bench_size_cmd;           /* bench_size.c */
 
 /* dasf_profiler_create on path with opts; dies with dasf_strerror on failure. */
 dasf_profiler *bench_profiler(const char *path, const dasf_file_db_options *opts);
 /* Reads path back with dasf_trace_next: events counted, seconds taken;
  * dies when the file cannot be read or is damaged. */
 uint64_t bench_read_back(const char *path, double *seconds);
-/* File size in bytes (dies when it cannot be stat'ed). */
-uint64_t bench_file_size(const char *path);
 
 #endif

@@ -124,7 +124,7 @@ static const struct {
     {"now_ns", batch_now_ns}, {"args", batch_args}, {"copied", batch_copied},
 };
 
-int bench_cmd_record(int argc, char **argv) {
+static int cmd_record(int argc, char **argv) {
     const char *path = bench_opt(argc, argv, "path", "h");
     const char *dir = bench_opt(argc, argv, "dir", "/dev/shm");
     bench_lat_cfg cfg = bench_lat_cfg_parse(argc, argv);
@@ -228,7 +228,7 @@ static uint64_t batch_ring_store(void *c, int t, uint64_t first, unsigned n) {
     return 0;
 }
 
-int bench_cmd_clock(int argc, char **argv) {
+static int cmd_clock(int argc, char **argv) {
     rec_ctx x = {0};
     static const struct {
         const char *name;
@@ -258,3 +258,10 @@ int bench_cmd_clock(int argc, char **argv) {
     free(g_floor.buf);
     return 0;
 }
+
+const bench_cmd bench_record_cmd = {
+    "record",
+    "--path h|zone|now|now_ns|args|copied --threads N --dir DIR [--rounds R] [--batches B]"
+    " [--threshold N] [--ring-mib M]",
+    cmd_record};
+const bench_cmd bench_clock_cmd = {"clock", "[--rounds R]", cmd_clock};

@@ -31,7 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int bench_cmd_size(int argc, char **argv) {
+static int cmd_size(int argc, char **argv) {
     int kind = wl_kind_from_name(bench_opt(argc, argv, "workload", "regular"));
     int level = (int)bench_opt_ll(argc, argv, "level", 1);
     uint64_t n = (uint64_t)bench_opt_ll(argc, argv, "events", 200000);
@@ -110,3 +110,9 @@ int bench_cmd_size(int argc, char **argv) {
     bench_json_end(&j, stdout);
     return 0;
 }
+
+const bench_cmd bench_size_cmd = {
+    "size",
+    "--workload regular|random --level L --events N --dir DIR [--clock double|ns|tsc]"
+    " [--out FILE]",
+    cmd_size};

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -315,4 +316,24 @@ long long bench_opt_ll(int argc, char **argv, const char *key, long long dflt) {
     long long x = strtoll(v, &end, 10);
     if (errno || *end || end == v) bench_die("--%s: not an integer: %s", key, v);
     return x;
+}
+
+int bench_dispatch(const char *prog, const bench_cmd *const *cmds, size_t n, int argc,
+                   char **argv) {
+    if (argc >= 2)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(argv[1], cmds[i]->name) == 0) return cmds[i]->run(argc, argv);
+    if (argc >= 2) fprintf(stderr, "bench: unknown command %s\n", argv[1]);
+    fprintf(stderr, "usage:\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "  %s %s %s\n", prog, cmds[i]->name, cmds[i]->usage);
+    exit(2);
+}
+
+/* ---- files ----------------------------------------------------------------------- */
+
+uint64_t bench_file_size(const char *path) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) bench_die("stat(%s) failed", path);
+    return (uint64_t)sb.st_size;
 }

@@ -10,7 +10,8 @@
  * rounds (commit, letting a consumer drain) is never timed.
  *
  * Results are printed as JSON lines on stdout (one object per run) for
- * bench/report.py; human-readable chatter goes to stderr.
+ * bench/run.py (bench/aggregate.py, bench/report.py); human-readable
+ * chatter goes to stderr.
  */
 #ifndef DASF_BENCH_UTIL_H
 #define DASF_BENCH_UTIL_H
@@ -85,6 +86,23 @@ void bench_json_end(bench_json *j, FILE *out);
 /* --key value options: returns the value of --key or dflt. */
 const char *bench_opt(int argc, char **argv, const char *key, const char *dflt);
 long long bench_opt_ll(int argc, char **argv, const char *key, long long dflt);
+
+/* One sub-command of a bench program: `prog NAME [--options]`.  Each
+ * bench_*.c file defines its own rows (name, options, entry point); the
+ * program's main() lists them and calls bench_dispatch. */
+typedef struct bench_cmd {
+    const char *name;
+    const char *usage; /* the options, for the usage message */
+    int (*run)(int argc, char **argv);
+} bench_cmd;
+
+/* Runs the row named argv[1]; with no or an unknown name, dies with the
+ * usage of every row. */
+int bench_dispatch(const char *prog, const bench_cmd *const *cmds, size_t n, int argc, char **argv);
+
+/* ---- files -------------------------------------------------------------- */
+/* File size in bytes (dies when it cannot be stat'ed). */
+uint64_t bench_file_size(const char *path);
 
 /* Dies with a message on stderr (bench programs have no way to go on). */
 void bench_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
