@@ -47,6 +47,8 @@ import tempfile
 import time
 import types
 
+from aggregate import spread  # the same {median, min, max, n} as run.py's table
+
 
 def load_original(peers, packing):
     """The original module under its own name, with the stand-in ("standin") or a C-packer
@@ -169,11 +171,6 @@ def run(a):
     finally:
         shutil.rmtree(d, ignore_errors=True)
     return out
-
-
-def spread(vals):
-    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals),
-            "n": len(vals)}
 
 
 def summarize(rows):
