@@ -1,6 +1,6 @@
 /*
  * archive.h — the archive layout's constants and the msgpack reading
- * primitives shared by codec.c, value.c and reader.c (not installed).
+ * primitives shared by the encoder (encode/), value.c and reader.c (not installed).
  *
  * docs/FORMAT.md is the normative description of every constant here; a
  * change to one of them is a format change and bumps DASF_FORMAT_VERSION.

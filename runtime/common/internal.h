@@ -1,11 +1,11 @@
 /*
  * internal.h — contracts between the runtime's stages (not installed).
  *
- *   record → ring.c → flusher.c → codec.c (encode one chunk) → filedb.c (append)
- *   reader.c (decode) ← value.c (msgpack → dasf_value trees)
+ *   record/ → ring/ → flush/flusher.c → encode/ (one chunk) → append/append.c
+ *   read/reader.c (decode) ← read/value.c (msgpack → dasf_value trees)
  *
- * Who calls what: app threads only touch ring.c's inline fast path; the
- * flusher thread (one per FileDatabase) calls the codec and filedb; tools
+ * Who calls what: app threads only touch ring.h's inline fast path; the
+ * flusher thread (one per FileDatabase) calls the encoder and the append; tools
  * and get_traces call the reader.  Nothing here is thread-safe unless it
  * says so: each object belongs to one thread at a time.
  */
@@ -41,7 +41,7 @@ DASF_HIDDEN int dasf_buf_reserve(dasf_buf *b, size_t extra);
 DASF_HIDDEN int dasf_buf_append(dasf_buf *b, const void *p, size_t n);
 DASF_HIDDEN void dasf_buf_free(dasf_buf *b);
 
-/* ---- codec.c: events → the bytes of one chunk -------------------------- */
+/* ---- encode/ (chunk_enc.c): events → the bytes of one chunk ------------ */
 
 /* One event ready to encode.  Ids are resolved (never DASF_ID_AUTO for
  * process_id/thread_id).  Timestamps come in both forms so each layout
@@ -130,14 +130,14 @@ DASF_HIDDEN int dasf_chunk_enc_finish(dasf_chunk_enc *e, const dasf_chunk_origin
                                       dasf_buf *out);
 DASF_HIDDEN void dasf_chunk_enc_destroy(dasf_chunk_enc *e);
 
-/* Layout of a file from its first bytes (n may be < 8 for tiny files).
+/* layout.c: the layout of a file from its first bytes (n may be < 8 for tiny files).
  * @return DASF_LAYOUT_* or DASF_EFORMAT. */
 DASF_HIDDEN int dasf_detect_layout(const uint8_t *head, size_t n);
 
 /* Validates that p..p+n is exactly one msgpack value; map_only → must be a map. */
 DASF_HIDDEN int dasf_msgpack_check(const void *p, size_t n, int map_only);
 
-/* ---- filedb.c: appending a chunk to a file ---------------------------- */
+/* ---- append.c: appending a chunk to a file ---------------------------- */
 
 /* Opens (O_APPEND; a new file O_CREAT|O_EXCL; O_NOFOLLOW unless follow;
  * regular files only), takes flock(LOCK_EX) polled with backoff up to
