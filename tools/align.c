@@ -5,8 +5,9 @@
  */
 #include "align.h"
 
-#include "common.h"
+#include "messages.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

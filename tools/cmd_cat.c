@@ -6,8 +6,15 @@
  * seconds at full precision: the writer's double for legacy files (as
  * Python's json would print it), exact nanoseconds for archives.
  */
-#include "common.h"
+#include "args.h"
+#include "filter.h"
+#include "infile.h"
+#include "input.h"
+#include "json.h"
+#include "messages.h"
+#include "verbs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -6,8 +6,12 @@
  * bit for bit when going legacy -> legacy) survive a round trip.  The copy
  * engine is copy.c (shared with merge).
  */
+#include "args.h"
 #include "copy.h"
+#include "messages.h"
+#include "verbs.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char convert_help[] =

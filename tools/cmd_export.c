@@ -18,13 +18,23 @@
  *
  * Both stream: memory holds the id mappings and caches, never the events.
  */
-#include "common.h"
+#include "args.h"
+#include "filter.h"
+#include "ids.h"
+#include "infile.h"
+#include "input.h"
+#include "json.h"
+#include "messages.h"
 #include "outfile.h"
+#include "output.h"
 #include "perfetto.h"
 #include "spans.h"
+#include "strmap.h"
+#include "verbs.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

@@ -8,10 +8,21 @@
  * the number of distinct runs, processes and threads.
  */
 #include "align.h"
-#include "common.h"
+#include "args.h"
+#include "array.h"
+#include "filter.h"
+#include "ids.h"
+#include "infile.h"
+#include "input.h"
+#include "messages.h"
+#include "numbers.h"
+#include "proctree.h"
 #include "runs.h"
+#include "strmap.h"
+#include "verbs.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -5,8 +5,15 @@
  * carrying the source's writer metadata, so `info` on the result still
  * shows who wrote what.
  */
+#include "args.h"
 #include "copy.h"
+#include "filter.h"
+#include "input.h"
+#include "messages.h"
+#include "output.h"
+#include "verbs.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char merge_help[] =

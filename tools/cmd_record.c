@@ -13,13 +13,22 @@
  * prints the summary on stderr, and ends the way CMD ended: its exit status,
  * or the same signal (without a core of its own).
  */
-#include "common.h"
+#include "args.h"
+#include "ids.h"
+#include "infile.h"
+#include "input.h"
+#include "messages.h"
+#include "numbers.h"
+#include "strmap.h"
+#include "verbs.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>

@@ -12,13 +12,23 @@
  * only memory that grows with the trace.
  */
 #include "align.h"
-#include "common.h"
+#include "args.h"
+#include "array.h"
+#include "filter.h"
+#include "ids.h"
+#include "infile.h"
+#include "input.h"
+#include "messages.h"
 #include "metanames.h"
+#include "numbers.h"
 #include "runs.h"
 #include "spans.h"
+#include "strmap.h"
+#include "verbs.h"
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

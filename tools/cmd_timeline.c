@@ -15,15 +15,26 @@
  * at the end by sorting each lane's spans by start; narrow ones get their
  * level from a small per-lane forest (see narrow_add).
  */
-#include "common.h"
+#include "args.h"
+#include "array.h"
+#include "filter.h"
+#include "ids.h"
+#include "infile.h"
+#include "input.h"
+#include "messages.h"
 #include "metanames.h"
+#include "numbers.h"
+#include "output.h"
 #include "runs.h"
 #include "spans.h"
+#include "strmap.h"
 #include "utf8.h"
+#include "verbs.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

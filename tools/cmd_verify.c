@@ -5,9 +5,13 @@
  * and why, as far as the reader can tell.  Exit 0 when every file is whole,
  * 1 when one is damaged or unreadable.
  */
-#include "common.h"
+#include "args.h"
+#include "infile.h"
+#include "messages.h"
+#include "verbs.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char verify_help[] =

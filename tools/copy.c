@@ -9,6 +9,14 @@
  */
 #include "copy.h"
 
+#include "filter.h"
+#include "infile.h"
+#include "input.h"
+#include "messages.h"
+#include "numbers.h"
+#include "output.h"
+
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -121,8 +129,10 @@ int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, cons
     /* A copy keeps the recorded function addresses (and their module
      * events): symbolization is for reading, not for rewriting a trace. */
     dt_filter raw;
-    if (f) raw = *f;
-    else memset(&raw, 0, sizeof raw);
+    if (f)
+        raw = *f;
+    else
+        memset(&raw, 0, sizeof raw);
     raw.no_symbols = true;
     raw.no_align = true; /* the samples travel with the events: readers align */
     int status = dt_each_event(files, n, &raw, copy_event, NULL, &c);

@@ -8,7 +8,11 @@
 #ifndef DASF_TRACE_COPY_H
 #define DASF_TRACE_COPY_H
 
-#include "common.h"
+#include "args.h"
+#include "filter.h"
+#include "output.h"
+
+#include <stdbool.h>
 
 typedef struct dt_copy_opts {
     dasf_layout layout; /* DASF_LAYOUT_ARCHIVE or _LEGACY (EMPTY: not chosen yet) */

@@ -6,11 +6,16 @@
  * are compared as text, so one syntax covers int, string and nil ids.
  * Matching runs once per event; with no filter the loop skips it.
  */
-#include "common.h"
+#include "filter.h"
+
+#include "ids.h"
+#include "messages.h"
+#include "numbers.h"
 
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 const char dt_filter_help[] =
@@ -170,16 +175,6 @@ int dt_filter_option(dt_filter *f, int opt, const char *arg) {
     return rc;
 }
 
-int dt_filter_resolve(dt_filter *f, char *const *files, int n) {
-    dt_window *w = f->win;
-    if (!w || !(w->from_rel || w->to_rel) || w->resolved) return DT_OK;
-    if (!w->have_start) {
-        w->have_start = dt_first_time(files, n, &w->start_ns) == 0;
-        if (!w->have_start) w->start_ns = 0; /* no timed event: the window holds nothing */
-    }
-    return dt_filter_set_start(f, w->start_ns);
-}
-
 int dt_filter_set_start(dt_filter *f, int64_t start_ns) {
     dt_window *w = f->win;
     if (!w || w->resolved) return DT_OK;
@@ -323,38 +318,4 @@ bool dt_filter_match(const dt_filter *f, const dasf_trace_event *ev) {
      * --include/--exclude: the verbs need it to label what is kept. */
     if (ev->phase == DASF_PHASE_METADATA) return glob_matches(f, ev->name);
     return name_matches(f, ev->name);
-}
-
-/* Decimal text of v into buf (>= 21 bytes); snprintf costs ~10x more and
- * ids are formatted once per event by stats and the filters. */
-static void u64_text(char *buf, uint64_t v, bool neg) {
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    if (neg) *buf++ = '-';
-    while (n)
-        *buf++ = tmp[--n];
-    *buf = 0;
-}
-
-const char *dt_id_text(const dasf_value *v, char *buf, size_t n) {
-    switch (v->type) {
-    case DASF_VAL_INT:
-        if (n >= 24) {
-            u64_text(buf, v->v.i < 0 ? -(uint64_t)v->v.i : (uint64_t)v->v.i, v->v.i < 0);
-            break;
-        }
-        snprintf(buf, n, "%" PRId64, v->v.i);
-        break;
-    case DASF_VAL_UINT: snprintf(buf, n, "%" PRIu64, v->v.u); break;
-    case DASF_VAL_STR: snprintf(buf, n, "%.*s", (int)v->v.str.len, v->v.str.ptr); break;
-    case DASF_VAL_NIL: snprintf(buf, n, "null"); break;
-    case DASF_VAL_BOOL: snprintf(buf, n, "%s", v->v.b ? "true" : "false"); break;
-    case DASF_VAL_FLOAT: dt_format_double(buf, n, v->v.f); break;
-    default: snprintf(buf, n, "?"); break;
-    }
-    return buf;
 }

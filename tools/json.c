@@ -8,13 +8,19 @@
  * 0.10000000000000001 and cannot print integer nanoseconds as decimals.
  * The cache is bounded (DT_JSON_CACHE entries), so memory stays constant.
  */
-#include "common.h"
+#include "json.h"
+
+#include "array.h"
+#include "ids.h"
+#include "numbers.h"
 #include "outfile.h"
+#include "strmap.h"
 #include "utf8.h"
 
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,14 +55,9 @@ void dt_json_flush(dt_json *j) {
 }
 
 static void u64_digits(dt_json *j, uint64_t v, bool neg) {
-    char tmp[24];
-    size_t n = sizeof tmp;
-    do {
-        tmp[--n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    if (neg) tmp[--n] = '-';
-    dt_json_raw(j, tmp + n, sizeof tmp - n);
+    char tmp[DT_U64_TEXT_MAX];
+    const char *s = dt_format_u64(tmp, v, neg);
+    dt_json_raw(j, s, (size_t)(tmp + sizeof tmp - s));
 }
 
 void dt_json_i64(dt_json *j, int64_t v) {
@@ -155,20 +156,6 @@ int dt_json_str(dt_json *j, const char *s, size_t n) {
     return 0;
 }
 
-int dt_format_double(char *buf, size_t n, double d) {
-    if (!isfinite(d)) return snprintf(buf, n, "%s", d != d ? "nan" : d > 0 ? "inf" : "-inf");
-    int len = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        len = snprintf(buf, n, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) break;
-    }
-    if (!strpbrk(buf, ".en") && (size_t)len + 2 < n) {
-        memcpy(buf + len, ".0", 3);
-        len += 2;
-    }
-    return len;
-}
-
 void dt_json_double(dt_json *j, double d) {
     char buf[40];
     if (!isfinite(d)) {
@@ -260,18 +247,4 @@ int dt_json_value(dt_json *j, const dasf_value *v) {
     }
     DT_JSON_LIT(j, "null");
     return 0;
-}
-
-const char *dt_format_duration(char *buf, size_t n, double ns) {
-    /* Thresholds allow for rounding, so 999.9996 us prints as 1.000 ms. */
-    double a = fabs(ns);
-    if (a < 999.5)
-        snprintf(buf, n, "%.0f ns", ns);
-    else if (a < 999999.5)
-        snprintf(buf, n, "%.3f us", ns / 1e3);
-    else if (a < 999999500.0)
-        snprintf(buf, n, "%.3f ms", ns / 1e6);
-    else
-        snprintf(buf, n, "%.3f s", ns / 1e9);
-    return buf;
 }

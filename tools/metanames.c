@@ -3,6 +3,11 @@
  */
 #include "metanames.h"
 
+#include "array.h"
+#include "ids.h"
+#include "strmap.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

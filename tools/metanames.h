@@ -8,7 +8,10 @@
 #ifndef DASF_TRACE_METANAMES_H
 #define DASF_TRACE_METANAMES_H
 
-#include "common.h"
+#include <stddef.h>
+
+#include "dasf/profiler.h"
+#include "strmap.h"
 
 typedef struct dt_meta_names {
     dt_strmap map; /* "P\tpid" or "T\tpid\ttid" -> index into v */

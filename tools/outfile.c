@@ -6,7 +6,11 @@
  */
 #include "outfile.h"
 
+#include "messages.h"
+#include "output.h"
+
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>

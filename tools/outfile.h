@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "common.h"
+#include "output.h"
 
 typedef struct dt_outfile {
     const char *path;

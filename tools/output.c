@@ -17,11 +17,14 @@
  *   - a failed write leaves the destination as it was and removes the
  *     temporary.
  */
-#include "common.h"
+#include "output.h"
+
+#include "messages.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

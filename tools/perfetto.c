@@ -65,13 +65,22 @@
  */
 #include "perfetto.h"
 
+#include "array.h"
+#include "filter.h"
+#include "ids.h"
+#include "infile.h"
+#include "input.h"
+#include "json.h"
+#include "messages.h"
 #include "outfile.h"
 #include "pb.h"
 #include "spans.h"
+#include "strmap.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <libdeflate.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

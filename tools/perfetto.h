@@ -7,7 +7,9 @@
 #ifndef DASF_TRACE_PERFETTO_H
 #define DASF_TRACE_PERFETTO_H
 
-#include "common.h"
+#include "filter.h"
+
+#include <stdbool.h>
 
 typedef struct dt_perfetto_opts {
     bool compress; /* deflate the packets into compressed_packets */

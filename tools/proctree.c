@@ -5,10 +5,14 @@
  * ppid is the parent, and exec a new image of the same pid.  `info` prints
  * the tree.  Memory grows with the number of process images only.
  */
-#include "common.h"
+#include "proctree.h"
+
+#include "array.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int64_t int_arg(const dasf_trace_event *ev, const char *key) {
     const dasf_value *v = dasf_value_map_get(&ev->args, key);

@@ -3,7 +3,15 @@
  */
 #include "runs.h"
 
+#include "array.h"
+#include "ids.h"
+#include "infile.h"
+#include "messages.h"
+#include "numbers.h"
+#include "strmap.h"
+
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -22,7 +22,13 @@
 #ifndef DASF_TRACE_RUNS_H
 #define DASF_TRACE_RUNS_H
 
-#include "common.h"
+#include "ids.h"
+#include "infile.h"
+#include "strmap.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 typedef struct dt_run {
     size_t file;                   /* index of its file on the command line */
@@ -51,11 +57,6 @@ typedef struct dt_runs {
  * SIZE_MAX when out of memory (said on stderr). */
 size_t dt_runs_event(dt_runs *r, const dt_input *in, const dasf_trace_event *ev);
 void dt_runs_free(dt_runs *r);
-
-/* dt_each_event (common.h) that also tracks runs in *runs (in->run set
- * for every event; runs counts every event read, filtered or not). */
-int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_fn visit,
-                       dt_visit_fn before_file, void *ctx, dt_runs *runs);
 
 /* "pid 22805 on vm" / "process 42" into buf. */
 const char *dt_run_label(const dt_run *run, char *buf, size_t n);

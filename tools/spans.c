@@ -6,7 +6,14 @@
  */
 #include "spans.h"
 
+#include "array.h"
+#include "ids.h"
+#include "infile.h"
+#include "messages.h"
+#include "strmap.h"
+
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

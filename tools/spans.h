@@ -30,7 +30,12 @@
 #ifndef DASF_TRACE_SPANS_H
 #define DASF_TRACE_SPANS_H
 
-#include "common.h"
+#include "infile.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 typedef struct dt_spans dt_spans;
 

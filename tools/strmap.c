@@ -4,7 +4,7 @@
  * encodings.  Keys are copied; values are indexes into the caller's arrays,
  * so growing the map never moves the caller's data.  Load factor <= 1/2.
  */
-#include "common.h"
+#include "strmap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -89,14 +89,4 @@ void dt_strmap_free(dt_strmap *m) {
     free(m->slots);
     m->slots = NULL;
     m->cap = m->len = 0;
-}
-
-int dt_grow(void **arr, size_t *cap, size_t len, size_t sz) {
-    if (len < *cap) return 0;
-    size_t nc = *cap ? *cap * 2 : 16;
-    void *p = realloc(*arr, nc * sz);
-    if (!p) return -1;
-    *arr = p;
-    *cap = nc;
-    return 0;
 }

@@ -19,11 +19,17 @@
  *
  * Single-threaded (the tool).  Results are cached per (pid, image, address).
  */
-#include "common.h"
+#include "symbols.h"
+
+#include "array.h"
+#include "messages.h"
+#include "strmap.h"
 
 #include <elfutils/libdwfl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* libstdc++'s demangler (cxxabi.h is C++ only). */
 extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
