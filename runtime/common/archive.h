@@ -75,7 +75,7 @@ enum {
 /* The caller's double from its nanoseconds and a version 3 fix: the bits
  * of dasf_ns_to_seconds(ns) plus fix (mod 2^64).  fix = 0: none. */
 static inline double dasf_time_fixed(int64_t ns, int64_t fix) {
-    double d = dasf_ns_to_seconds(ns);
+    double d = dasf_ns_to_seconds_inl(ns);
     if (fix) {
         uint64_t b;
         memcpy(&b, &d, 8);
@@ -86,7 +86,7 @@ static inline double dasf_time_fixed(int64_t ns, int64_t fix) {
 }
 /* The fix that makes dasf_time_fixed(ns, fix) give exactly d (0: none). */
 static inline int64_t dasf_time_fix(double d, int64_t ns) {
-    double g = dasf_ns_to_seconds(ns);
+    double g = dasf_ns_to_seconds_inl(ns);
     uint64_t a, b;
     memcpy(&a, &d, 8);
     memcpy(&b, &g, 8);

@@ -14,6 +14,7 @@
 
 #include "dasf/profiler.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -89,6 +90,10 @@ typedef struct dasf_enc_event {
     unsigned char name_copied; /* a name of known length when set: its address
                                   changes every event (a copy in a ring); else
                                   the name is found by its pointer (interned) */
+    unsigned char ns_exact; /* the event's times are ts_ns/dur_ns (recorded in
+                               ns or ticks): ts/dur are not set, the encoder
+                               takes dasf_ns_to_seconds of them where a layout
+                               needs doubles, and there is no version-3 fix */
 } dasf_enc_event;
 
 /* dasf_enc_event.kept: integer seconds (applied only when ts_ns / dur_ns is
@@ -162,6 +167,47 @@ DASF_HIDDEN int dasf_trace_path_remove(const char *path);
 DASF_HIDDEN int dasf_trace_path_writable(const char *path, int *err);
 
 /* ---- misc -------------------------------------------------------------- */
+
+/* The library's one seconds <-> nanoseconds conversion (docs/FORMAT.md 5),
+ * inline: the flusher converts two doubles per event and the version-3 fix
+ * converts back, and as calls into misc.c (whose dasf_seconds_to_ns and
+ * dasf_ns_to_seconds are these) they were a quarter of its time.
+ *
+ * Exact: s = i + f with i = the integer part (|i| < 2^34: exact in int64
+ * and in a double, so the truncating conversions below are trunc() without
+ * a libm call) and f = s - i exact.  p = f * 1e9 is rounded once; rounding
+ * is monotone and every k + 1/2 is a double here, so p lands on the same
+ * side of a half as the true product unless p is exactly a half: then the
+ * product's rounding error, fma(f, 1e9, -p) (exact), says which side the
+ * true value is on (e.g. 1.5e-9 s is 1.49999999999999990e-9: 1 ns, not 2). */
+static inline int64_t dasf_round_product_ns(double f) {
+    double p = f * 1e9;
+    int64_t t = (int64_t)p;
+    double frac = p - (double)t;
+    if (DASF_UNLIKELY(frac == 0.5)) return t + (fma(f, 1e9, -p) >= 0); /* true half: away from 0 */
+    if (DASF_UNLIKELY(frac == -0.5)) return t - (fma(f, 1e9, -p) <= 0);
+    return t + (frac > 0.5) - (frac < -0.5);
+}
+
+static inline int64_t dasf_seconds_to_ns_inl(double s) {
+    if (DASF_UNLIKELY(s != s)) return 0;
+    if (DASF_UNLIKELY(s >= 9223372036.854775807)) return INT64_MAX;
+    if (DASF_UNLIKELY(s <= -9223372036.854775808)) return INT64_MIN;
+    int64_t i = (int64_t)s; /* trunc(s), exact: |s| < 2^34 here */
+    int64_t r = dasf_round_product_ns(s - (double)i), ns;
+    if (DASF_UNLIKELY(__builtin_add_overflow(i * 1000000000, r, &ns)))
+        return r > 0 ? INT64_MAX : INT64_MIN;
+    return ns;
+}
+
+static inline double dasf_ns_to_seconds_inl(int64_t ns) {
+    if (DASF_LIKELY(ns >= -(INT64_C(1) << 53) && ns <= INT64_C(1) << 53)) return (double)ns / 1e9;
+    /* beyond 2^53 ns (double no longer holds every ns): whole seconds exact,
+     * plus the fraction */
+    int64_t q = ns / 1000000000, r = ns % 1000000000;
+    return (double)q + (double)r / 1e9;
+}
+
 DASF_HIDDEN int64_t dasf_realtime_offset_ns(void);
 DASF_HIDDEN const char *dasf_hostname(void);
 DASF_HIDDEN uint32_t dasf_crc32c(uint32_t crc, const void *p, size_t n);

@@ -43,35 +43,8 @@ int64_t dasf_realtime_offset_ns(void) {
     return ts_ns(&r) - mid;
 }
 
-/* Exact: s = i + f with i = trunc(s) (|i| < 2^34: exact in int64) and
- * f = s - i exact.  p = f * 1e9 is rounded once; rounding is monotone and
- * every k + 1/2 is a double here, so p lands on the same side of a half as
- * the true product unless p is exactly a half: then the product's rounding
- * error, fma(f, 1e9, -p) (exact), says which side the true value is on
- * (e.g. 1.5e-9 s is 1.49999999999999990e-9: 1 ns, not 2). */
-static int64_t round_product_ns(double f) {
-    double p = f * 1e9;
-    int64_t t = (int64_t)p;
-    double frac = p - (double)t;
-    if (frac == 0.5) return t + (fma(f, 1e9, -p) >= 0);   /* true half: away from zero */
-    if (frac == -0.5) return t - (fma(f, 1e9, -p) <= 0);
-    return t + (frac > 0.5) - (frac < -0.5);
-}
+/* The conversions themselves are inline in internal.h (the flusher and
+ * the reader call them per event); these are their public entry points. */
+int64_t dasf_seconds_to_ns(double s) { return dasf_seconds_to_ns_inl(s); }
 
-int64_t dasf_seconds_to_ns(double s) {
-    if (s != s) return 0;
-    if (s >= 9223372036.854775807) return INT64_MAX;
-    if (s <= -9223372036.854775808) return INT64_MIN;
-    double i = trunc(s);
-    int64_t r = round_product_ns(s - i), ns;
-    if (__builtin_add_overflow((int64_t)i * 1000000000, r, &ns)) return r > 0 ? INT64_MAX : INT64_MIN;
-    return ns;
-}
-
-double dasf_ns_to_seconds(int64_t ns) {
-    if (ns >= -(INT64_C(1) << 53) && ns <= INT64_C(1) << 53) return (double)ns / 1e9;
-    /* beyond 2^53 ns (double no longer holds every ns): whole seconds exact,
-     * plus the fraction */
-    int64_t q = ns / 1000000000, r = ns % 1000000000;
-    return (double)q + (double)r / 1e9;
-}
+double dasf_ns_to_seconds(int64_t ns) { return dasf_ns_to_seconds_inl(ns); }

@@ -177,8 +177,11 @@ int dasf_enc_archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     if (ev->id.kind == DASF_ID_NIL) ext |= DASF_EX_ID_NIL;
     if (args_map) ext |= DASF_EX_ARGS_MAP;
     /* Version 3: what the reader needs to give back the caller's values. */
-    int64_t ts_fix = dasf_time_fix(ev->ts, ev->ts_ns);
-    int64_t dur_fix = is_x ? dasf_time_fix(ev->dur, ev->dur_ns) : 0;
+    int64_t ts_fix = 0, dur_fix = 0;
+    if (!ev->ns_exact) { /* doubles: one division each (times in ns need no fix) */
+        ts_fix = dasf_time_fix(ev->ts, ev->ts_ns);
+        dur_fix = is_x ? dasf_time_fix(ev->dur, ev->dur_ns) : 0;
+    }
     if (ts_fix) ext |= DASF_EX_TS_FIX;
     if (dur_fix) ext |= DASF_EX_DUR_FIX;
     if (dasf_enc_keep_int(ev, DASF_KEEP_TS_INT, ev->ts_ns)) ext |= DASF_EX_TS_INT;

@@ -26,7 +26,8 @@ static int w_id(dasf_buf *b, const dasf_id *id) {
 }
 
 static int w_time(dasf_buf *b, const dasf_enc_event *ev, unsigned bit, double s, int64_t ns) {
-    return dasf_enc_keep_int(ev, bit, ns) ? w_int(b, ns / 1000000000) : w_f64(b, s);
+    if (dasf_enc_keep_int(ev, bit, ns)) return w_int(b, ns / 1000000000);
+    return w_f64(b, ev->ns_exact ? dasf_ns_to_seconds_inl(ns) : s);
 }
 
 static int legacy_args(dasf_buf *b, const dasf_enc_event *ev) {

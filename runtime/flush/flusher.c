@@ -120,25 +120,31 @@ static double bits_dbl(uint64_t b) {
     return d;
 }
 
+/* The record's times, each converted once: the caller's doubles to ns
+ * (their version-3 fix is the encoder's, one division each); ns and ticks
+ * to ns only (ns_exact: no doubles, no fix — they would be
+ * dasf_ns_to_seconds(ns) by construction, two divisions per event for
+ * nothing in the archive layout). */
 static void decode_times(const dasf_rec *rec, unsigned kind, dasf_enc_event *e) {
     switch (kind) {
     case DASF_TS_DOUBLE:
         e->ts = bits_dbl(rec->ts);
         e->dur = bits_dbl(rec->dur);
-        e->ts_ns = dasf_seconds_to_ns(e->ts);
-        e->dur_ns = dasf_seconds_to_ns(e->dur);
+        e->ts_ns = dasf_seconds_to_ns_inl(e->ts);
+        e->dur_ns = dasf_seconds_to_ns_inl(e->dur);
+        e->ns_exact = 0;
         break;
     case DASF_TS_NS:
         e->ts_ns = (int64_t)rec->ts;
         e->dur_ns = (int64_t)rec->dur;
-        e->ts = dasf_ns_to_seconds(e->ts_ns);
-        e->dur = dasf_ns_to_seconds(e->dur_ns);
+        e->ts = e->dur = 0; /* not read (ns_exact) */
+        e->ns_exact = 1;
         break;
     default: /* ticks */
         e->ts_ns = dasf_clock_ticks_to_ns(rec->ts);
         e->dur_ns = dasf_clock_span_to_ns(rec->ts, rec->dur);
-        e->ts = dasf_ns_to_seconds(e->ts_ns);
-        e->dur = dasf_ns_to_seconds(e->dur_ns);
+        e->ts = e->dur = 0;
+        e->ns_exact = 1;
         break;
     }
 }
@@ -309,7 +315,7 @@ static void add_dropped_event(dasf_filedb *db, int64_t pid, int64_t tid, uint64_
     e.phase = DASF_PHASE_INSTANT;
     e.scope = DASF_SCOPE_THREAD;
     e.ts_ns = dasf_now_ns();
-    e.ts = dasf_ns_to_seconds(e.ts_ns);
+    e.ns_exact = 1;
     e.pid = dasf_id_int(pid);
     e.tid = dasf_id_int(tid);
     e.args = &a;
