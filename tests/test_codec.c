@@ -331,3 +331,57 @@ Test(codec, crc32c_known_values_hw_and_portable_agree) {
         cr_assert_eq(a, c);
     }
 }
+
+/* Times given in ns only (ns_exact: how the flusher hands over records made
+ * in ns or ticks) encode exactly as the same event with its doubles set to
+ * dasf_ns_to_seconds(ns) — which is what the encoder was given before the
+ * flusher stopped computing them — in both layouts, over random events. */
+static int64_t rand_ns(uint64_t *s) {
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    uint64_t r = *s >> 11;
+    switch (r % 6) {
+    case 0: return (int64_t)(r >> 3);                    /* beyond 2^53 at times */
+    case 1: return -(int64_t)(r % 4000000000000ll);      /* negative */
+    case 2: return (int64_t)(r % 1000) * 1000000000;     /* whole seconds */
+    case 3: return r & 8 ? INT64_MAX : INT64_MIN;
+    default: return 1700000000000000000ll + (int64_t)(r % 100000000000ll);
+    }
+}
+
+Test(codec, ns_exact_times_encode_as_their_doubles) {
+    dasf_chunk_origin o = {4242, "node1", "monotonic", 1700000000000000000ll, 0};
+    uint64_t seed = 99;
+    fill_args();
+    for (int level = 0; level <= 1; level++) {
+        dasf_chunk_enc *a, *b;
+        cr_assert_eq(dasf_chunk_enc_create(&a, level, 8), 0);
+        cr_assert_eq(dasf_chunk_enc_create(&b, level, 8), 0);
+        dasf_buf oa = {0}, ob = {0};
+        for (int i = 0; i < 20000; i++) {
+            dasf_enc_event e = make_event(i);
+            e.ts_ns = rand_ns(&seed);
+            e.dur_ns = e.phase == 'X' ? rand_ns(&seed) : 0;
+            e.kept = (unsigned char)(i % 7 == 0 ? DASF_KEEP_TS_INT | DASF_KEEP_DUR_INT : 0);
+            dasf_enc_event x = e;
+            e.ts = dasf_ns_to_seconds(e.ts_ns);
+            e.dur = dasf_ns_to_seconds(e.dur_ns);
+            x.ts = x.dur = 12345.678; /* ignored */
+            x.ns_exact = 1;
+            cr_assert_eq(dasf_chunk_enc_add(a, &e), 0, "level %d event %d", level, i);
+            cr_assert_eq(dasf_chunk_enc_add(b, &x), 0);
+            if (i % 997 == 0) {
+                cr_assert_eq(dasf_chunk_enc_finish(a, &o, &oa), 0);
+                cr_assert_eq(dasf_chunk_enc_finish(b, &o, &ob), 0);
+            }
+        }
+        cr_assert_eq(dasf_chunk_enc_finish(a, &o, &oa), 0);
+        cr_assert_eq(dasf_chunk_enc_finish(b, &o, &ob), 0);
+        cr_assert_gt(oa.len, 0);
+        cr_assert_eq(oa.len, ob.len, "level %d", level);
+        cr_assert(memcmp(oa.data, ob.data, oa.len) == 0, "level %d: bytes differ", level);
+        dasf_buf_free(&oa);
+        dasf_buf_free(&ob);
+        dasf_chunk_enc_destroy(a);
+        dasf_chunk_enc_destroy(b);
+    }
+}
