@@ -22,7 +22,7 @@
  * ns_per_event_median / _min (add + finish), finish_ns_per_event_median (the
  * zstd + CRC + metadata part alone).
  */
-#include "internal.h"
+#include "encode.h"
 #include "workload.h"
 
 #include <stdio.h>

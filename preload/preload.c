@@ -32,6 +32,7 @@
  *   DASF_RECORD_FUNCTIONS=0  ignore the function hooks
  */
 #include "hooks.h"
+#include "clock.h"
 #include "ring.h"
 #include "signals.h"
 

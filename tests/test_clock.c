@@ -1,10 +1,11 @@
 /* test_clock.c — time never runs backwards: the tick → ns function is one
  * continuous monotone function over the run, across recalibrations, in
  * every thread and in a forked child (docs/RUNTIME.md "Clock"). */
-#include "rt.h"
+#include "clock.h"
 #include "helpers.h"
 
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>

@@ -1,6 +1,7 @@
 /* test_codec.c — every phase, arg type and id kind survives a round trip
  * through the codec, a file and the reader, in both layouts. */
 #include "archive.h"
+#include "encode.h"
 #include "helpers.h"
 
 #include <criterion/criterion.h>

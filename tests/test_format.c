@@ -1,6 +1,7 @@
 /* test_format.c — the archive is a plain zstd stream any msgpack decoder
  * reads with docs/FORMAT.md in hand; the event model's checks. */
 #include "archive.h"
+#include "value.h"
 #include "helpers.h"
 
 #include <criterion/criterion.h>

@@ -2,6 +2,7 @@
  * byte: golden bytes, a cross-check against python3-msgpack, files written
  * by Python read correctly, and files we write read by the Python logic. */
 #include "archive.h"
+#include "encode.h"
 #include "helpers.h"
 
 #include <criterion/criterion.h>

@@ -1,6 +1,7 @@
 /* test_reader.c — the reader's promises: autodetection, damage skipped and
  * reported with resync on the next chunk/record, and dasf_writer's files. */
 #include "archive.h"
+#include "encode.h"
 #include "helpers.h"
 
 #include <criterion/criterion.h>

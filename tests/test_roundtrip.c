@@ -9,6 +9,8 @@
  * Deterministic: seeds 1..N (DASF_RT_ITERS, default 150); DASF_RT_SEED=S
  * runs seed S only.  Every failure message names the seed and the event. */
 #include "archive.h"
+#include "encode.h"
+#include "value.h"
 #include "helpers.h"
 
 #include <criterion/criterion.h>

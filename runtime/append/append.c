@@ -17,7 +17,7 @@
  * (DASF_ESYMLINK / DASF_ENOTREG) instead of redirecting the trace; only
  * follow_symlinks lets open(2) follow a link.
  */
-#include "internal.h"
+#include "append.h"
 
 #include <errno.h>
 #include <fcntl.h>

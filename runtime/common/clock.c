@@ -28,9 +28,10 @@
  *    offset is slewed away over the next interval (at most
  *    DASF_CLOCK_MAX_SLEW relative), like NTP's adjtime.
  */
-#include "rt.h"
+#include "clock.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,6 +74,8 @@ static inline uint64_t rdtsc(void) {
 #endif
 
 static uint64_t raw_ticks(void) { return g_use_tsc ? rdtsc() : (uint64_t)mono_ns(); }
+
+int64_t dasf_clock_mono_ns(void) { return mono_ns(); }
 
 /* ---- the segment table (pure functions: tests drive them directly) ------- */
 
@@ -251,12 +254,6 @@ const dasf_clock_table *dasf_clock_get_table(void) {
 
 uint64_t dasf_clock_ticks(void) {
     pthread_once(&g_once, clock_init);
-    return raw_ticks();
-}
-
-uint64_t dasf_zone_ticks(void) {
-    /* DASF_ZONE's start: g_use_tsc is set before any ring exists (the
-     * profiler initialises the clock at creation). */
     return raw_ticks();
 }
 

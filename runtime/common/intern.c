@@ -114,9 +114,3 @@ const char *dasf_intern_lookup(dasf_name h, uint32_t *len) {
 const char *dasf_name_str(dasf_name h) {
     return dasf_intern_lookup(h, NULL);
 }
-
-dasf_name dasf_zone_intern_slow(dasf_name *site, const char *name) {
-    dasf_name h = dasf_intern(name);
-    __atomic_store_n(site, h, __ATOMIC_RELAXED);
-    return h;
-}

@@ -8,6 +8,7 @@
  * clear error, never discovered later on the flusher thread).
  */
 #include "archive.h"
+#include "mp_cursor.h"
 
 #include <math.h>
 #include <string.h>

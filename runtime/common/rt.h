@@ -16,98 +16,14 @@
 #define DASF_RT_H
 
 #include "internal.h"
+#include "encode.h"
+#include "rcu.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <urcu-bp.h>
-#include <urcu/list.h>
-#include <urcu/rculist.h>
 
 #define DASF_CACHELINE 64
 #define DASF_REC_SIZE 32u
-
-/* ---- RCU, as ThreadSanitizer can see it ------------------------------------
- * liburcu publishes list pointers with compiler barriers and plain stores,
- * and orders grace periods inside the (uninstrumented) library, so TSan
- * sees neither.  The ring list is therefore updated (under reg_lock) and
- * walked with C11-style atomics, and under TSan the grace period is made
- * visible: readers release a token when they leave the read side, and
- * call_rcu callbacks acquire it (and the object) before freeing. */
-#if defined(__SANITIZE_THREAD__)
-#define DASF_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define DASF_TSAN 1
-#endif
-#endif
-#ifdef DASF_TSAN
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-extern char dasf_rcu_hb_token;
-#define dasf_tsan_acquire(p) __tsan_acquire((void *)(p))
-#define dasf_tsan_release(p) __tsan_release((void *)(p))
-#else
-#define dasf_tsan_acquire(p) ((void)(p))
-#define dasf_tsan_release(p) ((void)(p))
-#endif
-
-static inline void dasf_rcu_read_lock(void) {
-    rcu_read_lock();
-}
-static inline void dasf_rcu_read_unlock(void) {
-#ifdef DASF_TSAN
-    dasf_tsan_release(&dasf_rcu_hb_token);
-#endif
-    rcu_read_unlock();
-}
-/* Called first thing in a call_rcu callback on obj. */
-static inline void dasf_rcu_callback_begin(void *obj) {
-#ifdef DASF_TSAN
-    dasf_tsan_acquire(&dasf_rcu_hb_token);
-#endif
-    dasf_tsan_acquire(obj);
-}
-static inline void dasf_call_rcu(struct rcu_head *h, void (*fn)(struct rcu_head *), void *obj) {
-    dasf_tsan_release(obj);
-    call_rcu(h, fn);
-}
-static inline struct cds_list_head *dasf_rcu_next(struct cds_list_head *n) {
-    return __atomic_load_n(&n->next, __ATOMIC_ACQUIRE);
-}
-/* Writers hold the list's lock. */
-static inline void dasf_rcu_list_add_tail(struct cds_list_head *n, struct cds_list_head *head) {
-    n->next = head;
-    n->prev = head->prev;
-    __atomic_store_n(&head->prev->next, n, __ATOMIC_RELEASE);
-    head->prev = n;
-}
-static inline void dasf_rcu_list_del(struct cds_list_head *n) {
-    n->next->prev = n->prev;
-    __atomic_store_n(&n->prev->next, n->next, __ATOMIC_RELEASE);
-    /* n->next stays valid for readers standing on n. */
-}
-
-/* ---- list iteration -------------------------------------------------------
- * dasf_ring and dasf_filedb are cache-line aligned.  liburcu's
- * cds_list_for_each_entry* macros test for the end by forming a pointer to
- * the containing struct from the list head itself, which is not inside such
- * a struct: a misaligned member access (UB, reported by UBSan).  These walk
- * the nodes and form the containing pointer only for real elements.
- *   DASF_LIST_EACH       plain walk (caller holds the list's lock)
- *   DASF_LIST_EACH_RCU   under rcu_read_lock(), concurrent with list updates
- *   DASF_LIST_EACH_SAFE  the body may unlink (and free) the current element */
-#define DASF_LIST_EACH(T, pos, head, member)                                     \
-    for (struct cds_list_head *pos##_n_ = (head)->next;                          \
-         pos##_n_ != (head) && ((pos) = caa_container_of(pos##_n_, T, member), 1); \
-         pos##_n_ = pos##_n_->next)
-#define DASF_LIST_EACH_RCU(T, pos, head, member)                                 \
-    for (struct cds_list_head *pos##_n_ = dasf_rcu_next(head);                   \
-         pos##_n_ != (head) && ((pos) = caa_container_of(pos##_n_, T, member), 1); \
-         pos##_n_ = dasf_rcu_next(pos##_n_))
-#define DASF_LIST_EACH_SAFE(T, pos, head, member)                                \
-    for (struct cds_list_head *pos##_n_ = (head)->next, *pos##_x_ = pos##_n_->next; \
-         pos##_n_ != (head) && ((pos) = caa_container_of(pos##_n_, T, member), 1); \
-         pos##_n_ = pos##_x_, pos##_x_ = pos##_n_->next)
 
 /* ---- records in the ring ------------------------------------------------
  * Every record starts with this 32-byte header and is a multiple of 32
@@ -252,104 +168,5 @@ struct dasf_filedb {
     int finalized; /* closed by atexit: flusher joined, events committed */
     dasf_db *handle; /* the public handle (kept with the shell) */
 };
-
-/* ---- ring.c -------------------------------------------------------------- */
-/* This thread's ring for db (creates and registers it on first use).
- * NULL with *rc set on failure (closed db, out of memory). */
-DASF_HIDDEN dasf_ring *dasf_ring_get_slow(dasf_filedb *db, int *rc);
-/* Makes room for `size` bytes (wakes the flusher, applies the overflow
- * policy).  @return 0 (room made; r->limit updated) or DASF_EDROPPED /
- * DASF_ECLOSED. */
-DASF_HIDDEN int dasf_ring_make_room(dasf_ring *r, uint64_t size);
-/* Drops one reference; frees the ring on the last one. */
-DASF_HIDDEN void dasf_ring_unref(dasf_ring *r);
-DASF_HIDDEN void dasf_ring_free_rcu(struct rcu_head *h);
-/* Forgets the calling thread's rings (fork child). */
-DASF_HIDDEN void dasf_ring_tls_reset_after_fork(void);
-
-/* ---- registry.c ---------------------------------------------------------- */
-DASF_HIDDEN void dasf_registry_add_db(dasf_filedb *db);
-DASF_HIDDEN void dasf_registry_remove_db(dasf_filedb *db);
-DASF_HIDDEN uint64_t dasf_registry_new_key(void);
-
-/* ---- flusher.c ----------------------------------------------------------- */
-DASF_HIDDEN int dasf_flusher_start(dasf_filedb *db);
-DASF_HIDDEN void dasf_flusher_wake(dasf_filedb *db);
-/* Synchronous barrier (see dasf_profiler_commit). */
-DASF_HIDDEN int dasf_flusher_commit(dasf_filedb *db);
-/* Stops the flusher; commit_on_close → final drain + append. */
-DASF_HIDDEN int dasf_flusher_stop(dasf_filedb *db, int commit);
-/* Child side of fork: forget the parent's flusher-private state. */
-DASF_HIDDEN void dasf_flusher_reset_after_fork(dasf_filedb *db);
-/* Frees the flusher's private state (encoder, chunk buffer, unwritten
- * chunks, file descriptor); the flusher must not be running. */
-DASF_HIDDEN void dasf_flusher_free_state(dasf_filedb *db);
-
-/* ---- clock.c ------------------------------------------------------------- */
-/* The tick → ns function: linear segments, segment k for ticks in
- * [tick0_k, tick0_k+1) (the first one also before its tick0, the last one
- * onwards): ns = ns0 + round((tick - tick0) * slope).  Each segment's ns0
- * is the previous segment's value at its tick0 (continuity).  A plain,
- * position-independent array: published segments never change, `n` is
- * stored with release after a segment is written and loaded with acquire. */
-#define DASF_CLOCK_SEGS 4096
-typedef struct dasf_clock_seg {
-    uint64_t tick0;
-    int64_t ns0;
-    double slope; /* ns per tick, > 0 */
-} dasf_clock_seg;
-typedef struct dasf_clock_table {
-    uint32_t n; /* published segments */
-    dasf_clock_seg seg[DASF_CLOCK_SEGS];
-} dasf_clock_table;
-DASF_HIDDEN void dasf_clock_table_init(dasf_clock_table *tb, uint64_t tick0, int64_t ns0,
-                                       double slope);
-/* Appends a segment starting at tick (> the last segment's tick0) with this
- * slope; one writer at a time.  @return 0 or DASF_EINVAL (full, bad slope,
- * tick not after the last switch). */
-DASF_HIDDEN int dasf_clock_table_add(dasf_clock_table *tb, uint64_t tick, double slope);
-DASF_HIDDEN int64_t dasf_clock_table_ns(const dasf_clock_table *tb, uint64_t tick);
-
-DASF_HIDDEN uint64_t dasf_clock_ticks(void);
-/* The process's function (the same in every thread and in forked children). */
-DASF_HIDDEN int64_t dasf_clock_ticks_to_ns(uint64_t ticks);
-/* ns(start + dticks) - ns(start): a span measured in ticks. */
-DASF_HIDDEN int64_t dasf_clock_span_to_ns(uint64_t start, uint64_t dticks);
-/* Refits against CLOCK_MONOTONIC when due (the flusher calls it each cycle). */
-DASF_HIDDEN void dasf_clock_recalibrate(void);
-/* Test hook: a new segment DASF_CLOCK_MARGIN_NS ahead whose slope is the
- * current one times factor (clock_gettime mode too). */
-DASF_HIDDEN void dasf_clock_test_switch(double factor);
-DASF_HIDDEN const dasf_clock_table *dasf_clock_get_table(void);
-DASF_HIDDEN extern int dasf_clock_use_tsc;
-/* Raw ticks, inlined: the clock is initialised when a database opens, so
- * any thread that records has seen dasf_clock_use_tsc set. */
-static inline uint64_t dasf_ticks_inline(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    if (DASF_LIKELY(dasf_clock_use_tsc)) return __builtin_ia32_rdtsc();
-#endif
-    return dasf_clock_ticks();
-}
-
-/* ---- intern.c ------------------------------------------------------------ */
-DASF_HIDDEN const char *dasf_intern_lookup(dasf_name h, uint32_t *len);
-
-/* ---- record.c ------------------------------------------------------------ */
-/* The file database's record paths (profiler.c and db.c call these). */
-DASF_HIDDEN int dasf_filedb_record_event(dasf_filedb *db, const dasf_event *ev);
-DASF_HIDDEN int dasf_filedb_record_plain(dasf_filedb *db, uint32_t name, unsigned phase,
-                                         unsigned tskind, uint64_t ts, uint64_t dur);
-/* Copied name + up to 8 typed args, automatic ids, one of X/i/B/E: the
- * light record path.  DASF_EINVAL means "not for this path" (bad input,
- * more args, raw msgpack args): the caller falls back to the generic path,
- * which decides. */
-DASF_HIDDEN int dasf_record_named_db(dasf_filedb *db, uint64_t key, unsigned phase,
-                                     unsigned scope, const char *name, double ts, double dur,
-                                     const dasf_arg *args, size_t n_args);
-DASF_HIDDEN dasf_filedb *dasf_db_filedb(dasf_db *db);
-
-/* futex helpers (flusher.c) */
-DASF_HIDDEN void dasf_futex_wake(uint32_t *addr, int n);
-DASF_HIDDEN void dasf_futex_wait(uint32_t *addr, uint32_t val, double timeout_s);
 
 #endif

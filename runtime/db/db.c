@@ -8,6 +8,12 @@
  * stale handle or profiler gets DASF_ECLOSED instead of touching freed
  * memory; rings, buffers, the encoder and the thread are freed at close.
  */
+#include "db.h"
+#include "append.h"
+#include "clock.h"
+#include "flusher.h"
+#include "record.h"
+#include "registry.h"
 #include "ring.h"
 
 #include <errno.h>

@@ -8,6 +8,8 @@
  * parent's rings, pending chunks, flusher or file descriptor — the child's
  * first record starts its own flusher.
  */
+#include "registry.h"
+#include "flusher.h"
 #include "ring.h"
 #include "signals.h"
 

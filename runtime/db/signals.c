@@ -12,6 +12,7 @@
  * has, so chaining to it is exactly what would have happened without us.
  */
 #include "signals.h"
+#include "registry.h"
 
 #include "rt.h"
 

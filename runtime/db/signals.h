@@ -71,7 +71,4 @@ DASF_HIDDEN int dasf_sig_from_env(void);
      (UINT64_C(1) << SIGXCPU))
 #define DASF_SIG_DEFAULT_TIMEOUT_NS INT64_C(10000000000) /* 10 s */
 
-/* registry.c: commits every open FileDatabase (the committer thread). */
-DASF_HIDDEN int dasf_registry_commit_all(void);
-
 #endif

@@ -10,6 +10,7 @@
  * Invariant: dasf_enc_archive_add either encodes the whole event or
  * restores the buffer, the current stream and a schema it registered.
  */
+#include "mp_cursor.h"
 #include "mp_write.h"
 #include "strtab.h"
 

@@ -12,7 +12,7 @@
 #ifndef DASF_CHUNK_ENC_H
 #define DASF_CHUNK_ENC_H
 
-#include "archive.h"
+#include "encode.h"
 
 #include <msgpack.h>
 #include <zstd.h>

@@ -11,7 +11,9 @@
  * encoded in memory and is retried first by the next flush: nothing is
  * lost and nothing is written twice.
  */
+#include "append.h"
 #include "archive.h"
+#include "encode.h"
 
 #include <errno.h>
 #include <math.h>

@@ -12,6 +12,9 @@
  * recording never blocks on another process holding the file lock (until
  * max_pending_bytes of unwritten chunks pile up).
  */
+#include "flusher.h"
+#include "append.h"
+#include "clock.h"
 #include "ring.h"
 #include "ring_decode.h"
 

@@ -11,6 +11,7 @@
 #define DASF_READER_H
 
 #include "archive.h"
+#include "value.h"
 
 #include <string.h>
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader: exported by libzstd.so */

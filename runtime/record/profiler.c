@@ -4,11 +4,15 @@
  * Called from app threads.  It applies the seed's constructor rules, turns
  * record_*_event calls into ring records (through record.c / ring.h for the
  * built-in FileDatabase, through the vtable for a user database), and hosts
- * DASF_ZONE's end hook and the environment-configured default profiler.
+ * DASF_ZONE's runtime side (call-site names, start ticks, the end hook)
+ * and the environment-configured default profiler.
  * Invariant: a destroyed profiler keeps its small shell, so a stale pointer
  * returns DASF_ECLOSED instead of touching freed memory.
  */
 #include "hooks.h"
+#include "clock.h"
+#include "db.h"
+#include "record.h"
 #include "ring.h"
 #include "signals.h"
 
@@ -294,6 +298,25 @@ int dasf_record_end_now(dasf_profiler *p, dasf_name name) {
     return record_now(p, name, DASF_PHASE_DURATION_END, 0);
 }
 
+/* ---- DASF_ZONE (include/dasf/profiler.h): all of its runtime side ------------- */
+
+/* The call site's name, interned once (the macro caches the handle in a
+ * static per call site; racing first calls intern the same name). */
+dasf_name dasf_zone_intern_slow(dasf_name *site, const char *name) {
+    dasf_name h = dasf_intern(name);
+    __atomic_store_n(site, h, __ATOMIC_RELAXED);
+    return h;
+}
+
+/* The zone's start: raw ticks, converted on the flusher.  The clock is
+ * initialised when the profiler is created, so with a profiler these are
+ * the process's ticks; a zone without one records nothing. */
+uint64_t dasf_zone_ticks(void) {
+    return dasf_clock_raw_ticks();
+}
+
+/* The cleanup hook at the end of the zone's scope: one plain ring record
+ * (ticks) for the built-in FileDatabase, else the user database's record. */
 void dasf_zone_end(dasf_zone_ctx *z) {
     dasf_filedb *f = z->p ? z->p->fdb : NULL;
     if (DASF_LIKELY(f && z->name)) {

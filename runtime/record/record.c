@@ -7,6 +7,7 @@
  * the flusher turns it into msgpack).  The event is validated first, so a
  * bad event is refused with nothing recorded.
  */
+#include "record.h"
 #include "ring.h"
 
 #include <math.h>

@@ -11,6 +11,7 @@
  * not copied: they point into the ring, valid until its space is released.
  */
 #include "ring_decode.h"
+#include "clock.h"
 
 #include <stdlib.h>
 #include <string.h>

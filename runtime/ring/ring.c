@@ -9,6 +9,7 @@
  * is freed only when both its thread and its database are done with it.
  */
 #include "hooks.h"
+#include "flusher.h"
 #include "ring.h"
 
 #include <errno.h>

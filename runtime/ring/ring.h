@@ -13,6 +13,21 @@
 
 #include "rt.h"
 
+/* ---- ring.c: the cold side -------------------------------------------------------------- */
+/* This thread's ring for db (creates and registers it on first use).
+ * NULL with *rc set on failure (closed db, out of memory). */
+DASF_HIDDEN dasf_ring *dasf_ring_get_slow(dasf_filedb *db, int *rc);
+/* Makes room for `size` bytes (wakes the flusher, applies the overflow
+ * policy).  @return 0 (room made; r->limit updated) or DASF_EDROPPED /
+ * DASF_ECLOSED. */
+DASF_HIDDEN int dasf_ring_make_room(dasf_ring *r, uint64_t size);
+/* Drops one reference; frees the ring on the last one. */
+DASF_HIDDEN void dasf_ring_unref(dasf_ring *r);
+DASF_HIDDEN void dasf_ring_free_rcu(struct rcu_head *h);
+/* Forgets the calling thread's rings (fork child). */
+DASF_HIDDEN void dasf_ring_tls_reset_after_fork(void);
+
+/* ---- the hot path (inline) -------------------------------------------- */
 typedef struct dasf_tls_cache {
     uint64_t key;
     dasf_ring *ring;

@@ -18,6 +18,7 @@
  * writes seeds in this form from real traces.
  */
 #include "archive.h"
+#include "mp_cursor.h"
 #include "fuzz_common.h"
 
 #include <msgpack.h>

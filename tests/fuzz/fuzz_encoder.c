@@ -25,6 +25,7 @@
  * without one), cats, ids, args by value.
  */
 #include "archive.h"
+#include "encode.h"
 #include "fuzz_common.h"
 
 #include <math.h>
