@@ -70,6 +70,9 @@ static int set_ext(dasf_mp *c, dasf_mp_obj *o, size_t fixed, size_t lenbytes) {
     return 0;
 }
 
+/* One item header.  Long (~100 lines) on purpose: it is msgpack's type-byte
+ * table, one case per marker family in the spec's order, and reads best as
+ * one switch; the per-family work is already in the helpers above. */
 int dasf_mp_read(dasf_mp *c, dasf_mp_obj *o) {
     const uint8_t *q;
     if (c->p >= c->end) {

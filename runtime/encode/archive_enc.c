@@ -136,6 +136,12 @@ static void schema_undo(dasf_chunk_enc *e, uint32_t name) {
     e->nschemas--;
 }
 
+/* One event → its array.  Long (~170 lines) for a reason: the choice
+ * between the compact and the full form depends on values computed once
+ * here (stream, deltas, extension flags, fixes, interned name and keys, the
+ * schema), which both forms then write, and a failure anywhere must undo
+ * the stream, buffer and schema state in one place; split into helpers,
+ * a dozen locals would travel between them on the flusher's hot loop. */
 int dasf_enc_archive_add(dasf_chunk_enc *e, const dasf_enc_event *ev) {
     dasf_buf *b = &e->ev;
     int pi = dasf_phase_fast_index(ev->phase);

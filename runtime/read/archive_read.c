@@ -14,22 +14,22 @@
 #include <string.h>
 
 static int str_at(dasf_trace *r, int64_t i, const char **s) {
-    if (i < 0 || (uint64_t)i >= r->nstr) return -1;
+    if (i < 0 || (uint64_t)i >= r->nstr) return DASF_PARSE_BAD;
     *s = r->strs[i];
     return 0;
 }
 
 /* The event's args map: np values, keyed by keys[] (a schema), or np
- * key-index/value pairs when keys is NULL.  @return 0, -1 malformed, -2
- * no memory. */
+ * key-index/value pairs when keys is NULL.  @return 0, DASF_PARSE_BAD or
+ * DASF_PARSE_NOMEM. */
 static int decode_args(dasf_trace *r, uint32_t np, const uint32_t *keys) {
     dasf_mp *c = &r->cur;
     dasf_kv *kv = np ? dasf_arena_alloc(&r->ev_arena, np * sizeof *kv) : NULL;
-    if (np && !kv) return -2;
+    if (np && !kv) return DASF_PARSE_NOMEM;
     for (uint32_t i = 0; i < np; i++) {
         int64_t k = keys ? (int64_t)keys[i] : -1;
-        if (!keys && dasf_mp_int(c, &k)) return -1;
-        if (k < 0 || (uint64_t)k >= r->nstr) return -1; /* schema keys too: same table */
+        if (!keys && dasf_mp_int(c, &k)) return DASF_PARSE_BAD;
+        if (k < 0 || (uint64_t)k >= r->nstr) return DASF_PARSE_BAD; /* schema keys too: same table */
         kv[i].key.type = DASF_VAL_STR;
         kv[i].key.v.str.ptr = r->strs[k];
         kv[i].key.v.str.len = r->strlens[k];
@@ -42,6 +42,69 @@ static int decode_args(dasf_trace *r, uint32_t np, const uint32_t *keys) {
     return 0;
 }
 
+/* A full-form event's extension fields (code & DASF_EC_EXT): the flags,
+ * then each optional field they announce, in order, into r->ev; *used
+ * counts the array's elements read.  @return 0 or DASF_PARSE_BAD. */
+static int decode_ext(dasf_trace *r, uint32_t n, uint32_t *used, int is_x, int64_t *ext,
+                      int64_t *ts_fix, int64_t *dur_fix) {
+    dasf_mp *c = &r->cur;
+    dasf_trace_event *ev = &r->ev;
+    int64_t v;
+    int64_t ext_max = r->chunk_version >= 3 ? DASF_EX_V3_ALL : 0x3f;
+    if (++*used > n || dasf_mp_int(c, ext) || *ext < 0 || *ext > ext_max)
+        return DASF_PARSE_BAD;
+    if (*ext & DASF_EX_SCOPE) {
+        if (++*used > n || dasf_mp_int(c, &v)) return DASF_PARSE_BAD;
+        ev->scope = (dasf_scope)v;
+    }
+    if (*ext & DASF_EX_CAT) {
+        if (++*used > n || dasf_mp_int(c, &v) || str_at(r, v, &ev->cat)) return DASF_PARSE_BAD;
+    }
+    if (*ext & (DASF_EX_ID_INT | DASF_EX_ID_STR | DASF_EX_ID_NIL)) ev->has_id = true;
+    if (*ext & DASF_EX_ID_INT) {
+        if (++*used > n || dasf_mp_int(c, &v)) return DASF_PARSE_BAD;
+        ev->id.type = DASF_VAL_INT;
+        ev->id.v.i = v;
+    } else if (*ext & DASF_EX_ID_STR) {
+        if (++*used > n || dasf_mp_int(c, &v) || str_at(r, v, &ev->id.v.str.ptr))
+            return DASF_PARSE_BAD;
+        ev->id.type = DASF_VAL_STR;
+        ev->id.v.str.len = r->strlens[v];
+    }
+    /* version 3: the caller's exact doubles, integer times, nil args */
+    if (*ext & DASF_EX_TS_FIX) {
+        if (++*used > n || dasf_mp_int(c, ts_fix) || *ts_fix == 0) return DASF_PARSE_BAD;
+    }
+    if (*ext & DASF_EX_DUR_FIX) {
+        if (!is_x || ++*used > n || dasf_mp_int(c, dur_fix) || *dur_fix == 0)
+            return DASF_PARSE_BAD;
+    }
+    if ((*ext & DASF_EX_DUR_INT) && !is_x) return DASF_PARSE_BAD;
+    if ((*ext & DASF_EX_ARGS_NIL) && ((*ext & DASF_EX_ARGS_MAP) || n != *used))
+        return DASF_PARSE_BAD;
+    return 0;
+}
+
+/* The event's args, the n - used elements left in its array: values
+ * keyed by the name's schema (compact), one verbatim map (DASF_EX_ARGS_MAP)
+ * or key-index/value pairs.  @return 0, DASF_PARSE_BAD or DASF_PARSE_NOMEM. */
+static int decode_event_args(dasf_trace *r, unsigned cc, int64_t ext, int64_t name, uint32_t n,
+                             uint32_t used) {
+    if (cc & DASF_CC_SCHEMA) { /* values only; keys from the name's schema */
+        uint32_t np = r->sch_n && (uint64_t)name < r->sch_cap ? r->sch_n[name] : 0;
+        if (np == 0 || n - used != np) return DASF_PARSE_BAD;
+        return decode_args(r, np, r->sch_keys[name]);
+    }
+    if (ext & DASF_EX_ARGS_MAP) {
+        if (n - used != 1 || dasf_value_decode(&r->cur, &r->ev_arena, &r->ev.args) ||
+            r->ev.args.type != DASF_VAL_MAP)
+            return DASF_PARSE_BAD;
+        return 0;
+    }
+    if ((n - used) & 1) return DASF_PARSE_BAD;
+    return decode_args(r, (n - used) / 2, NULL);
+}
+
 /* Decodes the next event array of the current chunk into r->ev. */
 static int archive_event(dasf_trace *r) {
     dasf_mp *c = &r->cur;
@@ -50,83 +113,46 @@ static int archive_event(dasf_trace *r) {
     int64_t code, name, tv, dur = 0, ext = 0, v;
     dasf_arena_reset(&r->ev_arena);
     if (dasf_mp_array(c, &n) || n < 3 || dasf_mp_int(c, &code) || code < -32 || code > 0x7f)
-        return -1;
+        return DASF_PARSE_BAD;
     /* A negative code is version 2's compact X event (FORMAT.md 2.2). */
     int compact = code < 0;
     unsigned cc = compact ? (unsigned)(-1 - code) : 0;
     unsigned tmode = compact ? (cc & DASF_CC_TMODE) >> 1 : (code & DASF_EC_TSEND) ? 1 : 0;
     if (compact && (r->chunk_version < 2 || ((cc & DASF_CC_FIX) && r->chunk_version < 3) ||
                     tmode > 2))
-        return -1;
+        return DASF_PARSE_BAD;
     int ph = compact ? 'X' : dasf_phase_from_index((int)(code & DASF_EC_PHASE));
     if (compact ? (cc & DASF_CC_STREAM) : (code & DASF_EC_STREAM)) {
-        if (dasf_mp_int(c, &v) || v < 0 || (uint64_t)v >= r->nstreams) return -1;
+        if (dasf_mp_int(c, &v) || v < 0 || (uint64_t)v >= r->nstreams) return DASF_PARSE_BAD;
         r->cur_stream = (uint32_t)v;
         used++;
     } else if (r->cur_stream == UINT32_MAX) {
         r->cur_stream = 0;
     }
-    if (r->cur_stream >= r->nstreams) return -1;
-    if (dasf_mp_int(c, &name) || str_at(r, name, &ev->name) || dasf_mp_int(c, &tv)) return -1;
+    if (r->cur_stream >= r->nstreams) return DASF_PARSE_BAD;
+    if (dasf_mp_int(c, &name) || str_at(r, name, &ev->name) || dasf_mp_int(c, &tv))
+        return DASF_PARSE_BAD;
     int is_x = ph == 'X';
     if (is_x) {
-        if (++used > n || dasf_mp_int(c, &dur)) return -1;
+        if (++used > n || dasf_mp_int(c, &dur)) return DASF_PARSE_BAD;
     }
     ev->scope = 0;
     ev->cat = NULL;
     ev->has_id = false;
     ev->id.type = DASF_VAL_NIL;
     int64_t ts_fix = 0, dur_fix = 0;
+    int rc;
     if (cc & DASF_CC_FIX) { /* version 3 compact: both fixes, not both zero */
         used += 2;
         if (used > n || dasf_mp_int(c, &ts_fix) || dasf_mp_int(c, &dur_fix) ||
             (ts_fix == 0 && dur_fix == 0))
-            return -1;
+            return DASF_PARSE_BAD;
     }
     if (!compact && (code & DASF_EC_EXT)) {
-        int64_t ext_max = r->chunk_version >= 3 ? DASF_EX_V3_ALL : 0x3f;
-        if (++used > n || dasf_mp_int(c, &ext) || ext < 0 || ext > ext_max) return -1;
-        if (ext & DASF_EX_SCOPE) {
-            if (++used > n || dasf_mp_int(c, &v)) return -1;
-            ev->scope = (dasf_scope)v;
-        }
-        if (ext & DASF_EX_CAT) {
-            if (++used > n || dasf_mp_int(c, &v) || str_at(r, v, &ev->cat)) return -1;
-        }
-        if (ext & (DASF_EX_ID_INT | DASF_EX_ID_STR | DASF_EX_ID_NIL)) ev->has_id = true;
-        if (ext & DASF_EX_ID_INT) {
-            if (++used > n || dasf_mp_int(c, &v)) return -1;
-            ev->id.type = DASF_VAL_INT;
-            ev->id.v.i = v;
-        } else if (ext & DASF_EX_ID_STR) {
-            if (++used > n || dasf_mp_int(c, &v) || str_at(r, v, &ev->id.v.str.ptr)) return -1;
-            ev->id.type = DASF_VAL_STR;
-            ev->id.v.str.len = r->strlens[v];
-        }
-        /* version 3: the caller's exact doubles, integer times, nil args */
-        if (ext & DASF_EX_TS_FIX) {
-            if (++used > n || dasf_mp_int(c, &ts_fix) || ts_fix == 0) return -1;
-        }
-        if (ext & DASF_EX_DUR_FIX) {
-            if (!is_x || ++used > n || dasf_mp_int(c, &dur_fix) || dur_fix == 0) return -1;
-        }
-        if ((ext & DASF_EX_DUR_INT) && !is_x) return -1;
-        if ((ext & DASF_EX_ARGS_NIL) && ((ext & DASF_EX_ARGS_MAP) || n != used)) return -1;
+        if ((rc = decode_ext(r, n, &used, is_x, &ext, &ts_fix, &dur_fix))) return rc;
     }
-    if (used > n) return -1;
-    int rc;
-    if (cc & DASF_CC_SCHEMA) { /* values only; keys from the name's schema */
-        uint32_t np = r->sch_n && (uint64_t)name < r->sch_cap ? r->sch_n[name] : 0;
-        if (np == 0 || n - used != np) return -1;
-        if ((rc = decode_args(r, np, r->sch_keys[name]))) return rc;
-    } else if (ext & DASF_EX_ARGS_MAP) {
-        if (n - used != 1 || dasf_value_decode(c, &r->ev_arena, &ev->args) ||
-            ev->args.type != DASF_VAL_MAP)
-            return -1;
-    } else {
-        if ((n - used) & 1) return -1;
-        if ((rc = decode_args(r, (n - used) / 2, NULL))) return rc;
-    }
+    if (used > n) return DASF_PARSE_BAD;
+    if ((rc = decode_event_args(r, cc, ext, name, n, used))) return rc;
     rstream *s = &r->streams[r->cur_stream];
     int64_t start, end;
     if (tmode == DASF_TM_END_PREV_END) {
@@ -164,15 +190,15 @@ int dasf_rd_archive_next(dasf_trace *r) {
                 return 1;
             }
             int over = r->ev_arena.over;
-            if (rc == -2 && !over) return DASF_ENOMEM;
+            if (rc == DASF_PARSE_NOMEM && !over) return DASF_ENOMEM;
             /* Checksums matched, so the writer itself produced this: report
              * it and drop the rest of the chunk, which is damaged, not whole
              * (it was counted whole when its checksums matched). */
             r->st.chunks_read--;
             dasf_rd_note_damage(r, r->chunk.index, r->chunk.offset, r->chunk.stored_size,
-                        "chunk at byte %llu: %s", (unsigned long long)r->chunk.offset,
-                        over ? "an event needs more memory than the reader's bound"
-                             : "malformed event array");
+                                "chunk at byte %llu: %s", (unsigned long long)r->chunk.offset,
+                                over ? "an event needs more memory than the reader's bound"
+                                     : "malformed event array");
             r->left = 0;
             continue;
         }
@@ -181,7 +207,7 @@ int dasf_rd_archive_next(dasf_trace *r) {
         uint64_t at = r->pos;
         int rc = dasf_rd_load_chunk(r, &why);
         if (rc == 0) continue;
-        if (rc != -1) return rc;
+        if (rc != DASF_PARSE_BAD) return rc;
         uint64_t next = dasf_rd_archive_resync(r, at + 1);
         if (r->io_error) return r->io_error;
         dasf_rd_note_damage(r, dasf_rd_next_index(r), at, next - at, "chunk at byte %llu: %s",

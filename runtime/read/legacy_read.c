@@ -30,7 +30,7 @@ static int number(const dasf_value *v, double *d, int64_t *ns, bool *is_int) {
         *d = (double)v->v.u;
         *ns = INT64_MAX; /* > INT64_MAX s: saturates, as dasf_seconds_to_ns */
     } else {
-        return -1;
+        return DASF_PARSE_BAD;
     }
     return 0;
 }
@@ -46,14 +46,14 @@ static int legacy_map(dasf_trace *r, dasf_mp *c, const char **why) {
     dasf_trace_event *ev = &r->ev;
     dasf_mp_obj m;
     *why = "record is not a msgpack map";
-    if (dasf_mp_read(c, &m) || m.type != DASF_VAL_MAP) return -1;
+    if (dasf_mp_read(c, &m) || m.type != DASF_VAL_MAP) return DASF_PARSE_BAD;
     int have_name = 0, have_ts = 0;
     for (uint32_t i = 0; i < m.v.n; i++) {
         dasf_mp_obj k;
         *why = "malformed record";
-        if (dasf_mp_read(c, &k)) return -1;
+        if (dasf_mp_read(c, &k)) return DASF_PARSE_BAD;
         if (k.type != DASF_VAL_STR) {
-            if (dasf_mp_skip(c)) return -1;
+            if (dasf_mp_skip(c)) return DASF_PARSE_BAD;
             continue;
         }
         dasf_value v;
@@ -61,21 +61,21 @@ static int legacy_map(dasf_trace *r, dasf_mp *c, const char **why) {
         if (rc) return rc;
         if (KEYIS(&k, "name")) {
             *why = "name is not a string";
-            if (v.type != DASF_VAL_STR) return -1;
+            if (v.type != DASF_VAL_STR) return DASF_PARSE_BAD;
             ev->name = v.v.str.ptr;
             have_name = 1;
         } else if (KEYIS(&k, "timestamp")) {
             *why = "timestamp is not a number";
-            if (number(&v, &ev->timestamp, &ev->timestamp_ns, &ev->timestamp_is_int)) return -1;
+            if (number(&v, &ev->timestamp, &ev->timestamp_ns, &ev->timestamp_is_int)) return DASF_PARSE_BAD;
             have_ts = 1;
         } else if (KEYIS(&k, "duration")) {
             *why = "duration is not a number";
-            if (number(&v, &ev->duration, &ev->duration_ns, &ev->duration_is_int)) return -1;
+            if (number(&v, &ev->duration, &ev->duration_ns, &ev->duration_is_int)) return DASF_PARSE_BAD;
             ev->has_duration = true;
         } else if (KEYIS(&k, "phase")) {
             *why = "unknown phase";
             if (v.type != DASF_VAL_STR || v.v.str.len != 1 || !dasf_phase_valid(v.v.str.ptr[0]))
-                return -1;
+                return DASF_PARSE_BAD;
             ev->phase = (dasf_phase)v.v.str.ptr[0];
         } else if (KEYIS(&k, "scope")) {
             if (v.type == DASF_VAL_STR && v.v.str.len == 1) ev->scope = (dasf_scope)v.v.str.ptr[0];
@@ -90,7 +90,7 @@ static int legacy_map(dasf_trace *r, dasf_mp *c, const char **why) {
             else if (v.type == DASF_VAL_NIL)
                 ev->args_nil = true; /* Python's None; args stays an empty map */
             else
-                return -1;
+                return DASF_PARSE_BAD;
         } else if (KEYIS(&k, "cat")) {
             if (v.type == DASF_VAL_STR) ev->cat = v.v.str.ptr;
         } else if (KEYIS(&k, "id")) {
@@ -99,7 +99,7 @@ static int legacy_map(dasf_trace *r, dasf_mp *c, const char **why) {
         }
     }
     *why = "record is missing name, timestamp or phase";
-    if (!have_name || !have_ts || !ev->phase) return -1;
+    if (!have_name || !have_ts || !ev->phase) return DASF_PARSE_BAD;
     /* As in the archive: a duration only on X, a scope only on I (a record
      * may carry the keys on other phases; found by fuzz_reader). */
     if (ev->phase != DASF_PHASE_COMPLETE) {
@@ -113,9 +113,10 @@ static int legacy_map(dasf_trace *r, dasf_mp *c, const char **why) {
 }
 
 /* Parses one legacy record body of len bytes, of which the first avail
- * (<= len) are at p, into r->ev.  @return 0, -1 malformed, -2 out of
- * memory, -3 the first avail bytes are a plausible start (parse them all:
- * call again with avail = len).  The body must be exactly one map. */
+ * (<= len) are at p, into r->ev.  @return 0, DASF_PARSE_BAD,
+ * DASF_PARSE_NOMEM, or DASF_PARSE_MORE: the first avail bytes are a
+ * plausible start (parse them all: call again with avail = len).  The body
+ * must be exactly one map. */
 static int legacy_parse_n(dasf_trace *r, const uint8_t *p, size_t avail, size_t len,
                           const char **why) {
     dasf_trace_event *ev = &r->ev;
@@ -127,14 +128,14 @@ static int legacy_parse_n(dasf_trace *r, const uint8_t *p, size_t avail, size_t 
     dasf_mp c = {p, p + avail};
     dasf_mp_short = 0;
     int rc = legacy_map(r, &c, why);
-    if (rc == -1 && dasf_mp_short && avail < len) return -3;
-    if (rc == -2 && r->ev_arena.over) {
+    if (rc == DASF_PARSE_BAD && dasf_mp_short && avail < len) return DASF_PARSE_MORE;
+    if (rc == DASF_PARSE_NOMEM && r->ev_arena.over) {
         *why = "record needs more memory than the reader's bound";
-        return -1;
+        return DASF_PARSE_BAD;
     }
     if (rc) return rc;
     *why = "record length does not match its map";
-    if (c.p != c.end || avail != len) return -1;
+    if (c.p != c.end || avail != len) return DASF_PARSE_BAD;
     return 0;
 }
 
@@ -153,16 +154,17 @@ static int is_map_byte(uint8_t b) {
 
 /* Parses the record body of len bytes at off into r->ev: its first bytes
  * first, the whole body only when they are a plausible start.  @return as
- * legacy_parse (-1 also when the file ends early or on I/O error). */
+ * legacy_parse (DASF_PARSE_BAD also when the file ends early or on I/O
+ * error). */
 static int legacy_body(dasf_trace *r, uint64_t off, size_t len, const char **why) {
     size_t probe = len < LEGACY_PROBE ? len : LEGACY_PROBE;
     *why = "record runs past the end of the file";
     const uint8_t *body = dasf_rd_win_get(r, off, probe);
-    if (!body) return -1;
+    if (!body) return DASF_PARSE_BAD;
     int rc = legacy_parse_n(r, body, probe, len, why);
-    if (rc != -3) return rc;
+    if (rc != DASF_PARSE_MORE) return rc;
     *why = "record runs past the end of the file";
-    if (!(body = dasf_rd_win_get(r, off, len))) return -1;
+    if (!(body = dasf_rd_win_get(r, off, len))) return DASF_PARSE_BAD;
     return legacy_parse(r, body, len, why);
 }
 
@@ -222,7 +224,7 @@ int dasf_rd_legacy_next(dasf_trace *r) {
                 why = "record runs past the end of the file";
             else
                 rc = legacy_body(r, at + r->byte_size, (size_t)len, &why);
-            if (rc == -2) return DASF_ENOMEM;
+            if (rc == DASF_PARSE_NOMEM) return DASF_ENOMEM;
             if (rc == 0) {
                 r->pos = at + r->byte_size + len;
                 r->ev.chunk_index = dasf_rd_next_index(r);

@@ -94,7 +94,8 @@ DASF_HIDDEN uint64_t dasf_rd_legacy_resync(dasf_trace *r, uint64_t from);
 /* The next offset >= from where a plausible chunk starts (r->size if none). */
 DASF_HIDDEN uint64_t dasf_rd_archive_resync(dasf_trace *r, uint64_t from);
 /* Loads and verifies the chunk at r->pos.  @return 0 (r->pos moved past
- * it), -1 damaged (*why), or a negative dasf_status for I/O or memory. */
+ * it), DASF_PARSE_BAD (damaged: *why), or a dasf_status for I/O or
+ * memory (DASF_EIO, DASF_ENOMEM). */
 DASF_HIDDEN int dasf_rd_load_chunk(dasf_trace *r, const char **why);
 
 /* ---- archive_read.c -------------------------------------------------------- */

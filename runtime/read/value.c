@@ -16,7 +16,7 @@
 
 static int decode_rec(dasf_mp *c, dasf_arena *a, dasf_value *out, int depth) {
     dasf_mp_obj o;
-    if (depth > 256 || dasf_mp_read(c, &o)) return -1;
+    if (depth > 256 || dasf_mp_read(c, &o)) return DASF_PARSE_BAD;
     out->type = o.type;
     switch (o.type) {
     case DASF_VAL_NIL: return 0;
@@ -27,7 +27,7 @@ static int decode_rec(dasf_mp *c, dasf_arena *a, dasf_value *out, int depth) {
     case DASF_VAL_STR:
     case DASF_VAL_BIN: {
         char *s = dasf_arena_strdup(a, o.v.s.ptr, o.v.s.len);
-        if (!s) return -2;
+        if (!s) return DASF_PARSE_NOMEM;
         out->v.str.ptr = s;
         out->v.str.len = o.v.s.len;
         return 0;
@@ -36,10 +36,10 @@ static int decode_rec(dasf_mp *c, dasf_arena *a, dasf_value *out, int depth) {
         uint32_t n = o.v.n;
         if (n > (uint64_t)(c->end - c->p)) {
             dasf_mp_short = 1;
-            return -1;
+            return DASF_PARSE_BAD;
         }
         dasf_value *items = dasf_arena_alloc(a, (size_t)n * sizeof *items);
-        if (!items) return -2;
+        if (!items) return DASF_PARSE_NOMEM;
         for (uint32_t i = 0; i < n; i++) {
             int rc = decode_rec(c, a, &items[i], depth + 1);
             if (rc) return rc;
@@ -52,10 +52,10 @@ static int decode_rec(dasf_mp *c, dasf_arena *a, dasf_value *out, int depth) {
         uint32_t n = o.v.n;
         if (2 * (uint64_t)n > (uint64_t)(c->end - c->p)) {
             dasf_mp_short = 1;
-            return -1;
+            return DASF_PARSE_BAD;
         }
         dasf_kv *items = dasf_arena_alloc(a, (size_t)n * sizeof *items);
-        if (!items) return -2;
+        if (!items) return DASF_PARSE_NOMEM;
         for (uint32_t i = 0; i < n; i++) {
             int rc = decode_rec(c, a, &items[i].key, depth + 1);
             if (!rc) rc = decode_rec(c, a, &items[i].val, depth + 1);
@@ -66,10 +66,10 @@ static int decode_rec(dasf_mp *c, dasf_arena *a, dasf_value *out, int depth) {
         return 0;
     }
     }
-    return -1;
+    return DASF_PARSE_BAD;
 }
 
-/* @return 0, -1 malformed, -2 out of memory. */
+/* @return 0, DASF_PARSE_BAD or DASF_PARSE_NOMEM (value.h). */
 int dasf_value_decode(dasf_mp *c, dasf_arena *a, dasf_value *out) {
     return decode_rec(c, a, out, 0);
 }
