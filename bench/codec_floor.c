@@ -8,7 +8,7 @@
  * payload the encoder produced (string table, stream table, event arrays),
  * then times compressing all of them again with the encoder's zstd
  * parameters (the level of the run, checksum on, minMatch 6 at levels 1-2:
- * runtime/codec.c) through one reused context, as the flusher does.  What is
+ * runtime/encode/archive_finish.c) through one reused context, as the flusher does.  What is
  * timed is zstd alone: no encoding, no CRC, no file.  Median of `passes`.
  * msgpack-c and libzstd through their public APIs (the bench must not
  * depend on the runtime's internals to measure them).

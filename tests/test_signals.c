@@ -1,6 +1,6 @@
 /* test_signals.c — commit-on-signal for programs that link the library
- * (dasf_commit_on_signals, runtime/signals.c) and the output-path patterns
- * (dasf_path_expand / dasf_path_claim, runtime/pathpat.c).  In-process, so
+ * (dasf_commit_on_signals, runtime/db/signals.c) and the output-path patterns
+ * (dasf_path_expand / dasf_path_claim, runtime/db/pathpat.c).  In-process, so
  * the sanitizer builds check the handler, the committer thread and fork. */
 #include "helpers.h"
 

@@ -1,5 +1,5 @@
 /*
- * filedb.c — appending one chunk to a trace file, safely among many writers.
+ * append.c — appending one chunk to a trace file, safely among many writers.
  *
  * Called by the flusher thread (and dasf_writer).  The protocol is the
  * Python FileDatabase's (portalocker = flock(LOCK_EX) on the data file), so

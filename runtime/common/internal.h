@@ -1,13 +1,18 @@
 /*
- * internal.h — contracts between the runtime's stages (not installed).
+ * internal.h — what every stage of the runtime shares (not installed):
+ * macros, the growable buffer, seconds <-> ns, layout detection, CRC-32C,
+ * interned-name lookup, phases.
  *
  *   record/ → ring/ → flush/flusher.c → encode/ (one chunk) → append/append.c
  *   read/reader.c (decode) ← read/value.c (msgpack → dasf_value trees)
  *
- * Who calls what: app threads only touch ring.h's inline fast path; the
- * flusher thread (one per FileDatabase) calls the encoder and the append; tools
- * and get_traces call the reader.  Nothing here is thread-safe unless it
- * says so: each object belongs to one thread at a time.
+ * Each stage's interface is its own header: ring.h, flusher.h, encode.h,
+ * append.h, reader.h (read/ only), record.h, db.h, registry.h; rt.h holds
+ * the structures they share.  Who calls what: app threads only touch
+ * ring.h's inline fast path; the flusher thread (one per FileDatabase)
+ * calls the encoder and the append; tools and get_traces call the reader.
+ * Nothing here is thread-safe unless it says so: each object belongs to
+ * one thread at a time.
  */
 #ifndef DASF_INTERNAL_H
 #define DASF_INTERNAL_H
