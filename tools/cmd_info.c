@@ -62,11 +62,6 @@ typedef struct info_ctx {
     dt_proctree tree; /* "dasf.process" events (dasf-trace record) */
 } info_ctx;
 
-static int oom(void) {
-    dt_err("out of memory");
-    return DT_FAIL;
-}
-
 static int note_chunk(info_ctx *c, dasf_trace *t) {
     dasf_chunk_info ci;
     if (dasf_trace_chunk(t, &ci) != 0) return 0;
@@ -118,23 +113,24 @@ static int info_event(void *vctx, const dt_input *in, const dasf_trace_event *ev
     }
     c->events++;
     if (ev->name && !strcmp(ev->name, "dasf.dropped")) c->dropped_events += dropped_count(ev);
-    if (dt_proctree_add(&c->tree, ev)) return oom();
+    if (dt_proctree_add(&c->tree, ev)) return dt_oom();
 
     char key[2 * DT_ID_TEXT_MAX + 2];
     dt_id_text(&ev->process_id, key, DT_ID_TEXT_MAX);
     size_t plen = strlen(key);
     bool created;
     dt_strent *e = dt_strmap_get(&c->procs_map, key, plen, &created);
-    if (!e) return oom();
+    if (!e) return dt_oom();
     if (created) {
-        if (dt_grow((void **)&c->procs, &c->cap_procs, c->n_procs, sizeof *c->procs)) return oom();
+        if (dt_grow((void **)&c->procs, &c->cap_procs, c->n_procs, sizeof *c->procs))
+            return dt_oom();
         c->procs[c->n_procs] = 0;
         e->val = c->n_procs++;
     }
     c->procs[e->val]++;
     key[plen] = '\t';
     dt_id_text(&ev->thread_id, key + plen + 1, DT_ID_TEXT_MAX);
-    if (!dt_strmap_get(&c->threads_map, key, strlen(key), NULL)) return oom();
+    if (!dt_strmap_get(&c->threads_map, key, strlen(key), NULL)) return dt_oom();
     return 0;
 }
 

@@ -346,11 +346,6 @@ static int self_times(stats_ctx *c) {
     return 0;
 }
 
-static int oom(void) {
-    dt_err("out of memory");
-    return DT_FAIL;
-}
-
 /* "pid" or "pid\ttid" (--by) into buf; returns the scope's length. */
 static size_t scope_text(const stats_ctx *c, const char *pid, const char *tid, char *buf) {
     if (c->by == BY_NAME) return buf[0] = 0, 0;
@@ -371,7 +366,7 @@ static size_t scope_text(const stats_ctx *c, const char *pid, const char *tid, c
 
 /* add_rec's result as the visit's: -1 is out of memory. */
 static int status(int rc) {
-    return rc < 0 ? oom() : rc;
+    return rc < 0 ? dt_oom() : rc;
 }
 
 /* Notes that run `run` contributed to the table. */
@@ -386,11 +381,11 @@ static int stats_event(void *vctx, const dt_input *in, const dasf_trace_event *e
     stats_ctx *c = vctx;
     bool match = !c->filtering || dt_filter_match(&c->after, ev);
     c->events += match;
-    if (match && in->run != SIZE_MAX && use_run(c, in->run)) return oom();
+    if (match && in->run != SIZE_MAX && use_run(c, in->run)) return dt_oom();
     dasf_phase ph = ev->phase;
     char scope[2 * DT_ID_TEXT_MAX + 2];
     size_t slen;
-    if (ph == DASF_PHASE_METADATA) return dt_meta_names_event(&c->meta, ev) ? oom() : 0;
+    if (ph == DASF_PHASE_METADATA) return dt_meta_names_event(&c->meta, ev) ? dt_oom() : 0;
     if (ph == DASF_PHASE_DURATION_BEGIN || ph == DASF_PHASE_DURATION_END) {
         if (!c->pairs) return 0;
         dt_span sp;
@@ -403,7 +398,7 @@ static int stats_event(void *vctx, const dt_input *in, const dasf_trace_event *e
             dt_spans_thread(c->spans, sp.thread, &pid, &tid, NULL);
             slen = scope_text(c, pid, tid, scope);
             gi = group_of(c, sp.name, scope, slen);
-            if (gi == SIZE_MAX) return oom();
+            if (gi == SIZE_MAX) return dt_oom();
             return status(
                 add_duration(c, gi, sp.start_ns, sub_ns(sp.end_ns, sp.start_ns), true, sp.thread));
         }
@@ -415,12 +410,12 @@ static int stats_event(void *vctx, const dt_input *in, const dasf_trace_event *e
     if (!match) return status(add_rec(c, thread, ev->timestamp_ns, d, SIZE_MAX));
     const char *pid = "", *tid = "";
     if (c->by != BY_NAME) {
-        if (thread == SIZE_MAX) return oom();
+        if (thread == SIZE_MAX) return dt_oom();
         dt_spans_thread(c->spans, thread, &pid, &tid, NULL);
     }
     slen = scope_text(c, pid, tid, scope);
     size_t gi = group_of(c, ev->name ? ev->name : "", scope, slen);
-    if (gi == SIZE_MAX) return oom();
+    if (gi == SIZE_MAX) return dt_oom();
     return status(add_duration(c, gi, ev->timestamp_ns, d, false, thread));
 }
 
@@ -686,7 +681,7 @@ int dt_cmd_stats(int argc, char **argv) {
     c.pairs = dt_filter_wants_pairs(&c.after);
     c.filtering = dt_filter_active(&c.after);
     if (c.by == BY_RANK) {
-        if (dt_align_create(&c.align, argv + first, argc - first)) return oom();
+        if (dt_align_create(&c.align, argv + first, argc - first)) return dt_oom();
         if (!c.align) {
             dt_err("--by rank: no MPI clock samples in these files (traces of "
                    "libdasf-profiler-mpi name each process's rank; docs/MPI.md)");
@@ -697,7 +692,7 @@ int dt_cmd_stats(int argc, char **argv) {
     int st;
     for (;;) {
         c.spans = dt_spans_new();
-        if (!c.spans) return oom();
+        if (!c.spans) return dt_oom();
         st =
             dt_each_event_runs(argv + first, argc - first, &before, stats_event, NULL, &c, &c.runs);
         if (st != STATS_RESTART) break;
@@ -709,7 +704,7 @@ int dt_cmd_stats(int argc, char **argv) {
     dt_spans_finish(c.spans, NULL, NULL);
     if (self_times(&c)) {
         free_ctx(&c);
-        return oom();
+        return dt_oom();
     }
     finish_groups(&c);
     size_t rows = c.n_groups;

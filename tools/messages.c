@@ -40,6 +40,11 @@ int dt_usage(const char *fmt, ...) {
     return DT_USAGE;
 }
 
+int dt_oom(void) {
+    dt_err("out of memory");
+    return DT_FAIL;
+}
+
 int dt_finish_stdout(int status) {
     if (fflush(stdout) != 0 || ferror(stdout)) {
         dt_err("writing the output failed: %s", strerror(errno));

@@ -23,6 +23,8 @@ extern const char *dt_verb;
 void dt_err(const char *fmt, ...) DT_PRINTF(1, 2);
 /* The message, then "Try 'dasf-trace VERB --help'."; returns DT_USAGE. */
 int dt_usage(const char *fmt, ...) DT_PRINTF(1, 2);
+/* Says "out of memory"; returns DT_FAIL. */
+int dt_oom(void);
 /* Flushes stdout; on a write error says so and returns DT_FAIL, else status. */
 int dt_finish_stdout(int status);
 
