@@ -41,6 +41,12 @@ static inline int64_t dt_add_ns(int64_t a, int64_t b) {
     if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
     return r;
 }
+/* b - a, saturated at INT64_MIN / INT64_MAX. */
+static inline int64_t dt_sub_ns(int64_t b, int64_t a) {
+    int64_t r;
+    if (__builtin_sub_overflow(b, a, &r)) return b > a ? INT64_MAX : INT64_MIN;
+    return r;
+}
 /* to - from as a double: exact while the difference fits int64, otherwise
  * the nearest double of the true (up to 2^64 ns wide) difference. */
 static inline double dt_span_ns(int64_t from, int64_t to) {
