@@ -19,6 +19,7 @@
 #include "input.h"
 #include "messages.h"
 #include "numbers.h"
+#include "record_child.h"
 #include "strmap.h"
 #include "verbs.h"
 
@@ -34,10 +35,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef DASF_PRELOAD_NAME
-#define DASF_PRELOAD_NAME "libdasf-preload.so"
-#endif
 
 static const char record_help[] =
     "usage: dasf-trace record [OPTIONS] [--] CMD [ARGS...]\n"
@@ -91,20 +88,6 @@ enum {
     OPT_MPI,
 };
 
-typedef struct rec_opts {
-    const char *pattern;
-    bool split, append, quiet, no_functions;
-    const char *signals;
-    const char *sig_timeout;
-    long long max_depth;
-    long long min_ns;
-    const char *overflow;
-    long long ring;
-    bool mpi;
-    int64_t rank;                /* --mpi: this process's rank, from the launcher */
-    char mpi_lib[PATH_MAX];      /* --mpi: libdasf-profiler-mpi.so */
-} rec_opts;
-
 /* "10us" → 10000; plain numbers are seconds (as --from/--to). */
 static bool parse_duration_ns(const char *s, long long *out) {
     char *end;
@@ -112,11 +95,16 @@ static bool parse_duration_ns(const char *s, long long *out) {
     double v = strtod(s, &end);
     if (end == s || errno || !(v >= 0)) return false;
     double mul = 1e9;
-    if (!strcmp(end, "ns")) mul = 1;
-    else if (!strcmp(end, "us")) mul = 1e3;
-    else if (!strcmp(end, "ms")) mul = 1e6;
-    else if (!strcmp(end, "s") || !*end) mul = 1e9;
-    else return false;
+    if (!strcmp(end, "ns"))
+        mul = 1;
+    else if (!strcmp(end, "us"))
+        mul = 1e3;
+    else if (!strcmp(end, "ms"))
+        mul = 1e6;
+    else if (!strcmp(end, "s") || !*end)
+        mul = 1e9;
+    else
+        return false;
     double ns = v * mul;
     if (ns > 9.2e18) return false;
     *out = (long long)(ns + 0.5);
@@ -153,8 +141,11 @@ static int rec_option(void *ctx, int opt, const char *arg) {
         char *end;
         errno = 0;
         long long v = strtoll(arg, &end, 10);
-        long long mul = !*end ? 1 : !strcmp(end, "K") ? 1 << 10 : !strcmp(end, "M") ? 1 << 20
-                                  : !strcmp(end, "G") ? 1 << 30 : 0;
+        long long mul = !*end               ? 1
+                        : !strcmp(end, "K") ? 1 << 10
+                        : !strcmp(end, "M") ? 1 << 20
+                        : !strcmp(end, "G") ? 1 << 30
+                                            : 0;
         if (end == arg || errno || mul == 0 || v <= 0 || v > (1LL << 30) / mul ||
             ((v * mul) & (v * mul - 1)) || v * mul < (1 << 16))
             return dt_usage("--ring-size wants a power of two from 64K to 1G (e.g. 64M), got '%s'",
@@ -196,143 +187,6 @@ static bool signals_valid(const char *s) {
     return true;
 }
 
-/* ---- finding the preload -------------------------------------------------------- */
-
-static bool usable(const char *p, char *out) {
-    return access(p, R_OK) == 0 && realpath(p, out) != NULL;
-}
-
-static bool find_preload(char out[PATH_MAX]) {
-    const char *env = getenv("DASF_PRELOAD");
-    if (env && *env) {
-        if (usable(env, out)) return true;
-        dt_err("DASF_PRELOAD=%s: %s", env, strerror(errno));
-        return false;
-    }
-    char self[PATH_MAX], cand[PATH_MAX + 64];
-    ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (k > 0) {
-        self[k] = 0;
-        char *slash = strrchr(self, '/');
-        if (slash) *slash = 0;
-        /* installed: <prefix>/bin/dasf-trace and <prefix>/<libdir>/ */
-        snprintf(cand, sizeof cand, "%s/../%s/" DASF_PRELOAD_NAME, self, DASF_INSTALL_LIBDIR);
-        if (usable(cand, out)) return true;
-        /* build tree: <build>/tools/dasf-trace and <build>/ */
-        snprintf(cand, sizeof cand, "%s/../" DASF_PRELOAD_NAME, self);
-        if (usable(cand, out)) return true;
-    }
-    dt_err("cannot find %s next to this dasf-trace (set DASF_PRELOAD to its path)",
-           DASF_PRELOAD_NAME);
-    return false;
-}
-
-/* The MPI wrapper library: DASF_MPI_PRELOAD, or beside the preload (installed:
- * the same libdir; build tree: its mpi/ folder). */
-static bool find_mpi_lib(const char *preload, char out[PATH_MAX]) {
-    const char *env = getenv("DASF_MPI_PRELOAD");
-    if (env && *env) {
-        if (usable(env, out)) return true;
-        dt_err("DASF_MPI_PRELOAD=%s: %s", env, strerror(errno));
-        return false;
-    }
-    char dir[PATH_MAX], cand[PATH_MAX + 64];
-    snprintf(dir, sizeof dir, "%s", preload);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    snprintf(cand, sizeof cand, "%s/libdasf-profiler-mpi.so", dir);
-    if (usable(cand, out)) return true;
-    snprintf(cand, sizeof cand, "%s/mpi/libdasf-profiler-mpi.so", dir);
-    if (usable(cand, out)) return true;
-    dt_err("--mpi: cannot find libdasf-profiler-mpi.so beside %s (built when CMake finds MPI; "
-           "or set DASF_MPI_PRELOAD to its path)", preload);
-    return false;
-}
-
-/* The rank the MPI launcher gave this process (Open MPI, PMIx, MPICH/Hydra,
- * Slurm), or -1. */
-static int64_t launcher_rank(void) {
-    static const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        const char *v = getenv(vars[i]);
-        long long r;
-        if (v && *v && dt_parse_long(v, 0, INT32_MAX, &r)) return r;
-    }
-    return -1;
-}
-
-/* ---- the child: claim the file, exec ------------------------------------------- */
-
-static void report(int fd, char kind, const char *msg) {
-    char buf[PATH_MAX + 256];
-    int n = snprintf(buf, sizeof buf, "%c%s", kind, msg);
-    if (n > 0 && write(fd, buf, (size_t)n + 1) < 0) _exit(2);
-}
-
-static void set_num(const char *var, long long v) {
-    char b[32];
-    snprintf(b, sizeof b, "%lld", v);
-    setenv(var, b, 1);
-}
-
-static void child(int fd, const rec_opts *o, const char *preload, const char *manifest,
-                  time_t start, char **cmd) {
-    char path[PATH_MAX];
-    dasf_path_vars v = {getpid(), NULL, (int64_t)start, o->mpi ? o->rank : -1};
-    int rc = dasf_path_claim(path, sizeof path, o->pattern, &v, o->append ? DASF_PATH_APPEND : 0);
-    if (rc) {
-        char msg[PATH_MAX + 200];
-        int e = errno;
-        if (rc == DASF_EINVAL) {
-            snprintf(msg, sizeof msg, "-o %s: the expanded name is too long", o->pattern);
-        } else {
-            char tried[PATH_MAX];
-            if (dasf_path_expand(tried, sizeof tried, o->pattern, &v, 1) < 0) tried[0] = 0;
-            snprintf(msg, sizeof msg, "cannot create the trace file %s: %s%s", tried,
-                     rc == DASF_ENOSPC ? "no space left on device" : strerror(e),
-                     e == EEXIST ? " (use %n in -o for a new name per run, or --append)" : "");
-        }
-        report(fd, 'E', msg);
-        _exit(2);
-    }
-    report(fd, 'P', path);
-    const char *old = getenv("LD_PRELOAD");
-    char pre[2 * PATH_MAX + 2];
-    if (o->mpi) /* the wrappers after the preload: its API serves them */
-        snprintf(pre, sizeof pre, "%s:%s%s%s", preload, o->mpi_lib, old && *old ? ":" : "",
-                 old ? old : "");
-    else
-        snprintf(pre, sizeof pre, "%s%s%s", preload, old && *old ? ":" : "", old ? old : "");
-    setenv("LD_PRELOAD", pre, 1);
-    setenv("DASF_TRACE_FILE", path, 1);
-    set_num("DASF_RECORD_OWNER", getpid());
-    setenv("DASF_RECORD_PATTERN", o->pattern, 1);
-    setenv("DASF_RECORD_SPLIT", o->split ? "1" : "0", 1);
-    set_num("DASF_RECORD_START", (long long)start);
-    if (manifest) setenv("DASF_RECORD_MANIFEST", manifest, 1);
-    setenv("DASF_COMMIT_SIGNALS", o->signals ? o->signals : "default", 1);
-    if (o->sig_timeout) setenv("DASF_SIGNAL_TIMEOUT", o->sig_timeout, 1);
-    if (o->max_depth) set_num("DASF_RECORD_DEPTH", o->max_depth);
-    if (o->min_ns) set_num("DASF_RECORD_MIN_NS", o->min_ns);
-    if (o->no_functions) setenv("DASF_RECORD_FUNCTIONS", "0", 1);
-    if (o->overflow) setenv("DASF_OVERFLOW", o->overflow, 1);
-    if (o->ring) set_num("DASF_RING_CAPACITY", o->ring);
-    /* Function tracing records tens of millions of events per second: wake
-     * the flusher every 64 Ki records, not every 5000 (docs/RUNTIME.md); with
-     * a larger ring, when it is half full (a burst that fits is written
-     * after it, or at the 1 s background flush, not while it runs). */
-    long long thresh = o->ring > (4LL << 20) ? o->ring / 64 : 65536;
-    char tb[32];
-    snprintf(tb, sizeof tb, "%lld", thresh);
-    setenv("DASF_COMMIT_THRESHOLD", tb, 0);
-    execvp(cmd[0], cmd);
-    int e = errno;
-    char msg[PATH_MAX + 64];
-    snprintf(msg, sizeof msg, "cannot run %s: %s", cmd[0], strerror(e));
-    report(fd, 'X', msg);
-    _exit(e == ENOENT ? 127 : 126);
-}
-
 /* ---- the parent: forward signals, wait, summarise ------------------------------- */
 
 /* The signals forwarded to CMD, plus SIGCHLD: blocked before the fork (the
@@ -341,7 +195,8 @@ static void child(int fd, const rec_opts *o, const char *preload, const char *ma
 static void forward_set(sigset_t *s) {
     sigemptyset(s);
     int fwd[] = {SIGTERM, SIGHUP, SIGXCPU, SIGUSR1, SIGUSR2, SIGCHLD};
-    for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++) sigaddset(s, fwd[i]);
+    for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+        sigaddset(s, fwd[i]);
 }
 
 /* Waits for the child, forwarding signals to it.  @return its wait status. */
@@ -383,11 +238,11 @@ static void summarise(char **files, int n) {
     summary s;
     memset(&s, 0, sizeof s);
     int rc = dt_each_event(files, n, NULL, sum_event, NULL, &s);
-    for (int i = 0; i < n; i++) fprintf(stderr, "dasf-trace record: trace: %s\n", files[i]);
-    fprintf(stderr,
-            "dasf-trace record: %llu events, %zu threads, %zu processes%s%s\n",
-            (unsigned long long)s.events, s.threads.len, s.procs.len,
-            n > 1 ? " in " : "", n > 1 ? "these files" : "");
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "dasf-trace record: trace: %s\n", files[i]);
+    fprintf(stderr, "dasf-trace record: %llu events, %zu threads, %zu processes%s%s\n",
+            (unsigned long long)s.events, s.threads.len, s.procs.len, n > 1 ? " in " : "",
+            n > 1 ? "these files" : "");
     if (rc != DT_OK) dt_err("(some of the trace could not be read; see above)");
     dt_strmap_free(&s.threads);
     dt_strmap_free(&s.procs);
@@ -404,7 +259,8 @@ static int collect_files(const char *root, const char *manifest, char ***out) {
     while (m && fgets(line, sizeof line, m)) {
         line[strcspn(line, "\n")] = 0;
         bool dup = false;
-        for (int i = 0; i < n && !dup; i++) dup = !strcmp(v[i], line);
+        for (int i = 0; i < n && !dup; i++)
+            dup = !strcmp(v[i], line);
         if (dup || !*line) continue;
         char **nv = realloc(v, (size_t)(n + 1) * sizeof *v);
         if (!nv) break;
@@ -434,31 +290,33 @@ static int exit_like(int status) {
     return 1;
 }
 
-int dt_cmd_record(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"help", 0, NULL, 'h'},
-        {"output", 1, NULL, 'o'},
-        {"quiet", 0, NULL, 'q'},
-        {"split", 0, NULL, OPT_SPLIT},
-        {"append", 0, NULL, OPT_APPEND},
-        {"signals", 1, NULL, OPT_SIGNALS},
-        {"signal-timeout", 1, NULL, OPT_SIGTIMEOUT},
-        {"max-depth", 1, NULL, OPT_MAXDEPTH},
-        {"min-duration", 1, NULL, OPT_MINDUR},
-        {"no-functions", 0, NULL, OPT_NOFUNC},
-        {"overflow", 1, NULL, OPT_OVERFLOW},
-        {"ring-size", 1, NULL, OPT_RING},
-        {"mpi", 0, NULL, OPT_MPI},
-        {0},
-    };
-    rec_opts o;
-    memset(&o, 0, sizeof o);
-    o.pattern = NULL;
+static const struct option record_opts[] = {
+    {"help", 0, NULL, 'h'},
+    {"output", 1, NULL, 'o'},
+    {"quiet", 0, NULL, 'q'},
+    {"split", 0, NULL, OPT_SPLIT},
+    {"append", 0, NULL, OPT_APPEND},
+    {"signals", 1, NULL, OPT_SIGNALS},
+    {"signal-timeout", 1, NULL, OPT_SIGTIMEOUT},
+    {"max-depth", 1, NULL, OPT_MAXDEPTH},
+    {"min-duration", 1, NULL, OPT_MINDUR},
+    {"no-functions", 0, NULL, OPT_NOFUNC},
+    {"overflow", 1, NULL, OPT_OVERFLOW},
+    {"ring-size", 1, NULL, OPT_RING},
+    {"mpi", 0, NULL, OPT_MPI},
+    {0},
+};
+
+/* Parses and checks the options (CMD starts at *cmd_at).  @return
+ * DT_ARGS_GO_ON, or the exit status (help printed, or DT_USAGE said). */
+static int parse_record_args(int argc, char **argv, rec_opts *o, int *cmd_at) {
+    memset(o, 0, sizeof *o);
+    o->pattern = NULL;
     /* '+': options end at CMD, so CMD's own options are left alone. */
     opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "+:ho:q", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:ho:q", record_opts, NULL)) != -1) {
         const char *opt = argv[optind - 1];
         if (c == 'h') {
             printf("%s", record_help);
@@ -466,46 +324,85 @@ int dt_cmd_record(int argc, char **argv) {
         }
         if (c == ':') return dt_usage("option '%s' needs a value", opt);
         if (c == '?') return dt_usage("unknown option '%s'", opt);
-        int r = rec_option(&o, c, optarg);
+        int r = rec_option(o, c, optarg);
         if (r == DT_USAGE) return r;
     }
     if (optind >= argc) return dt_usage("no command given (dasf-trace record [OPTIONS] -- CMD)");
-    char **cmd = argv + optind;
-    o.rank = -1;
-    if (o.mpi) {
-        o.rank = launcher_rank();
-        if (o.rank < 0)
+    *cmd_at = optind;
+    o->rank = -1;
+    if (o->mpi) {
+        o->rank = dt_record_launcher_rank();
+        if (o->rank < 0)
             return dt_usage("--mpi: no MPI rank in the environment; run it under the launcher: "
                             "mpirun -np N dasf-trace record --mpi -- CMD");
     }
-    if (!o.pattern) o.pattern = o.mpi ? "dasf-mpi-%n-rank%r.msgpack.zst" : "dasf-%t-%p.msgpack.zst";
-
+    if (!o->pattern)
+        o->pattern = o->mpi ? "dasf-mpi-%n-rank%r.msgpack.zst" : "dasf-%t-%p.msgpack.zst";
     char probe[PATH_MAX];
-    dasf_path_vars pv = {1, NULL, (int64_t)time(NULL), o.rank};
-    if (dasf_path_expand(probe, sizeof probe, o.pattern, &pv, 1) < 0)
+    dasf_path_vars pv = {1, NULL, (int64_t)time(NULL), o->rank};
+    if (dasf_path_expand(probe, sizeof probe, o->pattern, &pv, 1) < 0)
         return dt_usage("-o %s: not a usable pattern (escapes: %%p %%h %%t %%n %%%%, and %%r "
-                        "with --mpi)", o.pattern);
-    if (o.split && !strstr(o.pattern, "%p") && !dasf_path_has_counter(o.pattern))
+                        "with --mpi)",
+                        o->pattern);
+    if (o->split && !strstr(o->pattern, "%p") && !dasf_path_has_counter(o->pattern))
         return dt_usage("--split needs %%p or %%n in -o, so each process gets its own file");
-    if (o.signals && !signals_valid(o.signals))
+    if (o->signals && !signals_valid(o->signals))
         return dt_usage("--signals %s: not a list of signal names like TERM,INT,HUP,XCPU",
-                        o.signals);
-    char preload[PATH_MAX];
-    if (!find_preload(preload)) return DT_USAGE;
-    if (o.mpi && !find_mpi_lib(preload, o.mpi_lib)) return DT_USAGE;
+                        o->signals);
+    return DT_ARGS_GO_ON;
+}
 
-    char manifest[PATH_MAX] = "";
-    if (o.split) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(manifest, sizeof manifest, "%s/dasf-record-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        int mfd = mkstemp(manifest);
-        if (mfd < 0) {
-            dt_err("cannot create a temporary file in %s: %s", tmp && *tmp ? tmp : "/tmp",
-                   strerror(errno));
-            return DT_USAGE;
-        }
-        close(mfd);
+/* --split: the temporary file the processes list their trace files in. */
+static int make_manifest(char manifest[PATH_MAX]) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(manifest, PATH_MAX, "%s/dasf-record-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int mfd = mkstemp(manifest);
+    if (mfd < 0) {
+        dt_err("cannot create a temporary file in %s: %s", tmp && *tmp ? tmp : "/tmp",
+               strerror(errno));
+        return DT_USAGE;
     }
+    close(mfd);
+    return DT_OK;
+}
+
+/* The child's messages until exec closes the pipe: "P<path>", then
+ * "E<why>" (no file, CMD not run) or "X<why>" (CMD could not run).
+ * @return the failure's kind ('E', 'X') with its message in why, or 0. */
+static char read_child_report(int fd, char path[PATH_MAX], char why[PATH_MAX + 256]) {
+    char buf[2 * PATH_MAX + 512];
+    size_t len = 0;
+    ssize_t k;
+    while ((k = read(fd, buf + len, sizeof buf - 1 - len)) != 0) {
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) break;
+        len += (size_t)k;
+        if (len == sizeof buf - 1) break;
+    }
+    buf[len] = 0;
+    char kind = 0;
+    path[0] = why[0] = 0;
+    for (size_t off = 0; off < len; off += strlen(buf + off) + 1) {
+        if (buf[off] == 'P') snprintf(path, PATH_MAX, "%s", buf + off + 1);
+        if (buf[off] == 'E' || buf[off] == 'X') {
+            kind = buf[off];
+            snprintf(why, PATH_MAX + 256, "%s", buf + off + 1);
+        }
+    }
+    return kind;
+}
+
+int dt_cmd_record(int argc, char **argv) {
+    rec_opts o;
+    int cmd_at = 0;
+    int rc = parse_record_args(argc, argv, &o, &cmd_at);
+    if (rc != DT_ARGS_GO_ON) return rc;
+    char **cmd = argv + cmd_at;
+    char preload[PATH_MAX];
+    if (!dt_record_find_preload(preload)) return DT_USAGE;
+    if (o.mpi && !dt_record_find_mpi_lib(preload, o.mpi_lib)) return DT_USAGE;
+    char manifest[PATH_MAX] = "";
+    if (o.split && make_manifest(manifest) != DT_OK) return DT_USAGE;
     time_t start = time(NULL);
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -524,37 +421,18 @@ int dt_cmd_record(int argc, char **argv) {
     if (pid == 0) {
         sigprocmask(SIG_SETMASK, &old_mask, NULL);
         close(pfd[0]);
-        child(pfd[1], &o, preload, manifest[0] ? manifest : NULL, start, cmd);
+        dt_record_child(pfd[1], &o, preload, manifest[0] ? manifest : NULL, start, cmd);
     }
     /* The terminal sends these to the whole process group, CMD included. */
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
     close(pfd[1]);
-    /* Messages from the child until exec closes the pipe: "P<path>", then
-     * "E<why>" (no file, CMD not run) or "X<why>" (CMD could not run). */
-    char buf[2 * PATH_MAX + 512], path[PATH_MAX] = "";
-    size_t len = 0;
-    ssize_t k;
-    while ((k = read(pfd[0], buf + len, sizeof buf - 1 - len)) != 0) {
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) break;
-        len += (size_t)k;
-        if (len == sizeof buf - 1) break;
-    }
+    char path[PATH_MAX], why[PATH_MAX + 256];
+    char fail_kind = read_child_report(pfd[0], path, why);
     close(pfd[0]);
-    buf[len] = 0;
-    char fail_kind = 0;
-    const char *fail_msg = NULL;
-    for (size_t off = 0; off < len; off += strlen(buf + off) + 1) {
-        if (buf[off] == 'P') snprintf(path, sizeof path, "%s", buf + off + 1);
-        if (buf[off] == 'E' || buf[off] == 'X') {
-            fail_kind = buf[off];
-            fail_msg = buf + off + 1;
-        }
-    }
     int status = wait_forwarding(pid);
     if (fail_kind) {
-        dt_err("%s", fail_msg);
+        dt_err("%s", why);
         if (path[0]) unlink(path); /* claimed but CMD never ran: nothing to keep */
         if (manifest[0]) unlink(manifest);
         return fail_kind == 'E' ? DT_USAGE : exit_like(status);
@@ -563,7 +441,8 @@ int dt_cmd_record(int argc, char **argv) {
         char **files = NULL;
         int n = collect_files(path, manifest[0] ? manifest : NULL, &files);
         summarise(files, n);
-        for (int i = 0; i < n; i++) free(files[i]);
+        for (int i = 0; i < n; i++)
+            free(files[i]);
         free(files);
     }
     if (manifest[0]) unlink(manifest);
