@@ -58,20 +58,82 @@ static const dasf_trace_event *symbolize(dt_symbols **syms, char *const *files, 
     return copy;
 }
 
+/* One reading of the files: what every file's loop needs. */
+typedef struct reading {
+    char *const *files;
+    int n;
+    const dt_filter *f;
+    dt_visit_fn visit;
+    void *ctx;
+    dt_runs *runs;    /* NULL: runs not tracked */
+    bool filtering;   /* some filter is set */
+    dt_window *win;   /* the window, to note what was seen and kept */
+    bool symbols;     /* rename address-named calls */
+    dt_symbols *syms; /* made at the first address-named event */
+    dt_align *align;  /* MPI ranks onto rank 0's clock (align.h) */
+    dasf_trace_event renamed, aligned;
+} reading;
+
+/* The events of in, read to its end: counted in its run, renamed, aligned,
+ * matched, visited.  *status becomes DT_FAIL on a read error.  @return the
+ * visit's non-zero result (reading stops), DT_FAIL out of memory, or 0. */
+static int read_events(reading *r, dt_input *in, dasf_trace_stats *st, int rc, int *status) {
+    const dt_filter *f = r->f;
+    const dasf_trace_event *ev;
+    while (rc == 0) {
+        int got = dasf_trace_next(in->trace, &ev);
+        if (got == 0) break;
+        if (got < 0) {
+            dt_err("%s: %s", in->path, dasf_strerror(got));
+            *status = DT_FAIL;
+            break;
+        }
+        if (in->layout == DASF_LAYOUT_EMPTY) { /* layout learnt from the first bytes */
+            dasf_trace_get_stats(in->trace, st);
+            in->layout = st->layout;
+        }
+        if (r->runs) {
+            in->run = dt_runs_event(r->runs, in, ev);
+            if (in->run == SIZE_MAX) return DT_FAIL;
+            if (f && !dt_filter_run_wanted(f, in->run)) continue;
+        }
+        if (r->symbols && ev->phase != DASF_PHASE_METADATA)
+            ev = symbolize(&r->syms, r->files, r->n, ev, &r->renamed);
+        if (r->align) ev = dt_align_event(r->align, in->trace, ev, &r->aligned);
+        if (r->win && ev->phase != DASF_PHASE_METADATA) dt_window_seen(f, ev);
+        if (r->filtering && !dt_filter_match(f, ev)) continue;
+        if (r->win && (f->has_from || f->has_to)) r->win->hits++;
+        rc = r->visit(r->ctx, in, ev);
+    }
+    return rc;
+}
+
+/* A run number nobody has is a mistake, not an empty answer: says so.
+ * @return DT_FAIL when some --run is not there, else DT_OK. */
+static int check_runs(const dt_filter *f, const dt_runs *runs) {
+    int status = DT_OK;
+    for (size_t i = 0; i < f->n_runs; i++)
+        if (f->runs[i] >= runs->n) {
+            dt_err("no run %zu: the input has %zu run(s) (see 'dasf-trace info')", f->runs[i] + 1,
+                   runs->n);
+            status = DT_FAIL;
+        }
+    return status;
+}
+
 int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_fn visit,
                        dt_visit_fn before_file, void *ctx, dt_runs *runs) {
     int status = DT_OK;
-    bool filtering = dt_filter_active(f);
     dt_runs local;
     memset(&local, 0, sizeof local);
-    dt_window *win = f ? f->win : NULL;
-    if (!runs && f && f->n_runs) runs = &local;
-    bool symbols = f && !f->no_symbols;
-    dt_symbols *syms = NULL;
-    dasf_trace_event renamed, aligned;
-    dt_align *align = NULL; /* MPI ranks onto rank 0's clock (align.h) */
-    if (!(f && f->no_align) && dt_align_create(&align, files, n)) return DT_FAIL;
-    for (int i = 0; i < n; i++) {
+    reading r = {.files = files, .n = n, .f = f, .visit = visit, .ctx = ctx, .runs = runs};
+    r.filtering = dt_filter_active(f);
+    r.win = f ? f->win : NULL;
+    if (!r.runs && f && f->n_runs) r.runs = &local;
+    r.symbols = f && !f->no_symbols;
+    if (!(f && f->no_align) && dt_align_create(&r.align, files, n)) return DT_FAIL;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
         dt_input in = {files[i], (size_t)i, NULL, DASF_LAYOUT_EMPTY, SIZE_MAX};
         if (dt_open(files[i], &in.trace) != DT_OK) {
             status = DT_FAIL;
@@ -80,36 +142,7 @@ int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_f
         dasf_trace_stats st;
         dasf_trace_get_stats(in.trace, &st);
         in.layout = st.layout;
-        int rc = before_file ? before_file(ctx, &in, NULL) : 0;
-        const dasf_trace_event *ev;
-        while (rc == 0) {
-            int got = dasf_trace_next(in.trace, &ev);
-            if (got == 0) break;
-            if (got < 0) {
-                dt_err("%s: %s", files[i], dasf_strerror(got));
-                status = DT_FAIL;
-                break;
-            }
-            if (in.layout == DASF_LAYOUT_EMPTY) { /* layout learnt from the first bytes */
-                dasf_trace_get_stats(in.trace, &st);
-                in.layout = st.layout;
-            }
-            if (runs) {
-                in.run = dt_runs_event(runs, &in, ev);
-                if (in.run == SIZE_MAX) {
-                    rc = DT_FAIL;
-                    break;
-                }
-                if (f && !dt_filter_run_wanted(f, in.run)) continue;
-            }
-            if (symbols && ev->phase != DASF_PHASE_METADATA)
-                ev = symbolize(&syms, files, n, ev, &renamed);
-            if (align) ev = dt_align_event(align, in.trace, ev, &aligned);
-            if (win && ev->phase != DASF_PHASE_METADATA) dt_window_seen(f, ev);
-            if (filtering && !dt_filter_match(f, ev)) continue;
-            if (win && (f->has_from || f->has_to)) win->hits++;
-            rc = visit(ctx, &in, ev);
-        }
+        rc = read_events(&r, &in, &st, before_file ? before_file(ctx, &in, NULL) : 0, &status);
         /* A verb that reads its files twice (timeline, stats in exact mode)
          * says a file's damage once; the status counts it each time. */
         dasf_trace_stats ds;
@@ -121,26 +154,12 @@ int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_f
             status = DT_FAIL;
         }
         dasf_trace_close(in.trace);
-        if (rc != 0) {
-            dt_runs_free(&local);
-            dt_symbols_free(syms);
-            dt_align_free(align);
-            return rc;
-        }
     }
-    if (f && f->n_runs) { /* a run number nobody has is a mistake, not an empty answer */
-        size_t have = runs->n;
-        for (size_t i = 0; i < f->n_runs; i++)
-            if (f->runs[i] >= have) {
-                dt_err("no run %zu: the input has %zu run(s) (see 'dasf-trace info')",
-                       f->runs[i] + 1, have);
-                status = DT_FAIL;
-            }
-    }
+    if (rc == 0 && f && f->n_runs && check_runs(f, r.runs) != DT_OK) status = DT_FAIL;
     dt_runs_free(&local);
-    dt_symbols_free(syms);
-    dt_align_free(align);
-    return status;
+    dt_symbols_free(r.syms);
+    dt_align_free(r.align);
+    return rc != 0 ? rc : status;
 }
 
 int dt_each_event(char *const *files, int n, const dt_filter *f, dt_visit_fn visit,
