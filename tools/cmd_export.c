@@ -62,11 +62,6 @@ enum { OPT_CHROME = DT_OPT_VERB, OPT_PERFETTO, OPT_ARRAY, OPT_NO_COMPRESS };
 /* chrome://tracing fails past about 256 MB of JSON (V8 string limit). */
 #define JSON_WARN_BYTES (256ull << 20)
 
-/* Linux pids and tids are at most 2^22 (PID_MAX_LIMIT); ids we invent start
- * above, so they never collide with a real one. */
-#define SYNTH_BASE 4194305
-#define REAL_ID_MAX 4194304
-
 typedef struct export_ctx {
     const char *out_path;
     dt_outfile out;
@@ -119,25 +114,13 @@ static void name_event(export_ctx *c, const char *what, int64_t pid, int64_t tid
     DT_JSON_LIT(&c->j, "}}");
 }
 
-static bool real_id(const dasf_value *v, int64_t *out) {
-    if (v->type == DASF_VAL_INT && v->v.i >= 0 && v->v.i <= REAL_ID_MAX) {
-        *out = v->v.i;
-        return true;
-    }
-    if (v->type == DASF_VAL_UINT && v->v.u <= REAL_ID_MAX) {
-        *out = (int64_t)v->v.u;
-        return true;
-    }
-    return false;
-}
-
 /* Maps the event's ids to integers, announcing invented ones by name. */
 static int map_ids(export_ctx *c, const dasf_trace_event *ev, int64_t *pid, int64_t *tid) {
     char key[2 * DT_ID_TEXT_MAX + 2];
     dt_id_text(&ev->process_id, key, DT_ID_TEXT_MAX);
     size_t plen = strlen(key);
     bool created;
-    if (!real_id(&ev->process_id, pid)) {
+    if (!dt_id_real(&ev->process_id, pid)) {
         dt_strent *e = dt_strmap_get(&c->pids, key, plen, &created);
         if (!e) return -1;
         if (created) {
@@ -146,7 +129,7 @@ static int map_ids(export_ctx *c, const dasf_trace_event *ev, int64_t *pid, int6
         }
         *pid = (int64_t)e->val;
     }
-    if (real_id(&ev->thread_id, tid)) return 0;
+    if (dt_id_real(&ev->thread_id, tid)) return 0;
     key[plen] = '\t';
     char *tname = key + plen + 1;
     dt_id_text(&ev->thread_id, tname, DT_ID_TEXT_MAX);
@@ -316,7 +299,7 @@ int dt_cmd_export(int argc, char **argv) {
         dt_err("out of memory");
         return DT_FAIL;
     }
-    c.next_synth = SYNTH_BASE;
+    c.next_synth = DT_SYNTH_ID_BASE;
     c.first = true;
     dt_filter before;
     dt_filter_split(&f, &before, &c.after);

@@ -33,3 +33,15 @@ const char *dt_id_text(const dasf_value *v, char *buf, size_t n) {
     }
     return buf;
 }
+
+bool dt_id_real(const dasf_value *v, int64_t *out) {
+    if (v->type == DASF_VAL_INT && v->v.i >= 0 && v->v.i <= DT_REAL_ID_MAX) {
+        *out = v->v.i;
+        return true;
+    }
+    if (v->type == DASF_VAL_UINT && v->v.u <= DT_REAL_ID_MAX) {
+        *out = (int64_t)v->v.u;
+        return true;
+    }
+    return false;
+}

@@ -428,7 +428,7 @@ int dt_perfetto_export(const char *out, char *const *files, int n, const dt_filt
     pf_ctx c;
     memset(&c, 0, sizeof c);
     c.compress = o->compress;
-    c.next_synth = SYNTH_BASE;
+    c.next_synth = DT_SYNTH_ID_BASE;
     c.spans = dt_spans_new();
     if (!c.spans) return dt_oom();
     if (dt_outfile_open(&c.out, out, 6)) {

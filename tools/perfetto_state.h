@@ -95,9 +95,6 @@ enum { SEQ_INCREMENTAL_STATE_CLEARED = 1, SEQ_NEEDS_INCREMENTAL_STATE = 2 };
 #define PF_MAX_ANNOUNCED 65536
 #define PF_CHUNK (256u << 10) /* packets per write / per compressed_packets */
 
-#define SYNTH_BASE 4194305 /* as cmd_export.c: above every Linux pid/tid */
-#define REAL_ID_MAX 4194304
-
 typedef struct pf_iv {
     int64_t s, e;
 } pf_iv;

@@ -22,23 +22,11 @@ static char *dup_str(const char *s) {
     return d;
 }
 
-static bool small_id(const dasf_value *v, int64_t *out) {
-    if (v->type == DASF_VAL_INT && v->v.i >= 0 && v->v.i <= REAL_ID_MAX) {
-        *out = v->v.i;
-        return true;
-    }
-    if (v->type == DASF_VAL_UINT && v->v.u <= REAL_ID_MAX) {
-        *out = (int64_t)v->v.u;
-        return true;
-    }
-    return false;
-}
-
 /* The output id for v: the real one when free in used, else synthetic. */
 static int pick_id(pf_ctx *c, dt_strmap *used, const dasf_value *v, int32_t *out, bool *synth) {
     int64_t real;
     *synth = true;
-    if (small_id(v, &real)) {
+    if (dt_id_real(v, &real)) {
         char k[24];
         int n = snprintf(k, sizeof k, "%" PRId64, real);
         bool created;
