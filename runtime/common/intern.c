@@ -44,7 +44,7 @@ static uint64_t hash_str(const char *s, size_t n) {
 static int hash_grow(void) {
     uint32_t cap = g_hash_cap ? g_hash_cap * 2 : 1024;
     uint32_t *t = calloc(cap, sizeof *t);
-    if (!t) return -1;
+    if (!t) return DASF_ENOMEM;
     for (uint32_t h = 1; h <= g_count; h++) {
         name_entry *e = entry_at(h - 1);
         uint32_t i = (uint32_t)hash_str(e->s, e->len) & (cap - 1);

@@ -118,15 +118,16 @@ static void fork_child(void) {
 /* ---- the handler ------------------------------------------------------------------ */
 
 int dasf_sig_commit_bounded(int64_t timeout_ns) {
-    if (__atomic_load_n(&g_committer_pid, __ATOMIC_ACQUIRE) != getpid()) return -1;
+    if (__atomic_load_n(&g_committer_pid, __ATOMIC_ACQUIRE) != getpid())
+        return DASF_SIG_NO_COMMITTER;
     uint32_t mine = __atomic_add_fetch(&g_req, 1, __ATOMIC_ACQ_REL);
     syscall(SYS_futex, &g_req, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     int64_t deadline = mono_ns() + timeout_ns;
     for (;;) {
         uint32_t d = __atomic_load_n(&g_done, __ATOMIC_ACQUIRE);
-        if ((int32_t)(d - mine) >= 0) return 0;
+        if ((int32_t)(d - mine) >= 0) return DASF_SIG_COMMITTED;
         int64_t left = deadline - mono_ns();
-        if (left <= 0) return -1;
+        if (left <= 0) return DASF_SIG_TIMED_OUT;
         struct timespec ts = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
         syscall(SYS_futex, &g_done, FUTEX_WAIT_PRIVATE, d, &ts, NULL, 0);
     }

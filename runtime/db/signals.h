@@ -47,8 +47,10 @@ DASF_HIDDEN int dasf_sig_app_sigaction(int sig, const struct sigaction *act,
                                        struct sigaction *old);
 
 /* Async-signal-safe: asks the committer thread to commit every open
- * FileDatabase and waits at most timeout_ns.  @return 0 answered, -1 timed
- * out or no committer in this process. */
+ * FileDatabase and waits at most timeout_ns.  @return DASF_SIG_COMMITTED
+ * (the committer answered), DASF_SIG_NO_COMMITTER (none in this process:
+ * nothing was asked) or DASF_SIG_TIMED_OUT. */
+enum { DASF_SIG_COMMITTED = 0, DASF_SIG_NO_COMMITTER = -1, DASF_SIG_TIMED_OUT = -2 };
 DASF_HIDDEN int dasf_sig_commit_bounded(int64_t timeout_ns);
 
 /* Async-signal-safe: runs the program's disposition of sig as if we were
