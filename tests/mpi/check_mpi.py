@@ -260,10 +260,12 @@ def test_timens(d):
         err = abs(a["offset_ns"] - want)
         # The namespace shift is exact; what remains is the clocks' own
         # offset (same machine: ~0) plus the sample's uncertainty (rtt/2),
-        # with slack for the two clocks' calibration error (<1 us each).
-        check("timens: rank %d %s offset %.0f ns is -%d s x rank within rtt/2 + 2 us"
+        # with slack for the two processes' tick->ns calibration error: < 1 us each
+        # on a quiet machine, 5.4 us seen once with 4 ranks on a 2-core box at load
+        # 30 (a calibration window preempted); 10 us is still 10^-6 of the shift.
+        check("timens: rank %d %s offset %.0f ns is -%d s x rank within rtt/2 + 10 us"
               % (a["rank"], a["when"], a["offset_ns"], shift),
-              err <= a["rtt_ns"] / 2 + 2000, "error %.0f ns, rtt %d ns" % (err, a["rtt_ns"]))
+              err <= a["rtt_ns"] / 2 + 10000, "error %.0f ns, rtt %d ns" % (err, a["rtt_ns"]))
     back_raw = causality(raw)
     check("timens: without alignment receives precede their sends (the test can fail)",
           len(back_raw) > 0, "no backwards flow in the unaligned trace")
