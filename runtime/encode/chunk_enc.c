@@ -64,6 +64,9 @@ void dasf_chunk_enc_destroy(dasf_chunk_enc *e) {
     ZSTD_freeCCtx(e->cctx);
     free(e->schemas);
     free(e->kidx);
+    free(e->hname);
+    free(e->rsc.args);
+    free(e->rsc.klens);
     dasf_buf_free(&e->schpool);
     dasf_buf_free(&e->ev);
     dasf_buf_free(&e->strbytes);
@@ -179,6 +182,8 @@ static void reset(dasf_chunk_enc *e) {
     if (e->nschemas) memset(e->schemas, 0, e->capschemas * sizeof *e->schemas);
     e->nschemas = 0;
     e->schpool.len = 0;
+    if (e->caphname) memset(e->hname, 0, ((size_t)e->hname_hi + 1) * sizeof *e->hname);
+    e->hname_hi = 0;
     e->ts_min = INT64_MAX;
     e->ts_max = INT64_MIN;
 }

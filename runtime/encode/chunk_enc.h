@@ -13,6 +13,7 @@
 #define DASF_CHUNK_ENC_H
 
 #include "encode.h"
+#include "ring_decode.h"
 
 #include <msgpack.h>
 #include <zstd.h>
@@ -32,6 +33,10 @@ typedef struct stream_ent {
 typedef struct schema_ent {
     uint32_t off, n;
 } schema_ent;
+
+/* Handles below this get a slot in the handle table (the rest use the
+ * pointer cache): the table is cleared per chunk up to the highest used. */
+#define DASF_ENC_HANDLES (1u << 16)
 
 struct dasf_chunk_enc {
     int level, byte_size;
@@ -63,6 +68,12 @@ struct dasf_chunk_enc {
     uint32_t *kidx;
     size_t capkidx;
     uint64_t gen; /* chunk number: what a dasf_enc_memo's indices belong to */
+    /* ring_enc.c: interned name handle → string index + 1 in this chunk
+     * (0 = not yet; entries 0..hname_hi cleared by reset), and the generic
+     * path's decoded args */
+    uint32_t *hname;
+    uint32_t caphname, hname_hi;
+    dasf_decode_scratch rsc;
 };
 
 /* ---- chunk_enc.c ---------------------------------------------------------- */

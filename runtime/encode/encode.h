@@ -26,6 +26,7 @@ typedef struct dasf_enc_memo {
     uint64_t gen;
     uint32_t key1[DASF_ENC_MEMO_KEYS];   /* string index + 1; 0 = empty */
     uint32_t name1[DASF_ENC_MEMO_NAMES]; /* string index + 1; 0 = empty */
+    uint32_t stream1; /* the ring's stream index + 1 (checked by its ids); 0 = none */
 } dasf_enc_memo;
 
 /* One event ready to encode.  Ids are resolved (never DASF_ID_AUTO for
@@ -84,6 +85,18 @@ typedef struct dasf_chunk_enc dasf_chunk_enc;
 DASF_HIDDEN int dasf_chunk_enc_create(dasf_chunk_enc **out, int level, int byte_size);
 /* Adds one event (DASF_EINVAL on a bad args_msgpack/args_value, nothing added). */
 DASF_HIDDEN int dasf_chunk_enc_add(dasf_chunk_enc *e, const dasf_enc_event *ev);
+/* Adds one ring record (common/rt.h: header + payload) of ring r (only its
+ * pid and tid are read), with the ring's memo (or NULL): straight into the
+ * chunk when it has a hot shape, else through a dasf_enc_event
+ * (encode/ring_enc.c).  DASF_ECORRUPT for a malformed record, DASF_ENOMEM;
+ * nothing added then.  The _generic variant always takes the second way
+ * (the same bytes: tests/test_ringenc.c). */
+struct dasf_ring;
+struct dasf_rec;
+DASF_HIDDEN int dasf_chunk_enc_add_rec(dasf_chunk_enc *e, const struct dasf_ring *r,
+                                       const struct dasf_rec *rec, dasf_enc_memo *memo);
+DASF_HIDDEN int dasf_chunk_enc_add_rec_generic(dasf_chunk_enc *e, const struct dasf_ring *r,
+                                               const struct dasf_rec *rec, dasf_enc_memo *memo);
 DASF_HIDDEN size_t dasf_chunk_enc_count(const dasf_chunk_enc *e);
 /* The chunk is full (DASF_CHUNK_* above): finish it before adding more. */
 DASF_HIDDEN int dasf_chunk_enc_full(const dasf_chunk_enc *e);

@@ -105,13 +105,13 @@ static int copy_id(dasf_id *dst, char **own, const dasf_id *src) {
     return 0;
 }
 
-int64_t dasf_enc_find_stream(dasf_chunk_enc *e, const dasf_enc_event *ev) {
-    if (e->cur < e->nstreams && id_eq(&e->streams[e->cur].pid, &ev->pid) &&
-        id_eq(&e->streams[e->cur].tid, &ev->tid))
+int64_t dasf_enc_find_stream(dasf_chunk_enc *e, const dasf_id *pid, const dasf_id *tid,
+                             int64_t ts_ns) {
+    if (e->cur < e->nstreams && id_eq(&e->streams[e->cur].pid, pid) &&
+        id_eq(&e->streams[e->cur].tid, tid))
         return e->cur;
     for (uint32_t i = 0; i < e->nstreams; i++)
-        if (id_eq(&e->streams[i].pid, &ev->pid) && id_eq(&e->streams[i].tid, &ev->tid))
-            return i;
+        if (id_eq(&e->streams[i].pid, pid) && id_eq(&e->streams[i].tid, tid)) return i;
     if (e->nstreams == e->capstreams) {
         uint32_t cap = e->capstreams ? e->capstreams * 2 : 8;
         stream_ent *s = realloc(e->streams, cap * sizeof *s);
@@ -120,12 +120,12 @@ int64_t dasf_enc_find_stream(dasf_chunk_enc *e, const dasf_enc_event *ev) {
         e->capstreams = cap;
     }
     stream_ent *s = &e->streams[e->nstreams];
-    if (copy_id(&s->pid, &s->pid_s, &ev->pid)) return -1;
-    if (copy_id(&s->tid, &s->tid_s, &ev->tid)) {
+    if (copy_id(&s->pid, &s->pid_s, pid)) return -1;
+    if (copy_id(&s->tid, &s->tid_s, tid)) {
         free(s->pid_s);
         return -1;
     }
-    s->base = s->prev_end = s->prev_start = ev->ts_ns;
+    s->base = s->prev_end = s->prev_start = ts_ns;
     return e->nstreams++;
 }
 

@@ -108,8 +108,10 @@ static inline uint32_t *memo_name_slot(dasf_enc_memo *m, const char *s, size_t n
     return &m->name1[h % DASF_ENC_MEMO_NAMES];
 }
 
-/* @return the stream index of (pid, tid), creating it; -1 on no memory. */
-DASF_HIDDEN int64_t dasf_enc_find_stream(dasf_chunk_enc *e, const dasf_enc_event *ev);
+/* @return the stream index of (pid, tid), creating it (its time base
+ * ts_ns); -1 on no memory. */
+DASF_HIDDEN int64_t dasf_enc_find_stream(dasf_chunk_enc *e, const dasf_id *pid, const dasf_id *tid,
+                                         int64_t ts_ns);
 /* Frees the streams' id copies; the table is then empty. */
 DASF_HIDDEN void dasf_enc_streams_clear(dasf_chunk_enc *e);
 

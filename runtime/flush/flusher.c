@@ -16,7 +16,6 @@
 #include "append.h"
 #include "clock.h"
 #include "ring.h"
-#include "ring_decode.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -77,7 +76,6 @@ static dasf_enc_memo *memo_for(ring_memo *tab, const dasf_ring *r) {
 }
 
 typedef struct flusher_state {
-    dasf_decode_scratch sc;
     ring_memo memos[FLUSHER_MEMOS];
     double lock_wait_since; /* 0: not waiting for the file lock */
     double block_since; /* 0: not blocked (BLOCK policy, unwritable file) */
@@ -177,14 +175,12 @@ static uint64_t drain_ring(dasf_filedb *db, dasf_ring *r, flusher_state *fs, int
             t = h;
             break;
         }
-        if (!((rec->word >> 40) & DASF_RF_PAD)) {
-            dasf_enc_event e;
-            /* Validated at record time, so a failure here is ENOMEM or an
-             * unknown name handle: counted as dropped, never silent. */
-            if (dasf_ring_decode(r, rec, &e, &fs->sc, memo) != 0 ||
-                dasf_chunk_enc_add(db->enc, &e) != 0)
-                db->dropped_unreported++;
-        }
+        /* Straight into the chunk (encode/ring_enc.c).  Validated at
+         * record time, so a failure here is ENOMEM or an unknown name
+         * handle: counted as dropped, never silent. */
+        if (!((rec->word >> 40) & DASF_RF_PAD) &&
+            dasf_chunk_enc_add_rec(db->enc, r, rec, memo) != 0)
+            db->dropped_unreported++;
         t += size;
     }
     return t;
@@ -390,8 +386,6 @@ static void *flusher_main(void *arg) {
             dasf_futex_wait(&db->wake_seq, seq, wait);
         }
     }
-    free(fs.sc.args);
-    free(fs.sc.klens);
     return NULL;
 }
 

@@ -16,66 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Payload reader.  Every read is bounds-checked against the record: a ring
- * garbled by a signal handler that recorded on top of its own thread's
- * half-written record must not make the flusher read outside the ring. */
-typedef struct cursor {
-    const uint8_t *p, *end;
-    int bad;
-} cursor;
-
-static int need(cursor *c, size_t n) {
-    if (c->bad || (size_t)(c->end - c->p) < n) {
-        c->bad = 1;
-        return 0;
-    }
-    return 1;
-}
-
-static uint8_t get_u8(cursor *c) {
-    return need(c, 1) ? *c->p++ : 0;
-}
-
-static uint32_t get_u32(cursor *c) {
-    uint32_t v = 0;
-    if (need(c, 4)) {
-        memcpy(&v, c->p, 4);
-        c->p += 4;
-    }
-    return v;
-}
-
-static const char *get_str(cursor *c, uint32_t *len) {
-    *len = get_u32(c);
-    if (!need(c, (size_t)*len + 1) || c->p[*len] != 0) {
-        c->bad = 1;
-        *len = 0;
-        return "";
-    }
-    const char *s = (const char *)c->p;
-    c->p += *len + 1; /* bytes + NUL */
-    return s;
-}
-
-static void get_id(cursor *c, dasf_id *id) {
-    id->kind = (dasf_id_kind)get_u8(c);
+static void get_id(dasf_rd_cursor *c, dasf_id *id) {
+    id->kind = (dasf_id_kind)dasf_rd_u8(c);
     if (id->kind == DASF_ID_INT) {
-        if (need(c, 8)) {
+        if (dasf_rd_need(c, 8)) {
             memcpy(&id->i, c->p, 8);
             c->p += 8;
         }
     } else if (id->kind == DASF_ID_STR) {
         uint32_t n;
-        id->s = get_str(c, &n);
+        id->s = dasf_rd_str(c, &n);
     } else if (id->kind != DASF_ID_NIL) {
         c->bad = 1;
     }
-}
-
-static double bits_dbl(uint64_t b) {
-    double d;
-    memcpy(&d, &b, sizeof d);
-    return d;
 }
 
 /* The record's times, each converted once: the caller's doubles to ns
@@ -86,8 +39,8 @@ static double bits_dbl(uint64_t b) {
 static void decode_times(const dasf_rec *rec, unsigned kind, dasf_enc_event *e) {
     switch (kind) {
     case DASF_TS_DOUBLE:
-        e->ts = bits_dbl(rec->ts);
-        e->dur = bits_dbl(rec->dur);
+        e->ts = dasf_rd_dbl(rec->ts);
+        e->dur = dasf_rd_dbl(rec->dur);
         e->ts_ns = dasf_seconds_to_ns_inl(e->ts);
         e->dur_ns = dasf_seconds_to_ns_inl(e->dur);
         e->ns_exact = 0;
@@ -119,39 +72,12 @@ static int grow_args(dasf_decode_scratch *sc) {
     return DASF_OK;
 }
 
-static void get_arg(cursor *c, dasf_arg *a, uint32_t *key_len) {
-    uint32_t len;
-    a->key = get_str(c, key_len);
-    a->type = (dasf_arg_type)get_u8(c);
-    switch (a->type) {
-    case DASF_ARG_BOOL:
-        a->v.b = get_u8(c) != 0;
-        break;
-    case DASF_ARG_STR:
-        a->v.s = get_str(c, &len);
-        break;
-    case DASF_ARG_MSGPACK:
-        a->v.raw.data = get_str(c, &len);
-        a->v.raw.size = len;
-        break;
-    case DASF_ARG_INT:
-    case DASF_ARG_UINT:
-    case DASF_ARG_DOUBLE:
-        if (need(c, 8)) {
-            memcpy(&a->v, c->p, 8);
-            c->p += 8;
-        }
-        break;
-    default:
-        c->bad = 1;
-    }
-}
 
-static int decode_payload(cursor *c, dasf_enc_event *e, dasf_decode_scratch *sc) {
+static int decode_payload(dasf_rd_cursor *c, dasf_enc_event *e, dasf_decode_scratch *sc) {
     size_t n = 0;
     uint32_t len;
     while (!c->bad) {
-        switch (get_u8(c)) {
+        switch (dasf_rd_u8(c)) {
         case DASF_PT_END:
             if (c->bad) break;
             e->args = sc->args;
@@ -159,7 +85,7 @@ static int decode_payload(cursor *c, dasf_enc_event *e, dasf_decode_scratch *sc)
             e->n_args = n;
             return e->name ? 0 : DASF_ECORRUPT;
         case DASF_PT_NAME:
-            e->name = get_str(c, &len);
+            e->name = dasf_rd_str(c, &len);
             e->name_len = len;
             e->name_copied = 1;
             break;
@@ -173,16 +99,16 @@ static int decode_payload(cursor *c, dasf_enc_event *e, dasf_decode_scratch *sc)
             get_id(c, &e->id);
             break;
         case DASF_PT_CAT:
-            e->cat = get_str(c, &len);
+            e->cat = dasf_rd_str(c, &len);
             e->cat_len = len;
             break;
         case DASF_PT_ARGS_MP:
-            e->args_msgpack = get_str(c, &len);
+            e->args_msgpack = dasf_rd_str(c, &len);
             e->args_msgpack_size = len;
             break;
         case DASF_PT_ARG:
             if (n == sc->cap && grow_args(sc)) return DASF_ENOMEM;
-            get_arg(c, &sc->args[n], &sc->klens[n]);
+            dasf_rd_arg(c, &sc->args[n], &sc->klens[n]);
             n++;
             break;
         default:
@@ -226,7 +152,7 @@ int dasf_ring_decode(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event *e,
         e->name_len = len;
     }
     if (flags & DASF_RF_PAYLOAD) {
-        cursor c = {(const uint8_t *)(rec + 1), (const uint8_t *)rec + rec->size, 0};
+        dasf_rd_cursor c = {(const uint8_t *)(rec + 1), (const uint8_t *)rec + rec->size, 0};
         return decode_payload(&c, e, sc);
     }
     return e->name ? 0 : DASF_ECORRUPT;
