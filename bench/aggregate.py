@@ -87,6 +87,34 @@ def e2e_rows(raw):
     return out
 
 
+def lttng_ratio_rows(raw):
+    """Issue 14: our end-to-end events/s over LTTng-UST blocking's, 1 thread,
+    taken per repetition (the runs of one repetition follow each other)."""
+    lt = {r.get("rep"): r["events_per_s"]
+          for r in select(raw, bench="e2e", impl="lttng-blocking", threads=1)}
+    out = []
+    for impl in ("dasf", "dasf-copied-args"):
+        vals = [r["events_per_s"] / lt[r.get("rep")]
+                for r in select(raw, bench="e2e", impl=impl, threads=1) if lt.get(r.get("rep"))]
+        if vals:
+            out.append({"impl": impl, "threads": 1, "vs_lttng_blocking": spread(vals)})
+    return out
+
+
+def burst_rows(raw):
+    """Issue 14: the everyday call over a 2 M-event burst against the same
+    call while the ring has room (bench/bench_burst.c), per run."""
+    rs = select(raw, bench="burst", impl="dasf")
+    if not rs:
+        return []
+    return [{"impl": "dasf", "events": rs[0]["events"],
+             "in_ring_ns": spread([r["in_ring_ns"] for r in rs]),
+             "burst_ns": spread([r["burst_ns"] for r in rs]),
+             "ratio": spread([r["ratio"] for r in rs]),
+             "lost": sum(r.get("dropped", 0) for r in rs),
+             "read_back_ok": all(r["read_back"] == r["recorded"] for r in rs)}]
+
+
 def reader_rows(raw):
     out = []
     for th in sorted({r["threads"] for r in select(raw, bench="reader", impl="dasf")}):
@@ -123,8 +151,9 @@ def cli_rows(raw):
 
 def aggregate(raw):
     """The summary of a run: {part: [row, ...]} for record, e2e, reader, size,
-    cli; codec and python keep their programs' own objects (bench_codec.c
+    cli, e2e_vs_lttng, burst; codec and python keep their programs' own objects (bench_codec.c
     reports its own medians; python_bench.summarize() groups its objects)."""
     return {"record": record_rows(raw), "e2e": e2e_rows(raw), "size": size_rows(raw),
+            "e2e_vs_lttng": lttng_ratio_rows(raw), "burst": burst_rows(raw),
             "reader": reader_rows(raw), "cli": cli_rows(raw),
             "codec": select(raw, bench="codec"), "python": select(raw, bench="python")}

@@ -17,6 +17,7 @@ extern const bench_cmd bench_clock_cmd;          /* bench_record.c: the floors *
 extern const bench_cmd bench_clock_accuracy_cmd; /* bench_clock.c */
 extern const bench_cmd bench_e2e_cmd;            /* bench_e2e.c */
 extern const bench_cmd bench_size_cmd;           /* bench_size.c */
+extern const bench_cmd bench_burst_cmd;          /* bench_burst.c */
 
 /* dasf_profiler_create on path with opts; dies with dasf_strerror on failure. */
 dasf_profiler *bench_profiler(const char *path, const dasf_file_db_options *opts);

@@ -14,6 +14,13 @@ GOALS = {
     "lttng_ratio": 12.0,   # LTTng ns / ours ns, same payload
     "e2e_1t": 12e6,        # events/s, 1 thread, lossless
     "e2e_vs_floor": 0.4,   # copied names + 2 args end-to-end / zstd L1 alone (issue 14)
+    # issue 14: the flusher's CPU per event, end-to-end against LTTng-UST
+    # blocking (same run, per repetition), and the everyday call in a burst
+    "flusher_h": 45.0,         # ns/event, interned names
+    "flusher_args": 110.0,     # ns/event, copied names + 2 int args
+    "e2e_vs_lttng_h": 5.0,     # ours (interned) / LTTng-UST blocking, events/s
+    "e2e_vs_lttng_args": 2.0,  # ours (copied + 2 args) / LTTng-UST blocking
+    "burst_ratio": 3.0,        # 2 M-event burst / in-ring, ns per call
     "size_regular": 6.0,   # bytes/event
     "size_random": 14.0,   # bytes/event
     "py_args_ratio": 10.0,    # original (C packer) / dasf_profiler, DASF plugin args
@@ -96,6 +103,7 @@ def goal_rows(s, lttng_reason):
     v = e["events_per_s"]["median"] if e and not e["lost"] else (0.0 if e else None)
     out.append(("end-to-end, 1 thread, lossless (events/s)", v / 1e6 if v is not None else None,
                 GOALS["e2e_1t"] / 1e6, " M/s", True))
+    out += issue14_goal_rows(s, lttng_reason)
     for wl in ("regular", "random"):
         r = find(s["size"], impl="dasf", workload=wl, level=1)
         out.append(("size on disk, %s workload, level 1 (B/event)" % wl,
@@ -117,6 +125,58 @@ def goal_rows(s, lttng_reason):
                 r["events_per_cpu_s"]["median"] / 1e6 if r else None, GOALS["py_read"] / 1e6,
                 " M/s", True))
     return out
+
+
+def issue14_goal_rows(s, lttng_reason):
+    """Issue 14's goals: (label, value, goal, unit, higher_is_better)."""
+    def med(rows, key, **kw):
+        r = find(rows, **kw)
+        return r[key]["median"] if r and r.get(key) else None
+
+    lt = lambda v: None if lttng_reason else v  # noqa: E731
+    return [
+        ("flusher CPU per event, interned names (ns)",
+         med(s["e2e"], "flusher_cpu_ns", impl="dasf", threads=1), GOALS["flusher_h"], " ns", False),
+        ("flusher CPU per event, copied names + 2 int args (ns)",
+         med(s["e2e"], "flusher_cpu_ns", impl="dasf-copied-args", threads=1),
+         GOALS["flusher_args"], " ns", False),
+        ("end-to-end / codec floor, copied names + 2 int args (x)",
+         med(s["e2e"], "vs_floor", impl="dasf-copied-args", threads=1), GOALS["e2e_vs_floor"],
+         "x", True),
+        ("end-to-end / LTTng-UST blocking, interned names (x)",
+         lt(med(s.get("e2e_vs_lttng", []), "vs_lttng_blocking", impl="dasf")),
+         GOALS["e2e_vs_lttng_h"], "x", True),
+        ("end-to-end / LTTng-UST blocking, copied + 2 args (x)",
+         lt(med(s.get("e2e_vs_lttng", []), "vs_lttng_blocking", impl="dasf-copied-args")),
+         GOALS["e2e_vs_lttng_args"], "x", True),
+        ("record_complete_event, 2 M burst / in-ring (x)",
+         med(s.get("burst", []), "ratio", impl="dasf"), GOALS["burst_ratio"], "x", False),
+    ]
+
+
+def burst_section(s):
+    """The everyday call over a burst longer than a ring (bench/bench_burst.c)
+    and each end-to-end row's ratio to LTTng-UST blocking (issue 14)."""
+    L = []
+    for r in s.get("e2e_vs_lttng", []):
+        L.append("  %-54s %3d  %-30s" % (
+            "%s / LTTng-UST blocking (per rep.)" % ("interned" if r["impl"] == "dasf"
+                                                    else "copied + 2 args"),
+            r["threads"], "%.2fx [%.2f..%.2f]" % (r["vs_lttng_blocking"]["median"],
+                                                  r["vs_lttng_blocking"]["min"],
+                                                  r["vs_lttng_blocking"]["max"])))
+    for r in s.get("burst", []):
+        L.append("")
+        L.append("BURST: dasf_profiler_record_complete_event(p, \"Compute\", ts, dur, NULL), "
+                 "profiler defaults, tmpfs")
+        L.append("  %-54s %-24s %-24s %-20s %s" % ("", "in-ring ns/call", "burst ns/call",
+                                                  "burst / in-ring", "lost, read-back"))
+        L.append("  %-54s %-24s %-24s %-20s %s" % (
+            "%g M-event burst vs batches with room in the ring" % (r["events"] / 1e6),
+            fsp(r["in_ring_ns"]), fsp(r["burst_ns"]),
+            "%.2fx [%.2f..%.2f]" % (r["ratio"]["median"], r["ratio"]["min"], r["ratio"]["max"]),
+            "%d, %s" % (r["lost"], "ok" if r["read_back_ok"] else "SHORT")))
+    return L
 
 
 def header(env, reps):
@@ -347,7 +407,8 @@ def notes(env):
 def table(s, env, lttng_reason, reps, python_reason=""):
     """The whole table as one string (trailing blanks stripped from every line)."""
     L = (header(env, reps) + [""] + latency_section(s) + [""] + peers_section(s, lttng_reason)
-         + [""] + e2e_section(s, lttng_reason) + [""] + size_section(s, lttng_reason)
+         + [""] + e2e_section(s, lttng_reason) + burst_section(s) + [""]
+         + size_section(s, lttng_reason)
          + cli_section(s) + codec_section(s) + python_section(s, python_reason)
          + [""] + goals_section(s, lttng_reason) + [""] + notes(env))
     return "\n".join(line.rstrip() for line in L)

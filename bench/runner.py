@@ -210,6 +210,15 @@ class Runner:
                         shutil.rmtree(outdir, ignore_errors=True)
                         os.sync()
 
+    def burst(self):
+        """Issue 14: the everyday call over a burst longer than a ring (2 M
+        events) against the same call with room in the ring, on tmpfs."""
+        n = 200000 if self.a.quick else 2000000
+        for rep in range(1, self.a.reps + 1):
+            log("burst: repetition %d/%d" % (rep, self.a.reps))
+            self.run([self.bin("dasf-bench"), "burst", "--events", str(n), "--dir", self.shm],
+                     tag={"rep": rep})
+
     def size(self):
         n = 50000 if self.a.quick else self.a.size_events
         reps = self.a.size_reps
