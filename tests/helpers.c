@@ -116,6 +116,61 @@ int th_run(const char *cmd, char **out) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+int th_cliv(const char *dir, char **out, char **err, const char *fmt, va_list ap) {
+    char args[4096], cmd[8192];
+    vsnprintf(args, sizeof args, fmt, ap);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s 2>stderr.txt", dir, th_dasf_trace(), args);
+    int st = th_run(cmd, out);
+    if (err) {
+        size_t n;
+        *err = (char *)th_read_file(th_path(dir, "stderr.txt"), &n);
+        if (*err) {
+            *err = realloc(*err, n + 1);
+            if (!*err) abort();
+            (*err)[n] = 0;
+        }
+    }
+    return st;
+}
+
+int th_cli(const char *dir, char **out, char **err, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int st = th_cliv(dir, out, err, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+static int line_cmp(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void th_sort_lines(char *text) {
+    size_t n = 0, len = strlen(text);
+    for (size_t i = 0; i < len; i++) n += text[i] == '\n';
+    if (n < 2) return;
+    char **lines = malloc(n * sizeof *lines), *copy = malloc(len + 1);
+    if (!lines || !copy) abort();
+    memcpy(copy, text, len + 1);
+    size_t k = 0;
+    for (char *p = copy; k < n; k++) {
+        char *nl = strchr(p, '\n');
+        *nl = 0;
+        lines[k] = p;
+        p = nl + 1;
+    }
+    qsort(lines, n, sizeof *lines, line_cmp);
+    char *o = text;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(lines[i]);
+        memcpy(o, lines[i], l);
+        o[l] = '\n';
+        o += l + 1;
+    }
+    free(lines);
+    free(copy);
+}
+
 static int count_cb(const dasf_trace_event *ev, void *user) {
     (void)ev;
     ++*(long *)user;

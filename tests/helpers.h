@@ -19,6 +19,17 @@ char *th_path(const char *dir, const char *name);
 /* Runs a shell command; returns its exit status (or -1).  When out is not
  * NULL, *out receives its stdout (malloc'ed, NUL-terminated). */
 int th_run(const char *cmd, char **out);
+/* Runs "dasf-trace ARGS" (ARGS from fmt) in dir; stdout to *out, stderr to
+ * *err (either may be NULL; malloc'ed, NUL-terminated).  Returns the exit
+ * status. */
+#include <stdarg.h>
+int th_cli(const char *dir, char **out, char **err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int th_cliv(const char *dir, char **out, char **err, const char *fmt, va_list ap);
+/* Sorts the lines of text in place (each ends with '\n'; a last line
+ * without one stays last): two outputs hold the same lines, in any order,
+ * when their sorted texts are equal. */
+void th_sort_lines(char *text);
 /* Number of events the reader returns for path (negative dasf_status on error). */
 long th_count_events(const char *path);
 /* Reads a whole file (malloc'ed); *len set; NULL on error. */

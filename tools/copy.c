@@ -97,7 +97,10 @@ static bool same_file(const struct stat *a, const char *path) {
     return stat(path, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
 }
 
-int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, const dt_copy_opts *o) {
+int dt_copy_begin(dt_copy_sink *s, const char *out, char *const *files, int n,
+                  const dt_copy_opts *o) {
+    memset(s, 0, sizeof *s);
+    s->out = out;
     struct stat st;
     if (stat(out, &st) == 0) {
         for (int i = 0; i < n; i++)
@@ -106,26 +109,47 @@ int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, cons
     /* The copy is written to a new temporary beside OUT and renamed over it
      * once whole (output.c): a failure leaves OUT as it was, and a link or
      * FIFO at OUT is refused, never followed. */
-    dt_out dst;
     unsigned oflags = DT_OUT_NO_STDOUT | DT_OUT_FD_ONLY | DT_OUT_FSYNC;
     if (!o->force) oflags |= DT_OUT_NOREPLACE;
-    if (dt_out_open(&dst, out, oflags) != DT_OK) return DT_FAIL;
+    if (dt_out_open(&s->dst, out, oflags) != DT_OK) return DT_FAIL;
     dasf_file_db_options fo = dasf_file_db_options_default();
-    bool archive = o->layout != DASF_LAYOUT_LEGACY;
-    fo.compression_level = !archive ? 0 : o->level ? o->level : DASF_DEFAULT_COMPRESSION_LEVEL;
+    s->archive = o->layout != DASF_LAYOUT_LEGACY;
+    fo.compression_level = !s->archive ? 0 : o->level ? o->level : DASF_DEFAULT_COMPRESSION_LEVEL;
     fo.default_byte_size = o->byte_size ? o->byte_size : 8;
     fo.flush = false;            /* no fsync per chunk: one at the end (dt_out_commit) */
     fo.commit_threshold = 65536; /* big chunks compress better; still decodable alone */
-    copy_ctx c = {.out = out, .keep_origin = archive};
-    c.self.writer_pid = (int64_t)getpid();
-    gethostname(c.self.host, sizeof c.self.host - 1);
-    snprintf(c.self.clock, sizeof c.self.clock, "monotonic");
-    int rc = dasf_writer_open(&c.w, dst.tmp, &fo);
+    s->self.writer_pid = (int64_t)getpid();
+    gethostname(s->self.host, sizeof s->self.host - 1);
+    snprintf(s->self.clock, sizeof s->self.clock, "monotonic");
+    int rc = dasf_writer_open(&s->w, s->dst.tmp, &fo);
     if (rc < 0) {
         dt_err("%s: %s", out, dasf_strerror(rc));
-        dt_out_abort(&dst);
+        dt_out_abort(&s->dst);
         return DT_FAIL;
     }
+    return DT_OK;
+}
+
+int dt_copy_end(dt_copy_sink *s, int status, bool write_failed) {
+    int rc = dasf_writer_close(s->w);
+    if (rc < 0) {
+        dt_err("%s: %s", s->out, dasf_strerror(rc));
+        status = DT_FAIL;
+    }
+    if (rc < 0 || write_failed) {
+        dt_out_abort(&s->dst); /* never leave a half-written copy */
+        return DT_FAIL;
+    }
+    /* No events to copy: the temporary stays empty, the empty trace. */
+    if (dt_out_commit(&s->dst) != DT_OK) status = DT_FAIL;
+    return status;
+}
+
+int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, const dt_copy_opts *o) {
+    dt_copy_sink s;
+    int rc = dt_copy_begin(&s, out, files, n, o);
+    if (rc != DT_OK) return rc;
+    copy_ctx c = {.w = s.w, .out = out, .keep_origin = s.archive, .self = s.self};
     /* A copy keeps the recorded function addresses (and their module
      * events): symbolization is for reading, not for rewriting a trace. */
     dt_filter raw;
@@ -136,16 +160,5 @@ int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, cons
     raw.no_symbols = true;
     raw.no_align = true; /* the samples travel with the events: readers align */
     int status = dt_each_event(files, n, &raw, copy_event, NULL, &c);
-    rc = dasf_writer_close(c.w);
-    if (rc < 0) {
-        dt_err("%s: %s", out, dasf_strerror(rc));
-        status = DT_FAIL;
-    }
-    if (rc < 0 || c.write_failed) {
-        dt_out_abort(&dst); /* never leave a half-written copy */
-        return status;
-    }
-    /* No events to copy: the temporary stays empty, the empty trace. */
-    if (dt_out_commit(&dst) != DT_OK) status = DT_FAIL;
-    return status;
+    return dt_copy_end(&s, status, c.write_failed);
 }

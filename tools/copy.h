@@ -36,4 +36,22 @@ extern const char dt_copy_help[];
  * out that is one of the inputs.  @return DT_OK, DT_FAIL, DT_USAGE. */
 int dt_copy(const char *out, char *const *files, int n, const dt_filter *f, const dt_copy_opts *o);
 
+/* The output side alone, for a verb that feeds the writer itself (merge):
+ * begin checks OUT against the inputs, opens the temporary and a writer on
+ * it (o's layout and level); end closes the writer and renames the
+ * temporary into place, or removes it when anything failed. */
+typedef struct dt_copy_sink {
+    const char *out;
+    dt_out dst;
+    dasf_writer *w;
+    bool archive;
+    dasf_chunk_info self; /* this process as the writer, for legacy inputs */
+} dt_copy_sink;
+/* @return DT_OK, DT_FAIL or DT_USAGE (said on stderr). */
+int dt_copy_begin(dt_copy_sink *s, const char *out, char *const *files, int n,
+                  const dt_copy_opts *o);
+/* status: the verb's so far; write_failed: a writer call failed.  @return
+ * the final status (DT_FAIL when nothing was committed). */
+int dt_copy_end(dt_copy_sink *s, int status, bool write_failed);
+
 #endif

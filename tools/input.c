@@ -58,6 +58,14 @@ static const dasf_trace_event *symbolize(dt_symbols **syms, char *const *files, 
     return copy;
 }
 
+bool dt_filter_pass(const dt_filter *f, bool filtering, const dasf_trace_event *ev) {
+    dt_window *win = f ? f->win : NULL;
+    if (win && ev->phase != DASF_PHASE_METADATA) dt_window_seen(f, ev);
+    if (filtering && !dt_filter_match(f, ev)) return false;
+    if (win && (f->has_from || f->has_to)) win->hits++;
+    return true;
+}
+
 /* One reading of the files: what every file's loop needs. */
 typedef struct reading {
     char *const *files;
@@ -67,7 +75,6 @@ typedef struct reading {
     void *ctx;
     dt_runs *runs;    /* NULL: runs not tracked */
     bool filtering;   /* some filter is set */
-    dt_window *win;   /* the window, to note what was seen and kept */
     bool symbols;     /* rename address-named calls */
     dt_symbols *syms; /* made at the first address-named event */
     dt_align *align;  /* MPI ranks onto rank 0's clock (align.h) */
@@ -100,9 +107,7 @@ static int read_events(reading *r, dt_input *in, dasf_trace_stats *st, int rc, i
         if (r->symbols && ev->phase != DASF_PHASE_METADATA)
             ev = symbolize(&r->syms, r->files, r->n, ev, &r->renamed);
         if (r->align) ev = dt_align_event(r->align, in->trace, ev, &r->aligned);
-        if (r->win && ev->phase != DASF_PHASE_METADATA) dt_window_seen(f, ev);
-        if (r->filtering && !dt_filter_match(f, ev)) continue;
-        if (r->win && (f->has_from || f->has_to)) r->win->hits++;
+        if (!dt_filter_pass(f, r->filtering, ev)) continue;
         rc = r->visit(r->ctx, in, ev);
     }
     return rc;
@@ -128,7 +133,6 @@ int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_f
     memset(&local, 0, sizeof local);
     reading r = {.files = files, .n = n, .f = f, .visit = visit, .ctx = ctx, .runs = runs};
     r.filtering = dt_filter_active(f);
-    r.win = f ? f->win : NULL;
     if (!r.runs && f && f->n_runs) r.runs = &local;
     r.symbols = f && !f->no_symbols;
     if (!(f && f->no_align) && dt_align_create(&r.align, files, n)) return DT_FAIL;

@@ -28,6 +28,12 @@ int dt_each_event(char *const *files, int n, const dt_filter *f, dt_visit_fn vis
 int dt_each_event_runs(char *const *files, int n, const dt_filter *f, dt_visit_fn visit,
                        dt_visit_fn before_file, void *ctx, dt_runs *runs);
 
+/* The reading loop's last steps for one (symbolized, aligned) event: notes
+ * it in the --from/--to window, applies the filters (filtering =
+ * dt_filter_active(f)), counts a window hit.  True when it passes.  For a
+ * verb that reads its files side by side (merge) instead of dt_each_event. */
+bool dt_filter_pass(const dt_filter *f, bool filtering, const dasf_trace_event *ev);
+
 /* Makes a window given from the trace start absolute: reads the files once
  * for their first event when needed (dt_first_time), then
  * dt_filter_set_start.  DT_OK or DT_USAGE (--from after --to). */
