@@ -96,7 +96,7 @@ typedef struct km {
     size_t n_pieces, cap_pieces;
     uint64_t gen;
     km_chunk *pinned;
-    size_t n_pinned;
+    size_t pinned_events; /* decoded events the emptied chunks still hold */
     size_t held;
     int64_t last_key;
     bool any_written;
@@ -286,7 +286,7 @@ static int group_flush(km *m) {
         m->pinned = c->next_pinned;
         chunk_free(m, c);
     }
-    m->n_pinned = 0;
+    m->pinned_events = 0;
     return rc < 0 ? -1 : 0;
 }
 
@@ -372,6 +372,13 @@ static void input_done(km *m, km_input *in) {
     }
 }
 
+/* c is emptied: freed when the group that holds its last events is written. */
+static void pin(km *m, km_chunk *c) {
+    c->next_pinned = m->pinned;
+    m->pinned = c;
+    m->pinned_events += c->n_ev;
+}
+
 /* Reads in's next chunk: sorts it, queues it as a run, hands its metadata
  * events to the group. */
 static int load_chunk(km *m, km_input *in) {
@@ -426,9 +433,7 @@ static int load_chunk(km *m, km_input *in) {
             return -1;
         }
     } else if (meta) {
-        c->next_pinned = m->pinned;
-        m->pinned = c;
-        m->n_pinned++;
+        pin(m, c);
     } else {
         chunk_free(m, c);
     }
@@ -455,15 +460,12 @@ static int emit_one(km *m) {
     } else {
         heap_pop(&m->runs);
         in->active_chunks--;
-        c->next_pinned = m->pinned;
-        m->pinned = c;
-        m->n_pinned++;
+        pin(m, c);
     }
     queue_input(m, in); /* room again under its window */
-    /* A group ends at DT_KMERGE_GROUP events, or sooner once it holds k
-     * emptied chunks (what it pins is then at most one chunk per input). */
-    if (m->n_ent >= DT_KMERGE_GROUP || m->n_pinned >= (size_t)(m->n > 2 ? m->n : 2))
-        return group_flush(m);
+    /* A group ends at DT_KMERGE_GROUP events, or sooner once the emptied
+     * chunks it pins hold that many decoded events. */
+    if (m->n_ent >= DT_KMERGE_GROUP || m->pinned_events >= DT_KMERGE_GROUP) return group_flush(m);
     return 0;
 }
 

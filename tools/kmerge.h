@@ -29,9 +29,10 @@
  *
  * Memory (independent of the inputs' total size): per input, its reader
  * (its file window, zstd context and current chunk) and at most
- * max(two chunks, window events + one chunk) of decoded events; chunks
- * whose last events are in the group being built, at most k of them; the
- * group's index (16 bytes an event) and the writer's one output chunk.
+ * max(two chunks, window events + one chunk) of decoded events; the emptied
+ * chunks whose last events are in the group being built, at most `group`
+ * events + one chunk; the group's index (16 bytes an event) and the
+ * writer's one output chunk.
  */
 #ifndef DT_KMERGE_H
 #define DT_KMERGE_H
