@@ -75,7 +75,8 @@ static int merge(const merge_args *a, char *const *files, int n, const dt_filter
         char by[32];
         dt_format_duration(by, sizeof by, (double)st.max_late_ns);
         dt_err("%" PRIu64 " of %" PRIu64 " events are out of time order (by up to %s): their "
-               "input's chunks overlap more than --window holds; they are in %s all the same",
+               "chunk starts before one read earlier from the same input (a span longer than a "
+               "flush), or overlaps more than --window holds; they are in %s all the same",
                st.late, st.events, by, a->out);
     }
     return dt_copy_end(&s, status, write_failed);
