@@ -127,4 +127,17 @@ if [ -x "$BUILD/tools/dasf-trace" ]; then
     case " $* " in *" --quick "*) rb+=(--quick) ;; esac
     "$PY" "$ROOT/bench/record_bench.py" "${rb[@]}" || status=$?
 fi
+# merge at 4/16/64 rank files (docs/MPI.md "Scale"), and the MPI wrappers' cost
+# per call vs the uninstrumented call, same run (only when MPI was found).
+quick=(); case " $* " in *" --quick "*) quick=(--quick) ;; esac
+if [ -x "$BUILD/bench/dasf-bench-merge-gen" ] && [ -x "$BUILD/tools/dasf-trace" ]; then
+    "$PY" "$ROOT/bench/merge_scale.py" --gen "$BUILD/bench/dasf-bench-merge-gen" \
+        --tool "$BUILD/tools/dasf-trace" --out "$OUT" "${quick[@]}" || status=$?
+fi
+if [ -x "$BUILD/bench/dasf-bench-mpi-overhead" ] && [ -f "$BUILD/mpi/libdasf-profiler-mpi.so" ]; then
+    "$PY" "$ROOT/bench/mpi_overhead.py" --bin "$BUILD/bench/dasf-bench-mpi-overhead" \
+        --lib "$BUILD/mpi/libdasf-profiler-mpi.so" --out "$OUT" "${quick[@]}" || status=$?
+else
+    say "MPI not found at build time: no mpi_overhead rows"
+fi
 exit $status
