@@ -1,6 +1,6 @@
 /*
  * mpi_overhead.c — what a libdasf-profiler-mpi wrapper adds to an MPI
- * call (bench/mpi_overhead.sh runs it).  An ordinary MPI program, built
+ * call (bench/mpi_overhead.py runs it).  An ordinary MPI program, built
  * without the library: the script runs it under `mpirun -np 2` plain and
  * with the wrappers preloaded (LD_PRELOAD, as `dasf-trace record --mpi`
  * does), alternating, so both are measured in the same run.

@@ -417,7 +417,7 @@ static int load_chunk(km *m, km_input *in) {
         c->n_read++;
         if (take(m, in, c, ev)) return -1;
     }
-    qsort(c->ord, c->n_ord, sizeof *c->ord, ord_cmp);
+    if (c->n_ord > 1) qsort(c->ord, c->n_ord, sizeof *c->ord, ord_cmp);
     bool meta = false;
     for (size_t i = 0; i < c->n_ev; i++) {
         if (c->ev[i].phase != DASF_PHASE_METADATA) continue;
