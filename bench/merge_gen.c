@@ -1,6 +1,6 @@
 /*
  * merge_gen.c — writes R rank files shaped like libdasf-profiler-mpi's, for
- * bench/merge_scale.sh (merge time and peak memory at 4, 16, 64 ranks).
+ * bench/merge_scale.py (merge time and peak memory at 4, 16, 64 ranks).
  *
  *   dasf-bench-merge-gen DIR RANKS EVENTS_PER_RANK [SEED]
  *
