@@ -391,8 +391,8 @@ Test(merge, random_mixes_round_trip, .init = setup, .timeout = 300) {
     }
 }
 
-/* 64 rank files whose chunks overlap: 128 000 events, so several groups. */
-Test(merge, sixty_four_inputs, .init = setup, .timeout = 300) {
+/* 64 rank files whose chunks overlap: 70 400 events, so two groups. */
+Test(merge, sixty_four_inputs, .init = setup, .timeout = 500) {
     rng_state = 64;
     char files[64 * 16] = "";
     uint64_t dropped = 0;
@@ -400,7 +400,7 @@ Test(merge, sixty_four_inputs, .init = setup, .timeout = 300) {
     for (int i = 0; i < 64; i++) {
         char name[32];
         snprintf(name, sizeof name, "r%02d.zst", i);
-        events += write_input(th_path(dir, name), true, 100 + i, 2000, 200, 1000000000, 400000,
+        events += write_input(th_path(dir, name), true, 100 + i, 1100, 200, 1000000000, 400000,
                               2000000, &dropped);
         strcat(files, name);
         strcat(files, " ");
