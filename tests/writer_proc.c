@@ -19,6 +19,14 @@
  *                                      parent records t2 x3000 and closes.
  *                                      Prints "PARENT_PID CHILD_PID"; exit 0
  *                                      when every record call succeeded.
+ *   dasf-test-writer fork-workers PATH W  with W compression workers kept busy
+ *                                      (commit_threshold 200): a thread records
+ *                                      200000 events (ts (0+1)e12 + i*1000 ns)
+ *                                      while the main thread forks 4 times;
+ *                                      child k records 5000 events (ts
+ *                                      (k+1)e12 + i*1000) and closes.  Prints
+ *                                      "PARENT_PID CHILD_PID..."; exit 0 when
+ *                                      every call succeeded.
  * In "fork" the Criterion runner's own threads are absent, so the only
  * threads at fork time are the library's and the test's — the sanitizers'
  * allocators are not fork-safe against arbitrary other threads.
@@ -32,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int append(const char *path, int k, long n) {
@@ -107,11 +116,73 @@ static int fork_mid_recording(const char *path) {
     return 0;
 }
 
+typedef struct ns_stream {
+    dasf_profiler *p;
+    int w;
+    long n, ok;
+    int started;
+} ns_stream;
+
+static void *record_ns_stream(void *arg) {
+    ns_stream *s = arg;
+    dasf_name h = dasf_intern(s->w ? "child" : "parent");
+    for (long i = 0; i < s->n; i++) {
+        if (dasf_record_complete_ns(s->p, h, (int64_t)(s->w + 1) * 1000000000000LL + i * 1000, 1) ==
+            0)
+            s->ok++;
+        if (i == 100) __atomic_store_n(&s->started, 1, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+static int fork_with_workers(const char *path, int workers) {
+    dasf_file_db_options o = dasf_file_db_options_default();
+    o.flush = false;
+    o.commit_threshold = 200; /* hand-offs to the workers all the time */
+    o.ring_capacity = 1 << 16;
+    o.compression_workers = workers;
+    dasf_profiler *p;
+    if (dasf_profiler_create(&p, path, &o, NULL)) return 1;
+    ns_stream bg = {.p = p, .w = 0, .n = 200000};
+    pthread_t th;
+    if (pthread_create(&th, NULL, record_ns_stream, &bg)) return 2;
+    while (!__atomic_load_n(&bg.started, __ATOMIC_ACQUIRE)) sched_yield();
+    pid_t kids[4];
+    for (int k = 0; k < 4; k++) {
+        fflush(NULL);
+        pid_t child = fork(); /* while bg records and the workers compress */
+        if (child < 0) return 3;
+        if (child == 0) {
+            ns_stream c = {.p = p, .w = k + 1, .n = 5000};
+            record_ns_stream(&c);
+            int rc = dasf_profiler_destroy(p);
+            _exit(rc == 0 && c.ok == 5000 ? 0 : 4);
+        }
+        kids[k] = child;
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    pthread_join(th, NULL);
+    for (int k = 0; k < 4; k++) {
+        int st;
+        if (waitpid(kids[k], &st, 0) != kids[k] || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return 5;
+    }
+    if (dasf_profiler_destroy(p)) return 6;
+    if (bg.ok != 200000) return 7;
+    printf("%ld", (long)getpid());
+    for (int k = 0; k < 4; k++) printf(" %ld", (long)kids[k]);
+    printf("\n");
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "fork-workers") == 0)
+        return fork_with_workers(argv[2], atoi(argv[3]));
     if (argc == 3 && strcmp(argv[1], "fork") == 0) return fork_mid_recording(argv[2]);
     if (argc == 5 && strcmp(argv[1], "append") == 0)
         return append(argv[2], atoi(argv[3]), atol(argv[4]));
     if (argc == 3 && strcmp(argv[1], "default") == 0) return default_profiler(atol(argv[2]));
-    fprintf(stderr, "usage: %s append PATH K N | default N | fork PATH\n", argv[0]);
+    fprintf(stderr, "usage: %s append PATH K N | default N | fork PATH | fork-workers PATH W\n",
+            argv[0]);
     return 64;
 }

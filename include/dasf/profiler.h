@@ -507,7 +507,22 @@ struct dasf_file_db_options {
     double flush_interval;    /* seconds between background flushes (1.0) */
     size_t max_pending_bytes; /* cap on unwritten compressed chunks kept in memory */
     bool follow_symlinks;     /* false: refuse a symbolic link at the trace path (below) */
+    int compression_workers;  /* threads that encode + compress chunks beside the flusher:
+                                 DASF_COMPRESSION_WORKERS_AUTO (default, below), 0 = none
+                                 (the flusher does it all), 1..DASF_MAX_COMPRESSION_WORKERS */
 };
+
+#define DASF_MAX_COMPRESSION_WORKERS 64
+/* compression_workers unset: one worker per 8 CPUs this process may run on,
+ * at most 8; none below 8 CPUs (a worker pays off only on a spare core).
+ * dasf_compression_workers() applies the rule (docs/RUNTIME.md). */
+#define DASF_COMPRESSION_WORKERS_AUTO (-1)
+#define DASF_COMPRESSION_WORKERS_DEFAULT DASF_COMPRESSION_WORKERS_AUTO
+
+/*! dasf_compression_workers() : the number of workers a FileDatabase starts
+ *  for `n` (DASF_COMPRESSION_WORKERS_AUTO: by the CPU count, as above;
+ *  otherwise n itself). */
+DASF_API int dasf_compression_workers(int n);
 
 #define DASF_DEFAULT_COMPRESSION_LEVEL 1
 #define DASF_DEFAULT_RING_CAPACITY ((size_t)4 << 20)

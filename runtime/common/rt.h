@@ -93,9 +93,13 @@ typedef struct dasf_ring {
     dasf_filedb *db;
     uint64_t dropped; /* written by producer only (relaxed), read by flusher */
 
-    /* Consumer's line: only the flusher writes tail (release). */
+    /* Consumer's line: only the flusher writes tail (release).  `consumed`
+     * (flusher-private) is how far the flusher has taken records: encoded
+     * them, or handed them to a compression worker (workers.c), which
+     * gives the space back only once their chunk is in the pending list. */
     _Alignas(DASF_CACHELINE) uint64_t tail;
     uint64_t dropped_seen; /* flusher's copy of `dropped` already reported */
+    uint64_t consumed;
 
     /* Cold shared state. */
     _Alignas(DASF_CACHELINE) int dead; /* thread exited (release store) */
@@ -153,6 +157,7 @@ struct dasf_filedb {
     int commit_status;    /* status of that cycle */
 
     /* Flusher-private state. */
+    struct dasf_pool *pool; /* compression workers (workers.c); NULL: inline */
     dasf_chunk_enc *enc;
     dasf_buf chunk;
     dasf_pending *pending_head, *pending_tail;

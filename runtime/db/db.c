@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -49,6 +50,7 @@ dasf_file_db_options dasf_file_db_options_default(void) {
     o.ring_capacity = DASF_DEFAULT_RING_CAPACITY;
     o.flush_interval = 1.0;
     o.max_pending_bytes = (size_t)64 << 20;
+    o.compression_workers = DASF_COMPRESSION_WORKERS_DEFAULT;
     return o;
 }
 
@@ -60,6 +62,15 @@ static int ends_with(const char *s, const char *suffix) {
 int dasf_layout_level(const char *path, int level) {
     if (level != DASF_COMPRESSION_AUTO) return level;
     return path && ends_with(path, ".msgpack") ? 0 : DASF_DEFAULT_COMPRESSION_LEVEL;
+}
+
+int dasf_compression_workers(int n) {
+    if (n != DASF_COMPRESSION_WORKERS_AUTO) return n;
+    cpu_set_t set;
+    int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                           : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int w = cpus / 8;
+    return w > 8 ? 8 : w;
 }
 
 int dasf_trace_path_writable(const char *path, int *err) {
@@ -98,6 +109,9 @@ static int options_valid(const dasf_file_db_options *o) {
     if (!isfinite(o->flush_interval) || o->flush_interval <= 0 || o->flush_interval > 3600)
         return 0;
     if (o->max_pending_bytes == 0) return 0;
+    if (o->compression_workers < DASF_COMPRESSION_WORKERS_AUTO ||
+        o->compression_workers > DASF_MAX_COMPRESSION_WORKERS)
+        return 0;
     return 1;
 }
 
@@ -242,6 +256,7 @@ int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_option
     if (!path) path = o.database_file;
     if (!path || !*path || !options_valid(&o)) return DASF_EINVAL;
     o.compression_level = dasf_layout_level(path, o.compression_level);
+    o.compression_workers = dasf_compression_workers(o.compression_workers);
     dasf_filedb *f = aligned_alloc(DASF_CACHELINE, sizeof *f);
     if (!f) return DASF_ENOMEM;
     memset(f, 0, sizeof *f);

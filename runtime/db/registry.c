@@ -12,6 +12,7 @@
 #include "flusher.h"
 #include "ring.h"
 #include "signals.h"
+#include "workers.h"
 
 #include <sched.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@ static void fork_prepare(void) {
     dasf_filedb *db;
     DASF_LIST_EACH(dasf_filedb, db, &g_dbs, all_node) {
         pthread_mutex_lock(&db->cycle_lock); /* the flusher is between cycles */
+        dasf_pool_fork_prepare(db);          /* and its workers between jobs */
         pthread_mutex_lock(&db->reg_lock);
         pthread_mutex_lock(&db->commit_lock);
         /* A flusher still starting up may be inside the C library's thread
@@ -69,6 +71,7 @@ static void fork_parent(void) {
     DASF_LIST_EACH(dasf_filedb, db, &g_dbs, all_node) {
         pthread_mutex_unlock(&db->commit_lock);
         pthread_mutex_unlock(&db->reg_lock);
+        dasf_pool_fork_parent(db);
         pthread_mutex_unlock(&db->cycle_lock);
     }
     pthread_mutex_unlock(&g_dbs_lock);

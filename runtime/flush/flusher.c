@@ -11,11 +11,16 @@
  * ever tried without waiting from here; waiting is done by looping, so
  * recording never blocks on another process holding the file lock (until
  * max_pending_bytes of unwritten chunks pile up).
+ * With compression workers (workers.c) a cycle hands ring ranges to them
+ * instead of encoding, and takes their chunks back in hand-off order into
+ * the pending list before appending; ring space is then released when the
+ * chunk is taken back (the same invariant, one step later).
  */
 #include "flusher.h"
 #include "append.h"
 #include "clock.h"
 #include "ring.h"
+#include "workers.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -75,15 +80,30 @@ static dasf_enc_memo *memo_for(ring_memo *tab, const dasf_ring *r) {
     return &rm->m;
 }
 
-typedef struct flusher_state {
+/* What one draining thread keeps between records: the flusher has one,
+ * each compression worker (workers.c) its own. */
+struct dasf_drain_state {
     ring_memo memos[FLUSHER_MEMOS];
+};
+
+dasf_drain_state *dasf_drain_state_new(void) {
+    return calloc(1, sizeof(dasf_drain_state));
+}
+
+void dasf_drain_state_free(dasf_drain_state *ds) {
+    free(ds);
+}
+
+typedef struct flusher_state {
+    dasf_drain_state ds;
+    int barrier; /* a commit or the close waits: hand-offs to workers complete in this cycle */
     double lock_wait_since; /* 0: not waiting for the file lock */
     double block_since; /* 0: not blocked (BLOCK policy, unwritable file) */
 } flusher_state;
 
 /* A "dasf.dropped" instant event (args {count: n}) in the chunk being
  * built: where the loss happened, in the file. */
-static void add_dropped_event(dasf_filedb *db, int64_t pid, int64_t tid, uint64_t n) {
+int dasf_enc_add_dropped(dasf_chunk_enc *enc, int64_t pid, int64_t tid, uint64_t n) {
     dasf_arg a = DASF_ARG_U64("count", n);
     dasf_enc_event e;
     memset(&e, 0, sizeof e);
@@ -97,7 +117,11 @@ static void add_dropped_event(dasf_filedb *db, int64_t pid, int64_t tid, uint64_
     e.tid = dasf_id_int(tid);
     e.args = &a;
     e.n_args = 1;
-    if (dasf_chunk_enc_add(db->enc, &e) == 0)
+    return dasf_chunk_enc_add(enc, &e);
+}
+
+static void add_dropped_event(dasf_filedb *db, int64_t pid, int64_t tid, uint64_t n) {
+    if (dasf_enc_add_dropped(db->enc, pid, tid, n) == 0)
         db->enc_markers++;
     else
         db->drop_carry += n; /* no memory for the marker: carried to the next chunk */
@@ -131,6 +155,11 @@ static int push_chunk(dasf_filedb *db, uint64_t dropped) {
     }
     db->enc_markers = 0;
     pc->events = n;
+    return dasf_flusher_keep_chunk(db, pc, markers, dropped);
+}
+
+int dasf_flusher_keep_chunk(dasf_filedb *db, dasf_pending *pc, uint64_t markers, uint64_t dropped) {
+    uint64_t n = pc->events;
     __atomic_store_n(&db->st_recorded, db->st_recorded + (n - markers), __ATOMIC_RELAXED);
     if (db->overflow == DASF_OVERFLOW_DROP &&
         db->pending_bytes + pc->bytes.len > db->opts.max_pending_bytes) {
@@ -153,15 +182,19 @@ static int push_chunk(dasf_filedb *db, uint64_t dropped) {
     return DASF_OK;
 }
 
-/* Drains one ring into the encoder up to its current head, or until the
- * chunk is full (*full set); returns the new tail (not yet released). */
-static uint64_t drain_ring(dasf_filedb *db, dasf_ring *r, flusher_state *fs, int *full) {
-    uint64_t t = r->tail;
-    uint64_t h = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+int dasf_flusher_carry_drops(dasf_filedb *db) {
+    return db->drop_carry ? push_chunk(db, 0) : DASF_OK;
+}
+
+/* Encodes ring r's records [t, h) into enc, or until the chunk is full
+ * (*full set); returns where it stopped.  Records it cannot decode are
+ * counted in *bad.  Nothing is released here. */
+uint64_t dasf_drain_span(dasf_chunk_enc *enc, dasf_drain_state *ds, const dasf_ring *r,
+                         uint64_t t, uint64_t h, uint64_t *bad, int *full) {
     *full = 0;
-    dasf_enc_memo *memo = memo_for(fs->memos, r);
+    dasf_enc_memo *memo = memo_for(ds->memos, r);
     while (t < h) {
-        if (dasf_chunk_enc_full(db->enc)) {
+        if (dasf_chunk_enc_full(enc)) {
             *full = 1;
             break;
         }
@@ -171,19 +204,26 @@ static uint64_t drain_ring(dasf_filedb *db, dasf_ring *r, flusher_state *fs, int
             size > h - t) {
             /* Only a record garbled by a signal handler can look like this:
              * skip what is published and count it as lost. */
-            db->dropped_unreported++;
+            (*bad)++;
             t = h;
             break;
         }
         /* Straight into the chunk (encode/ring_enc.c).  Validated at
          * record time, so a failure here is ENOMEM or an unknown name
          * handle: counted as dropped, never silent. */
-        if (!((rec->word >> 40) & DASF_RF_PAD) &&
-            dasf_chunk_enc_add_rec(db->enc, r, rec, memo) != 0)
-            db->dropped_unreported++;
+        if (!((rec->word >> 40) & DASF_RF_PAD) && dasf_chunk_enc_add_rec(enc, r, rec, memo) != 0)
+            (*bad)++;
         t += size;
     }
     return t;
+}
+
+/* Drains one ring into the flusher's encoder up to its current head, or
+ * until the chunk is full (*full set); returns the new tail (not yet
+ * released). */
+static uint64_t drain_ring(dasf_filedb *db, dasf_ring *r, flusher_state *fs, int *full) {
+    uint64_t h = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+    return dasf_drain_span(db->enc, &fs->ds, r, r->consumed, h, &db->dropped_unreported, full);
 }
 
 static int drain_all(dasf_filedb *db, flusher_state *fs) {
@@ -206,6 +246,7 @@ static int drain_all(dasf_filedb *db, flusher_state *fs) {
             /* Encoded into the chunk: the chunk is pushed before anything
              * can fail, so releasing the ring space now loses nothing —
              * except on ENOMEM in push_chunk, which is reported. */
+            r->consumed = new_tail;
             __atomic_store_n(&r->tail, new_tail, __ATOMIC_RELEASE);
             if (full || dasf_chunk_enc_full(db->enc)) {
                 /* Chunks stay within the reader's bounds (DASF_CHUNK_*). */
@@ -288,15 +329,27 @@ static void block_notice(dasf_filedb *db, flusher_state *fs, int blocked, int wr
     }
 }
 
+/* Rings → chunks in the pending list: inline (drain_all), or handed to
+ * the compression workers and their finished chunks taken back in order
+ * (workers.c; with a barrier, every hand-off of this cycle completes). */
+static int drain_step(dasf_filedb *db, flusher_state *fs) {
+    if (!db->pool) return drain_all(db, fs);
+    int rc = dasf_pool_dispatch(db, fs->barrier);
+    int crc = dasf_pool_collect(db, fs->barrier);
+    return rc ? rc : crc;
+}
+
 static int cycle(dasf_filedb *db, flusher_state *fs) {
     int rc = DASF_OK;
+    /* Finished chunks a worker holds until the ones before them are back
+     * count as unwritten too (dasf_pool_held_bytes). */
     int blocked = db->overflow == DASF_OVERFLOW_BLOCK &&
-                  db->pending_bytes >= db->opts.max_pending_bytes;
-    if (!blocked) rc = drain_all(db, fs);
+                  db->pending_bytes + dasf_pool_held_bytes(db) >= db->opts.max_pending_bytes;
+    if (!blocked) rc = drain_step(db, fs);
     int wrc = write_pending(db);
     __atomic_store_n(&db->st_flushes, db->st_flushes + 1, __ATOMIC_RELAXED);
     block_notice(db, fs, blocked, wrc);
-    if (blocked && wrc == DASF_OK) rc = drain_all(db, fs), wrc = write_pending(db);
+    if (blocked && wrc == DASF_OK) rc = drain_step(db, fs), wrc = write_pending(db);
     reap_dead(db);
     return rc ? rc : wrc;
 }
@@ -351,6 +404,7 @@ static void *flusher_main(void *arg) {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL); /* app signals are not ours */
+    pthread_setname_np(pthread_self(), "dasf-flusher"); /* top, perf, the bench */
     __atomic_store_n(&db->flusher_ready, 1, __ATOMIC_RELEASE);
     flusher_state fs;
     memset(&fs, 0, sizeof fs);
@@ -359,6 +413,7 @@ static void *flusher_main(void *arg) {
         int stopping = __atomic_load_n(&db->stopping, __ATOMIC_ACQUIRE);
         uint64_t req = __atomic_load_n(&db->commit_req, __ATOMIC_ACQUIRE);
         if (stopping == 2) break; /* close without commit */
+        fs.barrier = stopping || req > __atomic_load_n(&db->commit_done, __ATOMIC_ACQUIRE);
         pthread_mutex_lock(&db->cycle_lock);
         int rc = cycle(db, &fs);
         pthread_mutex_unlock(&db->cycle_lock);
@@ -398,8 +453,14 @@ int dasf_flusher_start(dasf_filedb *db) {
                                        db->opts.default_byte_size);
         if (rc) return rc;
     }
+    /* Compression workers when asked for; when they cannot be started the
+     * flusher does the work inline, as with compression_workers = 0. */
+    if (!db->pool && db->opts.compression_workers > 0) dasf_pool_start(db, db->opts.compression_workers);
     __atomic_store_n(&db->flusher_ready, 0, __ATOMIC_RELAXED);
-    if (pthread_create(&db->flusher, NULL, flusher_main, db) != 0) return DASF_ENOMEM;
+    if (pthread_create(&db->flusher, NULL, flusher_main, db) != 0) {
+        dasf_pool_stop(db);
+        return DASF_ENOMEM;
+    }
     db->flusher_running = 1;
     db->flusher_pid = me;
     return DASF_OK;
@@ -452,6 +513,7 @@ int dasf_flusher_stop(dasf_filedb *db, int commit) {
         dasf_flusher_wake(db);
         pthread_join(db->flusher, NULL);
     }
+    dasf_pool_stop(db); /* after a commit: nothing left in it */
     db->flusher_running = 0;
     if (rc && db->pending_head) {
         uint64_t lost = 0;
@@ -463,6 +525,7 @@ int dasf_flusher_stop(dasf_filedb *db, int commit) {
 }
 
 void dasf_flusher_free_state(dasf_filedb *db) {
+    dasf_pool_stop(db);
     if (db->enc) dasf_chunk_enc_destroy(db->enc);
     db->enc = NULL;
     dasf_buf_free(&db->chunk);
@@ -485,6 +548,7 @@ void dasf_flusher_reset_after_fork(dasf_filedb *db) {
      * use.  Its pending chunks are the parent's to write, not ours. */
     db->flusher_running = 0;
     db->flusher_pid = 0;
+    dasf_pool_forget_after_fork(db); /* its threads are the parent's */
     dasf_flusher_free_state(db); /* also closes the parent's fd: flock is per open file */
     db->dropped_unreported = 0;
     db->drop_carry = 0;

@@ -461,6 +461,9 @@ static void default_init(void) {
     r = env_long("DASF_RING_CAPACITY", 1L << 16, 1L << 30, &v); /* power of two: create checks */
     if (r < 0) return;
     if (r > 0) o.ring_capacity = (size_t)v;
+    r = env_long("DASF_COMPRESSION_WORKERS", 0, DASF_MAX_COMPRESSION_WORKERS, &v);
+    if (r < 0) return;
+    if (r > 0) o.compression_workers = (int)v;
     r = env_long("DASF_FOLLOW_SYMLINKS", 0, 1, &v);
     if (r < 0) return;
     if (r > 0) o.follow_symlinks = v != 0;

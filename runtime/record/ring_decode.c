@@ -1,7 +1,8 @@
 /*
  * ring_decode.c — ring records → dasf_enc_event, for the encoder.
  *
- * Runs on the flusher thread, once per record drained.  It reads what
+ * Runs on the flusher thread (or a compression worker: workers.c), once per
+ * record drained.  It reads what
  * record.c (and ring.h's plain fast path) wrote: the 32-byte header, then
  * for records with DASF_RF_PAYLOAD the binary payload items (DASF_PT_*,
  * rt.h).  Invariant: every read is bounds-checked against the record, so a

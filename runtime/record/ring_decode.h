@@ -2,8 +2,9 @@
  * ring_decode.h — a ring record → one event for the encoder, the inverse of
  * record.c's payload writer (not installed).
  *
- * Called by the flusher thread only (through encode/ring_enc.c, whose
- * direct path reads the payload with the same inline readers below).  The
+ * Called by the flusher thread and the compression workers (flush/workers.c),
+ * through encode/ring_enc.c, whose
+ * direct path reads the payload with the same inline readers below.  The
  * record layout and the payload items (DASF_RF_*, DASF_PT_*) are in rt.h.
  */
 #ifndef DASF_RING_DECODE_H
