@@ -378,21 +378,23 @@ static int FileDB_init(FileDB *self, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"database_file",   "commit_threshold", "remove_old_output_file",
                              "commit_on_close", "lock_timeout",     "default_byte_size",
                              "flush",           "compression_level", "overflow",
-                             "ring_capacity",   "flush_interval",   "max_pending_bytes", NULL};
+                             "ring_capacity",   "flush_interval",   "max_pending_bytes",
+                             "compression_workers", NULL};
     PyObject *path;
     long long threshold = 5000;
     int remove_old = 0, commit_on_close = 1, flush = 1, level = 0;
     double lock_timeout = 30.0, flush_interval = 1.0;
-    int byte_size = 8;
+    int byte_size = 8, workers = DASF_COMPRESSION_WORKERS_DEFAULT;
     const char *overflow = "block";
     Py_ssize_t ring = (Py_ssize_t)DASF_DEFAULT_RING_CAPACITY, pending = 64 << 20;
     if (self->db) {
         PyErr_SetString(PyExc_RuntimeError, "FileDB already initialised");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "U|Lppdipisndn", kwlist, &path, &threshold,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "U|Lppdipisndni", kwlist, &path, &threshold,
                                      &remove_old, &commit_on_close, &lock_timeout, &byte_size,
-                                     &flush, &level, &overflow, &ring, &flush_interval, &pending))
+                                     &flush, &level, &overflow, &ring, &flush_interval, &pending,
+                                     &workers))
         return -1;
     const char *cpath = get_cstr(path, "database_file");
     if (!cpath) return -1;
@@ -422,6 +424,7 @@ static int FileDB_init(FileDB *self, PyObject *args, PyObject *kw) {
     o.ring_capacity = (size_t)ring;
     o.flush_interval = flush_interval;
     o.max_pending_bytes = (size_t)pending;
+    o.compression_workers = workers;
     dasf_db *db = NULL;
     int rc;
     Py_BEGIN_ALLOW_THREADS
@@ -434,8 +437,8 @@ static int FileDB_init(FileDB *self, PyObject *args, PyObject *kw) {
                          "FileDatabase(%R): invalid option (commit_threshold >= 1, "
                          "lock_timeout >= 0, default_byte_size 1..8, compression_level 0..19, "
                          "ring_capacity a power of two in 64 KiB..1 GiB, "
-                         "0 < flush_interval <= 3600)",
-                         path);
+                         "0 < flush_interval <= 3600, compression_workers -1 (auto) or 0..%d)",
+                         path, DASF_MAX_COMPRESSION_WORKERS);
         return -1;
     }
     self->db = db;

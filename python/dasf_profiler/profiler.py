@@ -239,6 +239,8 @@ class FileDatabase(EventDatabase):
       ring_capacity      bytes per thread ring (power of two, 64 KiB..1 GiB; 4 MiB)
       flush_interval     seconds between background writes (1.0)
       max_pending_bytes  cap on unwritten compressed chunks held in memory (64 MiB)
+      compression_workers  threads encoding + compressing chunks beside the flusher
+                         (None: the C library's default; 0: none; docs/RUNTIME.md)
     """
 
     def __init__(
@@ -256,6 +258,7 @@ class FileDatabase(EventDatabase):
         ring_capacity: Optional[int] = None,
         flush_interval: float = 1.0,
         max_pending_bytes: Optional[int] = None,
+        compression_workers: Optional[int] = None,
     ):
         self.database_file = Path(database_file)
         self.commit_threshold = commit_threshold
@@ -269,6 +272,8 @@ class FileDatabase(EventDatabase):
             kwargs["ring_capacity"] = ring_capacity
         if max_pending_bytes is not None:
             kwargs["max_pending_bytes"] = max_pending_bytes
+        if compression_workers is not None:
+            kwargs["compression_workers"] = compression_workers
         self._db = _native.FileDB(
             os.fspath(self.database_file), commit_threshold=commit_threshold,
             remove_old_output_file=remove_old_output_file, commit_on_close=commit_on_close,

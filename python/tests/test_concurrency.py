@@ -43,6 +43,32 @@ def test_threads_each_event_once_in_order(tmp_path):
     check_streams(path, {f"t{k}": 4000 for k in range(8)})
 
 
+def test_compression_workers_each_event_once_in_order(tmp_path):
+    path = tmp_path / "workers.zst"
+    db = ours.FileDatabase(str(path), commit_threshold=300, ring_capacity=1 << 16,
+                           compression_workers=2)
+    p = ours.EventProfiler(database=db)
+
+    def work(k):
+        for i in range(3000):
+            p.record_complete_event(f"w{k}", time.monotonic(), 1e-6, args={"seq": i})
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    p.commit()
+    check_streams(path, {f"w{k}": 3000 for k in range(4)})
+    db.close()
+
+
+def test_compression_workers_out_of_range_is_refused(tmp_path):
+    import pytest
+    with pytest.raises(ValueError, match="compression_workers"):
+        ours.FileDatabase(str(tmp_path / "bad.zst"), compression_workers=65)
+
+
 FORK_PROG = r'''
 import multiprocessing as mp, sys
 from dasf_profiler import profiler as ours
