@@ -115,6 +115,23 @@ def burst_rows(raw):
              "read_back_ok": all(r["read_back"] == r["recorded"] for r in rs)}]
 
 
+def workers_rows(raw):
+    """Compression workers (issue 14): per repetition, the 2-thread end-to-end
+    events/s with N workers over the same run's 0-worker row, for interned
+    names ("dasf") and copied names + 2 args ("dasf-copied-args")."""
+    out = []
+    for base in ("dasf", "dasf-copied-args"):
+        zero = {r["rep"]: r["events_per_s"]
+                for r in select(raw, bench="e2e", impl=base, threads=2)}
+        for w in (1, 2):
+            rs = select(raw, bench="e2e", impl="%s-w%d" % (base, w), threads=2)
+            ratios = [r["events_per_s"] / zero[r["rep"]] for r in rs if r.get("rep") in zero]
+            if ratios:
+                out.append({"impl": base, "workers": w, "threads": 2,
+                            "vs_0_workers": spread(ratios)})
+    return out
+
+
 def reader_rows(raw):
     out = []
     for th in sorted({r["threads"] for r in select(raw, bench="reader", impl="dasf")}):
@@ -155,5 +172,6 @@ def aggregate(raw):
     reports its own medians; python_bench.summarize() groups its objects)."""
     return {"record": record_rows(raw), "e2e": e2e_rows(raw), "size": size_rows(raw),
             "e2e_vs_lttng": lttng_ratio_rows(raw), "burst": burst_rows(raw),
+            "workers": workers_rows(raw),
             "reader": reader_rows(raw), "cli": cli_rows(raw),
             "codec": select(raw, bench="codec"), "python": select(raw, bench="python")}

@@ -11,7 +11,7 @@
  *
  *   dasf-bench e2e --threads N --events TOTAL --dir DIR [--level 1]
  *                  [--ring-mib 16] [--threshold 65536] [--keep 0|1] [--flush 1|0]
- *                  [--copied 0|1] [--floor 0|1]
+ *                  [--copied 0|1] [--floor 0|1] [--workers 0]
  *
  * --copied 1 records the same events with copied names and the workload's
  * two integer args (dasf_record_complete_args) instead of interned names.
@@ -25,6 +25,14 @@
  * the same chunk payloads, median of 5 passes) and reports it beside the
  * run's events/s: floor_events_per_s and vs_floor = events_per_s / floor.
  *
+ * --workers N sets compression_workers (issue 14: encode + compress in N
+ * threads beside the flusher); the row's impl gets "-wN" appended when N > 0,
+ * and flusher_cpu_ns_per_event then counts the workers' CPU time too.  The
+ * split is reported as flusher_thread_cpu_ns_per_event (the thread named
+ * "dasf-flusher": hand-off, collect, append) and workers_cpu_ns_per_event
+ * (threads named "dasf-worker"), from /proc/self/task/TID/schedstat (ns of
+ * CPU time) read before the profiler is destroyed.
+ *
  * --flush 0 turns the per-chunk fsync off and instead fsyncs the file once
  * after the commit, inside the timed region: the same end state (every
  * event durable), the way a tracer that does not fsync as it goes (LTTng)
@@ -34,9 +42,12 @@
 #include "codec_floor.h"
 #include "workload.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +68,36 @@ static double cpu_s(clockid_t id) {
     struct timespec t;
     clock_gettime(id, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* CPU time (s) of this process's threads whose name starts with prefix
+ * (/proc/self/task/TID/comm and schedstat's first field, ns on a CPU);
+ * -1 when /proc does not say. */
+static double named_threads_cpu_s(const char *prefix) {
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return -1;
+    double sum = 0;
+    int any = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char path[300], comm[64] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        if (!fgets(comm, sizeof comm, f)) comm[0] = 0;
+        fclose(f);
+        if (strncmp(comm, prefix, strlen(prefix)) != 0) continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", de->d_name);
+        unsigned long long ns = 0;
+        if ((f = fopen(path, "r"))) {
+            if (fscanf(f, "%llu", &ns) == 1) any = 1;
+            fclose(f);
+        }
+        sum += (double)ns * 1e-9;
+    }
+    closedir(d);
+    return any ? sum : -1;
 }
 
 static void *e2e_main(void *arg) {
@@ -112,6 +153,15 @@ static int cmd_e2e(int argc, char **argv) {
     int flush = (int)bench_opt_ll(argc, argv, "flush", 1);
     o.flush = flush != 0;
     o.remove_old_output_file = true;
+    int workers = (int)bench_opt_ll(argc, argv, "workers", 0);
+    if (workers < 0 || workers > DASF_MAX_COMPRESSION_WORKERS)
+        bench_die("--workers 0..%d", DASF_MAX_COMPRESSION_WORKERS);
+    o.compression_workers = workers;
+    char impl[64];
+    snprintf(impl, sizeof impl, "%s",
+             copied ? "dasf-copied-args" : flush ? "dasf" : "dasf-fsync-at-end");
+    if (workers > 0)
+        snprintf(impl + strlen(impl), sizeof impl - strlen(impl), "-w%d", workers);
     dasf_profiler *p = bench_profiler(file, &o);
 
     e2e_thread *a = calloc((size_t)threads, sizeof *a);
@@ -148,6 +198,8 @@ static int cmd_e2e(int argc, char **argv) {
      * idle call_rcu thread. */
     double lib_cpu = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - p0 - (cpu_s(CLOCK_THREAD_CPUTIME_ID) - m0);
     for (int t = 0; t < threads; t++) lib_cpu -= a[t].cpu_s;
+    double flusher_cpu = named_threads_cpu_s("dasf-flusher");
+    double workers_cpu = workers ? named_threads_cpu_s("dasf-worker") : 0;
     dasf_db_stats st = {0};
     dasf_db_get_stats(dasf_profiler_database(p), &st);
     int rc2 = dasf_profiler_destroy(p);
@@ -164,13 +216,18 @@ static int cmd_e2e(int argc, char **argv) {
 
     bench_json j;
     bench_json_begin(&j, "e2e");
-    bench_json_str(&j, "impl", copied ? "dasf-copied-args" : flush ? "dasf" : "dasf-fsync-at-end");
+    bench_json_str(&j, "impl", impl);
     bench_json_int(&j, "threads", threads);
+    bench_json_int(&j, "workers", workers);
     bench_json_int(&j, "events", (long long)total);
     bench_json_num(&j, "record_s", t_rec - t0);
     bench_json_num(&j, "durable_s", t1 - t0);
     bench_json_num(&j, "events_per_s", (double)total / (t1 - t0));
     bench_json_num(&j, "flusher_cpu_ns_per_event", lib_cpu * 1e9 / (double)total);
+    if (flusher_cpu >= 0)
+        bench_json_num(&j, "flusher_thread_cpu_ns_per_event", flusher_cpu * 1e9 / (double)total);
+    if (workers_cpu >= 0)
+        bench_json_num(&j, "workers_cpu_ns_per_event", workers_cpu * 1e9 / (double)total);
     bench_json_int(&j, "errors", (long long)errors);
     bench_json_int(&j, "recorded", (long long)st.recorded);
     bench_json_int(&j, "dropped", (long long)st.dropped);
@@ -188,7 +245,7 @@ static int cmd_e2e(int argc, char **argv) {
     bench_json_end(&j, stdout);
 
     bench_json_begin(&j, "reader");
-    bench_json_str(&j, "impl", copied ? "dasf-copied-args" : flush ? "dasf" : "dasf-fsync-at-end");
+    bench_json_str(&j, "impl", impl);
     bench_json_int(&j, "threads", threads);
     bench_json_int(&j, "events", (long long)read);
     bench_json_num(&j, "seconds", read_s);
@@ -205,5 +262,5 @@ static int cmd_e2e(int argc, char **argv) {
 const bench_cmd bench_e2e_cmd = {
     "e2e",
     "--threads N --events TOTAL --dir DIR [--level 1] [--ring-mib 16] [--threshold 65536]"
-    " [--keep 0|1] [--flush 1|0] [--copied 0|1] [--floor 0|1]",
+    " [--keep 0|1] [--flush 1|0] [--copied 0|1] [--floor 0|1] [--workers 0]",
     cmd_e2e};

@@ -254,6 +254,10 @@ def peers_section(s, lttng_reason):
 E2E_LABELS = {"dasf": "dasf (BLOCK, level 1, fsync per chunk)",
               "dasf-fsync-at-end": "dasf (same, flush=false + 1 fsync at the end)",
               "dasf-copied-args": "dasf (same as first, copied names + 2 int args)",
+              "dasf-w1": "dasf (first row, 1 compression worker)",
+              "dasf-w2": "dasf (first row, 2 compression workers)",
+              "dasf-copied-args-w1": "dasf (copied + 2 args, 1 compression worker)",
+              "dasf-copied-args-w2": "dasf (copied + 2 args, 2 compression workers)",
               "lttng-blocking": "LTTng-UST blocking channel (until lttng stop)",
               "lttng-discard": "LTTng-UST discard channel (until lttng stop)"}
 
@@ -286,9 +290,23 @@ def e2e_section(s, lttng_reason):
                 fsp(r["events_per_s"], "/s"), str(r["lost"]), rb,
                 fmt(r["bytes_per_event"]["median"]) if r["bytes_per_event"] else "-",
                 fsp(r["flusher_cpu_ns"]) if r.get("flusher_cpu_ns") else "-", v))
-    return L + floor_lines(s) + [
+    return L + floor_lines(s) + workers_lines(s) + [
         "  %-54s %3d  %-30s" % ("reader: dasf_trace_next over that archive", r["threads"],
                                 fsp(r["events_per_s"], "/s")) for r in s["reader"]]
+
+
+def workers_lines(s):
+    """Compression workers: each N-worker row over the 0-worker row of the
+    same repetition (2 recording threads)."""
+    L = []
+    for r in s.get("workers", []):
+        v = r["vs_0_workers"]
+        L.append("  %-54s %3d  %-30s" % (
+            "  %s, %d worker%s / 0 workers (per run)" % (
+                "interned" if r["impl"] == "dasf" else "copied + 2 args", r["workers"],
+                "s" if r["workers"] > 1 else ""), r["threads"],
+            "%.2fx [%.2f..%.2f]" % (v["median"], v["min"], v["max"])))
+    return L
 
 
 def floor_lines(s):

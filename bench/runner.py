@@ -193,6 +193,15 @@ class Runner:
                     os.sync()
                     self.run([self.bin("dasf-bench"), "e2e", "--threads", "1", "--events",
                               str(n1), "--dir", self.disk, "--copied", "1"], tag=tag)
+                else:
+                    # compression workers (issue 14): the same 2 threads with 1 and
+                    # 2 workers, interned names (the run above is 0 workers) and
+                    # copied names + 2 int args (0, 1, 2 workers)
+                    for copied, workers in (("0", 1), ("0", 2), ("1", 0), ("1", 1), ("1", 2)):
+                        os.sync()
+                        self.run([self.bin("dasf-bench"), "e2e", "--threads", "2", "--events",
+                                  str(n1), "--dir", self.disk, "--copied", copied,
+                                  "--workers", str(workers), "--floor", "0"], tag=tag)
                 if not self.lttng_reason:
                     for mode in ("blocking", "discard"):
                         label = "lttng-" + mode
