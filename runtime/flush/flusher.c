@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,14 @@ static double mono_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+void dasf_thread_name(const char *name) {
+    /* The raw system call, not pthread_setname_np or prctl(): under
+     * `dasf-trace record` the preload wraps those to record the name, and
+     * this thread must never record into its own database (it would wait
+     * on reg_lock, which fork_prepare holds while it waits for us). */
+    syscall(SYS_prctl, PR_SET_NAME, name, 0, 0, 0);
 }
 
 void dasf_flusher_wake(dasf_filedb *db) {
@@ -404,7 +413,7 @@ static void *flusher_main(void *arg) {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL); /* app signals are not ours */
-    pthread_setname_np(pthread_self(), "dasf-flusher"); /* top, perf, the bench */
+    dasf_thread_name("dasf-flusher");
     __atomic_store_n(&db->flusher_ready, 1, __ATOMIC_RELEASE);
     flusher_state fs;
     memset(&fs, 0, sizeof fs);

@@ -201,7 +201,7 @@ static void *worker_main(void *arg) {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL); /* app signals are not ours */
-    pthread_setname_np(pthread_self(), "dasf-worker"); /* top, perf, the bench */
+    dasf_thread_name("dasf-worker"); /* top, perf, the bench */
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (!p->stop && (p->paused || !p->todo_head)) pthread_cond_wait(&p->work, &p->lock);

@@ -35,6 +35,10 @@ DASF_HIDDEN int dasf_flusher_keep_chunk(dasf_filedb *db, dasf_pending *pc, uint6
  * a chunk of their own now, ahead of the next chunk that is kept. */
 DASF_HIDDEN int dasf_flusher_carry_drops(dasf_filedb *db);
 
+/* Names the calling library thread (top, perf, the bench) without going
+ * through anything a preload wraps. */
+DASF_HIDDEN void dasf_thread_name(const char *name);
+
 /* ---- workers.c --------------------------------------------------------- */
 /* Starts n workers for db (flusher thread not running yet).  On failure
  * (a thread that cannot be created, no memory) db->pool stays NULL and the
