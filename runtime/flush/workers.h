@@ -12,7 +12,8 @@
 #ifndef DASF_WORKERS_H
 #define DASF_WORKERS_H
 
-#include "rt.h"
+#include "flusher.h"
+#include "encode.h"
 
 /* ---- flusher.c, shared with the workers -------------------------------- */
 typedef struct dasf_drain_state dasf_drain_state; /* decode scratch + per-ring memos */
