@@ -234,6 +234,68 @@ Test(profiler, bad_options_are_refused) {
     cr_assert_not_null(dasf_strerror(-12345));
 }
 
+/* struct_size (profiler.h section 10): a struct not made by _init/_default is
+ * refused; a program built against a later header (a larger struct) works
+ * as long as the fields this library does not know stay 0, and gets
+ * DASF_ENOTSUP, not a silently ignored option, when it sets one. */
+Test(profiler, options_struct_size_refuses_uninitialised_and_unknown_fields) {
+    char *dir = th_tmpdir();
+    const char *path = th_path(dir, "t.msgpack.zst");
+    dasf_db *db = NULL;
+    dasf_profiler *p = NULL;
+    dasf_writer *w = NULL;
+    dasf_file_db_options o = dasf_file_db_options_default();
+    cr_assert_eq(o.struct_size, sizeof o);
+
+    dasf_file_db_options zero;
+    memset(&zero, 0, sizeof zero);
+    zero.commit_threshold = 5000; /* every field valid but struct_size */
+    zero.lock_timeout = 30;
+    zero.default_byte_size = 8;
+    zero.ring_capacity = DASF_DEFAULT_RING_CAPACITY;
+    zero.flush_interval = 1;
+    zero.max_pending_bytes = 1 << 20;
+    cr_assert_eq(dasf_file_db_open(&db, path, &zero), DASF_EINVAL);
+    cr_assert_eq(dasf_profiler_create(&p, path, &zero, NULL), DASF_EINVAL);
+    cr_assert_null(p);
+    cr_assert_eq(dasf_writer_open(&w, path, &zero), DASF_EINVAL);
+    cr_assert_null(w);
+    cr_assert_eq(dasf_file_db_options_init(&o, 8), DASF_EINVAL);
+    cr_assert_eq(dasf_file_db_options_init(NULL, sizeof o), DASF_EINVAL);
+
+    /* The smallest struct_size accepted: up to the last field of the first version. */
+    size_t v1 = offsetof(dasf_file_db_options, compression_workers) + sizeof(int);
+    cr_assert_eq(dasf_file_db_options_init(&o, v1 - 1), DASF_EINVAL);
+    cr_assert_eq(dasf_file_db_options_init(&o, v1), 0);
+    cr_assert_eq(o.struct_size, v1);
+    cr_assert_eq(o.commit_threshold, 5000);
+
+    struct later {
+        dasf_file_db_options o;
+        uint64_t added[2]; /* fields of a later version */
+    } big;
+    memset(&big, 0xab, sizeof big);
+    cr_assert_eq(dasf_file_db_options_init(&big.o, sizeof big), 0);
+    cr_assert_eq(big.o.struct_size, sizeof big);
+    cr_assert_eq(big.added[0], 0, "fields this library does not know are zeroed");
+    cr_assert_eq(big.added[1], 0);
+    cr_assert_eq(big.o.commit_threshold, 5000);
+    big.o.flush = false;
+    cr_assert_eq(dasf_file_db_open(&db, path, &big.o), 0);
+    cr_assert_eq(dasf_db_close(db), 0);
+    cr_assert_eq(dasf_profiler_create(&p, path, &big.o, NULL), 0);
+    cr_assert_eq(dasf_profiler_destroy(p), 0);
+    cr_assert_eq(dasf_writer_open(&w, path, &big.o), 0);
+    cr_assert_eq(dasf_writer_close(w), 0);
+
+    big.added[1] = 1;
+    db = NULL, p = NULL, w = NULL;
+    cr_assert_eq(dasf_file_db_open(&db, path, &big.o), DASF_ENOTSUP);
+    cr_assert_eq(dasf_profiler_create(&p, path, &big.o, NULL), DASF_ENOTSUP);
+    cr_assert_eq(dasf_writer_open(&w, path, &big.o), DASF_ENOTSUP);
+    cr_assert(db == NULL && p == NULL && w == NULL);
+}
+
 /* ---- a user database through the vtable -------------------------------------- */
 
 typedef struct memdb {

@@ -56,6 +56,28 @@ static const char *tmpfile_with(const void *p, size_t n, const char *name) {
     return path;
 }
 
+/* close and get_stats have the shapes of every close and get_stats: an int status. */
+Test(reader, close_and_get_stats_return_a_status) {
+    size_t off[2];
+    dasf_buf b = make_chunks(1, 1, 10, off);
+    const char *path = tmpfile_with(b.data, b.len, "shapes.zst");
+    dasf_buf_free(&b);
+    dasf_trace *r;
+    cr_assert_eq(dasf_trace_open(&r, path), 0);
+    dasf_trace_stats st;
+    memset(&st, 0xff, sizeof st);
+    cr_assert_eq(dasf_trace_get_stats(NULL, &st), DASF_EINVAL);
+    cr_assert_eq(st.events, 0, "a NULL reader gives zeroed stats");
+    cr_assert_eq(dasf_trace_get_stats(r, NULL), DASF_EINVAL);
+    const dasf_trace_event *ev;
+    while (dasf_trace_next(r, &ev) == 1) {
+    }
+    cr_assert_eq(dasf_trace_get_stats(r, &st), 0);
+    cr_assert_eq(st.events, 10);
+    cr_assert_eq(dasf_trace_close(r), 0);
+    cr_assert_eq(dasf_trace_close(NULL), 0);
+}
+
 Test(reader, archive_truncated_tail_costs_only_that_chunk) {
     size_t off[5];
     dasf_buf b = make_chunks(1, 4, 100, off);

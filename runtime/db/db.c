@@ -35,9 +35,16 @@ struct dasf_db {
     int closed;
 };
 
-dasf_file_db_options dasf_file_db_options_default(void) {
+/* The end of the last field of the first published dasf_file_db_options
+ * (with struct_size; compression_workers came in the same release): a smaller struct_size is not an initialised struct.
+ * Fields added later start at or after sizeof of the version before
+ * (profiler.h), so every struct_size a program can have is >= this. */
+#define OPTS_V1_END (offsetof(dasf_file_db_options, compression_workers) + sizeof(int))
+
+static dasf_file_db_options options_default(void) {
     dasf_file_db_options o;
     memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
     o.database_file = "traces.msgpack";
     o.commit_threshold = 5000;
     o.remove_old_output_file = false;
@@ -52,6 +59,33 @@ dasf_file_db_options dasf_file_db_options_default(void) {
     o.max_pending_bytes = (size_t)64 << 20;
     o.compression_workers = DASF_COMPRESSION_WORKERS_DEFAULT;
     return o;
+}
+
+int dasf_file_db_options_init(dasf_file_db_options *o, size_t struct_size) {
+    if (!o || struct_size < OPTS_V1_END) return DASF_EINVAL;
+    dasf_file_db_options d = options_default();
+    /* A program built against a later header has a larger struct: its
+     * fields this library does not know stay 0, their "unset". */
+    memset(o, 0, struct_size);
+    memcpy(o, &d, struct_size < sizeof d ? struct_size : sizeof d);
+    o->struct_size = struct_size;
+    return DASF_OK;
+}
+
+int dasf_file_db_options_load(dasf_file_db_options *dst, const dasf_file_db_options *src) {
+    *dst = options_default();
+    if (!src) return DASF_OK;
+    size_t n = src->struct_size;
+    if (n < OPTS_V1_END) return DASF_EINVAL;
+    if (n > sizeof *dst) {
+        const unsigned char *tail = (const unsigned char *)src;
+        for (size_t i = sizeof *dst; i < n; i++)
+            if (tail[i]) return DASF_ENOTSUP;
+        n = sizeof *dst;
+    }
+    memcpy(dst, src, n);
+    dst->struct_size = sizeof *dst;
+    return DASF_OK;
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -252,7 +286,9 @@ static const dasf_db_ops file_db_ops = {fdb_record, fdb_commit, fdb_get_traces, 
 
 int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_options *opts) {
     if (!out) return DASF_EINVAL;
-    dasf_file_db_options o = opts ? *opts : dasf_file_db_options_default();
+    dasf_file_db_options o;
+    int lrc = dasf_file_db_options_load(&o, opts);
+    if (lrc) return lrc;
     if (!path) path = o.database_file;
     if (!path || !*path || !options_valid(&o)) return DASF_EINVAL;
     o.compression_level = dasf_layout_level(path, o.compression_level);

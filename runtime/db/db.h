@@ -16,5 +16,12 @@
 DASF_HIDDEN int dasf_trace_path_writable(const char *path, int *err);
 /* The FileDatabase of a handle, or NULL for a user database. */
 DASF_HIDDEN dasf_filedb *dasf_db_filedb(dasf_db *db);
+/* The caller's options (NULL: the defaults) as this library's struct:
+ * fields beyond the caller's struct_size keep their defaults.
+ * @return 0, DASF_EINVAL (struct_size smaller than the first published
+ * struct: not initialised by dasf_file_db_options_init/_default) or
+ * DASF_ENOTSUP (a later version's field this library does not know is set). */
+DASF_HIDDEN int dasf_file_db_options_load(dasf_file_db_options *dst,
+                                          const dasf_file_db_options *src);
 
 #endif

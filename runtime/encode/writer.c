@@ -13,6 +13,7 @@
  */
 #include "append.h"
 #include "archive.h"
+#include "db.h"
 #include "encode.h"
 
 #include <errno.h>
@@ -38,7 +39,9 @@ struct dasf_writer {
 
 int dasf_writer_open(dasf_writer **out, const char *path, const dasf_file_db_options *opts) {
     if (!out) return DASF_EINVAL;
-    dasf_file_db_options o = opts ? *opts : dasf_file_db_options_default();
+    dasf_file_db_options o;
+    int lrc = dasf_file_db_options_load(&o, opts);
+    if (lrc) return lrc;
     if (!path) path = o.database_file;
     if (path) o.compression_level = dasf_layout_level(path, o.compression_level);
     if (!path || !*path || o.compression_level < 0 || o.compression_level > 19 ||

@@ -127,8 +127,8 @@ int dasf_trace_next(dasf_trace *r, const dasf_trace_event **ev) {
     return rc;
 }
 
-void dasf_trace_close(dasf_trace *r) {
-    if (!r) return;
+int dasf_trace_close(dasf_trace *r) {
+    if (!r) return DASF_OK;
     if (r->fd >= 0) close(r->fd);
     free(r->win);
     ZSTD_freeDCtx(r->dctx);
@@ -136,15 +136,17 @@ void dasf_trace_close(dasf_trace *r) {
     dasf_arena_free(&r->ev_arena);
     dasf_arena_free(&r->chunk_arena);
     free(r);
+    return DASF_OK;
 }
 
-void dasf_trace_get_stats(const dasf_trace *r, dasf_trace_stats *out) {
-    if (!out) return;
+int dasf_trace_get_stats(const dasf_trace *r, dasf_trace_stats *out) {
+    if (!out) return DASF_EINVAL;
     if (!r) {
         memset(out, 0, sizeof *out);
-        return;
+        return DASF_EINVAL;
     }
     *out = r->st;
+    return DASF_OK;
 }
 
 int dasf_trace_chunk(const dasf_trace *r, dasf_chunk_info *out) {

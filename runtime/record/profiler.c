@@ -71,12 +71,12 @@ int dasf_profiler_create(dasf_profiler **out, const char *database_file,
         return DASF_OK;
     }
     dasf_file_db_options o;
-    if (database_creation_kwargs) {
-        o = *database_creation_kwargs;
-    } else {
-        o = dasf_file_db_options_default();
-        o.commit_threshold = 1000; /* EventProfiler.default_database_kwargs */
+    int lrc = dasf_file_db_options_load(&o, database_creation_kwargs);
+    if (lrc) {
+        free(p);
+        return lrc;
     }
+    if (!database_creation_kwargs) o.commit_threshold = 1000; /* EventProfiler.default_database_kwargs */
     char name[64];
     if (!database_file) {
         char hex[9];
