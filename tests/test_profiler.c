@@ -169,6 +169,48 @@ static void four_kinds(int level) {
     cr_assert_eq(dasf_profiler_destroy(p), 0);
 }
 
+/* dasf_record_async / dasf_record_flow: each takes its kind's three phases
+ * and an int or string id, and the file keeps phase and id. */
+Test(profiler, async_and_flow_events_keep_phase_and_id) {
+    char *dir = th_tmpdir();
+    dasf_file_db_options o = fast_opts(1);
+    dasf_profiler *p;
+    cr_assert_eq(dasf_profiler_create(&p, th_path(dir, "af"), &o, NULL), 0);
+    const dasf_phase async[3] = {DASF_PHASE_ASYNC_BEGIN, DASF_PHASE_ASYNC_INSTANT,
+                                 DASF_PHASE_ASYNC_END};
+    const dasf_phase flow[3] = {DASF_PHASE_FLOW_BEGIN, DASF_PHASE_FLOW_STEP,
+                                DASF_PHASE_FLOW_END};
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(dasf_record_async(p, async[i], "req", "net", dasf_id_int(7), 1.0 + i), 0);
+        cr_assert_eq(dasf_record_flow(p, flow[i], "msg", "mpi", dasf_id_str("m1"), 2.0 + i), 0);
+        /* the other kind's phases, and ids that are neither int nor string */
+        cr_assert_eq(dasf_record_async(p, flow[i], "x", "c", dasf_id_int(1), 1.0), DASF_EINVAL);
+        cr_assert_eq(dasf_record_flow(p, async[i], "x", "c", dasf_id_int(1), 1.0), DASF_EINVAL);
+    }
+    dasf_id none = {DASF_ID_AUTO, 0, NULL};
+    cr_assert_eq(dasf_record_async(p, async[0], "x", "c", none, 1.0), DASF_EINVAL);
+    cr_assert_eq(dasf_record_flow(p, flow[0], "x", "c", dasf_id_nil(), 1.0), DASF_EINVAL);
+    cr_assert_eq(dasf_record_async(p, DASF_PHASE_COMPLETE, "x", "c", dasf_id_int(1), 1.0),
+                 DASF_EINVAL);
+    cr_assert_eq(dasf_profiler_commit(p), 0);
+    pair_seen *g = calloc(1, sizeof *g);
+    cr_assert_eq(dasf_profiler_get_traces(p, keep_pairs, g), 0);
+    cr_assert_eq(g->n, 6, "only the 6 valid events are in the file");
+    for (int i = 0; i < 3; i++) {
+        const dasf_trace_event *a = &g->ev[2 * i], *f = &g->ev[2 * i + 1];
+        cr_assert_eq(a->phase, async[i]);
+        cr_assert_str_eq(g->names[2 * i], "req");
+        cr_assert(a->has_id && a->id.type == DASF_VAL_INT && a->id.v.i == 7);
+        cr_assert_eq(f->phase, flow[i]);
+        cr_assert_str_eq(g->names[2 * i + 1], "msg");
+        cr_assert(f->has_id && f->id.type == DASF_VAL_STR);
+    }
+    free(g);
+    cr_assert_eq(dasf_profiler_destroy(p), 0);
+    cr_assert_eq(dasf_record_async(p, DASF_PHASE_COMPLETE, "x", "c", dasf_id_int(1), 1.0),
+                 DASF_ECLOSED, "a destroyed profiler says so, whatever the phase");
+}
+
 Test(profiler, four_event_kinds_archive) {
     four_kinds(DASF_DEFAULT_COMPRESSION_LEVEL);
 }

@@ -36,7 +36,8 @@ struct dasf_db {
 };
 
 /* The end of the last field of the first published dasf_file_db_options
- * (with struct_size; compression_workers came in the same release): a smaller struct_size is not an initialised struct.
+ * (with struct_size; compression_workers came in the same release): a
+ * smaller struct_size is not an initialised struct.
  * Fields added later start at or after sizeof of the version before
  * (profiler.h), so every struct_size a program can have is >= this. */
 #define OPTS_V1_END (offsetof(dasf_file_db_options, compression_workers) + sizeof(int))
@@ -85,6 +86,16 @@ int dasf_file_db_options_load(dasf_file_db_options *dst, const dasf_file_db_opti
     }
     memcpy(dst, src, n);
     dst->struct_size = sizeof *dst;
+    return DASF_OK;
+}
+
+int dasf_file_db_target(dasf_file_db_options *dst, const dasf_file_db_options *src,
+                        const char **path) {
+    int rc = dasf_file_db_options_load(dst, src);
+    if (rc) return rc;
+    if (!*path) *path = dst->database_file;
+    if (!*path || !**path) return DASF_EINVAL;
+    dst->compression_level = dasf_layout_level(*path, dst->compression_level);
     return DASF_OK;
 }
 
@@ -287,11 +298,9 @@ static const dasf_db_ops file_db_ops = {fdb_record, fdb_commit, fdb_get_traces, 
 int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_options *opts) {
     if (!out) return DASF_EINVAL;
     dasf_file_db_options o;
-    int lrc = dasf_file_db_options_load(&o, opts);
-    if (lrc) return lrc;
-    if (!path) path = o.database_file;
-    if (!path || !*path || !options_valid(&o)) return DASF_EINVAL;
-    o.compression_level = dasf_layout_level(path, o.compression_level);
+    int trc = dasf_file_db_target(&o, opts, &path);
+    if (trc) return trc;
+    if (!options_valid(&o)) return DASF_EINVAL;
     o.compression_workers = dasf_compression_workers(o.compression_workers);
     dasf_filedb *f = aligned_alloc(DASF_CACHELINE, sizeof *f);
     if (!f) return DASF_ENOMEM;

@@ -23,5 +23,11 @@ DASF_HIDDEN dasf_filedb *dasf_db_filedb(dasf_db *db);
  * DASF_ENOTSUP (a later version's field this library does not know is set). */
 DASF_HIDDEN int dasf_file_db_options_load(dasf_file_db_options *dst,
                                           const dasf_file_db_options *src);
+/* What a FileDatabase or writer opens: the options loaded as above, *path
+ * NULL replaced by their database_file, compression_level resolved by the
+ * name (dasf_layout_level).  @return 0, the load's status, or DASF_EINVAL
+ * (no path, an empty one). */
+DASF_HIDDEN int dasf_file_db_target(dasf_file_db_options *dst, const dasf_file_db_options *src,
+                                    const char **path);
 
 #endif

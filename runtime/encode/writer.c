@@ -40,11 +40,9 @@ struct dasf_writer {
 int dasf_writer_open(dasf_writer **out, const char *path, const dasf_file_db_options *opts) {
     if (!out) return DASF_EINVAL;
     dasf_file_db_options o;
-    int lrc = dasf_file_db_options_load(&o, opts);
-    if (lrc) return lrc;
-    if (!path) path = o.database_file;
-    if (path) o.compression_level = dasf_layout_level(path, o.compression_level);
-    if (!path || !*path || o.compression_level < 0 || o.compression_level > 19 ||
+    int trc = dasf_file_db_target(&o, opts, &path);
+    if (trc) return trc;
+    if (o.compression_level < 0 || o.compression_level > 19 ||
         o.default_byte_size < 1 || o.default_byte_size > 8 || o.commit_threshold < 1 ||
         !isfinite(o.lock_timeout) || o.lock_timeout < 0)
         return DASF_EINVAL;

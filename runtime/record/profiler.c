@@ -76,7 +76,8 @@ int dasf_profiler_create(dasf_profiler **out, const char *database_file,
         free(p);
         return lrc;
     }
-    if (!database_creation_kwargs) o.commit_threshold = 1000; /* EventProfiler.default_database_kwargs */
+    if (!database_creation_kwargs)
+        o.commit_threshold = 1000; /* EventProfiler.default_database_kwargs */
     char name[64];
     if (!database_file) {
         char hex[9];
@@ -348,8 +349,13 @@ int dasf_record_counter(dasf_profiler *p, const char *name, double timestamp,
     return dasf_profiler_record(p, &ev);
 }
 
-static int record_with_id(dasf_profiler *p, dasf_phase ph, const char *name, const char *cat,
-                          dasf_id id, double ts) {
+/* Async and flow events: ph must be one of the kind's three phases, the id
+ * an int or a string. */
+static int record_with_id(dasf_profiler *p, dasf_phase ph, const dasf_phase kind[3],
+                          const char *name, const char *cat, dasf_id id, double ts) {
+    if (ph != kind[0] && ph != kind[1] && ph != kind[2])
+        return prof_ok(p) ? prof_ok(p) : DASF_EINVAL;
+    if (id.kind != DASF_ID_INT && id.kind != DASF_ID_STR) return DASF_EINVAL;
     dasf_event ev;
     memset(&ev, 0, sizeof ev);
     ev.name = name;
@@ -362,20 +368,16 @@ static int record_with_id(dasf_profiler *p, dasf_phase ph, const char *name, con
 
 int dasf_record_async(dasf_profiler *p, dasf_phase phase, const char *name, const char *cat,
                       dasf_id id, double timestamp) {
-    if (phase != DASF_PHASE_ASYNC_BEGIN && phase != DASF_PHASE_ASYNC_INSTANT &&
-        phase != DASF_PHASE_ASYNC_END)
-        return prof_ok(p) ? prof_ok(p) : DASF_EINVAL;
-    if (id.kind != DASF_ID_INT && id.kind != DASF_ID_STR) return DASF_EINVAL;
-    return record_with_id(p, phase, name, cat, id, timestamp);
+    static const dasf_phase async[3] = {DASF_PHASE_ASYNC_BEGIN, DASF_PHASE_ASYNC_INSTANT,
+                                        DASF_PHASE_ASYNC_END};
+    return record_with_id(p, phase, async, name, cat, id, timestamp);
 }
 
 int dasf_record_flow(dasf_profiler *p, dasf_phase phase, const char *name, const char *cat,
                      dasf_id id, double timestamp) {
-    if (phase != DASF_PHASE_FLOW_BEGIN && phase != DASF_PHASE_FLOW_STEP &&
-        phase != DASF_PHASE_FLOW_END)
-        return prof_ok(p) ? prof_ok(p) : DASF_EINVAL;
-    if (id.kind != DASF_ID_INT && id.kind != DASF_ID_STR) return DASF_EINVAL;
-    return record_with_id(p, phase, name, cat, id, timestamp);
+    static const dasf_phase flow[3] = {DASF_PHASE_FLOW_BEGIN, DASF_PHASE_FLOW_STEP,
+                                       DASF_PHASE_FLOW_END};
+    return record_with_id(p, phase, flow, name, cat, id, timestamp);
 }
 
 static int record_meta(dasf_profiler *p, const char *what, const char *value) {
