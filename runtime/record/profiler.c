@@ -339,13 +339,8 @@ void dasf_zone_end(dasf_zone_ctx *z) {
 
 int dasf_record_counter(dasf_profiler *p, const char *name, double timestamp,
                         const dasf_arg *values, size_t n_values) {
-    dasf_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.name = name;
-    ev.timestamp = timestamp;
-    ev.phase = DASF_PHASE_COUNTER;
-    ev.args = values;
-    ev.n_args = n_values;
+    dasf_event ev = {.name = name, .timestamp = timestamp, .phase = DASF_PHASE_COUNTER,
+                     .args = values, .n_args = n_values};
     return dasf_profiler_record(p, &ev);
 }
 
@@ -356,13 +351,7 @@ static int record_with_id(dasf_profiler *p, dasf_phase ph, const dasf_phase kind
     if (ph != kind[0] && ph != kind[1] && ph != kind[2])
         return prof_ok(p) ? prof_ok(p) : DASF_EINVAL;
     if (id.kind != DASF_ID_INT && id.kind != DASF_ID_STR) return DASF_EINVAL;
-    dasf_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.name = name;
-    ev.timestamp = ts;
-    ev.phase = ph;
-    ev.cat = cat;
-    ev.id = id;
+    dasf_event ev = {.name = name, .timestamp = ts, .phase = ph, .cat = cat, .id = id};
     return dasf_profiler_record(p, &ev);
 }
 
@@ -383,13 +372,8 @@ int dasf_record_flow(dasf_profiler *p, dasf_phase phase, const char *name, const
 static int record_meta(dasf_profiler *p, const char *what, const char *value) {
     if (!value) return DASF_EINVAL;
     dasf_arg a = DASF_ARG_STR("name", value);
-    dasf_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.name = what;
-    ev.timestamp = dasf_now();
-    ev.phase = DASF_PHASE_METADATA;
-    ev.args = &a;
-    ev.n_args = 1;
+    dasf_event ev = {.name = what, .timestamp = dasf_now(), .phase = DASF_PHASE_METADATA,
+                     .args = &a, .n_args = 1};
     return dasf_profiler_record(p, &ev);
 }
 
