@@ -88,6 +88,65 @@ def med(v):
     return statistics.median(v) if v else float("nan")
 
 
+def measure(a, tools, title, args, check_fn, n_empty, work, have_uftrace, floors):
+    """One workload, a.reps repetitions of: the plain build, the instrumented
+    build without a tracer, ours (default and 128M ring), uftrace; appends
+    each repetition's clock floor to floors.  @return the workload's row."""
+    plain, instr, clk = tools
+    rows = {"plain": [], "none": [], "ours": [], "ours_big": [], "uftrace": []}
+    walls = {k: [] for k in rows}
+    checks = {"ours": [], "ours_big": [], "uftrace": []}
+    sizes = {"ours": [], "uftrace": []}
+    calls = None
+    for r in range(a.reps):
+        c, t, w = run([plain] + args)
+        rows["plain"].append(t)
+        walls["plain"].append(w)
+        calls = c
+        c, t, w = run([instr] + args)
+        rows["none"].append(t)
+        walls["none"].append(w)
+        trace = os.path.join(work, "ours-%d.msgpack.zst" % r)
+        c, t, w = run([a.tool, "record", "-q", "-o", trace, "--", instr] + args)
+        rows["ours"].append(t)
+        walls["ours"].append(w)
+        if r == 0:
+            checks["ours"].append(count_ours(a.tool, trace, check_fn))
+        sizes["ours"].append(os.path.getsize(trace))
+        os.unlink(trace)
+        # a ring that holds the whole burst: the producer never waits for the writer
+        c, t, w = run([a.tool, "record", "-q", "--ring-size", "128M", "-o", trace, "--",
+                       instr] + args)
+        rows["ours_big"].append(t)
+        walls["ours_big"].append(w)
+        if r == 0:
+            checks["ours_big"].append(count_ours(a.tool, trace, check_fn))
+        os.unlink(trace)
+        floors.append(clock_floor(clk))
+        if have_uftrace:
+            d = os.path.join(work, "uftrace-%d" % r)
+            c, t, w = run(["uftrace", "record", "--no-libcall", "-d", d, instr] + args)
+            rows["uftrace"].append(t)
+            walls["uftrace"].append(w)
+            if r == 0:
+                checks["uftrace"].append(count_uftrace(d, check_fn))
+            sizes["uftrace"].append(sum(os.path.getsize(os.path.join(dp, f))
+                                        for dp, _, fs in os.walk(d) for f in fs))
+            shutil.rmtree(d, ignore_errors=True)
+    # per-call overhead against the plain run of the same repetition
+    per_call = {}
+    for k in ("none", "ours", "ours_big", "uftrace"):
+        per_call[k] = [(t - p) / calls for t, p in zip(rows[k], rows["plain"])]
+    # the expected count of the checked function
+    expect = n_empty if check_fn == "empty" else None
+    return {
+        "workload": title, "calls": calls, "reps": a.reps,
+        "loop_ns": rows, "wall_ns": walls, "per_call_ns": per_call,
+        "check_function": check_fn, "recorded_calls": checks, "trace_bytes": sizes,
+        "expected_calls": expect,
+    }
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tool", required=True, help="dasf-trace binary (its preload next to it)")
@@ -98,7 +157,7 @@ def main():
     have_uftrace = shutil.which("uftrace") is not None
     work = tempfile.mkdtemp(prefix="dasf-record-bench-")
     try:
-        plain, instr, clk = build(work)
+        tools = build(work)
         floors = []
         n_empty = 200000 if a.quick else 2000000
         depth, reps_tree = (12, 2) if a.quick else (16, 6)
@@ -106,60 +165,8 @@ def main():
             ("empty function, depth 1", ["empty", str(n_empty)], "empty"),
             ("call tree (build/sum/free a tree)", ["tree", str(depth), str(reps_tree)], "weight"),
         ]
-        results = []
-        for title, args, check_fn in loads:
-            rows = {"plain": [], "none": [], "ours": [], "ours_big": [], "uftrace": []}
-            walls = {k: [] for k in rows}
-            checks = {"ours": [], "ours_big": [], "uftrace": []}
-            sizes = {"ours": [], "uftrace": []}
-            calls = None
-            for r in range(a.reps):
-                c, t, w = run([plain] + args)
-                rows["plain"].append(t)
-                walls["plain"].append(w)
-                calls = c
-                c, t, w = run([instr] + args)
-                rows["none"].append(t)
-                walls["none"].append(w)
-                trace = os.path.join(work, "ours-%d.msgpack.zst" % r)
-                c, t, w = run([a.tool, "record", "-q", "-o", trace, "--", instr] + args)
-                rows["ours"].append(t)
-                walls["ours"].append(w)
-                if r == 0:
-                    checks["ours"].append(count_ours(a.tool, trace, check_fn))
-                sizes["ours"].append(os.path.getsize(trace))
-                os.unlink(trace)
-                # a ring that holds the whole burst: the producer never waits for the writer
-                c, t, w = run([a.tool, "record", "-q", "--ring-size", "128M", "-o", trace, "--",
-                               instr] + args)
-                rows["ours_big"].append(t)
-                walls["ours_big"].append(w)
-                if r == 0:
-                    checks["ours_big"].append(count_ours(a.tool, trace, check_fn))
-                os.unlink(trace)
-                floors.append(clock_floor(clk))
-                if have_uftrace:
-                    d = os.path.join(work, "uftrace-%d" % r)
-                    c, t, w = run(["uftrace", "record", "--no-libcall", "-d", d, instr] + args)
-                    rows["uftrace"].append(t)
-                    walls["uftrace"].append(w)
-                    if r == 0:
-                        checks["uftrace"].append(count_uftrace(d, check_fn))
-                    sizes["uftrace"].append(sum(os.path.getsize(os.path.join(dp, f))
-                                                for dp, _, fs in os.walk(d) for f in fs))
-                    shutil.rmtree(d, ignore_errors=True)
-            # per-call overhead against the plain run of the same repetition
-            per_call = {}
-            for k in ("none", "ours", "ours_big", "uftrace"):
-                per_call[k] = [(t - p) / calls for t, p in zip(rows[k], rows["plain"])]
-            # the expected count of the checked function
-            expect = n_empty if check_fn == "empty" else None
-            results.append({
-                "workload": title, "calls": calls, "reps": a.reps,
-                "loop_ns": rows, "wall_ns": walls, "per_call_ns": per_call,
-                "check_function": check_fn, "recorded_calls": checks, "trace_bytes": sizes,
-                "expected_calls": expect,
-            })
+        results = [measure(a, tools, title, args, check_fn, n_empty, work, have_uftrace, floors)
+                   for title, args, check_fn in loads]
         fl = (med([f[0] for f in floors]), med([f[1] for f in floors]))
         print_table(results, have_uftrace, fl)
         if a.out:
