@@ -222,7 +222,7 @@ static int run_once(const bench_set *s, int level, double *secs, double *fin_sec
                     size_t *bytes) {
     dasf_chunk_enc *e;
     if (dasf_chunk_enc_create(&e, level, 8)) return -1;
-    dasf_chunk_origin o = {4242, "benchhost", "monotonic", 0, 0};
+    dasf_chunk_origin o = {.pid = 4242, .host = "benchhost", .clock = "monotonic"};
     dasf_buf out = {0};
     size_t total = 0;
     double fin = 0;

@@ -27,6 +27,14 @@
  *                                      (k+1)e12 + i*1000) and closes.  Prints
  *                                      "PARENT_PID CHILD_PID..."; exit 0 when
  *                                      every call succeeded.
+ *   dasf-test-writer crash PATH HOW N  records batches of 500 events, seq
+ *                                      0, 1, ... (even: interned name "p",
+ *                                      ts = seq ns; odd: copied name "a" with
+ *                                      arg seq), writing the count recorded so
+ *                                      far as a line on stdout after each
+ *                                      batch, never committing; HOW: "loop"
+ *                                      forever (the test kills it), "abort" or
+ *                                      "segv" after N batches
  * In "fork" the Criterion runner's own threads are absent, so the only
  * threads at fork time are the library's and the test's — the sanitizers'
  * allocators are not fork-safe against arbitrary other threads.
@@ -36,6 +44,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +187,45 @@ static int fork_with_workers(const char *path, int workers) {
 int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "fork-workers") == 0)
         return fork_with_workers(argv[2], atoi(argv[3]));
+static int crash(const char *path, const char *how, long n) {
+    dasf_file_db_options o = dasf_file_db_options_default();
+    o.flush = false;
+    o.compression_level = DASF_DEFAULT_COMPRESSION_LEVEL;
+    o.commit_threshold = 3000; /* some batches reach the file, some do not */
+    o.ring_capacity = (size_t)1 << 20;
+    dasf_profiler *p;
+    int rc = dasf_profiler_create(&p, path, &o, NULL);
+    if (rc) {
+        fprintf(stderr, "create: %s\n", dasf_strerror(rc));
+        return 1;
+    }
+    dasf_name h = dasf_profiler_intern(p, "p");
+    long seq = 0;
+    for (long b = 0;; b++) {
+        if (b == n && !strcmp(how, "abort")) abort();
+        if (b == n && !strcmp(how, "segv")) {
+            volatile int *bad = (volatile int *)(uintptr_t)8;
+            *bad = 1;
+        }
+        for (int i = 0; i < 500; i++, seq++) {
+            if (seq % 2 == 0) {
+                rc = dasf_record_complete_ns(p, h, seq, 1);
+            } else {
+                dasf_arg a = DASF_ARG_I64("seq", seq);
+                rc = dasf_record_complete_args(p, "a", (double)seq * 1e-9, 0, &a, 1);
+            }
+            if (rc) {
+                fprintf(stderr, "record: %s\n", dasf_strerror(rc));
+                return 2;
+            }
+        }
+        printf("%ld\n", seq);
+        fflush(stdout);
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc == 5 && strcmp(argv[1], "crash") == 0) return crash(argv[2], argv[3], atol(argv[4]));
     if (argc == 3 && strcmp(argv[1], "fork") == 0) return fork_mid_recording(argv[2]);
     if (argc == 5 && strcmp(argv[1], "append") == 0)
         return append(argv[2], atoi(argv[3]), atol(argv[4]));

@@ -28,6 +28,7 @@ static const verb verbs[] = {
     {"convert", dt_cmd_convert, "archive <-> legacy (the Python layout)"},
     {"verify", dt_cmd_verify, "check a file is whole (exit 0) or damaged (exit 1)"},
     {"record", dt_cmd_record, "run a program unchanged and trace it (docs/RECORD.md)"},
+    {"recover", dt_cmd_recover, "write what killed processes left in shared memory"},
 };
 
 static void usage(FILE *f) {

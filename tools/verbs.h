@@ -1,7 +1,7 @@
 /*
  * verbs.h — the entry point of each verb (cmd_VERB.c), called by main.c's
  * verb table with argv[0] = the verb.  Each returns an exit status
- * (messages.h: DT_OK, DT_FAIL, DT_USAGE).  One interface, nine
+ * (messages.h: DT_OK, DT_FAIL, DT_USAGE).  One interface, ten
  * implementations: a verb includes this header only to have its entry
  * point checked against it; no verb calls another.
  * check_modules: implemented by cmd_*.c
@@ -18,5 +18,6 @@ int dt_cmd_merge(int argc, char **argv);
 int dt_cmd_convert(int argc, char **argv);
 int dt_cmd_verify(int argc, char **argv);
 int dt_cmd_record(int argc, char **argv);
+int dt_cmd_recover(int argc, char **argv);
 
 #endif

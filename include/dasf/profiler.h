@@ -612,6 +612,10 @@ struct dasf_file_db_options {
                                  compress chunks beside the flusher, by the CPU count
                                  (below); 0 = none (the flusher does it all),
                                  1..DASF_MAX_COMPRESSION_WORKERS */
+    const char *shm_dir;      /* NULL: $DASF_SHM_DIR, else /dev/shm: the rings (archive
+                                 layout) live in files under <shm_dir>/dasf-<uid>/<pid>-<start>/
+                                 so that a killed process's events can be recovered
+                                 (docs/RUNTIME.md); "" = anonymous memory */
 };
 
 #define DASF_MAX_COMPRESSION_WORKERS 64
@@ -845,12 +849,38 @@ typedef struct dasf_chunk_info {
     int64_t realtime_offset_ns; /* CLOCK_REALTIME - clock, at write time */
     uint64_t dropped;
     int compression_level;
+    int recovered; /* written by a recoverer for a dead writer (metadata "recovered") */
+    uint64_t torn; /* half-written records the recoverer dropped (metadata "torn") */
+    uint32_t shm_fallback; /* rings of this chunk in anonymous memory although shared memory
+                              was configured (full, absent, DASF_SHM_MAX): had the writer been
+                              killed, their events would not have been recoverable */
 } dasf_chunk_info;
 
 /*! dasf_trace_chunk() : metadata of the current chunk.  @return 0 and
  *  *out, DASF_ENOTSUP (a legacy file: no chunk metadata), DASF_EINVAL (r or
  *  out NULL, or no event read yet). */
 DASF_API int dasf_trace_chunk(const dasf_trace *r, dasf_chunk_info *out);
+
+/*! dasf_recover_stats : what dasf_recover_maps() found and did. */
+typedef struct dasf_recover_stats {
+    uint64_t maps_seen;      /* process directories under <shm_dir>/dasf-<uid>/ */
+    uint64_t maps_live;      /* their process runs: left alone */
+    uint64_t maps_busy;      /* locked by their process or another recoverer: left alone */
+    uint64_t maps_recovered; /* drained and removed */
+    uint64_t rings, events, chunks; /* rings read, events and chunks appended */
+    uint64_t torn;           /* records dropped as half-written or inconsistent */
+    uint64_t undecodable_maps; /* rings kept: their names or clock table unreadable */
+} dasf_recover_stats;
+
+/*! dasf_recover_maps() : appends the unwritten events of dead processes'
+ *  shared rings (docs/RUNTIME.md, "Surviving the process") to their trace
+ *  files as chunks marked "recovered", then removes the maps.  shm_dir NULL:
+ *  $DASF_SHM_DIR or /dev/shm.  trace_path non-NULL: only rings of that file.
+ *  list: print the stale maps on stdout instead, change nothing.  Never
+ *  touches a live process's map, never writes an event twice (also when
+ *  several recoverers race).  @return 0 or the first append error. */
+DASF_API int dasf_recover_maps(const char *shm_dir, const char *trace_path, int list,
+                               dasf_recover_stats *out);
 
 /*! dasf_trace_read_file() : open, visit every event, close.
  *  @return 0, visit's non-zero value, DASF_EINVAL (visit NULL), or the
@@ -935,6 +965,20 @@ DASF_API void dasf_set_wait_hooks(dasf_wait_hook before_wait, dasf_wait_hook aft
  *  @return 0, DASF_EINVAL (SIGKILL/SIGSTOP, a bad number or timeout) or
  *  DASF_ENOMEM (the committer thread could not start). */
 DASF_API int dasf_commit_on_signals(const int *signals, size_t n, double timeout);
+
+/*! dasf_commit_on_crash() : the crash handler.  On SIGSEGV, SIGBUS, SIGABRT,
+ *  SIGFPE or SIGILL the handler (async-signal-safe: no lock, no malloc)
+ *  wakes the library's committer thread, waits at most `timeout` seconds
+ *  for every open FileDatabase to be committed, then lets the signal take
+ *  its course exactly as dasf_commit_on_signals() does (the program's own
+ *  handler, or the default action: same exit status, same core dump).  A
+ *  crash on a library thread (flusher, committer) skips the commit; what
+ *  the commit could not write in time is in the shared-memory rings for
+ *  `dasf-trace recover` (docs/RUNTIME.md).  On by default under `dasf-trace
+ *  record` (--no-crash-handler); environment, read by
+ *  dasf_default_profiler(): DASF_CRASH_HANDLER=1|0, DASF_CRASH_TIMEOUT=
+ *  seconds (default 2).  @return 0, or DASF_EINVAL (a bad timeout). */
+DASF_API int dasf_commit_on_crash(double timeout);
 
 /* ======================================================================
  * 9. Output-path patterns (docs/RECORD.md)

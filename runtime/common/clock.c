@@ -29,6 +29,7 @@
  *    DASF_CLOCK_MAX_SLEW relative), like NTP's adjtime.
  */
 #include "clock.h"
+#include "shm.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -56,6 +57,35 @@ static uint64_t g_first_tick;
 static int64_t g_first_ns;
 static int64_t g_next_recal_ns, g_recal_interval_ns;
 static pthread_mutex_t g_recal_lock = PTHREAD_MUTEX_INITIALIZER;
+/* shm.c's copy of the function for a recoverer (written under g_recal_lock). */
+static dasf_shm_clock *g_mirror;
+static void clock_init(void);
+
+/* Copies segments and the identity flag to the mirror (g_recal_lock held).
+ * A new segment's switch tick is DASF_CLOCK_MARGIN_NS ahead, so it is in
+ * shared memory before any tick it converts can be recorded. */
+static void mirror_sync(void) {
+    dasf_shm_clock *m = g_mirror;
+    if (!m) return;
+    uint32_t n = __atomic_load_n(&g_tab.n, __ATOMIC_ACQUIRE);
+    uint32_t have = __atomic_load_n(&m->tab.n, __ATOMIC_RELAXED);
+    for (uint32_t i = have; i < n; i++) m->tab.seg[i] = g_tab.seg[i];
+    __atomic_store_n(&m->identity, __atomic_load_n(&g_identity, __ATOMIC_RELAXED),
+                     __ATOMIC_RELEASE);
+    __atomic_store_n(&m->tab.n, n, __ATOMIC_RELEASE);
+}
+
+void dasf_clock_set_mirror(dasf_shm_clock *m) {
+    pthread_once(&g_once, clock_init);
+    pthread_mutex_lock(&g_recal_lock);
+    g_mirror = m;
+    mirror_sync();
+    pthread_mutex_unlock(&g_recal_lock);
+}
+
+void dasf_clock_forget_mirror(void) {
+    g_mirror = NULL; /* fork child, single-threaded */
+}
 
 static int64_t mono_ns(void) {
     struct timespec t;
@@ -216,6 +246,7 @@ static void refit(void) {
         /* Publish only while the switch tick is still well ahead. */
         if (rdtsc() + margin / 2 >= sw) continue;
         dasf_clock_table_add(&g_tab, sw, fit + corr);
+        mirror_sync();
         return;
     }
 }
@@ -242,6 +273,7 @@ void dasf_clock_test_switch(double factor) {
     uint64_t margin = (uint64_t)(DASF_CLOCK_MARGIN_NS / g_tab.seg[n - 1].slope);
     __atomic_store_n(&g_identity, 0, __ATOMIC_RELEASE);
     dasf_clock_table_add(&g_tab, raw_ticks() + margin, slope);
+    mirror_sync();
     pthread_mutex_unlock(&g_recal_lock);
 }
 

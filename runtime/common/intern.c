@@ -9,6 +9,7 @@
  * sees handle h (through a record published after it) sees its string.
  */
 #include "rt.h"
+#include "shm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,23 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Open-addressing hash of handles, for dedupe on insert (under g_lock). */
 static uint32_t *g_hash;
 static uint32_t g_hash_cap;
+/* shm.c's copy of the table for a recoverer (called under g_lock). */
+static void (*g_mirror)(uint32_t h, const char *s, uint32_t len);
+static name_entry *entry_at(uint32_t idx);
+
+void dasf_intern_set_mirror(void (*fn)(uint32_t h, const char *s, uint32_t len)) {
+    pthread_mutex_lock(&g_lock);
+    g_mirror = fn;
+    for (uint32_t h = 1; fn && h <= g_count; h++) {
+        name_entry *e = entry_at(h - 1);
+        fn(h, e->s, e->len);
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
+void dasf_intern_forget_mirror(void) {
+    g_mirror = NULL; /* fork child, single-threaded */
+}
 
 static name_entry *entry_at(uint32_t idx) { /* idx = handle - 1 */
     uint32_t v = (idx >> SEG_BASE_BITS) + 1;
@@ -93,6 +111,9 @@ dasf_name dasf_intern(const char *name) {
     uint32_t i = (uint32_t)hash_str(name, len) & (g_hash_cap - 1);
     while (g_hash[i]) i = (i + 1) & (g_hash_cap - 1);
     g_hash[i] = found;
+    /* Mirrored before the handle is published: a record using it (which
+     * comes after) finds the name in shared memory too. */
+    if (g_mirror) g_mirror(found, copy, (uint32_t)len);
     __atomic_store_n(&g_count, found, __ATOMIC_RELEASE);
 out:
     pthread_mutex_unlock(&g_lock);

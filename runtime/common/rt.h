@@ -93,10 +93,13 @@ typedef struct dasf_ring {
     dasf_filedb *db;
     uint64_t dropped; /* written by producer only (relaxed), read by flusher */
 
-    /* Consumer's line: only the flusher writes tail (release).  `consumed`
-     * (flusher-private) is how far the flusher has taken records: encoded
-     * them, or handed them to a compression worker (workers.c), which
-     * gives the space back only once their chunk is in the pending list. */
+    /* Consumer's line: only the flusher writes tail (release).  A ring in
+     * shared memory (shm_index != 0) gets its space back only once the
+     * chunk holding its records is in the file, so [tail, head) is exactly
+     * what a recoverer must write if the process dies; `consumed` (flusher-private) is how far
+     * the flusher has taken records: encoded them, or handed them to a
+     * compression worker (workers.c), which gives the space back only once
+     * their chunk is in the pending list. */
     _Alignas(DASF_CACHELINE) uint64_t tail;
     uint64_t dropped_seen; /* flusher's copy of `dropped` already reported */
     uint64_t consumed;
@@ -109,6 +112,8 @@ typedef struct dasf_ring {
     uint64_t cap;
     struct cds_list_head node;
     struct rcu_head rcu;
+    uint32_t shm_index; /* ring-N in the process's shm directory; 0: anonymous */
+    size_t shm_len;     /* bytes of that mapping (header + struct + buffer) */
 } dasf_ring;
 
 /* ---- the FileDatabase ---------------------------------------------------- */
@@ -129,6 +134,8 @@ struct dasf_filedb {
     _Alignas(DASF_CACHELINE) char *path;
     dasf_file_db_options opts;
     int layout; /* DASF_LAYOUT_LEGACY or DASF_LAYOUT_ARCHIVE */
+    char *abs_path; /* the trace path made absolute (shm identity, recovery) */
+    char *shm_base; /* shared-memory base directory; NULL: rings in anonymous memory */
 
     /* Registry. */
     pthread_mutex_t reg_lock; /* writers of `rings`; readers use RCU */
@@ -166,6 +173,8 @@ struct dasf_filedb {
     uint64_t dropped_unreported; /* dropped, not yet in st_dropped nor in a chunk */
     uint64_t drop_carry;  /* in st_dropped, not yet in a kept chunk (thrown chunks) */
     uint64_t enc_markers; /* dasf.dropped markers in the chunk being built */
+    dasf_ring_range ranges[DASF_CHUNK_MAX_RANGES]; /* shared rings in that chunk */
+    size_t n_ranges;
 
     /* Statistics (relaxed atomics, read by dasf_db_get_stats). */
     uint64_t st_recorded, st_dropped, st_written, st_chunks, st_bytes, st_flushes;

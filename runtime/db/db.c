@@ -15,6 +15,7 @@
 #include "record.h"
 #include "registry.h"
 #include "ring.h"
+#include "shm.h"
 
 #include <errno.h>
 #include <math.h>
@@ -140,6 +141,22 @@ int dasf_trace_path_writable(const char *path, int *err) {
     free(dir);
     if (rc) errno = *err;
     return rc;
+}
+
+char *dasf_abs_path(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir) return NULL;
+    char *rdir = realpath(dir, NULL);
+    free(dir);
+    const char *name = slash ? slash + 1 : path;
+    char *out = NULL;
+    if (!rdir) return strdup(path); /* the open fails later with a clear error */
+    size_t n = strlen(rdir) + strlen(name) + 2;
+    out = malloc(n);
+    if (out) snprintf(out, n, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", name);
+    free(rdir);
+    return out;
 }
 
 static int options_valid(const dasf_file_db_options *o) {
@@ -290,6 +307,10 @@ static int fdb_close(void *self) {
     dasf_flusher_free_state(f);
     free(f->path);
     f->path = NULL;
+    free(f->abs_path);
+    f->abs_path = NULL;
+    free(f->shm_base);
+    f->shm_base = NULL;
     return rc;
 }
 
@@ -334,12 +355,25 @@ int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_option
         free(f);
         return prc;
     }
+    /* Shared-memory rings: identity = the absolute trace path (the
+     * directory resolved, the name as given: the file may not exist yet). */
+    const char *base = f->layout == DASF_LAYOUT_ARCHIVE ? dasf_shm_base(o.shm_dir) : NULL;
+    f->abs_path = dasf_abs_path(path);
+    if (base && f->abs_path && strlen(f->abs_path) < DASF_SHM_PATH_MAX) f->shm_base = strdup(base);
+    f->opts.shm_dir = f->shm_base ? f->shm_base : "";
     dasf_db *db;
-    int rc = dasf_db_create(&db, &file_db_ops, f);
+    int rc = f->abs_path ? dasf_db_create(&db, &file_db_ops, f) : DASF_ENOMEM;
     if (rc) {
+        free(f->shm_base);
+        free(f->abs_path);
         free(f->path);
         free(f);
         return rc;
+    }
+    /* A dead writer's unwritten events into this file first (docs/RUNTIME.md). */
+    if (f->shm_base) {
+        dasf_recover_report rep;
+        dasf_recover(f->shm_base, f->abs_path, 0, NULL, &rep);
     }
     db->file = f;
     f->handle = db;

@@ -11,6 +11,7 @@
 #include "registry.h"
 #include "flusher.h"
 #include "ring.h"
+#include "shm.h"
 #include "signals.h"
 #include "workers.h"
 
@@ -36,14 +37,18 @@ static void at_exit(void) {
      * may still call close/destroy from a later atexit handler. */
     pthread_mutex_lock(&g_dbs_lock);
     dasf_filedb *db;
+    int failed = 0;
     DASF_LIST_EACH(dasf_filedb, db, &g_dbs, all_node) {
         if (!db->finalized) {
             __atomic_store_n(&db->key, 0, __ATOMIC_RELEASE); /* later records: ECLOSED */
-            dasf_flusher_stop(db, db->opts.commit_on_close);
+            if (dasf_flusher_stop(db, db->opts.commit_on_close)) failed = 1;
             db->finalized = 1;
         }
     }
     pthread_mutex_unlock(&g_dbs_lock);
+    /* All committed: this process's maps are not needed.  When a commit
+     * failed, the unwritten events stay in them for `dasf-trace recover`. */
+    if (!failed) dasf_shm_at_exit();
 }
 
 static void fork_prepare(void) {
@@ -80,16 +85,14 @@ static void fork_parent(void) {
 static void fork_child(void) {
     urcu_bp_after_fork_child();
     call_rcu_after_fork_child();
+    dasf_shm_after_fork_child();
     dasf_ring_tls_reset_after_fork();
     dasf_filedb *db;
     DASF_LIST_EACH(dasf_filedb, db, &g_dbs, all_node) {
         /* The parent's rings hold the parent's events: release their
          * memory here and start with none. */
         dasf_ring *r;
-        DASF_LIST_EACH_SAFE(dasf_ring, r, &db->rings, node) {
-            munmap(r->buf, r->cap);
-            free(r);
-        }
+        DASF_LIST_EACH_SAFE(dasf_ring, r, &db->rings, node) dasf_ring_forget_after_fork(r);
         CDS_INIT_LIST_HEAD(&db->rings);
         dasf_flusher_reset_after_fork(db);
         if (db->key) __atomic_store_n(&db->key, dasf_registry_new_key(), __ATOMIC_RELEASE);

@@ -56,7 +56,9 @@ static int pack_meta(dasf_chunk_enc *e, msgpack_packer *pk, const dasf_chunk_ori
                      uint64_t raw, uint64_t stored, uint32_t crc) {
     const char *host = o->host ? o->host : "";
     const char *clock = o->clock ? o->clock : "monotonic";
-    int rc = msgpack_pack_map(pk, 13);
+    int src = o->src && *o->src;
+    int rc = msgpack_pack_map(pk, 13 + (src ? 1 : 0) + (o->n_ranges ? 1 : 0) +
+                                      (o->recovered ? 2 : 0));
     rc |= KEY(pk, "dasf") | msgpack_pack_int(pk, DASF_FORMAT_VERSION);
     rc |= KEY(pk, "events") | msgpack_pack_uint64(pk, e->count);
     rc |= KEY(pk, "raw_size") | msgpack_pack_uint64(pk, raw);
@@ -70,6 +72,18 @@ static int pack_meta(dasf_chunk_enc *e, msgpack_packer *pk, const dasf_chunk_ori
     rc |= KEY(pk, "rt_offset") | msgpack_pack_int64(pk, o->realtime_offset_ns);
     rc |= KEY(pk, "dropped") | msgpack_pack_uint64(pk, o->dropped);
     rc |= KEY(pk, "level") | msgpack_pack_int(pk, e->level);
+    if (src) rc |= KEY(pk, "src") | dasf_enc_pack_str(pk, o->src, strnlen(o->src, 63));
+    if (o->n_ranges) {
+        rc |= KEY(pk, "rings") | msgpack_pack_array(pk, (uint32_t)o->n_ranges);
+        for (size_t i = 0; i < o->n_ranges; i++)
+            rc |= msgpack_pack_array(pk, 3) | msgpack_pack_uint64(pk, o->ranges[i].index) |
+                  msgpack_pack_uint64(pk, o->ranges[i].from) |
+                  msgpack_pack_uint64(pk, o->ranges[i].to);
+    }
+    if (o->recovered) {
+        rc |= KEY(pk, "recovered") | msgpack_pack_int(pk, 1);
+        rc |= KEY(pk, "torn") | msgpack_pack_uint64(pk, o->torn);
+    }
     return rc;
 }
 

@@ -69,12 +69,28 @@ typedef struct dasf_enc_event {
 enum { DASF_KEEP_TS_INT = 1, DASF_KEEP_DUR_INT = 2, DASF_KEEP_ARGS_NIL = 4 };
 
 /* Writer identity recorded in an archive chunk's metadata. */
+/* Per chunk: which part of which shared ring it holds (chunk metadata
+ * "rings", what makes recovery idempotent). */
+#define DASF_CHUNK_MAX_RANGES 64
+typedef struct dasf_ring_range {
+    uint64_t index, from, to;
+} dasf_ring_range;
+
 typedef struct dasf_chunk_origin {
     int64_t pid;
     const char *host;
     const char *clock;          /* "monotonic" */
     int64_t realtime_offset_ns; /* CLOCK_REALTIME - clock at write time */
     uint64_t dropped;           /* events dropped since the previous chunk */
+    /* Shared-memory rings (docs/FORMAT.md "src", "rings", "recovered"):
+     * the writer's "<pid>-<starttime>" and the ring ranges [from, to) this
+     * chunk holds; recovered: written by a recoverer for a dead writer,
+     * with `torn` half-written records dropped. */
+    const char *src;
+    const dasf_ring_range *ranges;
+    size_t n_ranges;
+    int recovered;
+    uint64_t torn;
 } dasf_chunk_origin;
 
 typedef struct dasf_chunk_enc dasf_chunk_enc;

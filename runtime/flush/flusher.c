@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "ring.h"
 #include "workers.h"
+#include "shm.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -155,14 +156,23 @@ static int push_chunk(dasf_filedb *db, uint64_t dropped) {
     uint64_t markers = db->enc_markers;
     dasf_pending *pc = calloc(1, sizeof *pc);
     if (!pc) return DASF_ENOMEM;
-    dasf_chunk_origin o = {getpid(), dasf_hostname(), "monotonic", dasf_realtime_offset_ns(),
-                           dropped};
+    dasf_chunk_origin o = {.pid = getpid(),
+                           .host = dasf_hostname(),
+                           .clock = "monotonic",
+                           .realtime_offset_ns = dasf_realtime_offset_ns(),
+                           .dropped = dropped};
+    if (db->n_ranges) {
+        o.src = dasf_shm_src();
+        o.ranges = db->ranges;
+        o.n_ranges = db->n_ranges;
+    }
     int rc = dasf_chunk_enc_finish(db->enc, &o, &pc->bytes);
     if (rc) {
         free(pc);
         return rc;
     }
     db->enc_markers = 0;
+    db->n_ranges = 0;
     pc->events = n;
     return dasf_flusher_keep_chunk(db, pc, markers, dropped);
 }
@@ -243,7 +253,16 @@ static int drain_all(dasf_filedb *db, flusher_state *fs) {
     DASF_LIST_EACH_RCU(dasf_ring, r, &db->rings, node) {
         int full;
         do {
+            /* A chunk names at most DASF_CHUNK_MAX_RANGES shared rings. */
+            if (r->shm_index && db->n_ranges == DASF_CHUNK_MAX_RANGES) {
+                rc = push_chunk(db, dropped_total);
+                dropped_total = 0;
+                if (rc) break;
+            }
+            uint64_t from = r->consumed;
             uint64_t new_tail = drain_ring(db, r, fs, &full);
+            if (r->shm_index && new_tail != from)
+                db->ranges[db->n_ranges++] = (dasf_ring_range){r->shm_index, from, new_tail};
             uint64_t d = __atomic_load_n(&r->dropped, __ATOMIC_RELAXED);
             if (d != r->dropped_seen) {
                 uint64_t before = db->enc_markers;
@@ -254,9 +273,11 @@ static int drain_all(dasf_filedb *db, flusher_state *fs) {
             }
             /* Encoded into the chunk: the chunk is pushed before anything
              * can fail, so releasing the ring space now loses nothing —
-             * except on ENOMEM in push_chunk, which is reported. */
+             * except on ENOMEM in push_chunk, which is reported.  A shared
+             * ring keeps its records until the chunk is written
+             * (release_shared, after the append). */
             r->consumed = new_tail;
-            __atomic_store_n(&r->tail, new_tail, __ATOMIC_RELEASE);
+            if (!r->shm_index) __atomic_store_n(&r->tail, new_tail, __ATOMIC_RELEASE);
             if (full || dasf_chunk_enc_full(db->enc)) {
                 /* Chunks stay within the reader's bounds (DASF_CHUNK_*). */
                 rc = push_chunk(db, dropped_total);
@@ -348,6 +369,28 @@ static int drain_step(dasf_filedb *db, flusher_state *fs) {
     return rc ? rc : crc;
 }
 
+/* After an append attempt: shared rings give their encoded space back.
+ * When the chunks were written, the file now has every record below the
+ * new tail, so a recoverer starts exactly there.  When they could not be
+ * written (lock held, disk full) the space is released all the same, so
+ * recording goes on as with anonymous rings: those events then live only
+ * in the pending chunks (lost if the process is killed before they are
+ * written; docs/RUNTIME.md). */
+static void release_shared(dasf_filedb *db) {
+    /* With compression workers, workers.c releases the space as their
+     * chunks come back (before the append: see docs/RUNTIME.md). */
+    if (db->pool) return;
+    dasf_rcu_read_lock();
+    dasf_ring *r;
+    DASF_LIST_EACH_RCU(dasf_ring, r, &db->rings, node) {
+        if (r->shm_index && r->tail != r->consumed)
+            __atomic_store_n(&r->tail, r->consumed, __ATOMIC_RELEASE);
+    }
+    dasf_rcu_read_unlock();
+    __atomic_add_fetch(&db->drain_seq, 1, __ATOMIC_RELEASE);
+    dasf_futex_wake(&db->drain_seq, INT32_MAX);
+}
+
 static int cycle(dasf_filedb *db, flusher_state *fs) {
     int rc = DASF_OK;
     /* Finished chunks a worker holds until the ones before them are back
@@ -356,9 +399,13 @@ static int cycle(dasf_filedb *db, flusher_state *fs) {
                   db->pending_bytes + dasf_pool_held_bytes(db) >= db->opts.max_pending_bytes;
     if (!blocked) rc = drain_step(db, fs);
     int wrc = write_pending(db);
+    release_shared(db);
     __atomic_store_n(&db->st_flushes, db->st_flushes + 1, __ATOMIC_RELAXED);
     block_notice(db, fs, blocked, wrc);
-    if (blocked && wrc == DASF_OK) rc = drain_step(db, fs), wrc = write_pending(db);
+    if (blocked && wrc == DASF_OK) {
+        rc = drain_step(db, fs), wrc = write_pending(db);
+        release_shared(db);
+    }
     reap_dead(db);
     return rc ? rc : wrc;
 }
@@ -562,6 +609,7 @@ void dasf_flusher_reset_after_fork(dasf_filedb *db) {
     db->dropped_unreported = 0;
     db->drop_carry = 0;
     db->enc_markers = 0;
+    db->n_ranges = 0;
     db->wake_seq = db->drain_seq = 0;
     db->stopping = 0;
     db->commit_req = db->commit_done = 0;

@@ -37,7 +37,8 @@ static void get_id(dasf_rd_cursor *c, dasf_id *id) {
  * to ns only (ns_exact: no doubles, no fix — they would be
  * dasf_ns_to_seconds(ns) by construction, two divisions per event for
  * nothing in the archive layout). */
-static void decode_times(const dasf_rec *rec, unsigned kind, dasf_enc_event *e) {
+static void decode_times(const dasf_rec *rec, unsigned kind, dasf_enc_event *e,
+                         const dasf_decode_ctx *ctx) {
     switch (kind) {
     case DASF_TS_DOUBLE:
         e->ts = dasf_rd_dbl(rec->ts);
@@ -53,8 +54,19 @@ static void decode_times(const dasf_rec *rec, unsigned kind, dasf_enc_event *e) 
         e->ns_exact = 1;
         break;
     default: /* ticks */
-        e->ts_ns = dasf_clock_ticks_to_ns(rec->ts);
-        e->dur_ns = dasf_clock_span_to_ns(rec->ts, rec->dur);
+        if (DASF_UNLIKELY(ctx != NULL)) { /* a dead process's function (recover.c) */
+            if (ctx->identity) {
+                e->ts_ns = (int64_t)rec->ts;
+                e->dur_ns = (int64_t)rec->dur;
+            } else {
+                e->ts_ns = dasf_clock_table_ns(ctx->clock, rec->ts);
+                e->dur_ns = (int64_t)((uint64_t)dasf_clock_table_ns(ctx->clock, rec->ts + rec->dur) -
+                                      (uint64_t)e->ts_ns);
+            }
+        } else {
+            e->ts_ns = dasf_clock_ticks_to_ns(rec->ts);
+            e->dur_ns = dasf_clock_span_to_ns(rec->ts, rec->dur);
+        }
         e->ts = e->dur = 0;
         e->ns_exact = 1;
         break;
@@ -119,8 +131,8 @@ static int decode_payload(dasf_rd_cursor *c, dasf_enc_event *e, dasf_decode_scra
     return DASF_ECORRUPT;
 }
 
-int dasf_ring_decode(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event *e,
-                     dasf_decode_scratch *sc, dasf_enc_memo *memo) {
+static int decode(int64_t pid, int64_t tid, const dasf_rec *rec, dasf_enc_event *e,
+                  dasf_decode_scratch *sc, dasf_enc_memo *memo, const dasf_decode_ctx *ctx) {
     /* Field by field, not memset: a ~180-byte memset (rep stos) per event
      * was a tenth of the flusher's time.  Every field is set here or below
      * (times in decode_times, ids and phase from the record word). */
@@ -142,14 +154,14 @@ int dasf_ring_decode(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event *e,
     unsigned flags = (unsigned)(w >> 40) & 0xff;
     e->phase = (char)((w >> 32) & 0xff);
     e->scope = (char)((w >> 48) & 0xff);
-    e->pid = dasf_id_int(r->pid);
-    e->tid = dasf_id_int(r->tid);
-    decode_times(rec, flags & DASF_RF_TSKIND, e);
+    e->pid = dasf_id_int(pid);
+    e->tid = dasf_id_int(tid);
+    decode_times(rec, flags & DASF_RF_TSKIND, e, ctx);
     if (e->phase != DASF_PHASE_COMPLETE) e->dur = 0, e->dur_ns = 0;
     dasf_name h = (dasf_name)(w & 0xffffffffu);
     if (h) {
         uint32_t len = 0;
-        e->name = dasf_intern_lookup(h, &len);
+        e->name = ctx ? ctx->name(ctx->user, h, &len) : dasf_intern_lookup(h, &len);
         e->name_len = len;
     }
     if (flags & DASF_RF_PAYLOAD) {
@@ -157,4 +169,23 @@ int dasf_ring_decode(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event *e,
         return decode_payload(&c, e, sc);
     }
     return e->name ? 0 : DASF_ECORRUPT;
+}
+
+int dasf_ring_decode(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event *e,
+                     dasf_decode_scratch *sc, dasf_enc_memo *memo) {
+    return decode(r->pid, r->tid, rec, e, sc, memo, NULL);
+}
+
+int dasf_decode_rec(const dasf_decode_ctx *ctx, int64_t pid, int64_t tid, const dasf_rec *rec,
+                    dasf_enc_event *e, void **scratch) {
+    if (!*scratch && !(*scratch = calloc(1, sizeof(dasf_decode_scratch)))) return DASF_ENOMEM;
+    return decode(pid, tid, rec, e, *scratch, NULL, ctx);
+}
+
+void dasf_decode_scratch_free(void *scratch) {
+    dasf_decode_scratch *sc = scratch;
+    if (!sc) return;
+    free(sc->args);
+    free(sc->klens);
+    free(sc);
 }

@@ -2,7 +2,8 @@
  * ring_decode.h — a ring record → one event for the encoder, the inverse of
  * record.c's payload writer (not installed).
  *
- * Called by the flusher thread and the compression workers (flush/workers.c),
+ * Called by a recoverer (dasf_decode_rec: records of a dead process's
+ * shared ring), by the flusher thread and the compression workers (flush/workers.c),
  * through encode/ring_enc.c, whose
  * direct path reads the payload with the same inline readers below.  The
  * record layout and the payload items (DASF_RF_*, DASF_PT_*) are in rt.h.
@@ -112,5 +113,20 @@ typedef struct dasf_decode_scratch {
  * does not parse within its bounds. */
 DASF_HIDDEN int dasf_ring_decode(const dasf_ring *r, const dasf_rec *rec, dasf_enc_event *e,
                                  dasf_decode_scratch *sc, dasf_enc_memo *memo);
+
+/* A record of another (dead) process's shared ring (recover.c): its names
+ * and its clock function instead of this process's. */
+typedef struct dasf_decode_ctx {
+    const char *(*name)(void *user, uint32_t h, uint32_t *len);
+    void *user;
+    const dasf_clock_table *clock;
+    int identity; /* ticks are ns */
+} dasf_decode_ctx;
+/* As dasf_ring_decode, pid/tid given, no memo.  *scratch: NULL first,
+ * freed with dasf_decode_scratch_free.  @return 0, DASF_ECORRUPT (bad
+ * payload or unknown name), DASF_ENOMEM. */
+DASF_HIDDEN int dasf_decode_rec(const dasf_decode_ctx *ctx, int64_t pid, int64_t tid,
+                                const dasf_rec *rec, dasf_enc_event *e, void **scratch);
+DASF_HIDDEN void dasf_decode_scratch_free(void *scratch);
 
 #endif

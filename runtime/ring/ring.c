@@ -11,6 +11,7 @@
 #include "hooks.h"
 #include "flusher.h"
 #include "ring.h"
+#include "shm.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -46,6 +47,21 @@ void dasf_set_wait_hooks(dasf_wait_hook before_wait, dasf_wait_hook after_wait) 
 }
 
 static void ring_free(dasf_ring *r) {
+    if (r->shm_index) {
+        /* Freed once drained and written (or closed without commit, or a
+         * failed registration): nothing in the file is needed any more. */
+        dasf_shm_ring_free(r, 1);
+        return;
+    }
+    munmap(r->buf, r->cap);
+    free(r);
+}
+
+void dasf_ring_forget_after_fork(dasf_ring *r) {
+    if (r->shm_index) {
+        dasf_shm_ring_free(r, 0); /* the parent's file: leave it */
+        return;
+    }
     munmap(r->buf, r->cap);
     free(r);
 }
@@ -111,18 +127,23 @@ static void tls_prune(tls_rings *t) {
 }
 
 static dasf_ring *ring_create(dasf_filedb *db) {
-    dasf_ring *r = aligned_alloc(DASF_CACHELINE, sizeof *r);
-    if (!r) return NULL;
-    memset(r, 0, sizeof *r);
-    /* Pre-fault the buffer: first-touch page faults would otherwise land on
-     * the recording thread's hot path. */
-    void *buf = mmap(NULL, db->ring_cap, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (buf == MAP_FAILED) {
-        free(r);
-        return NULL;
+    /* In shared memory when we can (the struct too: the hot path's stores
+     * are the same, they just land in a file a recoverer can read). */
+    dasf_ring *r = dasf_shm_ring_create(db);
+    if (!r) {
+        r = aligned_alloc(DASF_CACHELINE, sizeof *r);
+        if (!r) return NULL;
+        memset(r, 0, sizeof *r);
+        /* Pre-fault the buffer: first-touch page faults would otherwise land
+         * on the recording thread's hot path. */
+        void *buf = mmap(NULL, db->ring_cap, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (buf == MAP_FAILED) {
+            free(r);
+            return NULL;
+        }
+        r->buf = buf;
     }
-    r->buf = buf;
     r->cap = db->ring_cap;
     r->mask = db->ring_cap - 1;
     r->db = db;
@@ -131,6 +152,7 @@ static dasf_ring *ring_create(dasf_filedb *db) {
     r->refs = 2;
     r->pid = getpid();
     r->tid = (int64_t)syscall(SYS_gettid);
+    if (r->shm_index) ((dasf_shm_ring_hdr *)((uint8_t *)r - DASF_SHM_RING_OFF))->tid = r->tid;
     return r;
 }
 

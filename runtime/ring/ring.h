@@ -26,6 +26,8 @@ DASF_HIDDEN void dasf_ring_unref(dasf_ring *r);
 DASF_HIDDEN void dasf_ring_free_rcu(struct rcu_head *h);
 /* Forgets the calling thread's rings (fork child). */
 DASF_HIDDEN void dasf_ring_tls_reset_after_fork(void);
+/* Fork child: releases the memory of a parent's ring, leaving its file. */
+DASF_HIDDEN void dasf_ring_forget_after_fork(dasf_ring *r);
 
 /* ---- the hot path (inline) -------------------------------------------- */
 typedef struct dasf_tls_cache {

@@ -1,0 +1,260 @@
+/*
+ * test_recover.c — nothing recorded is lost when the process dies
+ * (docs/RUNTIME.md, "Surviving the process"): a writer program
+ * (tests/writer_proc.c "crash") records batches without committing and
+ * reports its count through a pipe after each batch; it is killed with
+ * SIGKILL at random points (or aborts, or segfaults), then its shared rings
+ * are recovered.  Every event recorded before the last report must be in the
+ * trace exactly once, none twice, and the file must verify.
+ *
+ * CI time: DASF_KILL_ROUNDS (default 100) kills of a program that runs
+ * 10-100 ms each: about 10-20 s in a debug build, more under sanitizers.
+ */
+#include "dasf/profiler.h"
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+typedef struct child {
+    pid_t pid;
+    FILE *out; /* its stdout */
+} child;
+
+static child start_writer(const char *trace, const char *how, const char *n) {
+    child c = {-1, NULL};
+    const char *exe = getenv("DASF_TEST_WRITER");
+    cr_assert(exe && *exe, "DASF_TEST_WRITER is set");
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawn_file_actions_addclose(&fa, fds[1]);
+    char *argv[] = {(char *)exe, "crash", (char *)trace, (char *)how, (char *)n, NULL};
+    fflush(NULL);
+    int rc = posix_spawn(&c.pid, exe, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    cr_assert_eq(rc, 0, "spawn: %s", strerror(rc));
+    c.out = fdopen(fds[0], "r");
+    cr_assert(c.out);
+    return c;
+}
+
+/* Reads reports until `reports` were read (0: until EOF); the last count. */
+static long read_reports(child *c, int reports) {
+    long last = 0, v;
+    for (int i = 0; reports == 0 || i < reports; i++) {
+        if (fscanf(c->out, "%ld", &v) != 1) break;
+        last = v;
+    }
+    return last;
+}
+
+static int wait_status(pid_t pid) {
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return st;
+}
+
+typedef struct seen {
+    unsigned char *n; /* times each seq was seen */
+    long cap;
+    long dup, other;
+} seen;
+
+static int visit(const dasf_trace_event *ev, void *user) {
+    seen *s = user;
+    long seq = -1;
+    if (ev->name && !strcmp(ev->name, "p")) {
+        seq = (long)ev->timestamp_ns;
+    } else if (ev->name && !strcmp(ev->name, "a")) {
+        const dasf_value *v = dasf_value_map_get(&ev->args, "seq");
+        if (v && v->type == DASF_VAL_INT) seq = (long)v->v.i;
+    }
+    if (seq < 0 || seq >= s->cap) {
+        s->other++;
+        return 0;
+    }
+    if (s->n[seq]++) s->dup++;
+    return 0;
+}
+
+/* Every seq below `reported` exactly once, nothing twice, file whole. */
+static void check_trace(const char *trace, long reported) {
+    seen s = {calloc(4 << 20, 1), 4 << 20, 0, 0};
+    cr_assert(s.n);
+    dasf_trace *t;
+    cr_assert_eq(dasf_trace_open(&t, trace), 0, "open %s", trace);
+    const dasf_trace_event *ev;
+    int r;
+    while ((r = dasf_trace_next(t, &ev)) == 1) visit(ev, &s);
+    cr_assert_eq(r, 0, "read: %s", dasf_strerror(r));
+    dasf_trace_stats st;
+    dasf_trace_get_stats(t, &st);
+    dasf_trace_close(t);
+    cr_assert_eq(st.chunks_damaged, 0, "the file verifies");
+    cr_assert_eq(s.dup, 0, "no event twice (%ld duplicates)", s.dup);
+    cr_assert_eq(s.other, 0);
+    for (long i = 0; i < reported; i++)
+        cr_assert_eq(s.n[i], 1, "event %ld of %ld reported is in the trace", i, reported);
+    free(s.n);
+}
+
+static int dir_empty_of_maps(const char *shm) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/dasf-%u", shm, (unsigned)getuid());
+    DIR *d = opendir(p);
+    if (!d) return 1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n == 0;
+}
+
+static const char *setup_shm(void) {
+    const char *dir = th_tmpdir();
+    char *shm = th_path(dir, "shm");
+    mkdir(shm, 0700);
+    setenv("DASF_SHM_DIR", shm, 1);
+    return shm;
+}
+
+Test(recover, kill9_at_random_points) {
+    const char *shm = setup_shm();
+    const char *dir = th_tmpdir();
+    long rounds = getenv("DASF_KILL_ROUNDS") ? atol(getenv("DASF_KILL_ROUNDS")) : 100;
+    unsigned seed = (unsigned)getpid();
+    long total_recovered = 0, total_reported = 0, in_file_before = 0;
+    for (long i = 0; i < rounds; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "k%ld.dasf", i);
+        char *trace = th_path(dir, name);
+        child c = start_writer(trace, "loop", "0");
+        long reported = read_reports(&c, 1 + (int)(rand_r(&seed) % 40));
+        usleep(rand_r(&seed) % 2000); /* kill mid-batch too */
+        kill(c.pid, SIGKILL);
+        int st = wait_status(c.pid);
+        fclose(c.out);
+        cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+        long before = th_count_events(trace);
+        if (before > 0) in_file_before += before;
+        dasf_recover_stats rs;
+        cr_assert_eq(dasf_recover_maps(NULL, trace, 0, &rs), 0);
+        cr_assert_eq(rs.maps_recovered, 1, "round %ld: the map was drained", i);
+        total_recovered += (long)rs.events;
+        total_reported += reported;
+        check_trace(trace, reported);
+        cr_assert(dir_empty_of_maps(shm), "map removed once drained");
+    }
+    fprintf(stderr,
+            "kill -9 x%ld: %ld events reported before the kill, %ld in the files before "
+            "recovery, %ld recovered\n",
+            rounds, total_reported, in_file_before, total_recovered);
+}
+
+static void crash_and_recover(const char *how, int sig) {
+    setup_shm();
+    char *trace = th_path(th_tmpdir(), "crash.dasf");
+    child c = start_writer(trace, how, "30");
+    long reported = read_reports(&c, 0);
+    int st = wait_status(c.pid);
+    fclose(c.out);
+    cr_assert_eq(reported, 30 * 500);
+    /* The sanitizers report a SEGV and exit with an error instead. */
+    cr_assert(WIFSIGNALED(st) ? WTERMSIG(st) == sig : WEXITSTATUS(st) != 0);
+    dasf_recover_stats rs;
+    cr_assert_eq(dasf_recover_maps(NULL, NULL, 0, &rs), 0);
+    check_trace(trace, reported);
+}
+
+Test(recover, after_abort) {
+    crash_and_recover("abort", SIGABRT);
+}
+
+Test(recover, after_segfault) {
+    crash_and_recover("segv", SIGSEGV);
+}
+
+Test(recover, live_process_is_left_alone) {
+    const char *shm = setup_shm();
+    char *trace = th_path(th_tmpdir(), "live.dasf");
+    child c = start_writer(trace, "loop", "0");
+    read_reports(&c, 3);
+    long before = th_count_events(trace);
+    dasf_recover_stats rs;
+    cr_assert_eq(dasf_recover_maps(NULL, NULL, 0, &rs), 0);
+    cr_assert_eq(rs.maps_live + rs.maps_busy, 1);
+    cr_assert_eq(rs.events, 0);
+    cr_assert(!dir_empty_of_maps(shm));
+    /* Opening a profiler on the same file does not touch it either. */
+    dasf_profiler *p;
+    cr_assert_eq(dasf_profiler_create(&p, trace, NULL, NULL), 0);
+    dasf_profiler_destroy(p);
+    long now = th_count_events(trace);
+    cr_assert(now >= before); /* only the writer itself appended */
+    kill(c.pid, SIGKILL);
+    wait_status(c.pid);
+    fclose(c.out);
+    cr_assert_eq(dasf_recover_maps(NULL, NULL, 0, &rs), 0);
+    cr_assert_eq(rs.maps_recovered, 1);
+}
+
+Test(recover, next_profiler_on_the_file_recovers) {
+    const char *shm = setup_shm();
+    char *trace = th_path(th_tmpdir(), "next.dasf");
+    child c = start_writer(trace, "loop", "0");
+    long reported = read_reports(&c, 5);
+    kill(c.pid, SIGKILL);
+    wait_status(c.pid);
+    fclose(c.out);
+    dasf_profiler *p;
+    cr_assert_eq(dasf_profiler_create(&p, trace, NULL, NULL), 0);
+    cr_assert_eq(dasf_profiler_destroy(p), 0);
+    check_trace(trace, reported);
+    cr_assert(dir_empty_of_maps(shm));
+    dasf_trace *t;
+    cr_assert_eq(dasf_trace_open(&t, trace), 0);
+    const dasf_trace_event *ev;
+    int recovered = 0;
+    while (dasf_trace_next(t, &ev) == 1) {
+        dasf_chunk_info ci;
+        if (dasf_trace_chunk(t, &ci) == 0 && ci.recovered) recovered = 1;
+    }
+    dasf_trace_close(t);
+    cr_assert(recovered, "recovered chunks are marked in their metadata");
+}
+
+Test(recover, racing_recoverers_write_each_event_once) {
+    setup_shm();
+    char *trace = th_path(th_tmpdir(), "race.dasf");
+    child c = start_writer(trace, "loop", "0");
+    long reported = read_reports(&c, 8);
+    kill(c.pid, SIGKILL);
+    wait_status(c.pid);
+    fclose(c.out);
+    const char *bin = th_dasf_trace();
+    cr_assert(bin, "DASF_TRACE_BIN is set");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "for i in 1 2 3 4; do '%s' recover '%s' >/dev/null & done; wait", bin,
+             trace);
+    cr_assert_eq(th_run(cmd, NULL), 0);
+    check_trace(trace, reported);
+}
