@@ -34,7 +34,8 @@
  *                                      far as a line on stdout after each
  *                                      batch, never committing; HOW: "loop"
  *                                      forever (the test kills it), "abort" or
- *                                      "segv" after N batches
+ *                                      "segv" after N batches, "hold": no
+ *                                      flush before N batches, then wait
  * In "fork" the Criterion runner's own threads are absent, so the only
  * threads at fork time are the library's and the test's — the sanitizers'
  * allocators are not fork-safe against arbitrary other threads.
@@ -193,6 +194,10 @@ static int crash(const char *path, const char *how, long n) {
     o.compression_level = DASF_DEFAULT_COMPRESSION_LEVEL;
     o.commit_threshold = 3000; /* some batches reach the file, some do not */
     o.ring_capacity = (size_t)1 << 20;
+    if (!strcmp(how, "hold")) { /* nothing reaches the file before the kill */
+        o.commit_threshold = (int64_t)1 << 30;
+        o.flush_interval = 3600;
+    }
     dasf_profiler *p;
     int rc = dasf_profiler_create(&p, path, &o, NULL);
     if (rc) {
@@ -203,6 +208,8 @@ static int crash(const char *path, const char *how, long n) {
     long seq = 0;
     for (long b = 0;; b++) {
         if (b == n && !strcmp(how, "abort")) abort();
+        if (b == n && !strcmp(how, "hold"))
+            for (;;) pause();
         if (b == n && !strcmp(how, "segv")) {
             volatile int *bad = (volatile int *)(uintptr_t)8;
             *bad = 1;

@@ -52,6 +52,7 @@ typedef struct info_ctx {
     bool have_chunk;
     uint64_t chunk; /* index of the current chunk */
     uint64_t chunks_seen, raw, stored, dropped_meta, dropped_events;
+    uint64_t recovered_chunks, recovered_events, torn; /* written by `recover` */
     int level_min, level_max;
     int64_t realtime_offset;
     bool have_offset;
@@ -69,6 +70,11 @@ static int note_chunk(info_ctx *c, dasf_trace *t) {
     c->raw += ci.raw_size;
     c->stored += ci.stored_size;
     c->dropped_meta += ci.dropped;
+    if (ci.recovered) {
+        c->recovered_chunks++;
+        c->recovered_events += ci.n_events;
+        c->torn += ci.torn;
+    }
     if (c->chunks_seen == 1 || ci.compression_level < c->level_min)
         c->level_min = ci.compression_level;
     if (c->chunks_seen == 1 || ci.compression_level > c->level_max)
@@ -258,6 +264,10 @@ static void print_info(const char *path, info_ctx *c, const dasf_trace_stats *st
     print_processes(c);
     printf("  dropped     %" PRIu64 " (chunk metadata), %" PRIu64 " (\"dasf.dropped\" events)\n",
            c->dropped_meta, c->dropped_events);
+    if (c->recovered_chunks)
+        printf("  recovered   %" PRIu64 " chunks, %" PRIu64 " events (from the shared memory of "
+               "killed writers), %" PRIu64 " torn records dropped\n",
+               c->recovered_chunks, c->recovered_events, c->torn);
 }
 
 /* The MPI ranks of the file, from its clock samples (align.h): each rank's
