@@ -297,9 +297,8 @@ static int list_dir(const char *dir, const char *src, FILE *out) {
     while ((e = readdir(d))) {
         if (strncmp(e->d_name, "ring-", 5)) continue;
         char p[PATH_MAX + 300];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         mapped m;
-        if (map_ro(p, &m)) continue;
+        if (dasf_shm_join(p, sizeof p, dir, e->d_name) || map_ro(p, &m)) continue;
         const dasf_shm_ring_hdr *h = ring_hdr_ok(&m);
         if (h) {
             const dasf_ring *r = (const dasf_ring *)((const uint8_t *)m.p + DASF_SHM_RING_OFF);
@@ -336,11 +335,11 @@ static int recover_dir(const char *dir, const char *src, const char *only_path,
     mapped nm = {0}, cm = {0};
     names nt;
     memset(&nt, 0, sizeof nt);
-    snprintf(p, sizeof p, "%s/names", dir);
-    int have_names = map_ro(p, &nm) == 0 && names_load(&nm, &nt) == 0;
-    snprintf(p, sizeof p, "%s/clock", dir);
+    int have_names = dasf_shm_join(p, sizeof p, dir, "names") == 0 && map_ro(p, &nm) == 0 &&
+                     names_load(&nm, &nt) == 0;
     const dasf_shm_clock *ck = NULL;
-    if (map_ro(p, &cm) == 0 && cm.n >= sizeof *ck) {
+    if (dasf_shm_join(p, sizeof p, dir, "clock") == 0 && map_ro(p, &cm) == 0 &&
+        cm.n >= sizeof *ck) {
         ck = cm.p;
         uint32_t n = __atomic_load_n(&ck->tab.n, __ATOMIC_ACQUIRE);
         if (memcmp(ck->magic, DASF_SHM_MAGIC, 8) || n < 1 || n > DASF_CLOCK_SEGS) ck = NULL;
@@ -357,9 +356,8 @@ static int recover_dir(const char *dir, const char *src, const char *only_path,
     char scanned[DASF_SHM_PATH_MAX] = "";
     while (d && (e = readdir(d))) {
         if (strncmp(e->d_name, "ring-", 5)) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         mapped m;
-        if (map_ro(p, &m)) continue;
+        if (dasf_shm_join(p, sizeof p, dir, e->d_name) || map_ro(p, &m)) continue;
         const dasf_shm_ring_hdr *h = ring_hdr_ok(&m);
         if (!h) { /* not ours to read: leave it (another version's tool may) */
             unmap(&m);
@@ -409,8 +407,7 @@ static int recover_dir(const char *dir, const char *src, const char *only_path,
     if (!left) {
         static const char *const files[] = {"names", "clock", "lock"};
         for (size_t i = 0; i < 3; i++) {
-            snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-            unlink(p);
+            if (dasf_shm_join(p, sizeof p, dir, files[i]) == 0) unlink(p);
         }
         if (rmdir(dir) == 0) rep->maps_recovered++;
     }
@@ -423,8 +420,9 @@ int dasf_recover(const char *base, const char *only_path, int list, FILE *out,
     memset(rep, 0, sizeof *rep);
     if (!base) base = dasf_shm_base(NULL);
     if (!base) return DASF_OK;
-    char top[PATH_MAX];
-    snprintf(top, sizeof top, "%s/dasf-%u", base, (unsigned)getuid());
+    char top[PATH_MAX], uidname[32];
+    snprintf(uidname, sizeof uidname, "dasf-%u", (unsigned)getuid());
+    if (dasf_shm_join(top, sizeof top, base, uidname)) return DASF_OK; /* none made there */
     DIR *d = opendir(top);
     if (!d) return DASF_OK; /* nothing was ever mapped here */
     int rc = DASF_OK;
@@ -437,14 +435,14 @@ int dasf_recover(const char *base, const char *only_path, int list, FILE *out,
         if (sscanf(e->d_name, "%lld-%llu%c", &pid, &st, &tailc) != 2 || pid <= 0) continue;
         if (pid == me) continue; /* our own (a forked child's parent has another pid) */
         char dir[PATH_MAX + 300], p[PATH_MAX + 320];
-        snprintf(dir, sizeof dir, "%s/%s", top, e->d_name);
+        if (dasf_shm_join(dir, sizeof dir, top, e->d_name)) continue;
         rep->maps_seen++;
         /* Alive: same pid and same start time (a reused pid has another). */
         if (dasf_shm_proc_starttime(pid) == st) {
             rep->maps_live++;
             continue;
         }
-        snprintf(p, sizeof p, "%s/lock", dir);
+        dasf_shm_join(p, sizeof p, dir, "lock"); /* fits: p is larger than dir */
         int fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
             /* Held: the writer (its lock outlives a starttime we misread)

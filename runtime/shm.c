@@ -60,6 +60,15 @@ uint64_t dasf_shm_proc_starttime(int64_t pid) {
     return strtoull(s + 1, NULL, 10);
 }
 
+int dasf_shm_join(char *out, size_t n, const char *a, const char *b) {
+    int k = snprintf(out, n, "%s/%s", a, b);
+    if (k < 0 || (size_t)k >= n) {
+        if (n) out[0] = 0;
+        return -1;
+    }
+    return 0;
+}
+
 const char *dasf_shm_src(void) {
     return g_pid == getpid() && g_state == 1 ? g_src : "";
 }

@@ -70,6 +70,8 @@ DASF_HIDDEN void dasf_shm_after_fork_child(void);
 DASF_HIDDEN const char *dasf_shm_src(void);
 /* Start time of pid from /proc (0 if unknown: no such process). */
 DASF_HIDDEN uint64_t dasf_shm_proc_starttime(int64_t pid);
+/* out = "a/b"; -1 when it does not fit (nothing usable written). */
+DASF_HIDDEN int dasf_shm_join(char *out, size_t n, const char *a, const char *b);
 /* The base directory in effect for these options (NULL: shared memory off). */
 DASF_HIDDEN const char *dasf_shm_base(const char *opt);
 

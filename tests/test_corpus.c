@@ -53,6 +53,8 @@ static const struct {
  * them (named here so a new verb cannot go unnoticed). */
 static const char *const k_no_trace_input[] = {
     "record", /* runs a program (its output: dasf_path_claim, O_EXCL|O_NOFOLLOW; test_record) */
+    "recover", /* reads shared-memory maps of dead writers; a trace is read only when a map
+                  names it (test_recover) */
 };
 
 static char **g_files;

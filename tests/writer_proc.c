@@ -211,8 +211,8 @@ static int crash(const char *path, const char *how, long n) {
         if (b == n && !strcmp(how, "hold"))
             for (;;) pause();
         if (b == n && !strcmp(how, "segv")) {
-            volatile int *bad = (volatile int *)(uintptr_t)8;
-            *bad = 1;
+            volatile uintptr_t bad = 8; /* opaque to the compiler: a real fault */
+            *(volatile int *)bad = 1;
         }
         for (int i = 0; i < 500; i++, seq++) {
             if (seq % 2 == 0) {

@@ -465,7 +465,7 @@ static void via_encoder(const layout_cfg *L, size_t per_chunk) {
     dasf_chunk_enc *enc;
     if (dasf_chunk_enc_create(&enc, L->level, L->byte_size)) abort();
     dasf_buf out = {0};
-    dasf_chunk_origin o = {4242, "fuzzhost", "monotonic", 7, 0};
+    dasf_chunk_origin o = {.pid = 4242, .host = "fuzzhost", .clock = "monotonic", .realtime_offset_ns = 7};
     for (size_t i = 0; i < g_n; i++) {
         int rc = dasf_chunk_enc_add(enc, &g_ev[i].e);
         if (rc) fz_fail("encoder refused valid event %zu: %s", i, dasf_strerror(rc));
