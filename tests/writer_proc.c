@@ -204,6 +204,9 @@ static int crash(const char *path, const char *how, long n) {
         fprintf(stderr, "create: %s\n", dasf_strerror(rc));
         return 1;
     }
+    /* An empty commit first: the flusher has started and run its first
+     * cycle, so in "hold" a late-starting flusher cannot write a batch. */
+    if (dasf_profiler_commit(p)) return 1;
     dasf_name h = dasf_profiler_intern(p, "p");
     long seq = 0;
     for (long b = 0;; b++) {
