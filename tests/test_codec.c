@@ -350,7 +350,8 @@ static int64_t rand_ns(uint64_t *s) {
 }
 
 Test(codec, ns_exact_times_encode_as_their_doubles) {
-    dasf_chunk_origin o = {4242, "node1", "monotonic", 1700000000000000000ll, 0};
+    dasf_chunk_origin o = {.pid = 4242, .host = "node1", .clock = "monotonic",
+                           .realtime_offset_ns = 1700000000000000000ll};
     uint64_t seed = 99;
     fill_args();
     for (int level = 0; level <= 1; level++) {
