@@ -11,6 +11,7 @@
 #ifndef DASF_RING_DECODE_H
 #define DASF_RING_DECODE_H
 
+#include "clock.h"
 #include "rt.h"
 
 #include <string.h>

@@ -17,7 +17,10 @@
  *   - a ring file is removed only after its events are appended; the
  *     directory once it holds no ring.
  */
+#include "append.h"
 #include "archive.h"
+#include "byteorder.h"
+#include "mp_cursor.h"
 #include "ring.h"
 #include "ring_decode.h"
 #include "shm.h"

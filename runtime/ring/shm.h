@@ -17,6 +17,7 @@
 #ifndef DASF_SHM_H
 #define DASF_SHM_H
 
+#include "clock.h"
 #include "rt.h"
 
 #define DASF_SHM_MAGIC "DASFSHM1"
