@@ -22,6 +22,9 @@
  * the threshold so that the flusher drains while the thread records (the
  * cost of a consumer on the other core; reported as path "<path>+drain").
  * --ring-mib N changes the ring size (a round must still fit in it).
+ * --shm off puts the rings in anonymous memory instead of the default
+ * shared-memory files (docs/RUNTIME.md, "Surviving the process"; path
+ * "<path>+anon"): the same run then shows what the shared mapping costs.
  */
 #include "bench_ours.h"
 #include "workload.h"
@@ -135,8 +138,11 @@ static int cmd_record(int argc, char **argv) {
     if (!impl.run_batch) bench_die("--path h|zone|now|now_ns|args|copied");
 
     long long threshold = bench_opt_ll(argc, argv, "threshold", 0);
+    const char *shm = bench_opt(argc, argv, "shm", "on");
+    if (strcmp(shm, "on") && strcmp(shm, "off")) bench_die("--shm on|off");
+    int anon = !strcmp(shm, "off");
     char label[64];
-    snprintf(label, sizeof label, "%s%s", path, threshold ? "+drain" : "");
+    snprintf(label, sizeof label, "%s%s%s", path, threshold ? "+drain" : "", anon ? "+anon" : "");
     char file[4096];
     snprintf(file, sizeof file, "%s/record-%s-%d-%d.msgpack.zst", dir, path, cfg.threads,
              (int)getpid());
@@ -146,6 +152,7 @@ static int cmd_record(int argc, char **argv) {
     o.overflow = DASF_OVERFLOW_BLOCK;
     o.remove_old_output_file = true;
     o.compression_level = 1;
+    if (anon) o.shm_dir = ""; /* else $DASF_SHM_DIR or /dev/shm, the default */
     x.p = bench_profiler(file, &o);
     for (unsigned i = 0; i < 16; i++) {
         x.names[i] = wl_name(WL_REGULAR, i);
@@ -165,6 +172,7 @@ static int cmd_record(int argc, char **argv) {
     bench_json_record(&j, "dasf", label, cfg.threads, &r);
     bench_json_int(&j, "commit_threshold", (long long)o.commit_threshold);
     bench_json_int(&j, "ring_bytes", (long long)o.ring_capacity);
+    bench_json_int(&j, "shm_ring", !anon);
     bench_json_int(&j, "recorded", (long long)st.recorded);
     bench_json_int(&j, "written", (long long)st.written);
     bench_json_int(&j, "dropped", (long long)st.dropped);
@@ -262,6 +270,6 @@ static int cmd_clock(int argc, char **argv) {
 const bench_cmd bench_record_cmd = {
     "record",
     "--path h|zone|now|now_ns|args|copied --threads N --dir DIR [--rounds R] [--batches B]"
-    " [--threshold N] [--ring-mib M]",
+    " [--threshold N] [--ring-mib M] [--shm on|off]",
     cmd_record};
 const bench_cmd bench_clock_cmd = {"clock", "[--rounds R]", cmd_clock};

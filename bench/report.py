@@ -36,6 +36,7 @@ PATH_LABELS = {
     "args": "dasf_record_complete_args (copied name + 2 int args)",
     "copied": "record_complete_event (copied name: peers' payload)",
     "h+drain": "complete_h, flusher draining meanwhile (thr. 64K)",
+    "h+anon": "complete_h, ring in anonymous memory (not shared)",
     "clock_dasf_now": "floor: dasf_now_ns() alone",
     "clock_rdtsc": "floor: rdtsc alone",
     "ring_store": "floor: bare 32-byte ring store + release (same loop)",
@@ -217,6 +218,25 @@ def latency_section(s):
             PATH_LABELS.get(r["path"], r["path"]), r["threads"], fsp(r["median_ns"]),
             fsp(r["p99_ns"]), ("<= %g" % g) if g else "", verdict(med, g) if g else "",
             extra))
+    return L + shm_lines(s)
+
+
+def shm_lines(s):
+    """Rings in shared memory (issue 12) against the same path with anonymous
+    rings and against the bare ring-store floor, same run: medians' ratios."""
+    L = []
+    for th in (1, 2):
+        shm = find(s["record"], impl="dasf", path="h", threads=th)
+        anon = find(s["record"], impl="dasf", path="h+anon", threads=th)
+        floor = find(s["record"], impl="floor", path="ring_store", threads=1)
+        if not shm or not anon:
+            continue
+        a, b = shm["median_ns"]["median"], anon["median_ns"]["median"]
+        f = floor["median_ns"]["median"] if floor else None
+        L.append("  shared-memory ring, %d thr: complete_h shm / anonymous %.2fx; "
+                 "/ floor: shm %s, anonymous %s" % (
+                     th, a / b if b else float("nan"),
+                     "%.2fx" % (a / f) if f else "-", "%.2fx" % (b / f) if f else "-"))
     return L
 
 

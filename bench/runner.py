@@ -159,6 +159,9 @@ class Runner:
                 # the same fast path with the flusher draining concurrently
                 self.run([self.bin("dasf-bench"), "record", "--path", "h", "--threshold",
                           "65536", "--threads", str(th), "--dir", self.shm] + rounds, tag=tag)
+                # and with the ring in anonymous memory: the shared mapping's cost
+                self.run([self.bin("dasf-bench"), "record", "--path", "h", "--shm", "off",
+                          "--threads", str(th), "--dir", self.shm] + rounds, tag=tag)
                 if not self.lttng_reason:
                     for mode in ("discard", "blocking"):
                         label = "lttng-" + mode
