@@ -28,6 +28,17 @@
 
 extern char **environ;
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0 /* sanitizers report some crashes and exit(1) instead */
+#endif
+
 typedef struct child {
     pid_t pid;
     FILE *out; /* its stdout */
@@ -267,4 +278,184 @@ Test(recover, racing_recoverers_write_each_event_once) {
              trace);
     cr_assert_eq(th_run(cmd, NULL), 0);
     check_trace(trace, reported);
+}
+
+/* ---- space: the fallback to anonymous memory ------------------------------------ */
+
+/* Runs the writer ("exit" after 4 batches) with env prefix `env` in a
+ * shell; checks: exit 0, the one warning on stderr, every event in the
+ * file, its chunks say "shm_fallback", and `info` says "unrecoverable". */
+static void falls_back(const char *shell_prefix, const char *tag) {
+    const char *dir = th_tmpdir();
+    char name[64];
+    snprintf(name, sizeof name, "fb-%s.dasf", tag);
+    char *trace = th_path(dir, name);
+    snprintf(name, sizeof name, "fb-%s.err", tag);
+    char *err = th_path(dir, name);
+    const char *exe = getenv("DASF_TEST_WRITER");
+    cr_assert(exe && *exe, "DASF_TEST_WRITER is set");
+    char cmd[16384], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s '%s' crash '%s' exit 4 2>'%s'", shell_prefix, exe, trace, err);
+    int st = th_run(cmd, &out);
+    size_t n = 0;
+    char *e = (char *)th_read_file(err, &n);
+    cr_assert(e, "%s: stderr captured", tag);
+    cr_assert_eq(st, 0, "%s: the writer records and exits normally (%d): %s", tag, st, e);
+    long reported = 0; /* the last line */
+    for (const char *q = out; *q;) {
+        reported = atol(q);
+        if (!(q = strchr(q, '\n'))) break;
+        q++;
+    }
+    cr_assert_eq(reported, 4 * 500, "%s: %s", tag, out);
+    const char *w = "shared memory for the rings unavailable";
+    const char *first = strstr(e, w);
+    cr_assert(first, "%s: the fallback is warned about: %s", tag, e);
+    cr_assert_null(strstr(first + 1, w), "%s: warned once: %s", tag, e);
+    check_trace(trace, reported);
+    dasf_trace *t;
+    cr_assert_eq(dasf_trace_open(&t, trace), 0);
+    const dasf_trace_event *ev;
+    uint64_t fallback_chunks = 0;
+    int64_t last_chunk = -1;
+    while (dasf_trace_next(t, &ev) == 1) {
+        dasf_chunk_info ci;
+        if (dasf_trace_chunk(t, &ci) == 0 && (int64_t)ci.offset != last_chunk) {
+            last_chunk = (int64_t)ci.offset;
+            if (ci.shm_fallback) fallback_chunks++;
+        }
+    }
+    dasf_trace_close(t);
+    cr_assert_gt(fallback_chunks, 0, "%s: chunks say their rings were not recoverable", tag);
+    const char *bin = th_dasf_trace();
+    cr_assert(bin, "DASF_TRACE_BIN is set");
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s' info '%s'", bin, trace);
+    cr_assert_eq(th_run(cmd, &out), 0);
+    cr_assert(strstr(out, "unrecoverable"), "%s: info says so: %s", tag, out);
+    free(out);
+    free(e);
+}
+
+Test(recover, absent_shm_dir_falls_back_to_anonymous_memory) {
+    /* A directory that cannot be made, even by root: under a regular file. */
+    const char *dir = th_tmpdir();
+    char *file = th_path(dir, "not-a-dir");
+    cr_assert_eq(th_write_file(file, "x", 1), 0);
+    char env[8192];
+    snprintf(env, sizeof env, "DASF_SHM_DIR='%s/shm'", file);
+    falls_back(env, "absent");
+}
+
+Test(recover, shm_bound_falls_back_to_anonymous_memory) {
+    /* The names arena and clock fit in 2 MiB, a 1 MiB ring beside them not. */
+    char env[8192];
+    snprintf(env, sizeof env, "DASF_SHM_DIR='%s' DASF_SHM_MAX=2M", setup_shm());
+    falls_back(env, "bound");
+}
+
+/* A full /dev/shm: a tiny tmpfs in a private mount namespace (gone with the
+ * shell; needs root, as CI runs).  64 KiB: not even the names arena fits;
+ * 1200 KiB: the names (1 MiB) and the clock table (96 KiB) fit, the ring does not. */
+Test(recover, full_shm_falls_back_to_anonymous_memory) {
+    cr_assert_eq(getuid(), 0, "mounting a tmpfs needs root (CI runs as root)");
+    const char *sizes[] = {"64k", "1200k"};
+    for (int i = 0; i < 2; i++) {
+        char *mnt = th_path(th_tmpdir(), sizes[i]);
+        cr_assert_eq(mkdir(mnt, 0700), 0);
+        char pre[8192];
+        snprintf(pre, sizeof pre,
+                 "exec unshare -m sh -c 'mount -t tmpfs -o size=%s tmpfs \"$0\" && "
+                 "DASF_SHM_DIR=\"$0\" exec \"$@\"' '%s'",
+                 sizes[i], mnt);
+        falls_back(pre, sizes[i]);
+    }
+}
+
+/* ---- the crash handler (dasf_commit_on_crash) ------------------------------------ */
+
+/* The last number on the lines of out (the writer's reports). */
+static long last_report(const char *out) {
+    long v = 0;
+    for (const char *q = out; *q;) {
+        v = atol(q);
+        if (!(q = strchr(q, '\n'))) break;
+        q++;
+    }
+    return v;
+}
+
+/* Runs the writer crashing with `how` after 30 batches, `env` (shell
+ * assignments) before it, no core file.  @return th_run's status; *out the
+ * reports, *err its stderr. */
+static int run_crash(const char *env, const char *how, const char *trace, char **out,
+                     char **err) {
+    const char *exe = getenv("DASF_TEST_WRITER");
+    cr_assert(exe && *exe, "DASF_TEST_WRITER is set");
+    char *errf = th_path(th_tmpdir(), "crash.err");
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "ulimit -c 0; %s '%s' crash '%s' %s 30 2>'%s'", env, exe, trace,
+             how, errf);
+    int st = th_run(cmd, out);
+    size_t n;
+    *err = (char *)th_read_file(errf, &n);
+    cr_assert(*err);
+    return st;
+}
+
+/* The handler commits every event recorded before the crash (shared memory
+ * off, nothing flushed before: only the handler can have written them), the
+ * program's own handler still runs, and the exit status is the one the
+ * program has without the handler; with shared memory on as well, recovery
+ * adds the rest and nothing twice. */
+static void crash_handler_case(const char *how, int sig) {
+    setup_shm();
+    const char *abbrev = sigabbrev_np(sig);
+    char name[64], own[64], *out, *err;
+    snprintf(own, sizeof own, "own handler %s", abbrev);
+    snprintf(name, sizeof name, "ch-%s.dasf", how);
+    char *with = th_path(th_tmpdir(), name);
+    int st = run_crash("DASF_SHM_DIR= DASF_TEST_HOLD=1 DASF_TEST_OWN_HANDLER=1 "
+                       "DASF_TEST_CRASH_HANDLER=1",
+                       how, with, &out, &err);
+    long reported = last_report(out);
+    cr_assert_eq(reported, 30 * 500, "%s: %s", how, err);
+    cr_assert(strstr(err, own), "%s: the program's own handler ran: %s", how, err);
+    check_trace(with, reported);
+    free(out);
+    free(err);
+
+    snprintf(name, sizeof name, "noch-%s.dasf", how);
+    char *without = th_path(th_tmpdir(), name);
+    int st0 = run_crash("DASF_SHM_DIR= DASF_TEST_HOLD=1 DASF_TEST_OWN_HANDLER=1 "
+                        "DASF_TEST_CRASH_HANDLER=0",
+                        how, without, &out, &err);
+    cr_assert(strstr(err, own), "%s: %s", how, err);
+    cr_assert_eq(st, st0, "%s: exit status %d with the handler, %d without", how, st, st0);
+    if (!SANITIZED) cr_assert_eq(st, 128 + sig, "%s: died of its signal (%d)", how, st);
+    cr_assert_leq(th_count_events(without), 0, "%s: without the handler nothing is written",
+                  how);
+    free(out);
+    free(err);
+
+    snprintf(name, sizeof name, "chshm-%s.dasf", how);
+    char *both = th_path(th_tmpdir(), name);
+    run_crash("DASF_TEST_CRASH_HANDLER=1", how, both, &out, &err);
+    reported = last_report(out);
+    dasf_recover_stats rs;
+    cr_assert_eq(dasf_recover_maps(NULL, NULL, 0, &rs), 0);
+    check_trace(both, reported);
+    free(out);
+    free(err);
+}
+
+Test(recover, crash_handler_on_abort) {
+    crash_handler_case("abort", SIGABRT);
+}
+
+Test(recover, crash_handler_on_segv_bus_fpe_ill) {
+    crash_handler_case("segv", SIGSEGV);
+    crash_handler_case("bus", SIGBUS);
+    crash_handler_case("fpe", SIGFPE);
+    crash_handler_case("ill", SIGILL);
 }

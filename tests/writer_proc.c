@@ -35,7 +35,19 @@
  *                                      batch, never committing; HOW: "loop"
  *                                      forever (the test kills it), "abort" or
  *                                      "segv" after N batches, "hold": no
- *                                      flush before N batches, then wait
+ *                                      flush before N batches, then wait;
+ *                                      "exit": return from main after N;
+ *                                      "fpe", "ill", "bus": that fault after N.
+ *                                      Environment: DASF_TEST_HOLD=1 thresholds
+ *                                      of "hold" for any HOW; DASF_TEST_CRASH_
+ *                                      HANDLER=1 dasf_commit_on_crash(5) after
+ *                                      creating the profiler; DASF_TEST_OWN_
+ *                                      HANDLER=1 the program's own handler on
+ *                                      the five crash signals first (writes
+ *                                      "own handler SIG" to stderr, restores
+ *                                      the default and returns, so the signal
+ *                                      proceeds: the fault repeats, abort()
+ *                                      raises again)
  * In "fork" the Criterion runner's own threads are absent, so the only
  * threads at fork time are the library's and the test's — the sanitizers'
  * allocators are not fork-safe against arbitrary other threads.
@@ -43,12 +55,15 @@
 #include "dasf/profiler.h"
 #include "helpers.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -188,20 +203,69 @@ static int fork_with_workers(const char *path, int workers) {
 int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "fork-workers") == 0)
         return fork_with_workers(argv[2], atoi(argv[3]));
+static void own_handler(int sig) {
+    char m[32] = "own handler ";
+    size_t n = strlen(m);
+    const char *abbrev = sigabbrev_np(sig);
+    for (const char *q = abbrev ? abbrev : "?"; *q && n < sizeof m - 2; q++) m[n++] = *q;
+    m[n++] = '\n';
+    ssize_t w = write(2, m, n);
+    (void)w;
+    signal(sig, SIG_DFL); /* returning: the fault repeats, abort() raises again */
+}
+
+static int env_on(const char *v) {
+    const char *s = getenv(v);
+    return s && !strcmp(s, "1");
+}
+
+/* The faults of "segv", "bus", "fpe", "ill" (real ones, not raise()). */
+static void fault(const char *how, const char *path) {
+    if (!strcmp(how, "segv")) {
+        volatile uintptr_t bad = 8; /* opaque to the compiler: a real fault */
+        *(volatile int *)bad = 1;
+    } else if (!strcmp(how, "bus")) { /* a mapping beyond the end of its file */
+        char p[4096];
+        snprintf(p, sizeof p, "%s.bus", path);
+        int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        volatile char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (m != MAP_FAILED) m[0] = 1;
+    } else if (!strcmp(how, "fpe")) {
+        volatile int num = 7, zero = 0; /* not 1 / x: gcc folds that to a compare */
+        volatile int x = num / zero;
+        (void)x;
+    } else if (!strcmp(how, "ill")) {
+        __builtin_trap(); /* ud2 on x86-64 */
+    } else {
+        return; /* not a fault */
+    }
+    fprintf(stderr, "%s: no fault happened\n", how); /* never loop on: the test would hang */
+    _exit(3);
+}
+
 static int crash(const char *path, const char *how, long n) {
+    if (env_on("DASF_TEST_OWN_HANDLER")) {
+        const int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+        for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) signal(sigs[i], own_handler);
+    }
     dasf_file_db_options o = dasf_file_db_options_default();
     o.flush = false;
     o.compression_level = DASF_DEFAULT_COMPRESSION_LEVEL;
     o.commit_threshold = 3000; /* some batches reach the file, some do not */
     o.ring_capacity = (size_t)1 << 20;
-    if (!strcmp(how, "hold")) { /* nothing reaches the file before the kill */
+    if (!strcmp(how, "hold") || env_on("DASF_TEST_HOLD")) { /* nothing reaches the file */
         o.commit_threshold = (int64_t)1 << 30;
         o.flush_interval = 3600;
+        o.ring_capacity = (size_t)4 << 20; /* 40 batches (~1 MiB for 30) never fill it */
     }
     dasf_profiler *p;
     int rc = dasf_profiler_create(&p, path, &o, NULL);
     if (rc) {
         fprintf(stderr, "create: %s\n", dasf_strerror(rc));
+        return 1;
+    }
+    if (env_on("DASF_TEST_CRASH_HANDLER") && (rc = dasf_commit_on_crash(5.0))) {
+        fprintf(stderr, "crash handler: %s\n", dasf_strerror(rc));
         return 1;
     }
     /* An empty commit first: the flusher has started and run its first
@@ -211,12 +275,10 @@ static int crash(const char *path, const char *how, long n) {
     long seq = 0;
     for (long b = 0;; b++) {
         if (b == n && !strcmp(how, "abort")) abort();
+        if (b == n && !strcmp(how, "exit")) return 0; /* atexit commits */
         if (b == n && !strcmp(how, "hold"))
             for (;;) pause();
-        if (b == n && !strcmp(how, "segv")) {
-            volatile uintptr_t bad = 8; /* opaque to the compiler: a real fault */
-            *(volatile int *)bad = 1;
-        }
+        if (b == n) fault(how, path);
         for (int i = 0; i < 500; i++, seq++) {
             if (seq % 2 == 0) {
                 rc = dasf_record_complete_ns(p, h, seq, 1);

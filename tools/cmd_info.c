@@ -53,6 +53,7 @@ typedef struct info_ctx {
     uint64_t chunk; /* index of the current chunk */
     uint64_t chunks_seen, raw, stored, dropped_meta, dropped_events;
     uint64_t recovered_chunks, recovered_events, torn; /* written by `recover` */
+    uint64_t fallback_chunks, fallback_events;         /* rings not in shared memory */
     int level_min, level_max;
     int64_t realtime_offset;
     bool have_offset;
@@ -74,6 +75,10 @@ static int note_chunk(info_ctx *c, dasf_trace *t) {
         c->recovered_chunks++;
         c->recovered_events += ci.n_events;
         c->torn += ci.torn;
+    }
+    if (ci.shm_fallback) {
+        c->fallback_chunks++;
+        c->fallback_events += ci.n_events;
     }
     if (c->chunks_seen == 1 || ci.compression_level < c->level_min)
         c->level_min = ci.compression_level;
@@ -268,6 +273,11 @@ static void print_info(const char *path, info_ctx *c, const dasf_trace_stats *st
         printf("  recovered   %" PRIu64 " chunks, %" PRIu64 " events (from the shared memory of "
                "killed writers), %" PRIu64 " torn records dropped\n",
                c->recovered_chunks, c->recovered_events, c->torn);
+    if (c->fallback_chunks)
+        printf("  unrecoverable %" PRIu64 " chunks, %" PRIu64 " events: written from rings in "
+               "anonymous memory (the writer's shared memory was full or absent), which a kill "
+               "would have lost\n",
+               c->fallback_chunks, c->fallback_events);
 }
 
 /* The MPI ranks of the file, from its clock samples (align.h): each rank's

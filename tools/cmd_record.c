@@ -58,6 +58,9 @@ static const char record_help[] =
     "      --signals LIST     signals that commit before they take effect\n"
     "                         (default TERM,INT,HUP,XCPU; 'none' for none)\n"
     "      --signal-timeout S at most S seconds to commit on a signal (default 10)\n"
+    "      --no-crash-handler on SIGSEGV/SIGBUS/SIGABRT/SIGFPE/SIGILL do not commit\n"
+    "                         first (default: commit, at most 2 s, then the crash\n"
+    "                         proceeds; the shared-memory rings keep the rest)\n"
     "      --max-depth N      record function calls up to call depth N (1..512,\n"
     "                         default 512); deeper calls cost a counter only\n"
     "      --min-duration D   do not record calls shorter than D (e.g. 500ns,\n"
@@ -86,6 +89,7 @@ enum {
     OPT_OVERFLOW,
     OPT_RING,
     OPT_MPI,
+    OPT_NOCRASH,
 };
 
 /* "10us" → 10000; plain numbers are seconds (as --from/--to). */
@@ -120,6 +124,7 @@ static int rec_option(void *ctx, int opt, const char *arg) {
     case OPT_APPEND: o->append = true; return 1;
     case OPT_NOFUNC: o->no_functions = true; return 1;
     case OPT_MPI: o->mpi = true; return 1;
+    case OPT_NOCRASH: o->no_crash = true; return 1;
     case OPT_SIGNALS: o->signals = arg; return 1;
     case OPT_SIGTIMEOUT: {
         double d;
@@ -304,6 +309,7 @@ static const struct option record_opts[] = {
     {"overflow", 1, NULL, OPT_OVERFLOW},
     {"ring-size", 1, NULL, OPT_RING},
     {"mpi", 0, NULL, OPT_MPI},
+    {"no-crash-handler", 0, NULL, OPT_NOCRASH},
     {0},
 };
 
@@ -437,10 +443,14 @@ int dt_cmd_record(int argc, char **argv) {
         if (manifest[0]) unlink(manifest);
         return fail_kind == 'E' ? DT_USAGE : exit_like(status);
     }
-    if (!o.quiet && path[0]) {
+    if (path[0]) {
         char **files = NULL;
         int n = collect_files(path, manifest[0] ? manifest : NULL, &files);
-        summarise(files, n);
+        /* A process of CMD killed (SIGKILL, OOM) or crashed left what it had
+         * not written in its shared-memory rings: into the files now, before
+         * the summary counts them (docs/RUNTIME.md, "Surviving the process"). */
+        for (int i = 0; i < n; i++) dasf_recover_maps(NULL, files[i], 0, NULL);
+        if (!o.quiet) summarise(files, n);
         for (int i = 0; i < n; i++)
             free(files[i]);
         free(files);

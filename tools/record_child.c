@@ -136,6 +136,7 @@ _Noreturn void dt_record_child(int fd, const rec_opts *o, const char *preload, c
     if (manifest) setenv("DASF_RECORD_MANIFEST", manifest, 1);
     setenv("DASF_COMMIT_SIGNALS", o->signals ? o->signals : "default", 1);
     if (o->sig_timeout) setenv("DASF_SIGNAL_TIMEOUT", o->sig_timeout, 1);
+    setenv("DASF_CRASH_HANDLER", o->no_crash ? "0" : "1", 1);
     if (o->max_depth) set_num("DASF_RECORD_DEPTH", o->max_depth);
     if (o->min_ns) set_num("DASF_RECORD_MIN_NS", o->min_ns);
     if (o->no_functions) setenv("DASF_RECORD_FUNCTIONS", "0", 1);

@@ -16,7 +16,7 @@
 /* The command line of `record` (cmd_record.c parses it). */
 typedef struct rec_opts {
     const char *pattern;
-    bool split, append, quiet, no_functions;
+    bool split, append, quiet, no_functions, no_crash;
     const char *signals;
     const char *sig_timeout;
     long long max_depth;

@@ -114,6 +114,8 @@ typedef struct dasf_ring {
     struct rcu_head rcu;
     uint32_t shm_index; /* ring-N in the process's shm directory; 0: anonymous */
     size_t shm_len;     /* bytes of that mapping (header + struct + buffer) */
+    int shm_fallback;   /* anonymous although shared memory was configured (full, absent,
+                           DASF_SHM_MAX): chunk metadata "shm_fallback" says so */
 } dasf_ring;
 
 /* ---- the FileDatabase ---------------------------------------------------- */
@@ -175,6 +177,7 @@ struct dasf_filedb {
     uint64_t enc_markers; /* dasf.dropped markers in the chunk being built */
     dasf_ring_range ranges[DASF_CHUNK_MAX_RANGES]; /* shared rings in that chunk */
     size_t n_ranges;
+    uint32_t n_fallback; /* fallen-back rings (shm_fallback) in that chunk */
 
     /* Statistics (relaxed atomics, read by dasf_db_get_stats). */
     uint64_t st_recorded, st_dropped, st_written, st_chunks, st_bytes, st_flushes;

@@ -31,7 +31,8 @@
 
 typedef struct sig_slot {
     int wanted;           /* in the set the user asked for */
-    int managed;          /* on_signal is the kernel's disposition */
+    int managed;          /* our handler is the kernel's disposition */
+    int crash;            /* that handler is on_crash (SEGV BUS ABRT FPE ILL), not on_signal */
     struct sigaction app; /* what the program set (or had when we installed) */
 } sig_slot;
 
@@ -42,6 +43,12 @@ static int64_t g_timeout_ns = DASF_SIG_DEFAULT_TIMEOUT_NS;
 static uint32_t g_req, g_done; /* futex words: commit requests, answered requests */
 static pid_t g_committer_pid;  /* the process whose committer thread runs */
 static int g_atfork_done;
+static int64_t g_crash_timeout_ns = DASF_CRASH_DEFAULT_TIMEOUT_NS;
+static pid_t g_crash_tid; /* the thread whose crash runs crash_actions (0: none yet) */
+/* The library's own threads (committer, flushers): a crash there must not
+ * wait for them.  Slots hold a tid or 0 (taken with CAS, read AS-safely) and
+ * the process it belongs to (a fork child does not have its parent's). */
+static pid_t g_lib_tid[DASF_LIB_THREADS], g_lib_pid[DASF_LIB_THREADS];
 
 void dasf_sig_set_real_sigaction(dasf_sigaction_fn fn) {
     if (fn) g_real = fn;
@@ -59,11 +66,34 @@ static int64_t mono_ns(void) {
 
 /* ---- the committer thread ------------------------------------------------------ */
 
+void dasf_sig_library_thread(int starting) {
+    pid_t me = (pid_t)syscall(SYS_gettid);
+    for (int i = 0; i < DASF_LIB_THREADS; i++) {
+        pid_t want = starting ? 0 : me;
+        if (__atomic_compare_exchange_n(&g_lib_tid[i], &want, starting ? me : 0, 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+            __atomic_store_n(&g_lib_pid[i], starting ? getpid() : 0, __ATOMIC_RELEASE);
+            return;
+        }
+    }
+    /* All slots taken: a crash on this thread waits its timeout, no more. */
+}
+
+static int is_library_thread(pid_t tid) {
+    pid_t pid = getpid();
+    for (int i = 0; i < DASF_LIB_THREADS; i++)
+        if (__atomic_load_n(&g_lib_tid[i], __ATOMIC_ACQUIRE) == tid &&
+            __atomic_load_n(&g_lib_pid[i], __ATOMIC_ACQUIRE) == pid)
+            return 1;
+    return 0;
+}
+
 static void *committer_main(void *arg) {
     (void)arg;
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
+    dasf_sig_library_thread(1);
     uint32_t served = __atomic_load_n(&g_done, __ATOMIC_ACQUIRE);
     for (;;) {
         uint32_t r = __atomic_load_n(&g_req, __ATOMIC_ACQUIRE);
@@ -109,6 +139,7 @@ static void fork_child(void) {
     /* The parent's committer does not exist here: start the child's own, so
      * a signal to the child commits the child's events. */
     g_req = g_done = 0;
+    g_crash_tid = 0;
     int had = g_committer_pid != 0;
     g_committer_pid = 0;
     if (had) committer_start();
@@ -134,11 +165,12 @@ int dasf_sig_commit_bounded(int64_t timeout_ns) {
 }
 
 static void on_signal(int sig, siginfo_t *si, void *uc);
+static void on_crash(int sig, siginfo_t *si, void *uc);
 
-static struct sigaction ours_for(const struct sigaction *app) {
+static struct sigaction ours_for(int sig, const struct sigaction *app) {
     struct sigaction a;
     memset(&a, 0, sizeof a);
-    a.sa_sigaction = on_signal;
+    a.sa_sigaction = g_slot[sig].crash ? on_crash : on_signal;
     /* The program's mask and flags, so its handler runs as the kernel
      * would have run it; SA_RESETHAND is emulated in dasf_sig_chain. */
     a.sa_mask = app->sa_mask;
@@ -189,7 +221,7 @@ void dasf_sig_chain(int sig, siginfo_t *si, void *uc) {
     uint64_t m = UINT64_C(1) << (sig - 1);
     syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &m, NULL, sizeof m);
     /* Still here: a default action of stop or ignore.  Catch it again. */
-    struct sigaction ours = ours_for(&g_slot[sig].app);
+    struct sigaction ours = ours_for(sig, &g_slot[sig].app);
     g_real(sig, &ours, NULL);
 }
 
@@ -200,38 +232,100 @@ static void on_signal(int sig, siginfo_t *si, void *uc) {
     errno = saved;
 }
 
+/* Everything the library does when the program crashes, in order — the
+ * one place to add a crash action (each must be async-signal-safe and
+ * bounded: no lock, no malloc, a deadline on every wait).  Runs once per
+ * process, on the first crashing thread that is not one of the library's.
+ * The shared-memory rings (docs/RUNTIME.md) cover whatever this cannot
+ * write in time. */
+static void crash_actions(int sig) {
+    (void)sig;
+    /* Commit: the committer thread drains every ring into its file. */
+    dasf_sig_commit_bounded(__atomic_load_n(&g_crash_timeout_ns, __ATOMIC_RELAXED));
+}
+
+static void on_crash(int sig, siginfo_t *si, void *uc) {
+    int saved = errno;
+    pid_t me = (pid_t)syscall(SYS_gettid), none = 0;
+    /* Not on the committer or a flusher (they are what a commit waits
+     * for), and once: a second crash (another thread, or the program's
+     * handler returning onto the same fault) goes straight on. */
+    if (!is_library_thread(me) &&
+        __atomic_compare_exchange_n(&g_crash_tid, &none, me, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED))
+        crash_actions(sig);
+    dasf_sig_chain(sig, si, uc);
+    errno = saved;
+}
+
 /* ---- installing ------------------------------------------------------------------- */
 
 static int valid_sig(int sig) {
     return sig >= 1 && sig < NSIG_MAX && sig != SIGKILL && sig != SIGSTOP;
 }
 
-int dasf_sig_install(int sig, int64_t timeout_ns) {
-    if (!valid_sig(sig) || timeout_ns < 0) return DASF_EINVAL;
-    pthread_mutex_lock(&g_lock);
+/* Caller holds g_lock.  crash: the slot runs on_crash (a commit-on-signal
+ * slot of the same signal is switched over: a crash signal is a crash). */
+static int install_locked(int sig, int crash) {
+    if (g_slot[sig].wanted) {
+        if (crash && !g_slot[sig].crash) {
+            g_slot[sig].crash = 1;
+            if (g_slot[sig].managed) {
+                struct sigaction ours = ours_for(sig, &g_slot[sig].app);
+                if (g_real(sig, &ours, NULL) != 0) return DASF_EINVAL;
+            }
+        }
+        return DASF_OK;
+    }
+    struct sigaction cur;
+    if (g_real(sig, NULL, &cur) != 0) return DASF_EINVAL;
+    g_slot[sig].app = cur;
+    g_slot[sig].crash = crash;
+    g_slot[sig].wanted = 1;
+    /* An ignored signal stays ignored (nohup, a parent's SIG_IGN). */
+    if ((cur.sa_flags & SA_SIGINFO) || cur.sa_handler != SIG_IGN) {
+        struct sigaction ours = ours_for(sig, &cur);
+        if (g_real(sig, &ours, NULL) != 0) return DASF_EINVAL;
+        g_slot[sig].managed = 1;
+    }
+    return DASF_OK;
+}
+
+/* Caller holds g_lock. */
+static int prepare_locked(void) {
     if (!g_atfork_done) {
         pthread_atfork(fork_prepare, fork_parent, fork_child);
         g_atfork_done = 1;
     }
-    int rc = committer_start();
+    return committer_start();
+}
+
+int dasf_sig_install(int sig, int64_t timeout_ns) {
+    if (!valid_sig(sig) || timeout_ns < 0) return DASF_EINVAL;
+    pthread_mutex_lock(&g_lock);
+    int rc = prepare_locked();
     __atomic_store_n(&g_timeout_ns, timeout_ns, __ATOMIC_RELAXED);
-    if (rc == DASF_OK && !g_slot[sig].wanted) {
-        struct sigaction cur;
-        if (g_real(sig, NULL, &cur) != 0) {
-            rc = DASF_EINVAL;
-        } else {
-            g_slot[sig].app = cur;
-            g_slot[sig].wanted = 1;
-            /* An ignored signal stays ignored (nohup, a parent's SIG_IGN). */
-            if ((cur.sa_flags & SA_SIGINFO) || cur.sa_handler != SIG_IGN) {
-                struct sigaction ours = ours_for(&cur);
-                if (g_real(sig, &ours, NULL) == 0) g_slot[sig].managed = 1;
-                else rc = DASF_EINVAL;
-            }
-        }
-    }
+    if (rc == DASF_OK) rc = install_locked(sig, 0);
     pthread_mutex_unlock(&g_lock);
     return rc;
+}
+
+static const int k_crash_sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+
+int dasf_sig_install_crash(int64_t timeout_ns) {
+    if (timeout_ns < 0) return DASF_EINVAL;
+    pthread_mutex_lock(&g_lock);
+    int rc = prepare_locked();
+    __atomic_store_n(&g_crash_timeout_ns, timeout_ns, __ATOMIC_RELAXED);
+    for (size_t i = 0; rc == DASF_OK && i < sizeof k_crash_sigs / sizeof *k_crash_sigs; i++)
+        rc = install_locked(k_crash_sigs[i], 1);
+    pthread_mutex_unlock(&g_lock);
+    return rc;
+}
+
+int dasf_commit_on_crash(double timeout) {
+    if (!(timeout >= 0) || timeout > 86400) return DASF_EINVAL;
+    return dasf_sig_install_crash((int64_t)(timeout * 1e9));
 }
 
 int dasf_sig_managed(int sig) {
@@ -252,7 +346,7 @@ int dasf_sig_app_sigaction(int sig, const struct sigaction *act, struct sigactio
         sigaddset(&m, sig);
         pthread_sigmask(SIG_BLOCK, &m, &oldm);
         g_slot[sig].app = *act;
-        struct sigaction k = ign ? *act : ours_for(act);
+        struct sigaction k = ign ? *act : ours_for(sig, act);
         if (g_real(sig, &k, NULL) != 0) {
             g_slot[sig].app = prev;
             rc = -1;
@@ -318,7 +412,40 @@ int dasf_sig_parse_list(const char *s, uint64_t *set) {
     return DASF_OK;
 }
 
+/* "seconds" from the environment into *ns (unset: unchanged).  @return 0
+ * or DASF_EINVAL after a message. */
+static int env_seconds(const char *var, int64_t *ns) {
+    const char *t = getenv(var);
+    if (!t || !*t) return DASF_OK;
+    char *end;
+    double d = strtod(t, &end);
+    if (*end || !(d >= 0) || d > 86400) {
+        fprintf(stderr, "dasf-profiler: %s=%s is not seconds in [0, 86400]\n", var, t);
+        return DASF_EINVAL;
+    }
+    *ns = (int64_t)(d * 1e9);
+    return DASF_OK;
+}
+
+/* DASF_CRASH_HANDLER ("1" on, "0"/unset off) and DASF_CRASH_TIMEOUT. */
+static int crash_from_env(void) {
+    const char *on = getenv("DASF_CRASH_HANDLER");
+    if (!on || !*on || !strcmp(on, "0")) return DASF_OK;
+    if (strcmp(on, "1")) {
+        fprintf(stderr, "dasf-profiler: DASF_CRASH_HANDLER=%s: expected 1 or 0\n", on);
+        return DASF_EINVAL;
+    }
+    int64_t ns = DASF_CRASH_DEFAULT_TIMEOUT_NS;
+    if (env_seconds("DASF_CRASH_TIMEOUT", &ns)) return DASF_EINVAL;
+    int rc = dasf_sig_install_crash(ns);
+    if (rc) fprintf(stderr, "dasf-profiler: cannot install the crash handler: %s\n",
+                    dasf_strerror(rc));
+    return rc;
+}
+
 int dasf_sig_from_env(void) {
+    int crc = crash_from_env();
+    if (crc) return crc;
     const char *list = getenv("DASF_COMMIT_SIGNALS");
     if (!list || !*list) return DASF_OK;
     uint64_t set;
@@ -330,17 +457,7 @@ int dasf_sig_from_env(void) {
         return DASF_EINVAL;
     }
     int64_t ns = DASF_SIG_DEFAULT_TIMEOUT_NS;
-    const char *t = getenv("DASF_SIGNAL_TIMEOUT");
-    if (t && *t) {
-        char *end;
-        double d = strtod(t, &end);
-        if (*end || !(d >= 0) || d > 86400) {
-            fprintf(stderr, "dasf-profiler: DASF_SIGNAL_TIMEOUT=%s is not seconds in [0, 86400]\n",
-                    t);
-            return DASF_EINVAL;
-        }
-        ns = (int64_t)(d * 1e9);
-    }
+    if (env_seconds("DASF_SIGNAL_TIMEOUT", &ns)) return DASF_EINVAL;
     for (int sig = 1; sig < NSIG_MAX; sig++) {
         if (!(set & (UINT64_C(1) << sig))) continue;
         int rc = dasf_sig_install(sig, ns);

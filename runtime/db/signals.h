@@ -6,7 +6,8 @@
  * the program's sigaction()/signal() calls here so the program keeps its
  * own handlers), and any later handler that must commit before letting a
  * signal take its course (a crash handler for SIGSEGV etc. chains the same
- * way: dasf_sig_commit_bounded(), then dasf_sig_chain()).
+ * way: dasf_sig_commit_bounded(), then dasf_sig_chain(); it is
+ * dasf_sig_install_crash below).
  *
  * Design (async-signal-safe): the handler never calls a non-AS-safe
  * function.  It bumps a futex word and wakes a dedicated committer thread
@@ -59,6 +60,16 @@ DASF_HIDDEN int dasf_sig_commit_bounded(int64_t timeout_ns);
  * which case our handler is put back and this returns). */
 DASF_HIDDEN void dasf_sig_chain(int sig, siginfo_t *si, void *uc);
 
+/* The crash handler (dasf_commit_on_crash): on SIGSEGV, SIGBUS, SIGABRT,
+ * SIGFPE, SIGILL, crash_actions() (signals.c: the one place for what the
+ * library does on a crash — commit with a deadline, bounded) and then the
+ * program's disposition, as above.  Idempotent.  @return 0 or a dasf_status. */
+DASF_HIDDEN int dasf_sig_install_crash(int64_t timeout_ns);
+/* The library's own threads (committer, flusher) announce themselves at
+ * start (1) and exit (0): a crash on one of them does not wait for a commit
+ * (it is what the commit waits for). */
+DASF_HIDDEN void dasf_sig_library_thread(int starting);
+
 /* Parses "TERM,INT,HUP,XCPU" / "SIGTERM 15" / "default" / "none" into a set
  * (bit sig).  @return 0 or DASF_EINVAL. */
 DASF_HIDDEN int dasf_sig_parse_list(const char *s, uint64_t *set);
@@ -72,5 +83,9 @@ DASF_HIDDEN int dasf_sig_from_env(void);
     ((UINT64_C(1) << SIGTERM) | (UINT64_C(1) << SIGINT) | (UINT64_C(1) << SIGHUP) |           \
      (UINT64_C(1) << SIGXCPU))
 #define DASF_SIG_DEFAULT_TIMEOUT_NS INT64_C(10000000000) /* 10 s */
+/* A crashing program waits at most this for its commit (the shared rings
+ * keep the rest): DASF_CRASH_TIMEOUT, dasf_commit_on_crash(). */
+#define DASF_CRASH_DEFAULT_TIMEOUT_NS INT64_C(2000000000) /* 2 s */
+#define DASF_LIB_THREADS 64 /* library threads a crash can tell apart */
 
 #endif

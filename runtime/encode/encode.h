@@ -91,6 +91,9 @@ typedef struct dasf_chunk_origin {
     size_t n_ranges;
     int recovered;
     uint64_t torn;
+    /* Rings of this chunk that were in anonymous memory although shared
+     * memory was configured (metadata "shm_fallback"; 0: key left out). */
+    uint32_t shm_fallback;
 } dasf_chunk_origin;
 
 typedef struct dasf_chunk_enc dasf_chunk_enc;

@@ -22,6 +22,7 @@
 #include "ring.h"
 #include "workers.h"
 #include "shm.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -166,6 +167,7 @@ static int push_chunk(dasf_filedb *db, uint64_t dropped) {
         o.ranges = db->ranges;
         o.n_ranges = db->n_ranges;
     }
+    o.shm_fallback = db->n_fallback;
     int rc = dasf_chunk_enc_finish(db->enc, &o, &pc->bytes);
     if (rc) {
         free(pc);
@@ -173,6 +175,7 @@ static int push_chunk(dasf_filedb *db, uint64_t dropped) {
     }
     db->enc_markers = 0;
     db->n_ranges = 0;
+    db->n_fallback = 0;
     pc->events = n;
     return dasf_flusher_keep_chunk(db, pc, markers, dropped);
 }
@@ -263,6 +266,7 @@ static int drain_all(dasf_filedb *db, flusher_state *fs) {
             uint64_t new_tail = drain_ring(db, r, fs, &full);
             if (r->shm_index && new_tail != from)
                 db->ranges[db->n_ranges++] = (dasf_ring_range){r->shm_index, from, new_tail};
+            if (r->shm_fallback && new_tail != from) db->n_fallback++;
             uint64_t d = __atomic_load_n(&r->dropped, __ATOMIC_RELAXED);
             if (d != r->dropped_seen) {
                 uint64_t before = db->enc_markers;
@@ -461,6 +465,7 @@ static void *flusher_main(void *arg) {
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL); /* app signals are not ours */
     dasf_thread_name("dasf-flusher");
+    dasf_sig_library_thread(1);             /* a crash here must not wait for us */
     __atomic_store_n(&db->flusher_ready, 1, __ATOMIC_RELEASE);
     flusher_state fs;
     memset(&fs, 0, sizeof fs);
@@ -497,6 +502,7 @@ static void *flusher_main(void *arg) {
             dasf_futex_wait(&db->wake_seq, seq, wait);
         }
     }
+    dasf_sig_library_thread(0);
     return NULL;
 }
 
@@ -610,6 +616,7 @@ void dasf_flusher_reset_after_fork(dasf_filedb *db) {
     db->drop_carry = 0;
     db->enc_markers = 0;
     db->n_ranges = 0;
+    db->n_fallback = 0;
     db->wake_seq = db->drain_seq = 0;
     db->stopping = 0;
     db->commit_req = db->commit_done = 0;

@@ -132,15 +132,18 @@ static int key_is(const dasf_mp_obj *k, const char *lit) {
     return k->type == DASF_VAL_STR && k->v.s.len == n && memcmp(k->v.s.ptr, lit, n) == 0;
 }
 
-/* One chunk's metadata: its data size, and when its "src" is ours, the
- * highest end of each ring range. */
-static int scan_meta(const uint8_t *p, size_t n, const char *src, done_ranges *d,
-                     uint64_t *stored) {
+/* One chunk's metadata: its data size, and when its "src" is ours and its
+ * data is whole (data_end - data holds `stored` bytes with the metadata's
+ * CRC-32C: a torn append is not "in the file"), the highest end of each
+ * ring range. */
+static int scan_meta(const uint8_t *p, size_t n, const uint8_t *data, size_t avail,
+                     const char *src, done_ranges *d, uint64_t *stored) {
     dasf_mp c = {p, p + n};
     dasf_mp_obj o, k, v;
     if (dasf_mp_read(&c, &o) || o.type != DASF_VAL_MAP) return -1;
     int ours = 0;
     const uint8_t *rings = NULL;
+    int64_t crc = -1;
     *stored = UINT64_MAX;
     for (uint32_t i = 0; i < o.v.n; i++) {
         if (dasf_mp_read(&c, &k)) return -1;
@@ -154,12 +157,14 @@ static int scan_meta(const uint8_t *p, size_t n, const char *src, done_ranges *d
         }
         if (key_is(&k, "stored_size") && v.type == DASF_VAL_INT && v.v.i >= 0)
             *stored = (uint64_t)v.v.i;
+        if (key_is(&k, "crc32c") && v.type == DASF_VAL_INT && v.v.i >= 0) crc = v.v.i;
         if (key_is(&k, "src") && v.type == DASF_VAL_STR && v.v.s.len == strlen(src) &&
             memcmp(v.v.s.ptr, src, v.v.s.len) == 0)
             ours = 1;
     }
-    if (*stored == UINT64_MAX) return -1;
+    if (*stored == UINT64_MAX || *stored > avail) return -1;
     if (!ours || !rings) return 0;
+    if (crc < 0 || dasf_crc32c(0, data, (size_t)*stored) != (uint32_t)crc) return -1;
     dasf_mp r = {rings, p + n};
     if (dasf_mp_read(&r, &o) || o.type != DASF_VAL_ARRAY) return 0;
     for (uint32_t i = 0; i < o.v.n; i++) {
@@ -182,8 +187,8 @@ static void scan_file(const char *path, const char *src, done_ranges *d) {
         uint32_t magic = dasf_load_le32(p + off), ml = dasf_load_le32(p + off + 4);
         uint64_t stored;
         if (magic == DASF_CHUNK_MAGIC && ml <= DASF_MAX_META_SIZE && off + 8 + ml <= m.n &&
-            scan_meta(p + off + 8, ml, src, d, &stored) == 0 &&
-            stored <= m.n - off - 8 - ml) {
+            scan_meta(p + off + 8, ml, p + off + 8 + ml, m.n - off - 8 - ml, src, d,
+                      &stored) == 0) {
             off += 8 + ml + stored;
         } else {
             off++; /* damage, or bytes of another kind: resynchronise */
@@ -365,6 +370,17 @@ static int recover_dir(const char *dir, const char *src, const char *only_path,
         if (!h) { /* not ours to read: leave it (another version's tool may) */
             unmap(&m);
             left++;
+            continue;
+        }
+        const dasf_ring *rr = (const dasf_ring *)((const uint8_t *)m.p + DASF_SHM_RING_OFF);
+        if (__atomic_load_n(&rr->head, __ATOMIC_ACQUIRE) ==
+            __atomic_load_n(&rr->tail, __ATOMIC_ACQUIRE)) {
+            /* Everything it held is in its file (tail moves only after the
+             * append): nothing to recover, whichever file it was for — a
+             * process that committed and then died of a signal. */
+            unmap(&m);
+            unlink(p);
+            rep->rings_empty++;
             continue;
         }
         if (only_path && strcmp(h->path, only_path)) {

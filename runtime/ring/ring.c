@@ -143,6 +143,7 @@ static dasf_ring *ring_create(dasf_filedb *db) {
             return NULL;
         }
         r->buf = buf;
+        r->shm_fallback = db->shm_base != NULL; /* wanted, not had (shm.c warned) */
     }
     r->cap = db->ring_cap;
     r->mask = db->ring_cap - 1;

@@ -34,6 +34,30 @@ static uint32_t g_next_ring;
 static dasf_shm_names *g_names;
 static dasf_shm_clock *g_clock;
 static uint64_t g_starttime;
+static uint64_t g_used;       /* bytes mapped in g_dir (names, clock, rings) */
+static uint64_t g_cap;        /* DASF_SHM_MAX, else DASF_SHM_DEFAULT_MAX */
+static int g_warned;          /* the one fallback warning of this process */
+
+uint64_t dasf_shm_max_bytes(void) {
+    const char *s = getenv("DASF_SHM_MAX");
+    if (!s || !*s) return DASF_SHM_DEFAULT_MAX;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    unsigned long long mul = 1;
+    switch (*end) {
+    case 'k': case 'K': mul = 1ull << 10; end++; break;
+    case 'm': case 'M': mul = 1ull << 20; end++; break;
+    case 'g': case 'G': mul = 1ull << 30; end++; break;
+    default: break;
+    }
+    if (errno || *end || s[0] == '-' || v > UINT64_MAX / mul) {
+        fprintf(stderr, "dasf-profiler: DASF_SHM_MAX=%s is not a size (bytes, or with K/M/G); "
+                        "using the default\n", s);
+        return DASF_SHM_DEFAULT_MAX;
+    }
+    return v * mul;
+}
 
 const char *dasf_shm_base(const char *opt) {
     const char *b = opt ? opt : getenv("DASF_SHM_DIR");
@@ -73,11 +97,14 @@ const char *dasf_shm_src(void) {
     return g_pid == getpid() && g_state == 1 ? g_src : "";
 }
 
+/* Once per process: the first ring that could not be in shared memory. */
 static void warn_fallback(const char *what, int err) {
+    if (__atomic_exchange_n(&g_warned, 1, __ATOMIC_RELAXED)) return;
     fprintf(stderr,
             "dasf-profiler: shared memory for the rings unavailable (%s: %s); using "
-            "anonymous memory: events not yet written are lost if the process is killed\n",
-            what, strerror(err));
+            "anonymous memory: events not yet written are lost if the process is killed "
+            "(`dasf-trace info` counts them as unrecoverable)\n",
+            what, err ? strerror(err) : "limit reached");
 }
 
 /* A file of `size` bytes in g_dir, space reserved (a full tmpfs must fail
@@ -126,9 +153,24 @@ static int mkdir_p(const char *d) {
     return mkdir(d, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
 
+static void remove_dir(void) {
+    DIR *d = opendir(g_dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.') continue;
+            char p[PATH_MAX + 300];
+            snprintf(p, sizeof p, "%s/%s", g_dir, e->d_name);
+            unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(g_dir);
+}
+
 /* Called with g_lock held. */
 static int dir_init(const char *base) {
-    int err = 0;
+    int err = 0, made = 0;
     const char *what = base;
     pid_t me = getpid();
     g_starttime = dasf_shm_proc_starttime(me);
@@ -150,12 +192,19 @@ static int dir_init(const char *base) {
         what = g_dir;
         goto fail;
     }
+    made = 1;
     char p[PATH_MAX + 16];
     snprintf(p, sizeof p, "%s/lock", g_dir);
     g_lock_fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (g_lock_fd < 0 || flock(g_lock_fd, LOCK_SH) != 0) {
         err = errno;
         what = p;
+        goto fail;
+    }
+    g_cap = dasf_shm_max_bytes();
+    g_used = 0;
+    if (g_cap < DASF_SHM_FIXED_BYTES) {
+        what = "DASF_SHM_MAX";
         goto fail;
     }
     g_names = map_new("names", sizeof(dasf_shm_names) + DASF_SHM_NAMES_BYTES, &err);
@@ -167,25 +216,19 @@ static int dir_init(const char *base) {
     memcpy(g_clock->magic, DASF_SHM_MAGIC, 8);
     dasf_clock_set_mirror(g_clock);
     dasf_intern_set_mirror(names_add);
+    g_used = DASF_SHM_FIXED_BYTES;
     return 0;
 fail:
     warn_fallback(what, err);
+    /* Nothing half made stays behind for a recoverer to puzzle over. */
+    if (g_names) munmap(g_names, sizeof(dasf_shm_names) + DASF_SHM_NAMES_BYTES);
+    if (g_clock) munmap(g_clock, sizeof(dasf_shm_clock));
+    g_names = NULL;
+    g_clock = NULL;
+    if (g_lock_fd >= 0) close(g_lock_fd);
+    g_lock_fd = -1;
+    if (made) remove_dir();
     return -1;
-}
-
-static void remove_dir(void) {
-    DIR *d = opendir(g_dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.') continue;
-            char p[PATH_MAX + 300];
-            snprintf(p, sizeof p, "%s/%s", g_dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(g_dir);
 }
 
 dasf_ring *dasf_shm_ring_create(dasf_filedb *db) {
@@ -202,16 +245,24 @@ dasf_ring *dasf_shm_ring_create(dasf_filedb *db) {
         pthread_mutex_unlock(&g_lock);
         return NULL;
     }
+    size_t len = DASF_SHM_BUF_OFF + db->ring_cap;
+    if (g_used + len > g_cap) { /* the process's bound (DASF_SHM_MAX) */
+        pthread_mutex_unlock(&g_lock);
+        warn_fallback("DASF_SHM_MAX", 0);
+        return NULL;
+    }
+    g_used += len;
     uint32_t idx = ++g_next_ring;
     pthread_mutex_unlock(&g_lock);
     char name[32];
     snprintf(name, sizeof name, "ring-%u", idx);
     int err = 0;
-    size_t len = DASF_SHM_BUF_OFF + db->ring_cap;
     uint8_t *m = map_new(name, len, &err);
-    if (!m) {
-        static int warned;
-        if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED)) warn_fallback(name, err);
+    if (!m) { /* full (posix_fallocate said so, not SIGBUS later) */
+        pthread_mutex_lock(&g_lock);
+        g_used -= len;
+        pthread_mutex_unlock(&g_lock);
+        warn_fallback(name, err);
         return NULL;
     }
     dasf_shm_ring_hdr *h = (dasf_shm_ring_hdr *)m;
@@ -248,6 +299,9 @@ void dasf_shm_ring_free(dasf_ring *r, int unlink_file) {
         unlink(p);
     }
     munmap(base, len);
+    pthread_mutex_lock(&g_lock);
+    if (g_pid == getpid() && g_used >= len) g_used -= len;
+    pthread_mutex_unlock(&g_lock);
 }
 
 void dasf_shm_at_exit(void) {
@@ -275,5 +329,6 @@ void dasf_shm_after_fork_child(void) {
     g_pid = 0;
     g_state = 0;
     g_next_ring = 0;
+    g_used = 0;
     pthread_mutex_init(&g_lock, NULL);
 }

@@ -27,6 +27,12 @@
 #define DASF_SHM_BUF_OFF 8192u  /* the record buffer */
 #define DASF_SHM_NAMES_BYTES ((size_t)1 << 20)
 #define DASF_SHM_PATH_MAX 3072u
+/* Bound of one process's map (DASF_SHM_MAX overrides): names + clock
+ * (DASF_SHM_FIXED_BYTES) + (DASF_SHM_BUF_OFF + ring capacity) per ring.
+ * Rings beyond it are anonymous (one warning; info says "unrecoverable"). */
+#define DASF_SHM_DEFAULT_MAX ((uint64_t)1 << 30)
+#define DASF_SHM_FIXED_BYTES                                                                   \
+    ((uint64_t)sizeof(dasf_shm_names) + DASF_SHM_NAMES_BYTES + (uint64_t)sizeof(dasf_shm_clock))
 
 typedef struct dasf_shm_ring_hdr {
     char magic[8];
@@ -73,6 +79,8 @@ DASF_HIDDEN const char *dasf_shm_src(void);
 DASF_HIDDEN uint64_t dasf_shm_proc_starttime(int64_t pid);
 /* out = "a/b"; -1 when it does not fit (nothing usable written). */
 DASF_HIDDEN int dasf_shm_join(char *out, size_t n, const char *a, const char *b);
+/* DASF_SHM_MAX in bytes (K/M/G suffixes), else DASF_SHM_DEFAULT_MAX. */
+DASF_HIDDEN uint64_t dasf_shm_max_bytes(void);
 /* The base directory in effect for these options (NULL: shared memory off). */
 DASF_HIDDEN const char *dasf_shm_base(const char *opt);
 
@@ -90,6 +98,7 @@ DASF_HIDDEN char *dasf_abs_path(const char *path);
 typedef struct dasf_recover_report {
     uint64_t maps_seen, maps_live, maps_busy, maps_recovered;
     uint64_t rings, events, chunks, torn, unknown_names;
+    uint64_t rings_empty; /* held nothing unwritten: removed */
 } dasf_recover_report;
 /* Recovers the maps of dead processes under base (NULL: default).  only_path:
  * only rings for this trace file (absolute), else all.  list: print the stale
