@@ -263,7 +263,8 @@ static void run_seed(uint64_t seed, int level, size_t n_calls, int garble) {
     side a = {0}, b = {0};
     cr_assert_eq(dasf_chunk_enc_create(&a.enc, level, 8), 0);
     cr_assert_eq(dasf_chunk_enc_create(&b.enc, level, 8), 0);
-    dasf_chunk_origin org = {4242, "node1", "monotonic", 1700000000000000000ll, 0};
+    dasf_chunk_origin org = {.pid = 4242, .host = "node1", .clock = "monotonic",
+                             .realtime_offset_ns = 1700000000000000000ll};
     size_t n_rec = 0, n_ok = 0;
     for (uint64_t off = 0; off < hd;) {
         dasf_rec *rec = (dasf_rec *)(copy + off);
