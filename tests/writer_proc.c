@@ -55,15 +55,15 @@
 #include "dasf/profiler.h"
 #include "helpers.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -200,9 +200,6 @@ static int fork_with_workers(const char *path, int workers) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    if (argc == 4 && strcmp(argv[1], "fork-workers") == 0)
-        return fork_with_workers(argv[2], atoi(argv[3]));
 static void own_handler(int sig) {
     char m[32] = "own handler ";
     size_t n = strlen(m);
@@ -300,6 +297,8 @@ static int crash(const char *path, const char *how, long n) {
 
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "crash") == 0) return crash(argv[2], argv[3], atol(argv[4]));
+    if (argc == 4 && strcmp(argv[1], "fork-workers") == 0)
+        return fork_with_workers(argv[2], atoi(argv[3]));
     if (argc == 3 && strcmp(argv[1], "fork") == 0) return fork_mid_recording(argv[2]);
     if (argc == 5 && strcmp(argv[1], "append") == 0)
         return append(argv[2], atoi(argv[3]), atol(argv[4]));

@@ -135,8 +135,13 @@ static void finish_chunk(pool_worker *w, pool_job *j) {
         j->rc = DASF_ENOMEM;
         return;
     }
-    dasf_chunk_origin o = {getpid(), dasf_hostname(), "monotonic", dasf_realtime_offset_ns(),
-                           w->dropped};
+    /* No "src"/"rings" here: with workers a shared ring's space is released
+     * when its chunk comes back, before the append (docs/RUNTIME.md). */
+    dasf_chunk_origin o = {.pid = getpid(),
+                           .host = dasf_hostname(),
+                           .clock = "monotonic",
+                           .realtime_offset_ns = dasf_realtime_offset_ns(),
+                           .dropped = w->dropped};
     int rc = dasf_chunk_enc_finish(w->enc, &o, &pc->bytes);
     if (rc) { /* as the flusher's push_chunk: the events stay in the encoder */
         free(pc);
