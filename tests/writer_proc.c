@@ -270,7 +270,7 @@ static int crash(const char *path, const char *how, long n) {
     /* An empty commit first: the flusher has started and run its first
      * cycle, so in "hold" a late-starting flusher cannot write a batch. */
     if (dasf_profiler_commit(p)) return 1;
-    dasf_name h = dasf_profiler_intern(p, "p");
+    dasf_name h = dasf_intern("p");
     long seq = 0;
     for (long b = 0;; b++) {
         if (b == n && !strcmp(how, "abort")) abort();
