@@ -113,7 +113,9 @@ static inline int dasf_enc_schema_use(dasf_chunk_enc *e, uint32_t name, const ui
 
 /* Writes the event array's header and every field before the args; sets
  * h->compact (the compact form: args are values only when h->schema, else
- * pairs) and what dasf_enc_emit_end needs.  @return 0 or -1 (no memory). */
+ * pairs) and what dasf_enc_emit_end needs.  @return 0 or -1 (no memory).
+ * Longer than ~80 lines on purpose: every field before the args in the
+ * format's order, the one place both encoder paths take their bytes from. */
 static inline __attribute__((always_inline)) int dasf_enc_emit_head(dasf_chunk_enc *e,
                                                                     dasf_enc_head *h) {
     dasf_buf *b = &e->ev;

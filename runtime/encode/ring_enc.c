@@ -106,6 +106,9 @@ static inline int64_t ring_stream(dasf_chunk_enc *e, dasf_enc_memo *m, int64_t p
 
 #define DIRECT_GENERIC 1 /* not a direct-path record: take the generic path */
 
+/* The direct path's per-event step (ring record → event array).  Longer than
+ * ~80 lines on purpose: one pass over the record in the format's field order;
+ * test_ringenc holds it byte for byte to the generic path. */
 static int add_direct(dasf_chunk_enc *e, const dasf_rec *rec, int64_t pid, int64_t tid,
                       dasf_enc_memo *m) {
     uint64_t w = rec->word;
