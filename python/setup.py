@@ -73,6 +73,8 @@ def native_extension():
         extra_objects = []
         if static_lib:
             extra_objects = [os.path.abspath(static_lib)]
+            # relink when the archive changes (else a stale extension is kept)
+            depends.append(os.path.abspath(static_lib))
         else:
             # runtime/ has one folder per pipeline stage; headers are included by
             # their plain names, so runtime/ and each stage folder are include dirs
