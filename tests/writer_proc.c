@@ -219,7 +219,7 @@ static int env_on(const char *v) {
 /* The faults of "segv", "bus", "fpe", "ill" (real ones, not raise()).
  * Not instrumented by UBSan: its division check would report and exit
  * before the CPU raises SIGFPE. */
-__attribute__((no_sanitize_undefined)) static void fault(const char *how, const char *path) {
+__attribute__((no_sanitize("undefined"))) static void fault(const char *how, const char *path) {
     if (!strcmp(how, "segv")) {
         volatile uintptr_t bad = 8; /* opaque to the compiler: a real fault */
         *(volatile int *)bad = 1;
