@@ -7,6 +7,19 @@
 
 #include <dasf/profiler.h>
 
+/* SANITIZED: 1 in an ASan or TSan build (gcc or clang), where sanitizers
+ * report some crashes and exit(1) instead, and need their own limits. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
 /* A fresh private directory under $TMPDIR (or /tmp); never NULL (aborts).
  * Removed with its contents when the process that made it exits, unless
  * DASF_KEEP_TEST_FILES is set.  The string belongs to the helpers. */

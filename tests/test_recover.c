@@ -28,16 +28,6 @@
 
 extern char **environ;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0 /* sanitizers report some crashes and exit(1) instead */
-#endif
 
 typedef struct child {
     pid_t pid;
