@@ -23,6 +23,9 @@ DASF_HIDDEN void dasf_flusher_reset_after_fork(dasf_filedb *db);
  * chunks, file descriptor); the flusher must not be running. */
 DASF_HIDDEN void dasf_flusher_free_state(dasf_filedb *db);
 
+/* Names the calling library thread (top, perf, the bench) without going
+ * through anything a preload wraps. */
+DASF_HIDDEN void dasf_thread_name(const char *name);
 
 /* futex helpers (the flusher sleeps on db->wake_seq, blocked producers on
  * db->drain_seq) */

@@ -1,6 +1,6 @@
 /*
- * workers.h — compression workers of a FileDatabase (workers.c) and the
- * pieces of the flusher they share (flusher.c).  Not installed.
+ * workers.h — compression workers of a FileDatabase (workers.c; what they
+ * share with the flusher's drain is in drain.h).  Not installed.
  *
  * The flusher hands ring ranges to the workers (dispatch), each worker
  * decodes, encodes and compresses them into finished chunks with its own
@@ -12,33 +12,7 @@
 #ifndef DASF_WORKERS_H
 #define DASF_WORKERS_H
 
-#include "flusher.h"
-#include "encode.h"
-
-/* ---- flusher.c, shared with the workers -------------------------------- */
-typedef struct dasf_drain_state dasf_drain_state; /* decode scratch + per-ring memos */
-DASF_HIDDEN dasf_drain_state *dasf_drain_state_new(void);
-DASF_HIDDEN void dasf_drain_state_free(dasf_drain_state *ds);
-/* Encodes ring r's records [t, h) into enc, or until the chunk is full
- * (*full set); returns where it stopped.  Undecodable records are counted
- * in *bad.  Releases nothing. */
-DASF_HIDDEN uint64_t dasf_drain_span(dasf_chunk_enc *enc, dasf_drain_state *ds,
-                                     const dasf_ring *r, uint64_t t, uint64_t h, uint64_t *bad,
-                                     int *full);
-/* A "dasf.dropped" marker (args {count: n}) into enc.  @return 0 or the encoder's error. */
-DASF_HIDDEN int dasf_enc_add_dropped(dasf_chunk_enc *enc, int64_t pid, int64_t tid, uint64_t n);
-/* Flusher thread: a finished chunk (pc->bytes, pc->events; `markers` of
- * them dasf.dropped markers carrying `dropped`) into the pending list, the
- * DROP cap applied as for the flusher's own chunks.  Takes pc. */
-DASF_HIDDEN int dasf_flusher_keep_chunk(dasf_filedb *db, dasf_pending *pc, uint64_t markers,
-                                        uint64_t dropped);
-/* Flusher thread: drops carried from chunks thrown away (DROP cap) go into
- * a chunk of their own now, ahead of the next chunk that is kept. */
-DASF_HIDDEN int dasf_flusher_carry_drops(dasf_filedb *db);
-
-/* Names the calling library thread (top, perf, the bench) without going
- * through anything a preload wraps. */
-DASF_HIDDEN void dasf_thread_name(const char *name);
+#include "drain.h"
 
 /* ---- workers.c --------------------------------------------------------- */
 /* Starts n workers for db (flusher thread not running yet).  On failure
