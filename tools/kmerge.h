@@ -38,6 +38,7 @@
 #define DT_KMERGE_H
 
 #include "filter.h"
+#include "kmerge_stats.h"
 
 #include <dasf/profiler.h>
 #include <stdbool.h>
@@ -46,15 +47,6 @@
 
 #define DT_KMERGE_WINDOW 16384 /* default unwritten events per input */
 #define DT_KMERGE_GROUP 65536  /* events per output group */
-
-typedef struct dt_kmerge_stats {
-    uint64_t events;      /* written (metadata included) */
-    uint64_t late;        /* written after an event that starts later */
-    int64_t max_late_ns;  /* by how much, at most */
-    uint64_t groups;      /* output groups */
-    uint64_t chunks;      /* output chunks (before the writer's own cuts) */
-    size_t peak_held;     /* most decoded events held at once */
-} dt_kmerge_stats;
 
 /* Merges files[0..n) passing f into w (its chunk origins set per source
  * chunk; legacy inputs get *self).  window: unwritten events per input (0:
