@@ -127,68 +127,83 @@ static void *e2e_main(void *arg) {
     return NULL;
 }
 
-static int cmd_e2e(int argc, char **argv) {
-    int threads = (int)bench_opt_ll(argc, argv, "threads", 1);
-    uint64_t total = (uint64_t)bench_opt_ll(argc, argv, "events", 20000000);
-    const char *dir = bench_opt(argc, argv, "dir", "/tmp");
-    int keep = (int)bench_opt_ll(argc, argv, "keep", 0);
-    int copied = (int)bench_opt_ll(argc, argv, "copied", 0);
-    if (threads < 1 || total < (uint64_t)threads)
-        bench_die("--threads >= 1 and --events >= threads");
-
-    size_t tn = 1 << 16;
-    int64_t period;
-    wl_event *table = wl_table(WL_REGULAR, 42, tn, &period);
-    dasf_name h[WL_MAX_NAMES];
-    for (unsigned i = 0; i < wl_name_count(WL_REGULAR); i++)
-        h[i] = dasf_intern(wl_name(WL_REGULAR, i));
-
+/* One run's settings, from the command line. */
+typedef struct e2e_config {
+    int threads, keep, copied, flush, workers, floor;
+    uint64_t total;
     char file[4096];
-    snprintf(file, sizeof file, "%s/e2e-%d-%d.msgpack.zst", dir, threads, (int)getpid());
-    dasf_file_db_options o = dasf_file_db_options_default();
-    o.ring_capacity = (size_t)bench_opt_ll(argc, argv, "ring-mib", 16) << 20;
-    o.commit_threshold = bench_opt_ll(argc, argv, "threshold", 65536);
-    o.compression_level = (int)bench_opt_ll(argc, argv, "level", 1);
-    o.overflow = DASF_OVERFLOW_BLOCK;
-    int flush = (int)bench_opt_ll(argc, argv, "flush", 1);
-    o.flush = flush != 0;
-    o.remove_old_output_file = true;
-    int workers = (int)bench_opt_ll(argc, argv, "workers", 0);
-    if (workers < 0 || workers > DASF_MAX_COMPRESSION_WORKERS)
-        bench_die("--workers 0..%d", DASF_MAX_COMPRESSION_WORKERS);
-    o.compression_workers = workers;
-    char impl[64];
-    snprintf(impl, sizeof impl, "%s",
-             copied ? "dasf-copied-args" : flush ? "dasf" : "dasf-fsync-at-end");
-    if (workers > 0)
-        snprintf(impl + strlen(impl), sizeof impl - strlen(impl), "-w%d", workers);
-    dasf_profiler *p = bench_profiler(file, &o);
+    char impl[64]; /* the rows' impl: dasf, dasf-copied-args, dasf-fsync-at-end (+ -wN) */
+    dasf_file_db_options o;
+} e2e_config;
 
-    e2e_thread *a = calloc((size_t)threads, sizeof *a);
+/* What one run measured. */
+typedef struct e2e_result {
+    double record_s, durable_s; /* from the start to the last record / to durable */
+    double lib_cpu, flusher_cpu, workers_cpu; /* s; the last two -1 when /proc does not say */
+    uint64_t errors, bytes, read;
+    double read_s;
+    dasf_db_stats st;
+    bench_floor fl;
+} e2e_result;
+
+static void e2e_config_parse(int argc, char **argv, e2e_config *c) {
+    c->threads = (int)bench_opt_ll(argc, argv, "threads", 1);
+    c->total = (uint64_t)bench_opt_ll(argc, argv, "events", 20000000);
+    const char *dir = bench_opt(argc, argv, "dir", "/tmp");
+    c->keep = (int)bench_opt_ll(argc, argv, "keep", 0);
+    c->copied = (int)bench_opt_ll(argc, argv, "copied", 0);
+    if (c->threads < 1 || c->total < (uint64_t)c->threads)
+        bench_die("--threads >= 1 and --events >= threads");
+    snprintf(c->file, sizeof c->file, "%s/e2e-%d-%d.msgpack.zst", dir, c->threads, (int)getpid());
+    c->o = dasf_file_db_options_default();
+    c->o.ring_capacity = (size_t)bench_opt_ll(argc, argv, "ring-mib", 16) << 20;
+    c->o.commit_threshold = bench_opt_ll(argc, argv, "threshold", 65536);
+    c->o.compression_level = (int)bench_opt_ll(argc, argv, "level", 1);
+    c->o.overflow = DASF_OVERFLOW_BLOCK;
+    c->flush = (int)bench_opt_ll(argc, argv, "flush", 1);
+    c->o.flush = c->flush != 0;
+    c->o.remove_old_output_file = true;
+    c->workers = (int)bench_opt_ll(argc, argv, "workers", 0);
+    if (c->workers < 0 || c->workers > DASF_MAX_COMPRESSION_WORKERS)
+        bench_die("--workers 0..%d", DASF_MAX_COMPRESSION_WORKERS);
+    c->o.compression_workers = c->workers;
+    c->floor = (int)bench_opt_ll(argc, argv, "floor", c->o.compression_level > 0);
+    snprintf(c->impl, sizeof c->impl, "%s",
+             c->copied ? "dasf-copied-args" : c->flush ? "dasf" : "dasf-fsync-at-end");
+    if (c->workers > 0)
+        snprintf(c->impl + strlen(c->impl), sizeof c->impl - strlen(c->impl), "-w%d", c->workers);
+}
+
+/* Records c->total events from c->threads threads replaying table, until
+ * durable; dies when the commit or destroy fails. */
+static void e2e_record(const e2e_config *c, const wl_event *table, size_t tn, int64_t period,
+                       const dasf_name *h, e2e_result *r) {
+    dasf_profiler *p = bench_profiler(c->file, &c->o);
+    e2e_thread *a = calloc((size_t)c->threads, sizeof *a);
     pthread_barrier_t bar;
-    if (!table || !a || pthread_barrier_init(&bar, NULL, (unsigned)threads + 1) != 0)
+    if (!a || pthread_barrier_init(&bar, NULL, (unsigned)c->threads + 1) != 0)
         bench_die("out of memory");
-    for (int t = 0; t < threads; t++) {
+    for (int t = 0; t < c->threads; t++) {
         a[t] = (e2e_thread){
-            .p = p, .table = table, .table_n = tn, .period = period, .h = h, .copied = copied,
+            .p = p, .table = table, .table_n = tn, .period = period, .h = h, .copied = c->copied,
             .bar = &bar};
-        a[t].events = total / (uint64_t)threads + ((uint64_t)t < total % (uint64_t)threads);
+        uint64_t n = (uint64_t)c->threads;
+        a[t].events = c->total / n + ((uint64_t)t < c->total % n);
         if (pthread_create(&a[t].th, NULL, e2e_main, &a[t]) != 0)
             bench_die("pthread_create failed");
     }
     pthread_barrier_wait(&bar);
     double t0 = bench_mono_s();
     double p0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID), m0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
-    uint64_t errors = 0;
-    for (int t = 0; t < threads; t++) {
+    for (int t = 0; t < c->threads; t++) {
         pthread_join(a[t].th, NULL);
-        errors += a[t].errors;
+        r->errors += a[t].errors;
     }
     double t_rec = bench_mono_s();
     int rc = dasf_profiler_commit(p);
-    if (rc == 0 && !flush) {
-        int fd = open(file, O_RDONLY);
-        if (fd < 0 || fsync(fd) != 0) bench_die("fsync(%s) failed", file);
+    if (rc == 0 && !c->flush) {
+        int fd = open(c->file, O_RDONLY);
+        if (fd < 0 || fsync(fd) != 0) bench_die("fsync(%s) failed", c->file);
         close(fd);
     }
     double t1 = bench_mono_s();
@@ -196,67 +211,90 @@ static int cmd_e2e(int argc, char **argv) {
      * the recording threads' and this one's (which only waits).  That is the
      * flusher (drain, encode, zstd, write and fsync system time) plus the
      * idle call_rcu thread. */
-    double lib_cpu = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - p0 - (cpu_s(CLOCK_THREAD_CPUTIME_ID) - m0);
-    for (int t = 0; t < threads; t++) lib_cpu -= a[t].cpu_s;
-    double flusher_cpu = named_threads_cpu_s("dasf-flusher");
-    double workers_cpu = workers ? named_threads_cpu_s("dasf-worker") : 0;
-    dasf_db_stats st = {0};
-    dasf_db_get_stats(dasf_profiler_database(p), &st);
+    r->lib_cpu = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - p0 - (cpu_s(CLOCK_THREAD_CPUTIME_ID) - m0);
+    for (int t = 0; t < c->threads; t++) r->lib_cpu -= a[t].cpu_s;
+    r->flusher_cpu = named_threads_cpu_s("dasf-flusher");
+    r->workers_cpu = c->workers ? named_threads_cpu_s("dasf-worker") : 0;
+    dasf_db_get_stats(dasf_profiler_database(p), &r->st);
     int rc2 = dasf_profiler_destroy(p);
     if (rc || rc2) bench_die("commit/destroy: %s", dasf_strerror(rc ? rc : rc2));
+    r->record_s = t_rec - t0;
+    r->durable_s = t1 - t0;
+    pthread_barrier_destroy(&bar);
+    free(a);
+}
 
-    uint64_t bytes = bench_file_size(file);
-    double read_s;
-    uint64_t read = bench_read_back(file, &read_s);
-    bench_floor fl = {0};
-    int floor = (int)bench_opt_ll(argc, argv, "floor", o.compression_level > 0);
-    if (floor && bench_codec_floor(file, o.compression_level, 5, &fl) != 0)
-        bench_die("codec floor: %s is not a readable archive", file);
-    if (!keep) unlink(file);
+/* The file's size, the read back, the codec floor; the file removed unless --keep 1. */
+static void e2e_read_back(const e2e_config *c, e2e_result *r) {
+    r->bytes = bench_file_size(c->file);
+    r->read = bench_read_back(c->file, &r->read_s);
+    if (c->floor && bench_codec_floor(c->file, c->o.compression_level, 5, &r->fl) != 0)
+        bench_die("codec floor: %s is not a readable archive", c->file);
+    if (!c->keep) unlink(c->file);
+}
 
+/* The "e2e" and "reader" rows (bench/aggregate.py reads them). */
+static void e2e_report(const e2e_config *c, const e2e_result *r) {
+    double total = (double)c->total;
     bench_json j;
     bench_json_begin(&j, "e2e");
-    bench_json_str(&j, "impl", impl);
-    bench_json_int(&j, "threads", threads);
-    bench_json_int(&j, "workers", workers);
-    bench_json_int(&j, "events", (long long)total);
-    bench_json_num(&j, "record_s", t_rec - t0);
-    bench_json_num(&j, "durable_s", t1 - t0);
-    bench_json_num(&j, "events_per_s", (double)total / (t1 - t0));
-    bench_json_num(&j, "flusher_cpu_ns_per_event", lib_cpu * 1e9 / (double)total);
-    if (flusher_cpu >= 0)
-        bench_json_num(&j, "flusher_thread_cpu_ns_per_event", flusher_cpu * 1e9 / (double)total);
-    if (workers_cpu >= 0)
-        bench_json_num(&j, "workers_cpu_ns_per_event", workers_cpu * 1e9 / (double)total);
-    bench_json_int(&j, "errors", (long long)errors);
-    bench_json_int(&j, "recorded", (long long)st.recorded);
-    bench_json_int(&j, "dropped", (long long)st.dropped);
-    bench_json_int(&j, "written", (long long)st.written);
-    bench_json_int(&j, "chunks", (long long)st.chunks_written);
-    bench_json_int(&j, "read_back", (long long)read);
-    bench_json_int(&j, "file_bytes", (long long)bytes);
-    bench_json_num(&j, "bytes_per_event", (double)bytes / (double)total);
-    bench_json_int(&j, "level", o.compression_level);
-    if (floor) {
-        bench_json_num(&j, "floor_events_per_s", fl.events_per_s);
-        bench_json_num(&j, "floor_raw_bytes_per_event", (double)fl.raw_bytes / (double)fl.events);
-        bench_json_num(&j, "vs_floor", (double)total / (t1 - t0) / fl.events_per_s);
+    bench_json_str(&j, "impl", c->impl);
+    bench_json_int(&j, "threads", c->threads);
+    bench_json_int(&j, "workers", c->workers);
+    bench_json_int(&j, "events", (long long)c->total);
+    bench_json_num(&j, "record_s", r->record_s);
+    bench_json_num(&j, "durable_s", r->durable_s);
+    bench_json_num(&j, "events_per_s", total / r->durable_s);
+    bench_json_num(&j, "flusher_cpu_ns_per_event", r->lib_cpu * 1e9 / total);
+    if (r->flusher_cpu >= 0)
+        bench_json_num(&j, "flusher_thread_cpu_ns_per_event", r->flusher_cpu * 1e9 / total);
+    if (r->workers_cpu >= 0)
+        bench_json_num(&j, "workers_cpu_ns_per_event", r->workers_cpu * 1e9 / total);
+    bench_json_int(&j, "errors", (long long)r->errors);
+    bench_json_int(&j, "recorded", (long long)r->st.recorded);
+    bench_json_int(&j, "dropped", (long long)r->st.dropped);
+    bench_json_int(&j, "written", (long long)r->st.written);
+    bench_json_int(&j, "chunks", (long long)r->st.chunks_written);
+    bench_json_int(&j, "read_back", (long long)r->read);
+    bench_json_int(&j, "file_bytes", (long long)r->bytes);
+    bench_json_num(&j, "bytes_per_event", (double)r->bytes / total);
+    bench_json_int(&j, "level", c->o.compression_level);
+    if (c->floor) {
+        bench_json_num(&j, "floor_events_per_s", r->fl.events_per_s);
+        bench_json_num(&j, "floor_raw_bytes_per_event",
+                       (double)r->fl.raw_bytes / (double)r->fl.events);
+        bench_json_num(&j, "vs_floor", total / r->durable_s / r->fl.events_per_s);
     }
     bench_json_end(&j, stdout);
 
     bench_json_begin(&j, "reader");
-    bench_json_str(&j, "impl", impl);
-    bench_json_int(&j, "threads", threads);
-    bench_json_int(&j, "events", (long long)read);
-    bench_json_num(&j, "seconds", read_s);
-    bench_json_num(&j, "events_per_s", (double)read / read_s);
+    bench_json_str(&j, "impl", c->impl);
+    bench_json_int(&j, "threads", c->threads);
+    bench_json_int(&j, "events", (long long)r->read);
+    bench_json_num(&j, "seconds", r->read_s);
+    bench_json_num(&j, "events_per_s", (double)r->read / r->read_s);
     bench_json_end(&j, stdout);
+}
 
-    pthread_barrier_destroy(&bar);
-    free(a);
+static int cmd_e2e(int argc, char **argv) {
+    e2e_config c;
+    memset(&c, 0, sizeof c);
+    e2e_config_parse(argc, argv, &c);
+    size_t tn = 1 << 16;
+    int64_t period;
+    wl_event *table = wl_table(WL_REGULAR, 42, tn, &period);
+    if (!table) bench_die("out of memory");
+    dasf_name h[WL_MAX_NAMES];
+    for (unsigned i = 0; i < wl_name_count(WL_REGULAR); i++)
+        h[i] = dasf_intern(wl_name(WL_REGULAR, i));
+    e2e_result r;
+    memset(&r, 0, sizeof r);
+    e2e_record(&c, table, tn, period, h, &r);
     free(table);
+    e2e_read_back(&c, &r);
+    e2e_report(&c, &r);
     /* A lossy or short file is a failed run, not a number. */
-    return (errors || st.dropped || read != total) ? 1 : 0;
+    return (r.errors || r.st.dropped || r.read != c.total) ? 1 : 0;
 }
 
 const bench_cmd bench_e2e_cmd = {

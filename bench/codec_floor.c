@@ -82,64 +82,73 @@ typedef struct payload {
     size_t len;
 } payload;
 
+typedef struct payloads {
+    payload *v;
+    size_t n, cap;
+} payloads;
+
 static int cmp_dbl(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-int bench_codec_floor(const char *file, int level, int passes, bench_floor *out) {
-    memset(out, 0, sizeof *out);
+/* Decompresses the chunk at *off of the archive f[0..flen) into ps, adds its
+ * counts to out and moves *off past it; -1 when it is not a readable chunk. */
+static int load_chunk(const uint8_t *f, size_t flen, size_t *off, payloads *ps,
+                      bench_floor *out) {
+    size_t o = *off;
+    if (le32(f + o) != CHUNK_MAGIC) return -1;
+    size_t ml = le32(f + o + 4);
+    uint64_t ev = 0, st = 0;
+    if (o + 8 + ml > flen || meta_fields(f + o + 8, ml, &ev, &st) || st > flen - o - 8 - ml)
+        return -1;
+    const uint8_t *z = f + o + 8 + ml;
+    unsigned long long raw = ZSTD_getFrameContentSize(z, st);
+    if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN) return -1;
+    if (ps->n == ps->cap) {
+        ps->cap = ps->cap ? ps->cap * 2 : 64;
+        payload *v = realloc(ps->v, ps->cap * sizeof *v);
+        if (!v) bench_die("out of memory");
+        ps->v = v;
+    }
+    payload *pl = &ps->v[ps->n];
+    pl->data = malloc(raw ? raw : 1);
+    if (!pl->data) bench_die("out of memory");
+    size_t got = ZSTD_decompress(pl->data, raw, z, st);
+    if (ZSTD_isError(got) || got != raw) {
+        free(pl->data);
+        return -1;
+    }
+    pl->len = raw;
+    ps->n++;
+    out->events += ev;
+    out->raw_bytes += raw;
+    out->stored_bytes += st;
+    *off = o + 8 + ml + st;
+    return 0;
+}
+
+/* Every chunk's payload of the archive `file`; -1 when it is not a readable
+ * archive (what was loaded stays in ps). */
+static int load_payloads(const char *file, payloads *ps, bench_floor *out) {
     size_t flen;
     uint8_t *f = read_all(file, &flen);
     if (!f) return -1;
-    payload *pl = NULL;
-    size_t np = 0, cap = 0, off = 0;
+    size_t off = 0;
     int rc = 0;
-    while (off + 8 <= flen && rc == 0) {
-        if (le32(f + off) != CHUNK_MAGIC) {
-            rc = -1;
-            break;
-        }
-        size_t ml = le32(f + off + 4);
-        uint64_t ev = 0, st = 0;
-        if (off + 8 + ml > flen || meta_fields(f + off + 8, ml, &ev, &st) ||
-            st > flen - off - 8 - ml) {
-            rc = -1;
-            break;
-        }
-        const uint8_t *z = f + off + 8 + ml;
-        unsigned long long raw = ZSTD_getFrameContentSize(z, st);
-        if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN) {
-            rc = -1;
-            break;
-        }
-        if (np == cap) {
-            cap = cap ? cap * 2 : 64;
-            payload *v = realloc(pl, cap * sizeof *v);
-            if (!v) bench_die("out of memory");
-            pl = v;
-        }
-        pl[np].data = malloc(raw ? raw : 1);
-        if (!pl[np].data) bench_die("out of memory");
-        size_t got = ZSTD_decompress(pl[np].data, raw, z, st);
-        if (ZSTD_isError(got) || got != raw) {
-            free(pl[np].data);
-            rc = -1;
-            break;
-        }
-        pl[np++].len = raw;
-        out->events += ev;
-        out->raw_bytes += raw;
-        out->stored_bytes += st;
-        off += 8 + ml + st;
-    }
+    while (off + 8 <= flen && rc == 0) rc = load_chunk(f, flen, &off, ps, out);
     free(f);
-    if (rc == 0 && (off != flen || np == 0)) rc = -1;
+    if (rc == 0 && (off != flen || ps->n == 0)) rc = -1;
+    return rc;
+}
 
+/* Times compressing every payload at `level` with the encoder's parameters,
+ * `passes` times; the median pass into out.  -1 when zstd fails. */
+static int time_compress(const payloads *ps, int level, int passes, bench_floor *out) {
     ZSTD_CCtx *cc = ZSTD_createCCtx();
     size_t bound = 0;
-    for (size_t i = 0; i < np; i++)
-        if (ZSTD_compressBound(pl[i].len) > bound) bound = ZSTD_compressBound(pl[i].len);
+    for (size_t i = 0; i < ps->n; i++)
+        if (ZSTD_compressBound(ps->v[i].len) > bound) bound = ZSTD_compressBound(ps->v[i].len);
     void *dst = malloc(bound ? bound : 1);
     if (!cc || !dst) bench_die("out of memory");
     ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level);
@@ -148,11 +157,12 @@ int bench_codec_floor(const char *file, int level, int passes, bench_floor *out)
     if (level <= 2) ZSTD_CCtx_setParameter(cc, ZSTD_c_minMatch, 6);
     double *t = calloc((size_t)(passes > 0 ? passes : 1), sizeof *t);
     if (!t) bench_die("out of memory");
+    int rc = 0;
     for (int k = 0; rc == 0 && k < passes; k++) {
         double t0 = bench_mono_s();
-        for (size_t i = 0; i < np; i++) {
+        for (size_t i = 0; i < ps->n; i++) {
             ZSTD_CCtx_reset(cc, ZSTD_reset_session_only);
-            size_t zn = ZSTD_compress2(cc, dst, bound, pl[i].data, pl[i].len);
+            size_t zn = ZSTD_compress2(cc, dst, bound, ps->v[i].data, ps->v[i].len);
             if (ZSTD_isError(zn)) rc = -1;
         }
         t[k] = bench_mono_s() - t0;
@@ -161,12 +171,20 @@ int bench_codec_floor(const char *file, int level, int passes, bench_floor *out)
         qsort(t, (size_t)passes, sizeof *t, cmp_dbl);
         out->seconds = t[passes / 2];
         out->events_per_s = (double)out->events / out->seconds;
-        out->chunks = np;
+        out->chunks = ps->n;
     }
     free(t);
     free(dst);
     ZSTD_freeCCtx(cc);
-    for (size_t i = 0; i < np; i++) free(pl[i].data);
-    free(pl);
+    return rc;
+}
+
+int bench_codec_floor(const char *file, int level, int passes, bench_floor *out) {
+    memset(out, 0, sizeof *out);
+    payloads ps = {0};
+    int rc = load_payloads(file, &ps, out);
+    if (rc == 0) rc = time_compress(&ps, level, passes, out);
+    for (size_t i = 0; i < ps.n; i++) free(ps.v[i].data);
+    free(ps.v);
     return rc;
 }
