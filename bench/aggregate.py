@@ -50,7 +50,7 @@ def record_rows(raw):
             "events_per_rep": rs[0]["events"],
             "errors": sum(r.get("errors", 0) for r in rs),
             "dropped": sum(r.get("dropped", 0) for r in rs),
-            "discarded": sum(r.get("discarded", 0) for r in rs),
+            "discarded": known_sum(r.get("discarded", 0) for r in rs),
         })
     return out
 
@@ -60,9 +60,24 @@ def read_back_ok(impl, rs):
     counted) is what was recorded minus what the channel discarded."""
     if impl.startswith("dasf"):
         return all(r.get("read_back", r["events"]) == r["events"] for r in rs)
-    if all(r.get("counted") is None for r in rs):
+    checkable = [r for r in rs
+                 if r.get("counted") is not None and r.get("discarded", 0) is not None]
+    if not checkable:
         return None
-    return all(r.get("counted") in (None, r["events"] - r.get("discarded", 0)) for r in rs)
+    return all(r["counted"] == r["events"] - r.get("discarded", 0) for r in checkable)
+
+
+def known_sum(values):
+    """The sum, or None (unknown) when any value is unknown."""
+    values = list(values)
+    return None if any(v is None for v in values) else sum(values)
+
+
+def lost(r):
+    """Events one run lost (dropped by us, discarded by an LTTng channel);
+    None when the channel's count is unknown (runner.lttng_discarded)."""
+    d = r.get("discarded", 0)
+    return None if d is None else r.get("dropped", 0) + d
 
 
 def e2e_rows(raw):
@@ -71,8 +86,9 @@ def e2e_rows(raw):
         out.append({
             "impl": impl, "threads": th, "events": rs[0]["events"],
             "events_per_s": spread([r["events_per_s"] for r in rs]),
-            "lost": sum(r.get("dropped", 0) + r.get("discarded", 0) for r in rs),
-            "lost_max_per_rep": max(r.get("dropped", 0) + r.get("discarded", 0) for r in rs),
+            "lost": known_sum(lost(r) for r in rs),
+            "lost_max_per_rep": None if known_sum(lost(r) for r in rs) is None
+            else max(lost(r) for r in rs),
             "read_back_ok": read_back_ok(impl, rs),
             "bytes_per_event": spread([r.get("bytes_per_event",
                                              r.get("trace_bytes", 0) / r["events"])

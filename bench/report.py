@@ -264,7 +264,8 @@ def peers_section(s, lttng_reason):
                 v = "h %s, copied %s (>= %gx)" % (verdict(rh, GOALS["lttng_ratio"], True),
                                                   verdict(rc, GOALS["lttng_ratio"], True),
                                                   GOALS["lttng_ratio"])
-            note = ("  discarded %d" % r["discarded"]) if r.get("discarded") else ""
+            note = ("  discarded unknown" if r.get("discarded", 0) is None
+                    else ("  discarded %d" % r["discarded"]) if r.get("discarded") else "")
             L.append("  %-54s %3d  %-24s %-24s %-12s %-12s %s%s" % (
                 label, th, fsp(r["median_ns"]), fsp(r["p99_ns"]),
                 ("%.1fx" % rh) if rh else "-", ("%.1fx" % rc) if rc else "-", v, note))
@@ -307,7 +308,8 @@ def e2e_section(s, lttng_reason):
             rb = "-" if r["read_back_ok"] is None else ("ok" if r["read_back_ok"] else "SHORT")
             L.append("  %-54s %3d  %-30s %-10s %-9s %-8s %-22s %s" % (
                 "%s, %dM ev" % (E2E_LABELS[impl], r["events"] // 1000000), th,
-                fsp(r["events_per_s"], "/s"), str(r["lost"]), rb,
+                fsp(r["events_per_s"], "/s"),
+                "unknown" if r["lost"] is None else str(r["lost"]), rb,
                 fmt(r["bytes_per_event"]["median"]) if r["bytes_per_event"] else "-",
                 fsp(r["flusher_cpu_ns"]) if r.get("flusher_cpu_ns") else "-", v))
     return L + floor_lines(s) + workers_lines(s) + [
