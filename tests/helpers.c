@@ -3,6 +3,8 @@
 
 #include "dasf/profiler.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +234,88 @@ pid_t th_spawn_writer(const char *const *args) {
         return -1;
     }
     return pid;
+}
+
+extern char **environ;
+
+th_child th_start_crash_writer(const char *trace, const char *how, const char *n) {
+    th_child c = {-1, NULL};
+    const char *exe = getenv("DASF_TEST_WRITER");
+    int fds[2];
+    if (!exe || !*exe || pipe(fds) != 0) {
+        fprintf(stderr, "th_start_crash_writer: DASF_TEST_WRITER unset or no pipe\n");
+        return c;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawn_file_actions_addclose(&fa, fds[1]);
+    char *argv[] = {(char *)exe, "crash", (char *)trace, (char *)how, (char *)n, NULL};
+    fflush(NULL);
+    int rc = posix_spawn(&c.pid, exe, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        fprintf(stderr, "spawn %s: %s\n", exe, strerror(rc));
+        close(fds[0]);
+        c.pid = -1;
+        return c;
+    }
+    c.out = fdopen(fds[0], "r");
+    return c;
+}
+
+long th_read_reports(th_child *c, int reports) {
+    long last = 0, v;
+    for (int i = 0; reports == 0 || i < reports; i++) {
+        if (fscanf(c->out, "%ld", &v) != 1) break;
+        last = v;
+    }
+    return last;
+}
+
+int th_wait_status(pid_t pid) {
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return st;
+}
+
+th_seq_check th_check_seqs(const char *trace, long reported) {
+    th_seq_check r = {0, -1, 0, 0, 0, 0};
+    long cap = 4 << 20;
+    unsigned char *n = calloc((size_t)cap, 1);
+    dasf_trace *t;
+    if (!n || (r.read_rc = dasf_trace_open(&t, trace)) != 0) {
+        if (!n) r.read_rc = DASF_ENOMEM;
+        free(n);
+        return r;
+    }
+    const dasf_trace_event *ev;
+    while ((r.read_rc = dasf_trace_next(t, &ev)) == 1) {
+        long seq = -1;
+        if (ev->name && !strcmp(ev->name, "p")) {
+            seq = (long)ev->timestamp_ns;
+        } else if (ev->name && !strcmp(ev->name, "a")) {
+            const dasf_value *v = dasf_value_map_get(&ev->args, "seq");
+            if (v && v->type == DASF_VAL_INT) seq = (long)v->v.i;
+        }
+        if (seq < 0 || seq >= cap)
+            r.other++;
+        else if (n[seq]++)
+            r.dup++;
+    }
+    dasf_trace_stats st;
+    dasf_trace_get_stats(t, &st);
+    dasf_trace_close(t);
+    r.damaged = st.chunks_damaged;
+    for (long i = 0; i < reported && i < cap; i++) {
+        if (n[i]) continue;
+        if (!r.missing++) r.first_missing = i;
+    }
+    free(n);
+    return r;
 }
 
 void *th_record_job(void *arg) {

@@ -56,6 +56,29 @@ const char *th_dasf_trace(void);
  * or -1 (message on stderr). */
 #include <sys/types.h>
 pid_t th_spawn_writer(const char *const *args);
+/* The writer in its "crash PATH HOW N" mode (tests/writer_proc.c), its
+ * stdout on a pipe: it reports its recorded count after each batch. */
+#include <stdio.h>
+typedef struct th_child {
+    pid_t pid; /* -1: could not be started (message on stderr) */
+    FILE *out; /* its stdout */
+} th_child;
+th_child th_start_crash_writer(const char *trace, const char *how, const char *n);
+/* Reads reports until `reports` were read (0: until EOF); the last count. */
+long th_read_reports(th_child *c, int reports);
+/* waitpid, EINTR retried; the status. */
+int th_wait_status(pid_t pid);
+/* What a trace file holds of such a writer's events (seq 0, 1, ...: "p"
+ * events by timestamp_ns, "a" events by their arg seq): below `reported`
+ * the seqs seen 0 times (missing, the first in first_missing), seqs seen
+ * more than once (dup), other events, damaged regions, the reader's
+ * status (0: read to the end). */
+typedef struct th_seq_check {
+    long missing, first_missing, dup, other;
+    uint64_t damaged;
+    int read_rc;
+} th_seq_check;
+th_seq_check th_check_seqs(const char *trace, long reported);
 /* A recording stream: n complete events named "t<k>" with arg seq = 0..n-1
  * and increasing timestamps, through dasf_record_complete_args. */
 typedef struct th_job {

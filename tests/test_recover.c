@@ -26,105 +26,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
+/* Every seq below `reported` exactly once, nothing twice, file whole:
+ * also when the writer was killed inside its append (its torn last chunk
+ * is cut by the recoverer, its events recovered from the ring). */
+static void check_trace(const char *trace, long reported) {
+    th_seq_check c = th_check_seqs(trace, reported);
+    cr_assert_eq(c.read_rc, 0, "read %s: %s", trace, dasf_strerror(c.read_rc));
+    cr_assert_eq(c.damaged, 0, "the file verifies (%llu damaged)", (unsigned long long)c.damaged);
+    cr_assert_eq(c.dup, 0, "no event twice (%ld duplicates)", c.dup);
+    cr_assert_eq(c.other, 0);
+    cr_assert_eq(c.missing, 0, "every reported event is in the trace (%ld of %ld missing, first %ld)",
+                 c.missing, reported, c.first_missing);
+}
 
-
-typedef struct child {
-    pid_t pid;
-    FILE *out; /* its stdout */
-} child;
+typedef th_child child;
 
 static child start_writer(const char *trace, const char *how, const char *n) {
-    child c = {-1, NULL};
-    const char *exe = getenv("DASF_TEST_WRITER");
-    cr_assert(exe && *exe, "DASF_TEST_WRITER is set");
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    posix_spawn_file_actions_addclose(&fa, fds[1]);
-    char *argv[] = {(char *)exe, "crash", (char *)trace, (char *)how, (char *)n, NULL};
-    fflush(NULL);
-    int rc = posix_spawn(&c.pid, exe, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    cr_assert_eq(rc, 0, "spawn: %s", strerror(rc));
-    c.out = fdopen(fds[0], "r");
-    cr_assert(c.out);
+    child c = th_start_crash_writer(trace, how, n);
+    cr_assert(c.pid > 0 && c.out, "the writer started");
     return c;
-}
-
-/* Reads reports until `reports` were read (0: until EOF); the last count. */
-static long read_reports(child *c, int reports) {
-    long last = 0, v;
-    for (int i = 0; reports == 0 || i < reports; i++) {
-        if (fscanf(c->out, "%ld", &v) != 1) break;
-        last = v;
-    }
-    return last;
-}
-
-static int wait_status(pid_t pid) {
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    return st;
-}
-
-typedef struct seen {
-    unsigned char *n; /* times each seq was seen */
-    long cap;
-    long dup, other;
-} seen;
-
-static int visit(const dasf_trace_event *ev, void *user) {
-    seen *s = user;
-    long seq = -1;
-    if (ev->name && !strcmp(ev->name, "p")) {
-        seq = (long)ev->timestamp_ns;
-    } else if (ev->name && !strcmp(ev->name, "a")) {
-        const dasf_value *v = dasf_value_map_get(&ev->args, "seq");
-        if (v && v->type == DASF_VAL_INT) seq = (long)v->v.i;
-    }
-    if (seq < 0 || seq >= s->cap) {
-        s->other++;
-        return 0;
-    }
-    if (s->n[seq]++) s->dup++;
-    return 0;
-}
-
-/* Every seq below `reported` exactly once, nothing twice, file whole. */
-/* max_damaged: damaged regions allowed (a SIGKILL inside the writer's
- * write() leaves its chunk torn: the reader skips it, its events are still
- * in the ring and are recovered; repairing that tail is not done yet).
- * @return the damaged regions seen. */
-static uint64_t check_trace_damaged(const char *trace, long reported, uint64_t max_damaged) {
-    seen s = {calloc(4 << 20, 1), 4 << 20, 0, 0};
-    cr_assert(s.n);
-    dasf_trace *t;
-    cr_assert_eq(dasf_trace_open(&t, trace), 0, "open %s", trace);
-    const dasf_trace_event *ev;
-    int r;
-    while ((r = dasf_trace_next(t, &ev)) == 1) visit(ev, &s);
-    cr_assert_eq(r, 0, "read: %s", dasf_strerror(r));
-    dasf_trace_stats st;
-    dasf_trace_get_stats(t, &st);
-    dasf_trace_close(t);
-    cr_assert_leq(st.chunks_damaged, max_damaged, "the file verifies (%llu damaged)",
-                  (unsigned long long)st.chunks_damaged);
-    cr_assert_eq(s.dup, 0, "no event twice (%ld duplicates)", s.dup);
-    cr_assert_eq(s.other, 0);
-    for (long i = 0; i < reported; i++)
-        cr_assert_eq(s.n[i], 1, "event %ld of %ld reported is in the trace", i, reported);
-    free(s.n);
-    return st.chunks_damaged;
-}
-
-static void check_trace(const char *trace, long reported) {
-    check_trace_damaged(trace, reported, 0);
 }
 
 static int dir_empty_of_maps(const char *shm) {
@@ -154,16 +74,16 @@ Test(recover, kill9_at_random_points) {
     long rounds = getenv("DASF_KILL_ROUNDS") ? atol(getenv("DASF_KILL_ROUNDS")) : 100;
     unsigned seed = (unsigned)getpid();
     long total_recovered = 0, total_reported = 0, in_file_before = 0, lossy = 0;
-    uint64_t torn_appends = 0;
+    uint64_t tails_cut = 0, bytes_cut = 0;
     for (long i = 0; i < rounds; i++) {
         char name[64];
         snprintf(name, sizeof name, "k%ld.dasf", i);
         char *trace = th_path(dir, name);
         child c = start_writer(trace, "loop", "0");
-        long reported = read_reports(&c, 1 + (int)(rand_r(&seed) % 40));
+        long reported = th_read_reports(&c, 1 + (int)(rand_r(&seed) % 40));
         usleep(rand_r(&seed) % 2000); /* kill mid-batch too */
         kill(c.pid, SIGKILL);
-        int st = wait_status(c.pid);
+        int st = th_wait_status(c.pid);
         fclose(c.out);
         cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
         long before = th_count_events(trace);
@@ -174,24 +94,26 @@ Test(recover, kill9_at_random_points) {
         cr_assert_eq(rs.maps_recovered, 1, "round %ld: the map was drained", i);
         total_recovered += (long)rs.events;
         total_reported += reported;
-        torn_appends += check_trace_damaged(trace, reported, 1);
+        tails_cut += rs.tail_bytes_cut > 0;
+        bytes_cut += rs.tail_bytes_cut;
+        check_trace(trace, reported);
         cr_assert(dir_empty_of_maps(shm), "map removed once drained");
     }
     fprintf(stderr,
             "kill -9 x%ld: %ld events reported before the kills, %ld in the files before "
             "recovery (%ld rounds short of the reported count), %ld recovered; after "
-            "recovery every reported event exactly once; %llu rounds killed inside an append "
-            "(one damaged chunk the reader skips)\n",
+            "recovery every reported event exactly once, every file whole; %llu rounds killed "
+            "inside an append (torn last chunk cut, %llu bytes)\n",
             rounds, total_reported, in_file_before, lossy, total_recovered,
-            (unsigned long long)torn_appends);
+            (unsigned long long)tails_cut, (unsigned long long)bytes_cut);
 }
 
 static void crash_and_recover(const char *how, int sig) {
     setup_shm();
     char *trace = th_path(th_tmpdir(), "crash.dasf");
     child c = start_writer(trace, how, "30");
-    long reported = read_reports(&c, 0);
-    int st = wait_status(c.pid);
+    long reported = th_read_reports(&c, 0);
+    int st = th_wait_status(c.pid);
     fclose(c.out);
     cr_assert_eq(reported, 30 * 500);
     /* The sanitizers report a SEGV and exit with an error instead. */
@@ -213,7 +135,7 @@ Test(recover, live_process_is_left_alone) {
     const char *shm = setup_shm();
     char *trace = th_path(th_tmpdir(), "live.dasf");
     child c = start_writer(trace, "loop", "0");
-    read_reports(&c, 3);
+    th_read_reports(&c, 3);
     long before = th_count_events(trace);
     dasf_recover_stats rs;
     cr_assert_eq(dasf_recover_maps(NULL, NULL, 0, &rs), 0);
@@ -227,7 +149,7 @@ Test(recover, live_process_is_left_alone) {
     long now = th_count_events(trace);
     cr_assert(now >= before); /* only the writer itself appended */
     kill(c.pid, SIGKILL);
-    wait_status(c.pid);
+    th_wait_status(c.pid);
     fclose(c.out);
     cr_assert_eq(dasf_recover_maps(NULL, NULL, 0, &rs), 0);
     cr_assert_eq(rs.maps_recovered, 1);
@@ -237,9 +159,9 @@ Test(recover, next_profiler_on_the_file_recovers) {
     const char *shm = setup_shm();
     char *trace = th_path(th_tmpdir(), "next.dasf");
     child c = start_writer(trace, "hold", "5");
-    long reported = read_reports(&c, 5);
+    long reported = th_read_reports(&c, 5);
     kill(c.pid, SIGKILL);
-    wait_status(c.pid);
+    th_wait_status(c.pid);
     fclose(c.out);
     cr_assert(th_count_events(trace) <= 0, "nothing written before the kill");
     dasf_profiler *p;
@@ -270,9 +192,9 @@ Test(recover, racing_recoverers_write_each_event_once) {
     setup_shm();
     char *trace = th_path(th_tmpdir(), "race.dasf");
     child c = start_writer(trace, "hold", "8");
-    long reported = read_reports(&c, 8);
+    long reported = th_read_reports(&c, 8);
     kill(c.pid, SIGKILL);
-    wait_status(c.pid);
+    th_wait_status(c.pid);
     fclose(c.out);
     const char *bin = th_dasf_trace();
     cr_assert(bin, "DASF_TRACE_BIN is set");

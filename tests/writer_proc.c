@@ -37,7 +37,12 @@
  *                                      "segv" after N batches, "hold": no
  *                                      flush before N batches, then wait;
  *                                      "exit": return from main after N;
- *                                      "fpe", "ill", "bus": that fault after N.
+ *                                      "fpe", "ill", "bus": that fault after N;
+ *                                      "big": as "loop", each odd event with a
+ *                                      1500-byte random string arg "pad" too
+ *                                      (chunks of ~6 MiB that zstd cannot
+ *                                      shrink much: the writes take long enough
+ *                                      for a test to kill the writer inside one).
  *                                      Environment: DASF_TEST_HOLD=1 thresholds
  *                                      of "hold" for any HOW; DASF_TEST_CRASH_
  *                                      HANDLER=1 dasf_commit_on_crash(5) after
@@ -257,6 +262,12 @@ static int crash(const char *path, const char *how, long n) {
         o.flush_interval = 3600;
         o.ring_capacity = (size_t)4 << 20; /* 40 batches (~1 MiB for 30) never fill it */
     }
+    int big = !strcmp(how, "big");
+    if (big) { /* chunks of 8 MiB of ring (~6 MiB written): writes of milliseconds */
+        o.ring_capacity = (size_t)32 << 20;
+        o.commit_threshold = 1 << 18;
+        o.flush_interval = 3600;
+    }
     dasf_profiler *p;
     int rc = dasf_profiler_create(&p, path, &o, NULL);
     if (rc) {
@@ -272,6 +283,8 @@ static int crash(const char *path, const char *how, long n) {
     if (dasf_profiler_commit(p)) return 1;
     dasf_name h = dasf_intern("p");
     long seq = 0;
+    char pad[1501];
+    uint64_t x = (uint64_t)getpid() * 0x9E3779B97F4A7C15ull | 1;
     for (long b = 0;; b++) {
         if (b == n && !strcmp(how, "abort")) abort();
         if (b == n && !strcmp(how, "exit")) return dasf_profiler_destroy(p) ? 4 : 0; /* commits */
@@ -282,8 +295,13 @@ static int crash(const char *path, const char *how, long n) {
             if (seq % 2 == 0) {
                 rc = dasf_record_complete_ns(p, h, seq, 1);
             } else {
-                dasf_arg a = DASF_ARG_I64("seq", seq);
-                rc = dasf_record_complete_args(p, "a", (double)seq * 1e-9, 0, &a, 1);
+                dasf_arg a[2] = {DASF_ARG_I64("seq", seq), DASF_ARG_STR("pad", pad)};
+                for (int k = 0; big && k < 1500; k++) { /* xorshift: letters zstd cannot shrink */
+                    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                    pad[k] = (char)('0' + (x >> 58)); /* printable ASCII */
+                }
+                pad[big ? 1500 : 0] = 0;
+                rc = dasf_record_complete_args(p, "a", (double)seq * 1e-9, 0, a, big ? 2 : 1);
             }
             if (rc) {
                 fprintf(stderr, "record: %s\n", dasf_strerror(rc));

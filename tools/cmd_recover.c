@@ -69,9 +69,11 @@ int dt_cmd_recover(int argc, char **argv) {
     int r = dasf_recover_maps(o.shm_dir, trace, o.list, &s);
     if (!o.list)
         printf("recover: %" PRIu64 " stale maps recovered (%" PRIu64 " rings, %" PRIu64
-               " events in %" PRIu64 " chunks, %" PRIu64 " torn records dropped); %" PRIu64
-               " live and %" PRIu64 " busy maps left alone\n",
-               s.maps_recovered, s.rings, s.events, s.chunks, s.torn, s.maps_live, s.maps_busy);
+               " events in %" PRIu64 " chunks, %" PRIu64 " torn records dropped, %" PRIu64
+               " bytes of torn last chunks cut); %" PRIu64 " live and %" PRIu64
+               " busy maps left alone\n",
+               s.maps_recovered, s.rings, s.events, s.chunks, s.torn, s.tail_bytes_cut,
+               s.maps_live, s.maps_busy);
     if (r) {
         fprintf(stderr, "dasf-trace recover: %s\n", dasf_strerror(r));
         return DT_FAIL;

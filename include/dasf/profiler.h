@@ -873,6 +873,8 @@ typedef struct dasf_recover_stats {
     uint64_t rings, events, chunks; /* rings read, events and chunks appended */
     uint64_t torn;           /* records dropped as half-written or inconsistent */
     uint64_t undecodable_maps; /* rings kept: their names or clock table unreadable */
+    uint64_t tail_bytes_cut; /* bytes of a torn last chunk (a writer killed inside its
+                                append) cut from the trace files before appending */
 } dasf_recover_stats;
 
 /*! dasf_recover_maps() : appends the unwritten events of dead processes'

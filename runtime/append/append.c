@@ -9,6 +9,9 @@
  *   the whole chunk → fsync if asked → unlock.
  * Invariants: a failed or short write is truncated back to the size the file
  * had under our lock, so readers never see a partial chunk we know about;
+ * a partial chunk we could not know about (its writer was killed inside
+ * its write) is cut at our first append after opening the file, under the
+ * lock, when it is the file's last chunk (torn.c);
  * on any error the caller still owns its bytes and retries later.
  * Safe paths: we only ever write to a regular file.  A new file is created
  * with O_CREAT|O_EXCL|O_NOFOLLOW, an existing one opened with O_NOFOLLOW
@@ -21,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -120,7 +124,8 @@ static int open_trace_file(const char *path, int follow) {
 /* The cached fd may point at a file that was removed or replaced since we
  * opened it (another process' remove_old_output_file, log rotation, a link
  * put in its place): then appending to it would lose the data, so reopen. */
-static int ensure_open(int *fdp, const char *path, int follow) {
+static int ensure_open(int *fdp, const char *path, int follow, int *fresh) {
+    *fresh = 0;
     if (*fdp >= 0) {
         struct stat a, b;
         if (fstat(*fdp, &a) == 0 && (follow ? stat(path, &b) : lstat(path, &b)) == 0 &&
@@ -132,6 +137,7 @@ static int ensure_open(int *fdp, const char *path, int follow) {
     int fd = open_trace_file(path, follow);
     if (fd < 0) return fd;
     *fdp = fd;
+    *fresh = 1;
     return DASF_OK;
 }
 
@@ -186,21 +192,40 @@ static int write_all(int fd, const uint8_t *p, size_t len) {
     return DASF_OK;
 }
 
-int dasf_file_append(int *fdp, const char *path, int layout, const void *buf, size_t len,
-                     double lock_timeout, int flush, int follow) {
+/* First append after opening: a torn last chunk (a writer killed inside
+ * its write) is cut, so that our chunk does not follow damage.  Said once
+ * on stderr per cut; *size is the size after it. */
+static int cut_torn(int fd, const char *path, off_t *size, uint64_t *cut) {
+    int64_t c = dasf_cut_torn_tail(fd, (uint64_t)*size);
+    if (c <= 0) return (int)c;
+    *size -= (off_t)c;
+    if (cut) *cut += (uint64_t)c;
+    fprintf(stderr,
+            "dasf-profiler: %s: cut a torn last chunk (%lld bytes at byte %lld) that a "
+            "writer killed inside its append left\n",
+            path, (long long)c, (long long)*size);
+    return DASF_OK;
+}
+
+int dasf_file_append_cut(int *fdp, const char *path, int layout, const void *buf, size_t len,
+                         double lock_timeout, int flush, int follow, uint64_t *cut) {
     if (!path || (!buf && len)) return DASF_EINVAL;
-    int rc = ensure_open(fdp, path, follow);
+    int fresh;
+    int rc = ensure_open(fdp, path, follow, &fresh);
     if (rc) return rc;
     int fd = *fdp;
     rc = lock_with_timeout(fd, lock_timeout);
-    if (rc) return rc;
+    if (rc) goto unchecked;
     struct stat st;
     if (fstat(fd, &st) != 0) {
         rc = status_from_errno(errno);
         goto out;
     }
     rc = check_layout(fd, path, st.st_size, layout);
+    if (rc == DASF_OK && fresh && layout == DASF_LAYOUT_ARCHIVE && st.st_size > 0)
+        rc = cut_torn(fd, path, &st.st_size, cut);
     if (rc) goto out;
+    fresh = 0; /* checked */
     rc = write_all(fd, buf, len);
     if (rc == DASF_OK && flush && fsync(fd) != 0) rc = status_from_errno(errno);
     if (rc != DASF_OK) {
@@ -209,5 +234,15 @@ int dasf_file_append(int *fdp, const char *path, int layout, const void *buf, si
     }
 out:
     flock(fd, LOCK_UN);
+unchecked:
+    if (fresh) { /* the tail was not checked yet: open (and check) again next time */
+        close(fd);
+        *fdp = -1;
+    }
     return rc;
+}
+
+int dasf_file_append(int *fdp, const char *path, int layout, const void *buf, size_t len,
+                     double lock_timeout, int flush, int follow) {
+    return dasf_file_append_cut(fdp, path, layout, buf, len, lock_timeout, flush, follow, NULL);
 }

@@ -15,12 +15,15 @@
  *     each checked (size, bounds, payload, name); a bad one is dropped and
  *     counted ("torn"), the rest of that ring with it (its boundary is lost);
  *   - a ring file is removed only after its events are appended; the
- *     directory once it holds no ring.
+ *     directory once it holds no ring;
+ *   - the first append to the trace file cuts a torn last chunk (a writer
+ *     killed inside its write; append/torn.c) under the file lock: its
+ *     events are in no whole chunk, so they are recovered from the ring.
+ * What the map and the trace file hold is read by recover_scan.c.
  */
 #include "append.h"
+#include "recover_scan.h"
 #include "archive.h"
-#include "byteorder.h"
-#include "mp_cursor.h"
 #include "ring.h"
 #include "ring_decode.h"
 #include "shm.h"
@@ -33,169 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-typedef struct mapped {
-    void *p;
-    size_t n;
-} mapped;
-
-static int map_ro(const char *path, mapped *m) {
-    m->p = NULL;
-    m->n = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return -1;
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0) {
-        close(fd);
-        return -1;
-    }
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) return -1;
-    m->p = p;
-    m->n = (size_t)st.st_size;
-    return 0;
-}
-
-static void unmap(mapped *m) {
-    if (m->p) munmap(m->p, m->n);
-    m->p = NULL;
-}
-
-/* ---- names ---------------------------------------------------------------- */
-typedef struct names {
-    const char **s;
-    uint32_t *len;
-    uint32_t n; /* handles 1..n-1 */
-} names;
-
-static const char *names_get(void *user, uint32_t h, uint32_t *len) {
-    names *t = user;
-    if (h == 0 || h >= t->n || !t->s[h]) return NULL;
-    *len = t->len[h];
-    return t->s[h];
-}
-
-static int names_load(const mapped *m, names *t) {
-    memset(t, 0, sizeof *t);
-    if (m->n < sizeof(dasf_shm_names)) return -1;
-    const dasf_shm_names *hd = m->p;
-    if (memcmp(hd->magic, DASF_SHM_MAGIC, 8) || hd->cap > m->n - sizeof *hd) return -1;
-    uint64_t used = __atomic_load_n(&hd->used, __ATOMIC_ACQUIRE);
-    if (used > hd->cap) return -1;
-    const uint8_t *p = (const uint8_t *)(hd + 1), *end = p + used;
-    uint32_t max = 0;
-    for (const uint8_t *q = p; q + 8 <= end;) { /* pass 1: the largest handle */
-        uint32_t h, l;
-        memcpy(&h, q, 4);
-        memcpy(&l, q + 4, 4);
-        uint64_t need = (8 + (uint64_t)l + 1 + 7) & ~(uint64_t)7;
-        if (need > (uint64_t)(end - q)) break;
-        if (h > max && h < (1u << 28)) max = h;
-        q += need;
-    }
-    t->n = max + 1;
-    t->s = calloc(t->n, sizeof *t->s);
-    t->len = calloc(t->n, sizeof *t->len);
-    if (!t->s || !t->len) return -1;
-    for (const uint8_t *q = p; q + 8 <= end;) {
-        uint32_t h, l;
-        memcpy(&h, q, 4);
-        memcpy(&l, q + 4, 4);
-        uint64_t need = (8 + (uint64_t)l + 1 + 7) & ~(uint64_t)7;
-        if (need > (uint64_t)(end - q)) break;
-        if (h && h < t->n && q[8 + l] == 0) {
-            t->s[h] = (const char *)q + 8;
-            t->len[h] = l;
-        }
-        q += need;
-    }
-    return 0;
-}
-
-static void names_free(names *t) {
-    free(t->s);
-    free(t->len);
-}
-
-/* ---- what the trace file already holds of a writer's rings ----------------- */
-typedef struct done_ranges {
-    uint64_t *to; /* by ring index */
-    uint32_t n;
-} done_ranges;
-
-static int key_is(const dasf_mp_obj *k, const char *lit) {
-    size_t n = strlen(lit);
-    return k->type == DASF_VAL_STR && k->v.s.len == n && memcmp(k->v.s.ptr, lit, n) == 0;
-}
-
-/* One chunk's metadata: its data size, and when its "src" is ours and its
- * data is whole (data_end - data holds `stored` bytes with the metadata's
- * CRC-32C: a torn append is not "in the file"), the highest end of each
- * ring range. */
-static int scan_meta(const uint8_t *p, size_t n, const uint8_t *data, size_t avail,
-                     const char *src, done_ranges *d, uint64_t *stored) {
-    dasf_mp c = {p, p + n};
-    dasf_mp_obj o, k, v;
-    if (dasf_mp_read(&c, &o) || o.type != DASF_VAL_MAP) return -1;
-    int ours = 0;
-    const uint8_t *rings = NULL;
-    int64_t crc = -1;
-    *stored = UINT64_MAX;
-    for (uint32_t i = 0; i < o.v.n; i++) {
-        if (dasf_mp_read(&c, &k)) return -1;
-        const uint8_t *vs = c.p;
-        if (key_is(&k, "rings")) rings = vs;
-        if (dasf_mp_read(&c, &v)) return -1;
-        if (v.type == DASF_VAL_ARRAY || v.type == DASF_VAL_MAP) {
-            c.p = vs;
-            if (dasf_mp_skip(&c)) return -1;
-            continue;
-        }
-        if (key_is(&k, "stored_size") && v.type == DASF_VAL_INT && v.v.i >= 0)
-            *stored = (uint64_t)v.v.i;
-        if (key_is(&k, "crc32c") && v.type == DASF_VAL_INT && v.v.i >= 0) crc = v.v.i;
-        if (key_is(&k, "src") && v.type == DASF_VAL_STR && v.v.s.len == strlen(src) &&
-            memcmp(v.v.s.ptr, src, v.v.s.len) == 0)
-            ours = 1;
-    }
-    if (*stored == UINT64_MAX || *stored > avail) return -1;
-    if (!ours || !rings) return 0;
-    if (crc < 0 || dasf_crc32c(0, data, (size_t)*stored) != (uint32_t)crc) return -1;
-    dasf_mp r = {rings, p + n};
-    if (dasf_mp_read(&r, &o) || o.type != DASF_VAL_ARRAY) return 0;
-    for (uint32_t i = 0; i < o.v.n; i++) {
-        dasf_mp_obj a, x[3];
-        if (dasf_mp_read(&r, &a) || a.type != DASF_VAL_ARRAY || a.v.n != 3) return 0;
-        for (int j = 0; j < 3; j++)
-            if (dasf_mp_read(&r, &x[j]) || x[j].type != DASF_VAL_INT || x[j].v.i < 0) return 0;
-        uint64_t idx = (uint64_t)x[0].v.i, to = (uint64_t)x[2].v.i;
-        if (idx < d->n && to > d->to[idx]) d->to[idx] = to;
-    }
-    return 0;
-}
-
-static void scan_file(const char *path, const char *src, done_ranges *d) {
-    mapped m;
-    if (map_ro(path, &m)) return; /* no file yet: nothing written */
-    const uint8_t *p = m.p;
-    size_t off = 0;
-    while (off + 8 <= m.n) {
-        uint32_t magic = dasf_load_le32(p + off), ml = dasf_load_le32(p + off + 4);
-        uint64_t stored;
-        if (magic == DASF_CHUNK_MAGIC && ml <= DASF_MAX_META_SIZE && off + 8 + ml <= m.n &&
-            scan_meta(p + off + 8, ml, p + off + 8 + ml, m.n - off - 8 - ml, src, d,
-                      &stored) == 0) {
-            off += 8 + ml + stored;
-        } else {
-            off++; /* damage, or bytes of another kind: resynchronise */
-        }
-    }
-    unmap(&m);
-}
 
 /* ---- one ring --------------------------------------------------------------- */
 typedef struct rctx {
@@ -235,7 +77,8 @@ static int flush_chunk(dasf_chunk_enc *enc, const dasf_shm_ring_hdr *h, const ch
     dasf_buf b = {0};
     int rc = dasf_chunk_enc_finish(enc, &o, &b);
     if (rc == DASF_OK)
-        rc = dasf_file_append(fd, h->path, DASF_LAYOUT_ARCHIVE, b.data, b.len, 30.0, 1, 0);
+        rc = dasf_file_append_cut(fd, h->path, DASF_LAYOUT_ARCHIVE, b.data, b.len, 30.0, 1, 0,
+                                  &rep->tail_cut);
     dasf_buf_free(&b);
     if (rc == DASF_OK) {
         rep->chunks++;
@@ -306,7 +149,7 @@ static int list_dir(const char *dir, const char *src, FILE *out) {
         if (strncmp(e->d_name, "ring-", 5)) continue;
         char p[PATH_MAX + 300];
         mapped m;
-        if (dasf_shm_join(p, sizeof p, dir, e->d_name) || map_ro(p, &m)) continue;
+        if (dasf_shm_join(p, sizeof p, dir, e->d_name) || dasf_rcv_map_ro(p, &m)) continue;
         const dasf_shm_ring_hdr *h = ring_hdr_ok(&m);
         if (h) {
             const dasf_ring *r = (const dasf_ring *)((const uint8_t *)m.p + DASF_SHM_RING_OFF);
@@ -316,7 +159,7 @@ static int list_dir(const char *dir, const char *src, FILE *out) {
         } else {
             fprintf(out, "%s\t%s\t(not a ring of this version)\n", dir, e->d_name);
         }
-        unmap(&m);
+        dasf_rcv_unmap(&m);
     }
     closedir(d);
     (void)src;
@@ -343,17 +186,17 @@ static int recover_dir(const char *dir, const char *src, const char *only_path,
     mapped nm = {0}, cm = {0};
     names nt;
     memset(&nt, 0, sizeof nt);
-    int have_names = dasf_shm_join(p, sizeof p, dir, "names") == 0 && map_ro(p, &nm) == 0 &&
-                     names_load(&nm, &nt) == 0;
+    int have_names = dasf_shm_join(p, sizeof p, dir, "names") == 0 && dasf_rcv_map_ro(p, &nm) == 0 &&
+                     dasf_rcv_names_load(&nm, &nt) == 0;
     const dasf_shm_clock *ck = NULL;
-    if (dasf_shm_join(p, sizeof p, dir, "clock") == 0 && map_ro(p, &cm) == 0 &&
+    if (dasf_shm_join(p, sizeof p, dir, "clock") == 0 && dasf_rcv_map_ro(p, &cm) == 0 &&
         cm.n >= sizeof *ck) {
         ck = cm.p;
         uint32_t n = __atomic_load_n(&ck->tab.n, __ATOMIC_ACQUIRE);
         if (memcmp(ck->magic, DASF_SHM_MAGIC, 8) || n < 1 || n > DASF_CLOCK_SEGS) ck = NULL;
     }
     rctx x = {.dir = dir, .src = src, .rep = rep};
-    x.dc.name = names_get;
+    x.dc.name = dasf_rcv_names_get;
     x.dc.user = &nt;
     x.dc.clock = ck ? &ck->tab : NULL;
     x.dc.identity = ck ? ck->identity : 1;
@@ -365,10 +208,10 @@ static int recover_dir(const char *dir, const char *src, const char *only_path,
     while (d && (e = readdir(d))) {
         if (strncmp(e->d_name, "ring-", 5)) continue;
         mapped m;
-        if (dasf_shm_join(p, sizeof p, dir, e->d_name) || map_ro(p, &m)) continue;
+        if (dasf_shm_join(p, sizeof p, dir, e->d_name) || dasf_rcv_map_ro(p, &m)) continue;
         const dasf_shm_ring_hdr *h = ring_hdr_ok(&m);
         if (!h) { /* not ours to read: leave it (another version's tool may) */
-            unmap(&m);
+            dasf_rcv_unmap(&m);
             left++;
             continue;
         }
@@ -378,18 +221,18 @@ static int recover_dir(const char *dir, const char *src, const char *only_path,
             /* Everything it held is in its file (tail moves only after the
              * append): nothing to recover, whichever file it was for — a
              * process that committed and then died of a signal. */
-            unmap(&m);
+            dasf_rcv_unmap(&m);
             unlink(p);
             rep->rings_empty++;
             continue;
         }
         if (only_path && strcmp(h->path, only_path)) {
-            unmap(&m);
+            dasf_rcv_unmap(&m);
             left++;
             continue;
         }
         if (!have_names || !ck) { /* cannot decode names/ticks: keep it */
-            unmap(&m);
+            dasf_rcv_unmap(&m);
             left++;
             rep->unknown_names++;
             continue;
@@ -399,16 +242,16 @@ static int recover_dir(const char *dir, const char *src, const char *only_path,
             dr.n = max_ring_index(dir) + 1;
             dr.to = calloc(dr.n, sizeof *dr.to);
             if (!dr.to) {
-                unmap(&m);
+                dasf_rcv_unmap(&m);
                 rc = DASF_ENOMEM;
                 break;
             }
-            scan_file(h->path, src, &dr);
+            dasf_rcv_scan_file(h->path, src, &dr);
             snprintf(scanned, sizeof scanned, "%s", h->path);
         }
         uint64_t start = h->index < dr.n ? dr.to[h->index] : 0;
         int r = recover_ring(&x, &m, start);
-        unmap(&m);
+        dasf_rcv_unmap(&m);
         rep->rings++;
         if (r == DASF_OK) {
             unlink(p);
@@ -420,9 +263,9 @@ static int recover_dir(const char *dir, const char *src, const char *only_path,
     if (d) closedir(d);
     free(dr.to);
     dasf_decode_scratch_free(x.scratch);
-    names_free(&nt);
-    unmap(&nm);
-    unmap(&cm);
+    dasf_rcv_names_free(&nt);
+    dasf_rcv_unmap(&nm);
+    dasf_rcv_unmap(&cm);
     if (!left) {
         static const char *const files[] = {"names", "clock", "lock"};
         for (size_t i = 0; i < 3; i++) {
@@ -506,6 +349,7 @@ int dasf_recover_maps(const char *shm_dir, const char *trace_path, int list,
         out->chunks = rep.chunks;
         out->torn = rep.torn;
         out->undecodable_maps = rep.unknown_names;
+        out->tail_bytes_cut = rep.tail_cut;
     }
     return rc;
 }

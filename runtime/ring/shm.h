@@ -99,6 +99,7 @@ typedef struct dasf_recover_report {
     uint64_t maps_seen, maps_live, maps_busy, maps_recovered;
     uint64_t rings, events, chunks, torn, unknown_names;
     uint64_t rings_empty; /* held nothing unwritten: removed */
+    uint64_t tail_cut;    /* bytes of torn last chunks cut from trace files (append/torn.c) */
 } dasf_recover_report;
 /* Recovers the maps of dead processes under base (NULL: default).  only_path:
  * only rings for this trace file (absolute), else all.  list: print the stale
