@@ -15,8 +15,26 @@ file, then under each DIR, then under the repository root).  Checked:
      comment: `check_modules: implemented by GLOB` (e.g. cmd_*.c).
      `main` is exempt.
 
-Exit status 0 when both hold, 1 with one line per violation otherwise, 2 on
-bad arguments.  Text-level (regexes over comment-stripped source), which is
+Options (before the folders):
+  --stage-dirs      every folder under each DIR is an include directory too
+                    (how CMakeLists.txt builds runtime/: headers are included
+                    by plain name from any stage folder, the list taken from
+                    the folder listing, so a new file or folder is checked
+                    without an edit here); a plain name found in two folders
+                    is a problem (which one the compiler takes depends on the
+                    include order).
+  --dag-only        check 1 only (runtime/: internal.h, rt.h and the public
+                    header are shared interfaces by design).
+  --known-cycle M1,M2,...  a cycle that is known and owned elsewhere: the
+                    modules (paths from the repository root, no extension)
+                    that form one strongly connected component.  It is
+                    reported as known, not as a problem, while the component
+                    is exactly that set; a new module joining it, a new
+                    cycle anywhere, or the cycle being gone (remove the
+                    option then) is a problem, so the list only shrinks.
+
+Exit status 0 when the checks hold, 1 with one line per violation otherwise,
+2 on bad arguments.  Text-level (regexes over comment-stripped source), which is
 enough for code formatted by the project's .clang-format: function
 definitions start at column 0 with their type on the same line.
 """
@@ -82,35 +100,101 @@ def defined_functions(c_text):
     return {m.group(1) for m in DEF_RE.finditer(text)} - {"if", "for", "while", "switch"}
 
 
+def strongly_connected(modules, edges):
+    """Tarjan's components of the include graph with more than one module."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(edges[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = set()
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.add(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(frozenset(comp))
+
+    for m in modules:
+        if m not in index:
+            visit(m)
+    return out
+
+
 def main(argv):
-    if len(argv) < 2 or any(not os.path.isdir(d) for d in argv[1:]):
+    args, stage_dirs, dag_only, known = argv[1:], False, False, []
+    while args and args[0].startswith("--"):
+        opt = args.pop(0)
+        if opt == "--stage-dirs":
+            stage_dirs = True
+        elif opt == "--dag-only":
+            dag_only = True
+        elif opt == "--known-cycle" and args:
+            known.append(args.pop(0))
+        else:
+            args = []
+            break
+    if not args or any(not os.path.isdir(d) for d in args):
         print(__doc__.strip().split("\n")[0], file=sys.stderr)
         return 2
-    roots = [os.path.abspath(d) for d in argv[1:]]
+    roots = [os.path.abspath(d) for d in args]
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    files = []
+    files, dirs = [], []
     for root in roots:
-        for dirpath, _, names in os.walk(root):
+        for dirpath, subdirs, names in os.walk(root):
+            subdirs.sort()
+            dirs.append(dirpath)
             files += [os.path.join(dirpath, n) for n in sorted(names) if n.endswith((".c", ".h"))]
     stem = lambda p: os.path.splitext(p)[0]
     modules = sorted({stem(f) for f in files})
     scanned = set(files)
     rel = lambda p: os.path.relpath(p, repo)
+    problems = []
+    if stage_dirs:  # a plain name must say which header it is
+        by_name = {}
+        for f in files:
+            if f.endswith(".h"):
+                by_name.setdefault(os.path.basename(f), []).append(rel(f))
+        for name, hs in sorted(by_name.items()):
+            if len(hs) > 1:
+                problems.append(f"{name} is in {len(hs)} include folders: {', '.join(hs)}")
 
     # 1. the include graph between modules
     edges = {m: {} for m in modules}  # module -> {module: including file}
+    search = (dirs if stage_dirs else roots) + [repo]
     for f in files:
         for line in open(f, encoding="utf-8", errors="replace"):
             m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
             if not m:
                 continue
-            for base in [os.path.dirname(f)] + roots + [repo]:
+            for base in [os.path.dirname(f)] + search:
                 target = os.path.normpath(os.path.join(base, m.group(1)))
                 if target in scanned:
                     if stem(target) != stem(f):
                         edges[stem(f)].setdefault(stem(target), f)
                     break
-    problems = []
+    known_sets = {frozenset(os.path.join(repo, m) for m in k.split(",")): k for k in known}
+    comps = strongly_connected(modules, edges)
+    allowed_cycles = [c for c in comps if c in known_sets]
+    for c in comps:
+        if c not in known_sets:
+            problems.append("modules in one include cycle (--known-cycle form): "
+                            + ",".join(sorted(rel(m) for m in c)))
+    for k, text in known_sets.items():
+        if k not in comps:
+            problems.append(f"known cycle {text} is no longer exactly one include cycle "
+                            "(broken, or other modules joined it): update or remove its "
+                            "--known-cycle")
     state = {}  # module -> 1 on the stack, 2 done
 
     def visit(m, path):
@@ -118,6 +202,8 @@ def main(argv):
         for n in sorted(edges[m]):
             if state.get(n) == 1:
                 cyc = path[path.index(n):] + [n]
+                if any(set(cyc) <= c for c in allowed_cycles):
+                    continue
                 problems.append("include cycle: " + " -> ".join(
                     f"{rel(a)} ({os.path.basename(edges[a][b])} includes {os.path.basename(b)}.h)"
                     for a, b in zip(cyc, cyc[1:])))
@@ -131,7 +217,7 @@ def main(argv):
 
     # 2. one header per module
     defined = {}  # function -> module
-    for f in files:
+    for f in ([] if dag_only else files):
         if f.endswith(".c"):
             for name in defined_functions(open(f, encoding="utf-8", errors="replace").read()):
                 if name != "main":
@@ -158,9 +244,12 @@ def main(argv):
                             f"(make it static, or declare it in {rel(own)})")
     for p in problems:
         print(p)
+    for c in allowed_cycles:
+        print(f"known cycle (--known-cycle, not a problem here): {known_sets[c]}")
     n_edges = sum(len(e) for e in edges.values())
     print(f"check_modules: {len(modules)} modules, {n_edges} include edges, "
-          f"{len(defined)} exported functions: "
+          + ("" if dag_only else f"{len(defined)} exported functions, ")
+          + f"{len(allowed_cycles)} known cycle(s): "
           + ("ok" if not problems else f"{len(problems)} problem(s)"))
     return 1 if problems else 0
 

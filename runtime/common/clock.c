@@ -29,7 +29,6 @@
  *    DASF_CLOCK_MAX_SLEW relative), like NTP's adjtime.
  */
 #include "clock.h"
-#include "shm.h"
 
 #include <math.h>
 #include <pthread.h>

@@ -47,6 +47,18 @@ DASF_HIDDEN void dasf_clock_recalibrate(void);
  * current one times factor (clock_gettime mode too). */
 DASF_HIDDEN void dasf_clock_test_switch(double factor);
 DASF_HIDDEN const dasf_clock_table *dasf_clock_get_table(void);
+
+/* The table's copy in shared memory (ring/shm.h's "clock" file, read by a
+ * recoverer): kept in step by clock.c once set (under its recalibration
+ * lock); forget: stop writing to it (fork child, unmapped). */
+typedef struct dasf_shm_clock {
+    char magic[8];
+    int32_t identity; /* ticks are ns */
+    int32_t pad_;
+    dasf_clock_table tab;
+} dasf_shm_clock;
+DASF_HIDDEN void dasf_clock_set_mirror(dasf_shm_clock *m);
+DASF_HIDDEN void dasf_clock_forget_mirror(void);
 DASF_HIDDEN extern int dasf_clock_use_tsc;
 /* CLOCK_MONOTONIC in ns (a tick when the TSC is not used). */
 DASF_HIDDEN int64_t dasf_clock_mono_ns(void);

@@ -9,7 +9,6 @@
  * sees handle h (through a record published after it) sees its string.
  */
 #include "rt.h"
-#include "shm.h"
 
 #include <stdlib.h>
 #include <string.h>

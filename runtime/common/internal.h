@@ -103,6 +103,10 @@ DASF_HIDDEN uint32_t dasf_crc32c_portable(uint32_t crc, const void *p, size_t n)
 
 /* ---- intern.c ------------------------------------------------------------ */
 DASF_HIDDEN const char *dasf_intern_lookup(dasf_name h, uint32_t *len);
+/* Every name interned from now on (and each one so far, at once) is passed
+ * to fn (ring/shm.c's "names" file), under the intern lock; forget: stop. */
+DASF_HIDDEN void dasf_intern_set_mirror(void (*fn)(uint32_t h, const char *s, uint32_t len));
+DASF_HIDDEN void dasf_intern_forget_mirror(void);
 
 /* ---- phase.c ------------------------------------------------------------- */
 /* Letter → phase index + 1 (0: not a phase), for inline lookups. */

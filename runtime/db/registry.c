@@ -12,7 +12,6 @@
 #include "flusher.h"
 #include "ring.h"
 #include "shm.h"
-#include "signals.h"
 #include "workers.h"
 
 #include <sched.h>

@@ -19,6 +19,7 @@
 #ifndef DASF_ARCHIVE_EMIT_H
 #define DASF_ARCHIVE_EMIT_H
 
+#include "chunk_enc.h"
 #include "mp_write.h"
 #include "strtab.h"
 

@@ -14,6 +14,7 @@
  * packer writes the cold parts (chunk header, metadata, value trees).  Both
  * produce the same smallest-form encodings, which are also ormsgpack's.
  */
+#include "chunk_enc.h"
 #include "mp_write.h"
 #include "strtab.h"
 

@@ -12,7 +12,7 @@
 #ifndef DASF_STRTAB_H
 #define DASF_STRTAB_H
 
-#include "chunk_enc.h"
+#include "chunk_state.h"
 
 #include <string.h>
 

@@ -10,7 +10,6 @@
  * full, path too long) falls back to anonymous memory with one warning.
  */
 #include "shm.h"
-#include "ring.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -55,13 +55,6 @@ typedef struct dasf_shm_names {
     uint64_t lost; /* names that did not fit (their events are dropped on recovery) */
 } dasf_shm_names;
 
-typedef struct dasf_shm_clock {
-    char magic[8];
-    int32_t identity; /* ticks are ns */
-    int32_t pad_;
-    dasf_clock_table tab;
-} dasf_shm_clock;
-
 /* A ring in a shared file mapping for db (archive layout only), or NULL:
  * shared memory is off, or could not be had (warned once; the caller then
  * uses anonymous memory).  The returned struct is zeroed except buf/cap/
@@ -84,11 +77,8 @@ DASF_HIDDEN uint64_t dasf_shm_max_bytes(void);
 /* The base directory in effect for these options (NULL: shared memory off). */
 DASF_HIDDEN const char *dasf_shm_base(const char *opt);
 
-/* intern.c / clock.c mirrors (called under their own locks). */
-DASF_HIDDEN void dasf_intern_set_mirror(void (*fn)(uint32_t h, const char *s, uint32_t len));
-DASF_HIDDEN void dasf_intern_forget_mirror(void);
-DASF_HIDDEN void dasf_clock_set_mirror(dasf_shm_clock *m);
-DASF_HIDDEN void dasf_clock_forget_mirror(void);
+/* The names and clock files are filled by their owners' mirrors:
+ * dasf_intern_set_mirror (internal.h), dasf_clock_set_mirror (clock.h). */
 
 
 /* db.c: path with its directory made absolute (malloc'd; NULL: no memory). */
