@@ -26,6 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* splitmix64 and the two dasf_value constructors below are also in the
+ * tests (tests/test_merge.c's rnd, tests/helpers.h's th_v_int/th_v_str):
+ * not shared, because the benchmarks build without the tests
+ * (BUILD_TESTING=OFF, the release preset) and use the public API only,
+ * which has no dasf_value constructors. */
 static uint64_t rng;
 static uint64_t rnd(void) { /* splitmix64 */
     uint64_t z = (rng += 0x9E3779B97F4A7C15ull);

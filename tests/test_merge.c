@@ -61,18 +61,6 @@ static void origin(dasf_writer *w, int64_t pid, uint64_t dropped) {
     cr_assert_eq(dasf_writer_set_origin(w, &ci), 0);
 }
 
-static dasf_value vint(int64_t i) {
-    dasf_value v = {.type = DASF_VAL_INT};
-    v.v.i = i;
-    return v;
-}
-static dasf_value vstr(const char *s) {
-    dasf_value v = {.type = DASF_VAL_STR};
-    v.v.str.ptr = s;
-    v.v.str.len = (uint32_t)strlen(s);
-    return v;
-}
-
 static const char *const names[] = {"work", "wait", "MPI_Send", "io <&>", "\xc3\xa9t\xc3\xa9", "x"};
 static const char phases[] = "XXXXBEICsftbenNODRM";
 
@@ -82,12 +70,12 @@ static dasf_trace_event rnd_event(int64_t pid, int64_t ts_ns, dasf_kv *kv, dasf_
     memset(&e, 0, sizeof e);
     e.phase = (dasf_phase)phases[rnd() % (sizeof phases - 1)];
     e.name = names[rnd() % 6];
-    e.process_id = vint(pid);
-    e.thread_id = rnd() % 5 ? vint(rnd_in(1, 3)) : vstr("worker");
+    e.process_id = th_v_int(pid);
+    e.thread_id = rnd() % 5 ? th_v_int(rnd_in(1, 3)) : th_v_str("worker");
     e.args.type = DASF_VAL_MAP;
     if (e.phase == DASF_PHASE_METADATA) {
         e.name = rnd() % 2 ? "thread_name" : "process_name";
-        kv[0] = (dasf_kv){vstr("name"), vstr(rnd() % 2 ? "main" : "io")};
+        kv[0] = (dasf_kv){th_v_str("name"), th_v_str(rnd() % 2 ? "main" : "io")};
         e.args.v.map.items = kv;
         e.args.v.map.n = 1;
         ts_ns = 0;
@@ -100,7 +88,7 @@ static dasf_trace_event rnd_event(int64_t pid, int64_t ts_ns, dasf_kv *kv, dasf_
         e.has_duration = true;
     }
     if (strchr("sftbenNOD", (char)e.phase)) {
-        e.id = rnd() % 2 ? vint(rnd_in(1, 9)) : vstr("req");
+        e.id = rnd() % 2 ? th_v_int(rnd_in(1, 9)) : th_v_str("req");
         e.has_id = true;
         e.cat = "c";
     }
@@ -108,17 +96,17 @@ static dasf_trace_event rnd_event(int64_t pid, int64_t ts_ns, dasf_kv *kv, dasf_
     if (e.phase != DASF_PHASE_METADATA) switch (rnd() % 4) {
         case 0: break;
         case 1:
-            kv[0] = (dasf_kv){vstr("bytes"), vint(rnd_in(-5, 1 << 20))};
+            kv[0] = (dasf_kv){th_v_str("bytes"), th_v_int(rnd_in(-5, 1 << 20))};
             e.args.v.map.items = kv;
             e.args.v.map.n = 1;
             break;
         case 2:
-            items[0] = vint(7);
-            items[1] = vstr("y\"z");
-            kv[0] = (dasf_kv){vstr("list"), {.type = DASF_VAL_ARRAY}};
+            items[0] = th_v_int(7);
+            items[1] = th_v_str("y\"z");
+            kv[0] = (dasf_kv){th_v_str("list"), {.type = DASF_VAL_ARRAY}};
             kv[0].val.v.array.items = items;
             kv[0].val.v.array.n = 2;
-            kv[1] = (dasf_kv){vstr("f"), {.type = DASF_VAL_FLOAT}};
+            kv[1] = (dasf_kv){th_v_str("f"), {.type = DASF_VAL_FLOAT}};
             kv[1].val.v.f = 0.1 * (double)rnd_in(0, 99);
             e.args.v.map.items = kv;
             e.args.v.map.n = 2;
@@ -432,10 +420,14 @@ Test(merge, aligned_order_and_clock_samples, .init = setup) {
         int64_t pid = 500 + r, shift = r ? -off : 0;
         origin(w, pid, 0);
         dasf_kv kv[8] = {
-            {vstr("rank"), vint(r)},          {vstr("size"), vint(2)},
-            {vstr("ref_rank"), vint(0)},      {vstr("offset_ns"), vint(r ? off : 0)},
-            {vstr("rtt_ns"), vint(r ? 4000 : 0)}, {vstr("at_ns"), vint(1000000000 + shift)},
-            {vstr("when"), vstr("init")},     {vstr("host"), vstr(r ? "h501" : "h500")},
+            {th_v_str("rank"), th_v_int(r)},
+            {th_v_str("size"), th_v_int(2)},
+            {th_v_str("ref_rank"), th_v_int(0)},
+            {th_v_str("offset_ns"), th_v_int(r ? off : 0)},
+            {th_v_str("rtt_ns"), th_v_int(r ? 4000 : 0)},
+            {th_v_str("at_ns"), th_v_int(1000000000 + shift)},
+            {th_v_str("when"), th_v_str("init")},
+            {th_v_str("host"), th_v_str(r ? "h501" : "h500")},
         };
         dasf_trace_event s;
         memset(&s, 0, sizeof s);
@@ -443,8 +435,8 @@ Test(merge, aligned_order_and_clock_samples, .init = setup) {
         s.phase = DASF_PHASE_METADATA;
         s.timestamp_ns = 1000000000 + shift;
         s.timestamp = dasf_ns_to_seconds(s.timestamp_ns);
-        s.process_id = vint(pid);
-        s.thread_id = vint(pid);
+        s.process_id = th_v_int(pid);
+        s.thread_id = th_v_int(pid);
         s.args = (dasf_value){.type = DASF_VAL_MAP};
         s.args.v.map.items = kv;
         s.args.v.map.n = 8;
@@ -459,8 +451,8 @@ Test(merge, aligned_order_and_clock_samples, .init = setup) {
             /* true time: rank 0 at even, rank 1 at odd microseconds */
             e.timestamp_ns = 1000000000 + (int64_t)(2 * i + r) * 1000 + shift;
             e.timestamp = dasf_ns_to_seconds(e.timestamp_ns);
-            e.process_id = vint(pid);
-            e.thread_id = vint(pid);
+            e.process_id = th_v_int(pid);
+            e.thread_id = th_v_int(pid);
             e.args = (dasf_value){.type = DASF_VAL_MAP};
             cr_assert_eq(dasf_writer_add(w, &e), 0);
         }
@@ -551,8 +543,8 @@ Test(merge, late_events_counted_never_lost, .init = setup) {
     e.duration_ns = 500000000;
     e.duration = 0.5;
     e.has_duration = true;
-    e.process_id = vint(3);
-    e.thread_id = vint(1);
+    e.process_id = th_v_int(3);
+    e.thread_id = th_v_int(1);
     e.args = (dasf_value){.type = DASF_VAL_MAP};
     cr_assert_eq(dasf_writer_add(w, &e), 0);
     cr_assert_eq(dasf_writer_close(w), 0);

@@ -11,7 +11,13 @@
 
 uint64_t dt_hash(const void *p, size_t n) {
     /* FNV-1a over 8-byte words, then a final mix: names are short, and this
-     * is several times faster than byte-at-a-time FNV on them. */
+     * is several times faster than byte-at-a-time FNV on them.  Not the
+     * runtime's dasf_hash_bytes (runtime/common/hash.h), on purpose: these
+     * values are part of the output (timeline colours, timeline_svg.c;
+     * Perfetto track uuids and flow ids, perfetto_packets.c, perfetto.c), so
+     * they stay as they are and are mixed in every bit; the runtime's only
+     * indexes in-process tables by its low bits and may change with the
+     * encoder. */
     const unsigned char *s = p;
     uint64_t h = 0xcbf29ce484222325ull ^ (n * 0x9e3779b97f4a7c15ull);
     while (n >= 8) {

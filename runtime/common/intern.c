@@ -9,6 +9,7 @@
  * sees handle h (through a record published after it) sees its string.
  */
 #include "rt.h"
+#include "hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,19 +53,13 @@ static name_entry *entry_at(uint32_t idx) { /* idx = handle - 1 */
     return &g_segs[seg][off];
 }
 
-static uint64_t hash_str(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return h;
-}
-
 static int hash_grow(void) {
     uint32_t cap = g_hash_cap ? g_hash_cap * 2 : 1024;
     uint32_t *t = calloc(cap, sizeof *t);
     if (!t) return DASF_ENOMEM;
     for (uint32_t h = 1; h <= g_count; h++) {
         name_entry *e = entry_at(h - 1);
-        uint32_t i = (uint32_t)hash_str(e->s, e->len) & (cap - 1);
+        uint32_t i = (uint32_t)dasf_hash_bytes(e->s, e->len) & (cap - 1);
         while (t[i]) i = (i + 1) & (cap - 1);
         t[i] = h;
     }
@@ -81,7 +76,7 @@ dasf_name dasf_intern(const char *name) {
     pthread_mutex_lock(&g_lock);
     dasf_name found = 0;
     if (g_hash_cap) {
-        uint32_t i = (uint32_t)hash_str(name, len) & (g_hash_cap - 1);
+        uint32_t i = (uint32_t)dasf_hash_bytes(name, len) & (g_hash_cap - 1);
         for (; g_hash[i]; i = (i + 1) & (g_hash_cap - 1)) {
             name_entry *e = entry_at(g_hash[i] - 1);
             if (e->len == len && memcmp(e->s, name, len) == 0) {
@@ -107,7 +102,7 @@ dasf_name dasf_intern(const char *name) {
     e->s = copy;
     e->len = (uint32_t)len;
     found = idx + 1;
-    uint32_t i = (uint32_t)hash_str(name, len) & (g_hash_cap - 1);
+    uint32_t i = (uint32_t)dasf_hash_bytes(name, len) & (g_hash_cap - 1);
     while (g_hash[i]) i = (i + 1) & (g_hash_cap - 1);
     g_hash[i] = found;
     /* Mirrored before the handle is published: a record using it (which

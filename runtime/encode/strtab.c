@@ -10,36 +10,10 @@
  * memory" and leaves the tables as they were.
  */
 #include "strtab.h"
+#include "hash.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t hash_bytes(const char *s, size_t n) {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xff51afd7ed558ccdull);
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
-        h ^= h >> 29;
-        s += 8;
-        n -= 8;
-    }
-    if (n) { /* 1..7 tail bytes without a variable-length copy */
-        const uint8_t *u = (const uint8_t *)s;
-        uint64_t w;
-        if (n >= 4) {
-            uint32_t a, b;
-            memcpy(&a, u, 4);
-            memcpy(&b, u + n - 4, 4);
-            w = (uint64_t)a << 32 | b;
-        } else {
-            w = (uint64_t)u[0] << 16 | (uint64_t)u[n >> 1] << 8 | u[n - 1];
-        }
-        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
-    }
-    h ^= h >> 32;
-    return h;
-}
 
 static int htab_grow(dasf_chunk_enc *e) {
     uint32_t cap = e->hcap * 2;
@@ -58,7 +32,7 @@ static int htab_grow(dasf_chunk_enc *e) {
 }
 
 int64_t dasf_enc_intern(dasf_chunk_enc *e, const char *s, size_t n) {
-    uint64_t h = hash_bytes(s, n);
+    uint64_t h = dasf_hash_bytes(s, n);
     uint32_t j = (uint32_t)h & (e->hcap - 1);
     const str_ent *ents = (const str_ent *)e->strents.data;
     for (;;) {
