@@ -25,6 +25,9 @@
  * --shm off puts the rings in anonymous memory instead of the default
  * shared-memory files (docs/RUNTIME.md, "Surviving the process"; path
  * "<path>+anon"): the same run then shows what the shared mapping costs.
+ * --overflow overwrite: the flight recorder (DASF_OVERFLOW_OVERWRITE, path
+ * "<path>+flight"): nothing is written, the ring wraps and its producer gives
+ * up its oldest records (with --ring-mib 1, every round wraps 4 times).
  */
 #include "bench_ours.h"
 #include "workload.h"
@@ -141,15 +144,19 @@ static int cmd_record(int argc, char **argv) {
     const char *shm = bench_opt(argc, argv, "shm", "on");
     if (strcmp(shm, "on") && strcmp(shm, "off")) bench_die("--shm on|off");
     int anon = !strcmp(shm, "off");
+    const char *ov = bench_opt(argc, argv, "overflow", "block");
+    int flight = strcmp(ov, "overwrite") == 0;
+    if (!flight && strcmp(ov, "block")) bench_die("--overflow block|overwrite");
     char label[64];
-    snprintf(label, sizeof label, "%s%s%s", path, threshold ? "+drain" : "", anon ? "+anon" : "");
+    snprintf(label, sizeof label, "%s%s%s%s", path, threshold ? "+drain" : "", anon ? "+anon" : "",
+             flight ? "+flight" : "");
     char file[4096];
     snprintf(file, sizeof file, "%s/record-%s-%d-%d.msgpack.zst", dir, path, cfg.threads,
              (int)getpid());
     dasf_file_db_options o = dasf_file_db_options_default();
     o.ring_capacity = (size_t)bench_opt_ll(argc, argv, "ring-mib", 16) << 20;
     o.commit_threshold = threshold ? threshold : (int64_t)1 << 20;
-    o.overflow = DASF_OVERFLOW_BLOCK;
+    o.overflow = flight ? DASF_OVERFLOW_OVERWRITE : DASF_OVERFLOW_BLOCK;
     o.remove_old_output_file = true;
     o.compression_level = 1;
     if (anon) o.shm_dir = ""; /* else $DASF_SHM_DIR or /dev/shm, the default */
@@ -270,6 +277,6 @@ static int cmd_clock(int argc, char **argv) {
 const bench_cmd bench_record_cmd = {
     "record",
     "--path h|zone|now|now_ns|args|copied --threads N --dir DIR [--rounds R] [--batches B]"
-    " [--threshold N] [--ring-mib M] [--shm on|off]",
+    " [--threshold N] [--ring-mib M] [--shm on|off] [--overflow block|overwrite]",
     cmd_record};
 const bench_cmd bench_clock_cmd = {"clock", "[--rounds R]", cmd_clock};

@@ -54,6 +54,11 @@ typedef struct info_ctx {
     uint64_t chunks_seen, raw, stored, dropped_meta, dropped_events;
     uint64_t recovered_chunks, recovered_events, torn; /* written by `recover` */
     uint64_t fallback_chunks, fallback_events;         /* rings not in shared memory */
+    /* Flight-recorder snapshot chunks: how many, their events, what their
+     * threads overwrote before a snapshot could write it; snapshots taken
+     * ("pid\tn" keys: one per writer process and snapshot number). */
+    uint64_t snap_chunks, snap_events, overwritten, overwritten_bytes;
+    dt_strmap snaps_map;
     int level_min, level_max;
     int64_t realtime_offset;
     bool have_offset;
@@ -79,6 +84,16 @@ static int note_chunk(info_ctx *c, dasf_trace *t) {
     if (ci.shm_fallback) {
         c->fallback_chunks++;
         c->fallback_events += ci.n_events;
+    }
+    if (ci.snapshot) {
+        char key[48];
+        bool created;
+        int n = snprintf(key, sizeof key, "%" PRId64 "\t%" PRIu64, ci.writer_pid, ci.snapshot);
+        if (!dt_strmap_get(&c->snaps_map, key, (size_t)n, &created)) return dt_oom();
+        c->snap_chunks++;
+        c->snap_events += ci.n_events;
+        c->overwritten += ci.overwritten;
+        c->overwritten_bytes += ci.overwritten_bytes;
     }
     if (c->chunks_seen == 1 || ci.compression_level < c->level_min)
         c->level_min = ci.compression_level;
@@ -278,6 +293,12 @@ static void print_info(const char *path, info_ctx *c, const dasf_trace_stats *st
                "anonymous memory (the writer's shared memory was full or absent), which a kill "
                "would have lost\n",
                c->fallback_chunks, c->fallback_events);
+    if (c->snap_chunks)
+        printf("  snapshots   %zu (flight recorder): %" PRIu64 " chunks, %" PRIu64
+               " events; overwritten before a snapshot: %" PRIu64 " events (%" PRIu64
+               " bytes)\n",
+               c->snaps_map.len, c->snap_chunks, c->snap_events, c->overwritten,
+               c->overwritten_bytes);
 }
 
 /* The MPI ranks of the file, from its clock samples (align.h): each rank's
@@ -306,6 +327,7 @@ static int print_ranks(char *path) {
 
 static void free_ctx(info_ctx *c) {
     dt_strmap_free(&c->procs_map);
+    dt_strmap_free(&c->snaps_map);
     dt_strmap_free(&c->threads_map);
     free(c->procs);
     dt_proctree_free(&c->tree);

@@ -66,7 +66,9 @@ static const char record_help[] =
     "      --min-duration D   do not record calls shorter than D (e.g. 500ns,\n"
     "                         10us, 1ms, 0.5s)\n"
     "      --no-functions     ignore -finstrument-functions hooks\n"
-    "      --overflow MODE    block (default: lossless) or drop\n"
+    "      --overflow MODE    block (default: lossless), drop, or overwrite (flight\n"
+    "                         recorder: keep the last --ring-size per thread, write\n"
+    "                         it on a commit signal or DASF_SNAPSHOT_SIGNAL)\n"
     "      --mpi              an MPI program under mpirun (mpirun -np N dasf-trace\n"
     "                         record --mpi -- ./app): every MPI call is recorded by\n"
     "                         libdasf-profiler-mpi (docs/MPI.md); %r in PATTERN is\n"
@@ -159,8 +161,8 @@ static int rec_option(void *ctx, int opt, const char *arg) {
         return 1;
     }
     case OPT_OVERFLOW:
-        if (strcmp(arg, "block") && strcmp(arg, "drop"))
-            return dt_usage("--overflow is block or drop, not '%s'", arg);
+        if (strcmp(arg, "block") && strcmp(arg, "drop") && strcmp(arg, "overwrite"))
+            return dt_usage("--overflow is block, drop or overwrite, not '%s'", arg);
         o->overflow = arg;
         return 1;
     default: return 0;

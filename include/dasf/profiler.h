@@ -163,6 +163,17 @@ DASF_API int dasf_profiler_create(dasf_profiler **out, const char *database_file
  *  A user database (section 4) returns what its commit returns. */
 DASF_API int dasf_profiler_commit(dasf_profiler *p);
 
+/*! dasf_profiler_snapshot() : the flight recorder (DASF_OVERFLOW_OVERWRITE,
+ *  section 5): writes each thread's current window — what it recorded
+ *  since the previous snapshot and is still in its ring — once, as chunks
+ *  marked "snapshot" with the count of records overwritten before they
+ *  could be written; recording goes on meanwhile.  Synchronous like commit.
+ *  Other policies: the same as dasf_profiler_commit().
+ *  @return 0, DASF_ECLOSED, DASF_EINVAL (not a profiler), DASF_ENOTSUP (a
+ *  user database), or a commit status (the chunks stay in memory and the
+ *  next snapshot or commit retries the append). */
+DASF_API int dasf_profiler_snapshot(dasf_profiler *p);
+
 /*! dasf_profiler_destroy() : closes the profiler's own FileDatabase (with
  *  commit_on_close, the default, a last commit first), joins its flusher
  *  and frees everything; a user database is left open.  Recording into p
@@ -575,6 +586,11 @@ DASF_API int dasf_profiler_get_traces(dasf_profiler *p, dasf_trace_visit visit, 
 typedef enum dasf_overflow {
     DASF_OVERFLOW_BLOCK = 0, /* wait for the flusher; nothing lost (default) */
     DASF_OVERFLOW_DROP = 1,  /* count the event as dropped; never wait */
+    /* Flight recorder: keep the newest ring_capacity bytes per thread (at
+     * least 31/32 of it) in memory, overwriting the oldest; write nothing
+     * until dasf_profiler_snapshot(), a snapshot signal or a crash/commit
+     * signal (docs/RUNTIME.md "Flight recorder").  Archive layout only. */
+    DASF_OVERFLOW_OVERWRITE = 2,
 } dasf_overflow;
 
 /*! dasf_file_db_options : FileDatabase's constructor arguments.  Start from
@@ -857,6 +873,11 @@ typedef struct dasf_chunk_info {
     uint32_t shm_fallback; /* rings of this chunk in anonymous memory although shared memory
                               was configured (full, absent, DASF_SHM_MAX): had the writer been
                               killed, their events would not have been recoverable */
+    /* Flight recorder (metadata "snapshot", "overwritten", "overwritten_bytes"):
+     * the writer's n-th snapshot (0: not a snapshot chunk), and the records
+     * (bytes) of this chunk's thread overwritten since its previous snapshot. */
+    uint64_t snapshot;
+    uint64_t overwritten, overwritten_bytes;
 } dasf_chunk_info;
 
 /*! dasf_trace_chunk() : metadata of the current chunk.  @return 0 and
@@ -934,7 +955,11 @@ DASF_API int dasf_writer_close(dasf_writer *w);
  *    DASF_COMMIT_THRESHOLD  events (unset: commit_threshold's default)
  *    DASF_COMPRESSION       0 legacy, 1..19 archive (unset: by the file
  *                           name, see DASF_COMPRESSION_AUTO)
- *    DASF_OVERFLOW          "block" or "drop"
+ *    DASF_OVERFLOW          "block", "drop" or "overwrite"
+ *    DASF_FLIGHT_WINDOW     bytes per thread (K/M/G suffix; power of two): the
+ *                           flight recorder, DASF_OVERFLOW_OVERWRITE with this
+ *                           ring_capacity
+ *    DASF_SNAPSHOT_SIGNAL   e.g. "USR2": see dasf_snapshot_on_signal()
  *    DASF_RING_CAPACITY     bytes per thread ring (power of two, 64 KiB..1 GiB)
  *    DASF_COMMIT_SIGNALS, DASF_SIGNAL_TIMEOUT   see dasf_commit_on_signals()
  *    DASF_FOLLOW_SYMLINKS   "1": follow a symbolic link at DASF_TRACE_FILE
@@ -984,6 +1009,18 @@ DASF_API int dasf_commit_on_signals(const int *signals, size_t n, double timeout
  *  dasf_default_profiler(): DASF_CRASH_HANDLER=1|0, DASF_CRASH_TIMEOUT=
  *  seconds (default 2).  @return 0, or DASF_EINVAL (a bad timeout). */
 DASF_API int dasf_commit_on_crash(double timeout);
+
+/*! dasf_snapshot_on_signal() : sig (e.g. SIGUSR2) makes every open
+ *  FileDatabase take a snapshot (dasf_profiler_snapshot(); a commit for
+ *  policies other than OVERWRITE).  The handler only wakes the library's
+ *  committer thread (async-signal-safe, it does not wait) and then calls
+ *  the program's own handler, if it has one; the signal's default action
+ *  (terminate, for SIGUSR2) does not run.  The commit signals and the crash
+ *  handler above write a flight recorder's window as a snapshot too.
+ *  Environment, read by dasf_default_profiler(): DASF_SNAPSHOT_SIGNAL=USR2.
+ *  @return 0, DASF_EINVAL (SIGKILL/SIGSTOP, a bad number) or DASF_ENOMEM
+ *  (the committer thread could not start). */
+DASF_API int dasf_snapshot_on_signal(int sig);
 
 /* ======================================================================
  * 9. Output-path patterns (docs/RECORD.md)

@@ -99,10 +99,21 @@ typedef struct dasf_ring {
      * what a recoverer must write if the process dies; `consumed` (flusher-private) is how far
      * the flusher has taken records: encoded them, or handed them to a
      * compression worker (workers.c), which gives the space back only once
-     * their chunk is in the pending list. */
+     * their chunk is in the pending list.  Under DASF_OVERFLOW_OVERWRITE
+     * (the flight recorder) nothing drains the ring and the producer owns
+     * tail: the oldest record still in the ring (runtime/ring/ring.c). */
     _Alignas(DASF_CACHELINE) uint64_t tail;
     uint64_t dropped_seen; /* flusher's copy of `dropped` already reported */
     uint64_t consumed;
+    /* OVERWRITE (runtime/flush/flight.c).  The producer, in make_room only:
+     * ow_seq (odd while it moves tail), ow_events = records before tail
+     * (PADs not counted), published as a seqlock with tail.  The flusher:
+     * snap_pos = where the last snapshot of this ring ended, snap_recs =
+     * records before it.  In the shared mapping like the rest of the
+     * struct (recovery reads tail/head only). */
+    uint32_t ow_seq;
+    uint64_t ow_events;
+    uint64_t snap_pos, snap_recs;
 
     /* Cold shared state. */
     _Alignas(DASF_CACHELINE) int dead; /* thread exited (release store) */
@@ -178,6 +189,13 @@ struct dasf_filedb {
     dasf_ring_range ranges[DASF_CHUNK_MAX_RANGES]; /* shared rings in that chunk */
     size_t n_ranges;
     uint32_t n_fallback; /* fallen-back rings (shm_fallback) in that chunk */
+    /* Flight recorder (flush/flight.c): snapshot requests (like
+     * commit_req/done, same lock and condvar), snapshots taken, and the
+     * flusher-private copy of one ring's window (ring_cap bytes, mapped at
+     * the first snapshot). */
+    uint64_t snap_req, snap_done, snap_count;
+    int snap_status;
+    uint8_t *snap_buf;
 
     /* Statistics (relaxed atomics, read by dasf_db_get_stats). */
     uint64_t st_recorded, st_dropped, st_written, st_chunks, st_bytes, st_flushes;

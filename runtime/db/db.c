@@ -12,6 +12,7 @@
 #include "append.h"
 #include "clock.h"
 #include "flusher.h"
+#include "flight.h"
 #include "record.h"
 #include "registry.h"
 #include "ring.h"
@@ -164,7 +165,9 @@ static int options_valid(const dasf_file_db_options *o) {
     if (!isfinite(o->lock_timeout) || o->lock_timeout < 0) return 0;
     if (o->default_byte_size < 1 || o->default_byte_size > 8) return 0;
     if (o->compression_level < DASF_COMPRESSION_AUTO || o->compression_level > 19) return 0;
-    if (o->overflow != DASF_OVERFLOW_BLOCK && o->overflow != DASF_OVERFLOW_DROP) return 0;
+    if (o->overflow != DASF_OVERFLOW_BLOCK && o->overflow != DASF_OVERFLOW_DROP &&
+        o->overflow != DASF_OVERFLOW_OVERWRITE)
+        return 0;
     if (o->ring_capacity < ((size_t)64 << 10) || o->ring_capacity > ((size_t)1 << 30) ||
         (o->ring_capacity & (o->ring_capacity - 1)))
         return 0;
@@ -275,6 +278,15 @@ static int fdb_commit(void *self) {
     return dasf_flusher_commit(f);
 }
 
+int dasf_db_snapshot(dasf_db *db) {
+    if (!db || db->magic != DB_MAGIC) return DASF_EINVAL;
+    if (db->closed) return DASF_ECLOSED;
+    dasf_filedb *f = db->file;
+    if (!f) return DASF_ENOTSUP; /* a user database: no rings of ours */
+    if (!__atomic_load_n(&f->key, __ATOMIC_ACQUIRE)) return DASF_ECLOSED;
+    return dasf_flusher_snapshot(f);
+}
+
 static int fdb_get_traces(void *self, dasf_trace_visit visit, void *user) {
     dasf_filedb *f = self;
     if (access(f->path, F_OK) != 0) return DASF_OK; /* nothing committed yet */
@@ -322,6 +334,9 @@ int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_option
     int trc = dasf_file_db_target(&o, opts, &path);
     if (trc) return trc;
     if (!options_valid(&o)) return DASF_EINVAL;
+    /* The flight recorder marks its chunks (snapshot, overwritten): the
+     * legacy layout has no chunk metadata to say so. */
+    if (o.overflow == DASF_OVERFLOW_OVERWRITE && o.compression_level == 0) return DASF_EINVAL;
     int workers_asked = o.compression_workers;
     o.compression_workers = dasf_compression_workers(o.compression_workers);
     dasf_filedb *f = aligned_alloc(DASF_CACHELINE, sizeof *f);
@@ -367,6 +382,9 @@ int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_option
      * the automatic default keeps kill survival and starts none when the rings
      * are shared; an explicit count is the caller's trade (docs/RUNTIME.md). */
     if (workers_asked == DASF_COMPRESSION_WORKERS_AUTO && f->shm_base) f->opts.compression_workers = 0;
+    /* A flight recorder drains nothing: its snapshots are encoded by the
+     * flusher itself, one ring per chunk (flush/flight.c), so no workers. */
+    if (o.overflow == DASF_OVERFLOW_OVERWRITE) f->opts.compression_workers = 0;
     dasf_db *db;
     int rc = f->abs_path ? dasf_db_create(&db, &file_db_ops, f) : DASF_ENOMEM;
     if (rc) {

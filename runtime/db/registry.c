@@ -10,6 +10,7 @@
  */
 #include "registry.h"
 #include "flusher.h"
+#include "flight.h"
 #include "ring.h"
 #include "shm.h"
 #include "workers.h"
@@ -127,7 +128,9 @@ int dasf_registry_commit_all(void) {
     dasf_filedb *db;
     DASF_LIST_EACH(dasf_filedb, db, &g_dbs, all_node) {
         if (db->finalized || !__atomic_load_n(&db->key, __ATOMIC_ACQUIRE)) continue;
-        int r = dasf_flusher_commit(db);
+        /* A flight recorder (OVERWRITE) writes its window: a snapshot.
+         * Other policies: dasf_flusher_snapshot is their commit. */
+        int r = dasf_flusher_snapshot(db);
         if (r && !rc) rc = r;
     }
     pthread_mutex_unlock(&g_dbs_lock);

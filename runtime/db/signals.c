@@ -6,6 +6,9 @@
  * (under g_lock); on_signal runs in whatever thread the kernel picks, as a
  * signal handler; the committer thread (one per process, every signal
  * blocked) does the actual commits.  See signals.h for the design.
+ * A snapshot signal (dasf_snapshot_on_signal, the flight recorder) only
+ * asks the committer (dasf_sig_request_async: no wait) and never runs the
+ * signal's default action.  Names, lists and the environment: sigenv.c.
  * Invariants: the handler only does AS-safe things (atomics, futex and
  * tgkill syscalls, clock_gettime, getpid, sigaction, pthread_sigmask);
  * g_slot[sig].app always holds the disposition the program believes it
@@ -27,12 +30,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NSIG_MAX 64 /* signals 1..63: a set is one uint64_t */
+#define NSIG_MAX DASF_NSIG_MAX
 
 typedef struct sig_slot {
     int wanted;           /* in the set the user asked for */
     int managed;          /* our handler is the kernel's disposition */
     int crash;            /* that handler is on_crash (SEGV BUS ABRT FPE ILL), not on_signal */
+    int snapshot;         /* dasf_snapshot_on_signal: ask for a snapshot, don't wait, don't end */
     struct sigaction app; /* what the program set (or had when we installed) */
 } sig_slot;
 
@@ -164,6 +168,14 @@ int dasf_sig_commit_bounded(int64_t timeout_ns) {
     }
 }
 
+int dasf_sig_request_async(void) {
+    if (__atomic_load_n(&g_committer_pid, __ATOMIC_ACQUIRE) != getpid())
+        return DASF_SIG_NO_COMMITTER;
+    __atomic_add_fetch(&g_req, 1, __ATOMIC_ACQ_REL);
+    syscall(SYS_futex, &g_req, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    return DASF_SIG_COMMITTED;
+}
+
 static void on_signal(int sig, siginfo_t *si, void *uc);
 static void on_crash(int sig, siginfo_t *si, void *uc);
 
@@ -227,8 +239,18 @@ void dasf_sig_chain(int sig, siginfo_t *si, void *uc) {
 
 static void on_signal(int sig, siginfo_t *si, void *uc) {
     int saved = errno;
-    dasf_sig_commit_bounded(__atomic_load_n(&g_timeout_ns, __ATOMIC_RELAXED));
-    dasf_sig_chain(sig, si, uc);
+    if (__atomic_load_n(&g_slot[sig].snapshot, __ATOMIC_ACQUIRE)) {
+        /* A snapshot signal: the committer thread takes the snapshot while
+         * the program goes on; only a handler of the program's own runs
+         * (never the default action, which would end the process). */
+        dasf_sig_request_async();
+        const struct sigaction *a = &g_slot[sig].app;
+        if ((a->sa_flags & SA_SIGINFO) || (a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN))
+            dasf_sig_chain(sig, si, uc);
+    } else {
+        dasf_sig_commit_bounded(__atomic_load_n(&g_timeout_ns, __ATOMIC_RELAXED));
+        dasf_sig_chain(sig, si, uc);
+    }
     errno = saved;
 }
 
@@ -240,7 +262,11 @@ static void on_signal(int sig, siginfo_t *si, void *uc) {
  * write in time. */
 static void crash_actions(int sig) {
     (void)sig;
-    /* Commit: the committer thread drains every ring into its file. */
+    /* Commit: the committer thread drains every ring into its file; for a
+     * flight recorder (DASF_OVERFLOW_OVERWRITE) it takes a snapshot instead
+     * (dasf_registry_commit_all → dasf_flusher_snapshot, flush/flight.c):
+     * the window is written as chunks marked "snapshot", with what was
+     * overwritten. */
     dasf_sig_commit_bounded(__atomic_load_n(&g_crash_timeout_ns, __ATOMIC_RELAXED));
 }
 
@@ -260,13 +286,17 @@ static void on_crash(int sig, siginfo_t *si, void *uc) {
 
 /* ---- installing ------------------------------------------------------------------- */
 
-static int valid_sig(int sig) {
+int dasf_sig_valid(int sig) {
     return sig >= 1 && sig < NSIG_MAX && sig != SIGKILL && sig != SIGSTOP;
 }
+#define valid_sig dasf_sig_valid
 
 /* Caller holds g_lock.  crash: the slot runs on_crash (a commit-on-signal
- * slot of the same signal is switched over: a crash signal is a crash). */
-static int install_locked(int sig, int crash) {
+ * slot of the same signal is switched over: a crash signal is a crash).
+ * snapshot: on_signal asks for a snapshot instead of committing (a commit
+ * slot of the same signal is switched over too). */
+static int install_locked(int sig, int crash, int snapshot) {
+    if (snapshot) __atomic_store_n(&g_slot[sig].snapshot, 1, __ATOMIC_RELEASE);
     if (g_slot[sig].wanted) {
         if (crash && !g_slot[sig].crash) {
             g_slot[sig].crash = 1;
@@ -275,6 +305,12 @@ static int install_locked(int sig, int crash) {
                 if (g_real(sig, &ours, NULL) != 0) return DASF_EINVAL;
             }
         }
+        if (snapshot && !g_slot[sig].managed) {
+            /* A commit signal the process ignored: a snapshot is still wanted. */
+            struct sigaction ours = ours_for(sig, &g_slot[sig].app);
+            if (g_real(sig, &ours, NULL) != 0) return DASF_EINVAL;
+            g_slot[sig].managed = 1;
+        }
         return DASF_OK;
     }
     struct sigaction cur;
@@ -282,8 +318,9 @@ static int install_locked(int sig, int crash) {
     g_slot[sig].app = cur;
     g_slot[sig].crash = crash;
     g_slot[sig].wanted = 1;
-    /* An ignored signal stays ignored (nohup, a parent's SIG_IGN). */
-    if ((cur.sa_flags & SA_SIGINFO) || cur.sa_handler != SIG_IGN) {
+    /* An ignored signal stays ignored (nohup, a parent's SIG_IGN), unless
+     * it is to take snapshots (asked for by name). */
+    if (snapshot || (cur.sa_flags & SA_SIGINFO) || cur.sa_handler != SIG_IGN) {
         struct sigaction ours = ours_for(sig, &cur);
         if (g_real(sig, &ours, NULL) != 0) return DASF_EINVAL;
         g_slot[sig].managed = 1;
@@ -305,7 +342,7 @@ int dasf_sig_install(int sig, int64_t timeout_ns) {
     pthread_mutex_lock(&g_lock);
     int rc = prepare_locked();
     __atomic_store_n(&g_timeout_ns, timeout_ns, __ATOMIC_RELAXED);
-    if (rc == DASF_OK) rc = install_locked(sig, 0);
+    if (rc == DASF_OK) rc = install_locked(sig, 0, 0);
     pthread_mutex_unlock(&g_lock);
     return rc;
 }
@@ -318,7 +355,7 @@ int dasf_sig_install_crash(int64_t timeout_ns) {
     int rc = prepare_locked();
     __atomic_store_n(&g_crash_timeout_ns, timeout_ns, __ATOMIC_RELAXED);
     for (size_t i = 0; rc == DASF_OK && i < sizeof k_crash_sigs / sizeof *k_crash_sigs; i++)
-        rc = install_locked(k_crash_sigs[i], 1);
+        rc = install_locked(k_crash_sigs[i], 1, 0);
     pthread_mutex_unlock(&g_lock);
     return rc;
 }
@@ -326,6 +363,15 @@ int dasf_sig_install_crash(int64_t timeout_ns) {
 int dasf_commit_on_crash(double timeout) {
     if (!(timeout >= 0) || timeout > 86400) return DASF_EINVAL;
     return dasf_sig_install_crash((int64_t)(timeout * 1e9));
+}
+
+int dasf_snapshot_on_signal(int sig) {
+    if (!valid_sig(sig)) return DASF_EINVAL;
+    pthread_mutex_lock(&g_lock);
+    int rc = prepare_locked();
+    if (rc == DASF_OK) rc = install_locked(sig, 0, 1);
+    pthread_mutex_unlock(&g_lock);
+    return rc;
 }
 
 int dasf_sig_managed(int sig) {
@@ -339,7 +385,9 @@ int dasf_sig_app_sigaction(int sig, const struct sigaction *act, struct sigactio
     struct sigaction prev = g_slot[sig].app;
     int rc = 1;
     if (act) {
-        int ign = !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_IGN;
+        /* A snapshot signal stays ours even when the program ignores it. */
+        int ign = !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_IGN &&
+                  !g_slot[sig].snapshot;
         /* Keep this thread from running the handler on a half-updated slot. */
         sigset_t m, oldm;
         sigemptyset(&m);
@@ -368,103 +416,6 @@ int dasf_commit_on_signals(const int *signals, size_t n, double timeout) {
     for (size_t i = 0; i < n; i++) {
         int rc = dasf_sig_install(signals[i], ns);
         if (rc) return rc;
-    }
-    return DASF_OK;
-}
-
-/* ---- configuration from text ---------------------------------------------------- */
-
-static int sig_by_name(const char *s, size_t n) {
-    char b[16];
-    if (n == 0 || n >= sizeof b) return 0;
-    memcpy(b, s, n);
-    b[n] = 0;
-    char *end;
-    long v = strtol(b, &end, 10);
-    if (*end == 0) return valid_sig((int)v) ? (int)v : 0;
-    const char *name = b;
-    if (strncasecmp(name, "SIG", 3) == 0) name += 3;
-    for (int sig = 1; sig < NSIG_MAX; sig++) {
-        const char *abbrev = sigabbrev_np(sig);
-        if (abbrev && strcasecmp(abbrev, name) == 0) return valid_sig(sig) ? sig : 0;
-    }
-    return 0;
-}
-
-int dasf_sig_parse_list(const char *s, uint64_t *set) {
-    if (!s || !set) return DASF_EINVAL;
-    if (!strcasecmp(s, "default") || !strcmp(s, "1")) {
-        *set = DASF_SIG_DEFAULT_SET;
-        return DASF_OK;
-    }
-    *set = 0;
-    if (!*s || !strcasecmp(s, "none") || !strcmp(s, "0")) return DASF_OK;
-    while (*s) {
-        size_t n = strcspn(s, ", ");
-        if (n) {
-            int sig = sig_by_name(s, n);
-            if (!sig) return DASF_EINVAL;
-            *set |= UINT64_C(1) << sig;
-        }
-        s += n;
-        s += strspn(s, ", ");
-    }
-    return DASF_OK;
-}
-
-/* "seconds" from the environment into *ns (unset: unchanged).  @return 0
- * or DASF_EINVAL after a message. */
-static int env_seconds(const char *var, int64_t *ns) {
-    const char *t = getenv(var);
-    if (!t || !*t) return DASF_OK;
-    char *end;
-    double d = strtod(t, &end);
-    if (*end || !(d >= 0) || d > 86400) {
-        fprintf(stderr, "dasf-profiler: %s=%s is not seconds in [0, 86400]\n", var, t);
-        return DASF_EINVAL;
-    }
-    *ns = (int64_t)(d * 1e9);
-    return DASF_OK;
-}
-
-/* DASF_CRASH_HANDLER ("1" on, "0"/unset off) and DASF_CRASH_TIMEOUT. */
-static int crash_from_env(void) {
-    const char *on = getenv("DASF_CRASH_HANDLER");
-    if (!on || !*on || !strcmp(on, "0")) return DASF_OK;
-    if (strcmp(on, "1")) {
-        fprintf(stderr, "dasf-profiler: DASF_CRASH_HANDLER=%s: expected 1 or 0\n", on);
-        return DASF_EINVAL;
-    }
-    int64_t ns = DASF_CRASH_DEFAULT_TIMEOUT_NS;
-    if (env_seconds("DASF_CRASH_TIMEOUT", &ns)) return DASF_EINVAL;
-    int rc = dasf_sig_install_crash(ns);
-    if (rc) fprintf(stderr, "dasf-profiler: cannot install the crash handler: %s\n",
-                    dasf_strerror(rc));
-    return rc;
-}
-
-int dasf_sig_from_env(void) {
-    int crc = crash_from_env();
-    if (crc) return crc;
-    const char *list = getenv("DASF_COMMIT_SIGNALS");
-    if (!list || !*list) return DASF_OK;
-    uint64_t set;
-    if (dasf_sig_parse_list(list, &set)) {
-        fprintf(stderr,
-                "dasf-profiler: DASF_COMMIT_SIGNALS=%s: not a list of signal names "
-                "(e.g. TERM,INT,HUP,XCPU), 'default' or 'none'\n",
-                list);
-        return DASF_EINVAL;
-    }
-    int64_t ns = DASF_SIG_DEFAULT_TIMEOUT_NS;
-    if (env_seconds("DASF_SIGNAL_TIMEOUT", &ns)) return DASF_EINVAL;
-    for (int sig = 1; sig < NSIG_MAX; sig++) {
-        if (!(set & (UINT64_C(1) << sig))) continue;
-        int rc = dasf_sig_install(sig, ns);
-        if (rc) {
-            fprintf(stderr, "dasf-profiler: cannot catch signal %d: %s\n", sig, dasf_strerror(rc));
-            return rc;
-        }
     }
     return DASF_OK;
 }

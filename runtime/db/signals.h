@@ -54,6 +54,15 @@ DASF_HIDDEN int dasf_sig_app_sigaction(int sig, const struct sigaction *act,
 enum { DASF_SIG_COMMITTED = 0, DASF_SIG_NO_COMMITTER = -1, DASF_SIG_TIMED_OUT = -2 };
 DASF_HIDDEN int dasf_sig_commit_bounded(int64_t timeout_ns);
 
+/* Async-signal-safe: asks the committer thread for the same as above
+ * without waiting (snapshot signals).  @return 0, -1 no committer. */
+DASF_HIDDEN int dasf_sig_request_async(void);
+
+/* Signals 1..DASF_NSIG_MAX-1 (a set is one uint64_t).  1 when sig is one
+ * of them and neither SIGKILL nor SIGSTOP. */
+#define DASF_NSIG_MAX 64
+DASF_HIDDEN int dasf_sig_valid(int sig);
+
 /* Async-signal-safe: runs the program's disposition of sig as if we were
  * not there (its handler; or the default action: restore SIG_DFL, raise,
  * unblock — the process dies here unless the action is stop/ignore, in

@@ -58,7 +58,8 @@ static int pack_meta(dasf_chunk_enc *e, msgpack_packer *pk, const dasf_chunk_ori
     const char *clock = o->clock ? o->clock : "monotonic";
     int src = o->src && *o->src;
     int rc = msgpack_pack_map(pk, 13 + (src ? 1 : 0) + (o->n_ranges ? 1 : 0) +
-                                      (o->recovered ? 2 : 0) + (o->shm_fallback ? 1 : 0));
+                                      (o->recovered ? 2 : 0) + (o->shm_fallback ? 1 : 0) +
+                                      (o->snapshot ? 3 : 0));
     rc |= KEY(pk, "dasf") | msgpack_pack_int(pk, DASF_FORMAT_VERSION);
     rc |= KEY(pk, "events") | msgpack_pack_uint64(pk, e->count);
     rc |= KEY(pk, "raw_size") | msgpack_pack_uint64(pk, raw);
@@ -85,6 +86,11 @@ static int pack_meta(dasf_chunk_enc *e, msgpack_packer *pk, const dasf_chunk_ori
         rc |= KEY(pk, "torn") | msgpack_pack_uint64(pk, o->torn);
     }
     if (o->shm_fallback) rc |= KEY(pk, "shm_fallback") | msgpack_pack_uint32(pk, o->shm_fallback);
+    if (o->snapshot) {
+        rc |= KEY(pk, "snapshot") | msgpack_pack_uint64(pk, o->snapshot);
+        rc |= KEY(pk, "overwritten") | msgpack_pack_uint64(pk, o->overwritten);
+        rc |= KEY(pk, "overwritten_bytes") | msgpack_pack_uint64(pk, o->overwritten_bytes);
+    }
     return rc;
 }
 

@@ -94,6 +94,10 @@ typedef struct dasf_chunk_origin {
     /* Rings of this chunk that were in anonymous memory although shared
      * memory was configured (metadata "shm_fallback"; 0: key left out). */
     uint32_t shm_fallback;
+    /* Flight recorder (docs/FORMAT.md "snapshot"): the writer's n-th
+     * snapshot (0: not a snapshot chunk; no keys written), records and
+     * bytes overwritten since the thread's previous snapshot. */
+    uint64_t snapshot, overwritten, overwritten_bytes;
 } dasf_chunk_origin;
 
 typedef struct dasf_chunk_enc dasf_chunk_enc;

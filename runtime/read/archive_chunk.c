@@ -51,6 +51,10 @@ static int meta_parse(const uint8_t *p, size_t n, meta *m) {
         else if (KEYIS(&k, "torn")) m->info.torn = (uint64_t)(iv < 0 ? 0 : iv);
         else if (KEYIS(&k, "shm_fallback"))
             m->info.shm_fallback = (uint32_t)(iv < 0 ? 0 : iv > UINT32_MAX ? UINT32_MAX : iv);
+        else if (KEYIS(&k, "snapshot")) m->info.snapshot = (uint64_t)(iv < 0 ? 0 : iv);
+        else if (KEYIS(&k, "overwritten")) m->info.overwritten = (uint64_t)(iv < 0 ? 0 : iv);
+        else if (KEYIS(&k, "overwritten_bytes"))
+            m->info.overwritten_bytes = (uint64_t)(iv < 0 ? 0 : iv);
         else if (KEYIS(&k, "host") && v.type == DASF_VAL_STR) {
             size_t l = v.v.s.len < sizeof m->info.host - 1 ? v.v.s.len : sizeof m->info.host - 1;
             memcpy(m->info.host, v.v.s.ptr, l);

@@ -4,8 +4,8 @@
  * Called from app threads.  It applies the seed's constructor rules, turns
  * record_*_event calls into ring records (through record.c / ring.h for the
  * built-in FileDatabase, through the vtable for a user database), and hosts
- * DASF_ZONE's runtime side (call-site names, start ticks, the end hook)
- * and the environment-configured default profiler.
+ * DASF_ZONE's runtime side (call-site names, start ticks, the end hook).
+ * The environment-configured default profiler is default_profiler.c.
  * Invariant: a destroyed profiler keeps its small shell, so a stale pointer
  * returns DASF_ECLOSED instead of touching freed memory.
  */
@@ -14,9 +14,7 @@
 #include "db.h"
 #include "record.h"
 #include "ring.h"
-#include "signals.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +81,7 @@ int dasf_profiler_create(dasf_profiler **out, const char *database_file,
         char hex[9];
         random_hex8(hex);
         snprintf(name, sizeof name, "traces-%s.msgpack%s", hex,
-                 o.compression_level > 0 ? ".zst" : "");
+                 o.compression_level > 0 || o.overflow == DASF_OVERFLOW_OVERWRITE ? ".zst" : "");
         database_file = name;
     }
     p->output_file = strdup(database_file);
@@ -129,6 +127,12 @@ dasf_db *dasf_profiler_database(dasf_profiler *p) {
 int dasf_profiler_commit(dasf_profiler *p) {
     int rc = prof_ok(p);
     return rc ? rc : dasf_db_commit(p->db);
+}
+
+int dasf_profiler_snapshot(dasf_profiler *p) {
+    int rc = prof_ok(p);
+    if (rc) return rc;
+    return dasf_db_snapshot(p->db);
 }
 
 int dasf_profiler_get_traces(dasf_profiler *p, dasf_trace_visit visit, void *user) {
@@ -408,83 +412,4 @@ int dasf_profiler_retarget(dasf_profiler *p, const char *path) {
     free(p->output_file);
     p->output_file = b;
     return DASF_OK;
-}
-
-/* ---- the environment-configured default profiler --------------------------------- */
-
-static dasf_profiler *g_default;
-static pthread_once_t g_default_once = PTHREAD_ONCE_INIT;
-
-static void default_destroy(void) {
-    if (g_default) dasf_profiler_destroy(g_default);
-}
-
-static int env_long(const char *var, long lo, long hi, long *out) {
-    const char *s = getenv(var);
-    if (!s || !*s) return 0;
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || v < lo || v > hi) {
-        fprintf(stderr, "dasf-profiler: %s=%s is not a number in [%ld, %ld]; tracing off\n",
-                var, s, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 1;
-}
-
-static void default_init(void) {
-    const char *file = getenv("DASF_TRACE_FILE");
-    if (!file || !*file) return;
-    dasf_file_db_options o = dasf_file_db_options_default();
-    long v;
-    int r = env_long("DASF_COMMIT_THRESHOLD", 1, 1L << 40, &v);
-    if (r < 0) return;
-    if (r > 0) o.commit_threshold = v;
-    r = env_long("DASF_COMPRESSION", 0, 19, &v);
-    if (r < 0) return;
-    if (r > 0) o.compression_level = (int)v;
-    r = env_long("DASF_RING_CAPACITY", 1L << 16, 1L << 30, &v); /* power of two: create checks */
-    if (r < 0) return;
-    if (r > 0) o.ring_capacity = (size_t)v;
-    r = env_long("DASF_COMPRESSION_WORKERS", 0, DASF_MAX_COMPRESSION_WORKERS, &v);
-    if (r < 0) return;
-    if (r > 0) o.compression_workers = (int)v;
-    r = env_long("DASF_FOLLOW_SYMLINKS", 0, 1, &v);
-    if (r < 0) return;
-    if (r > 0) o.follow_symlinks = v != 0;
-    const char *ov = getenv("DASF_OVERFLOW");
-    if (ov && *ov) {
-        if (strcmp(ov, "block") == 0) {
-            o.overflow = DASF_OVERFLOW_BLOCK;
-        } else if (strcmp(ov, "drop") == 0) {
-            o.overflow = DASF_OVERFLOW_DROP;
-        } else {
-            fprintf(stderr, "dasf-profiler: DASF_OVERFLOW=%s must be block or drop; tracing off\n",
-                    ov);
-            return;
-        }
-    }
-    int err = 0;
-    int rc = dasf_trace_path_writable(file, &err);
-    if (rc == DASF_OK) rc = dasf_profiler_create(&g_default, file, &o, NULL);
-    if (rc) {
-        if (err)
-            fprintf(stderr, "dasf-profiler: cannot trace to DASF_TRACE_FILE=%s: %s (%s); tracing off\n",
-                    file, err == ENOENT || err == ENOTDIR ? "its directory does not exist"
-                                                          : "not writable",
-                    strerror(err));
-        else
-            fprintf(stderr, "dasf-profiler: cannot trace to %s: %s; tracing off\n", file,
-                    dasf_strerror(rc));
-        g_default = NULL;
-        return;
-    }
-    atexit(default_destroy);
-    dasf_sig_from_env(); /* DASF_COMMIT_SIGNALS: says on stderr what is wrong */
-}
-
-dasf_profiler *dasf_default_profiler(void) {
-    pthread_once(&g_default_once, default_init);
-    return g_default;
 }

@@ -5,8 +5,12 @@
  * into a database (ring creation and registration), the rare record that
  * finds its ring full or due to wake the flusher, and thread exit.
  * Invariants: only the owning thread writes head/limit/cached_tail/wake_at
- * and the record bytes before head; only the flusher writes tail.  A ring
- * is freed only when both its thread and its database are done with it.
+ * and the record bytes before head; only the flusher writes tail — except
+ * under DASF_OVERFLOW_OVERWRITE (flight recorder), where nothing drains the
+ * ring and the owning thread moves tail itself, always to a record
+ * boundary, publishing tail before it overwrites the bytes tail left
+ * behind (make_room_overwrite).  A ring is freed only when both its thread
+ * and its database are done with it.
  */
 #include "hooks.h"
 #include "flusher.h"
@@ -148,7 +152,7 @@ static dasf_ring *ring_create(dasf_filedb *db) {
     r->cap = db->ring_cap;
     r->mask = db->ring_cap - 1;
     r->db = db;
-    r->wake_at = db->thresh_bytes;
+    r->wake_at = db->overflow == DASF_OVERFLOW_OVERWRITE ? UINT64_MAX : db->thresh_bytes;
     r->limit = r->wake_at < r->cap ? r->wake_at : r->cap;
     r->refs = 2;
     r->pid = getpid();
@@ -231,8 +235,56 @@ static void write_pad(dasf_ring *r, uint64_t h, uint64_t pad) {
     __atomic_store_n(&r->head, h + pad, __ATOMIC_RELEASE);
 }
 
+/* DASF_OVERFLOW_OVERWRITE: never waits, never wakes the flusher.  When
+ * the record does not fit, the oldest records are given up in a batch of
+ * at least cap/32 bytes (so the fast path runs cap/32 bytes of records
+ * between two visits here, and the ring always keeps 31/32 of its
+ * capacity of the newest records).  Publication, for a snapshot copying
+ * the ring meanwhile (flusher.c snapshot_ring): ow_seq goes odd, tail and
+ * ow_events change, ow_seq goes even (release), then a release fence
+ * orders all of it before the stores that overwrite the given-up bytes —
+ * a copy that saw one of those stores sees the new tail afterwards. */
+static int make_room_overwrite(dasf_ring *r, uint64_t size) {
+    uint64_t h = r->head;
+    uint64_t off = h & r->mask;
+    uint64_t pad = off + size > r->cap ? r->cap - off : 0;
+    uint64_t need = pad + size; /* < cap/2: a record is at most cap/4 */
+    uint64_t t = r->tail;
+    if (h + need > t + r->cap) {
+        uint64_t goal = h + need + (r->cap >> 5) - r->cap; /* <= h */
+        uint64_t n = 0;
+        while (t < goal) {
+            const dasf_rec *rec = (const dasf_rec *)(r->buf + (t & r->mask));
+            uint64_t sz = rec->size;
+            if (sz < DASF_REC_SIZE || (sz & (DASF_REC_SIZE - 1)) || sz > h - t) {
+                /* Garbled by a signal handler that recorded on top of its
+                 * own thread's record: no boundary to trust below head. */
+                n += (h - t) / DASF_REC_SIZE;
+                t = h;
+                break;
+            }
+            if (!((rec->word >> 40) & DASF_RF_PAD)) n++;
+            t += sz;
+        }
+        uint32_t seq = r->ow_seq;
+        __atomic_store_n(&r->ow_seq, seq + 1, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        __atomic_store_n(&r->ow_events, r->ow_events + n, __ATOMIC_RELAXED);
+        __atomic_store_n(&r->tail, t, __ATOMIC_RELAXED);
+        __atomic_store_n(&r->ow_seq, seq + 2, __ATOMIC_RELEASE);
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+    }
+    if (pad) write_pad(r, h, pad);
+    r->limit = t + r->cap;
+    return DASF_OK;
+}
+
 int dasf_ring_make_room(dasf_ring *r, uint64_t size) {
     dasf_filedb *db = r->db;
+    if (db->overflow == DASF_OVERFLOW_OVERWRITE) {
+        if (!__atomic_load_n(&db->key, __ATOMIC_ACQUIRE)) return DASF_ECLOSED;
+        return make_room_overwrite(r, size);
+    }
     uint64_t h = r->head;
     for (;;) {
         uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
