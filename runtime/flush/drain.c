@@ -109,7 +109,7 @@ static int push_chunk(dasf_filedb *db, uint64_t dropped) {
 int dasf_flusher_keep_chunk(dasf_filedb *db, dasf_pending *pc, uint64_t markers, uint64_t dropped) {
     uint64_t n = pc->events;
     __atomic_store_n(&db->st_recorded, db->st_recorded + (n - markers), __ATOMIC_RELAXED);
-    if (db->overflow == DASF_OVERFLOW_DROP &&
+    if (db->overflow != DASF_OVERFLOW_BLOCK && /* DROP, and OVERWRITE's snapshots */
         db->pending_bytes + pc->bytes.len > db->opts.max_pending_bytes) {
         /* Past the cap of unwritten data: the DROP policy applies.  Its
          * events are dropped now; they and the drops its markers carried

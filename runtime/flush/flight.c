@@ -31,7 +31,7 @@
 #include "flight.h"
 #include "flusher.h"
 #include "shm.h"
-#include "workers.h"
+#include "drain.h"
 
 #include <sched.h>
 #include <stdlib.h>

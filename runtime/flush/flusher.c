@@ -18,6 +18,7 @@
  * chunk is taken back (the same invariant, one step later).
  */
 #include "flusher.h"
+#include "flight.h"
 #include "append.h"
 #include "clock.h"
 #include "ring.h"
@@ -75,6 +76,8 @@ void dasf_flusher_wake(dasf_filedb *db) {
 typedef struct flusher_state {
     dasf_drain_state ds; /* drain.h */
     int barrier; /* a commit or the close waits: hand-offs to workers complete in this cycle */
+    int snap;    /* a snapshot is asked for (flight recorder: flight.c) */
+    uint64_t snap_served; /* highest snapshot request a cycle took */
     double lock_wait_since; /* 0: not waiting for the file lock */
     double block_since; /* 0: not blocked (BLOCK policy, unwritable file) */
 } flusher_state;
@@ -107,9 +110,11 @@ static void reap_dead(dasf_filedb *db) {
     dasf_ring *r;
     pthread_mutex_lock(&db->reg_lock);
     DASF_LIST_EACH_SAFE(dasf_ring, r, &db->rings, node) {
-        if (__atomic_load_n(&r->dead, __ATOMIC_ACQUIRE) &&
-            __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == r->tail &&
-            __atomic_load_n(&r->dropped, __ATOMIC_RELAXED) == r->dropped_seen) {
+        int done = db->overflow == DASF_OVERFLOW_OVERWRITE
+                       ? dasf_flight_ring_done(r) /* its window is written */
+                       : __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == r->tail &&
+                             __atomic_load_n(&r->dropped, __ATOMIC_RELAXED) == r->dropped_seen;
+        if (__atomic_load_n(&r->dead, __ATOMIC_ACQUIRE) && done) {
             dasf_rcu_list_del(&r->node);
             __atomic_store_n(&r->linked, 0, __ATOMIC_RELEASE);
             dasf_call_rcu(&r->rcu, dasf_ring_free_rcu, r);
@@ -170,6 +175,15 @@ static void release_shared(dasf_filedb *db) {
 }
 
 static int cycle(dasf_filedb *db, flusher_state *fs) {
+    if (db->overflow == DASF_OVERFLOW_OVERWRITE) {
+        /* The flight recorder drains nothing and never moves a tail: a
+         * cycle takes the snapshot asked for (flight.c) and writes. */
+        int rc = fs->snap ? dasf_flight_take(db) : DASF_OK;
+        int wrc = write_pending(db);
+        __atomic_store_n(&db->st_flushes, db->st_flushes + 1, __ATOMIC_RELAXED);
+        reap_dead(db);
+        return rc ? rc : wrc;
+    }
     int rc = DASF_OK;
     /* Finished chunks a worker holds until the ones before them are back
      * count as unwritten too (dasf_pool_held_bytes). */
@@ -198,6 +212,7 @@ static int cycle(dasf_filedb *db, flusher_state *fs) {
 #define CLOSE_GRACE 0.05
 
 static int close_quiesce(dasf_filedb *db, flusher_state *fs, int rc) {
+    if (db->overflow == DASF_OVERFLOW_OVERWRITE) return rc; /* a close writes no window */
     double t0 = mono_s();
     for (;;) {
         int live = 0, unread = 0;
@@ -247,13 +262,17 @@ static void *flusher_main(void *arg) {
         uint32_t seq = __atomic_load_n(&db->wake_seq, __ATOMIC_ACQUIRE);
         int stopping = __atomic_load_n(&db->stopping, __ATOMIC_ACQUIRE);
         uint64_t req = __atomic_load_n(&db->commit_req, __ATOMIC_ACQUIRE);
+        uint64_t sreq = __atomic_load_n(&db->snap_req, __ATOMIC_ACQUIRE);
         if (stopping == 2) break; /* close without commit */
+        fs.snap = sreq > fs.snap_served;
         fs.barrier = stopping || req > __atomic_load_n(&db->commit_done, __ATOMIC_ACQUIRE);
         pthread_mutex_lock(&db->cycle_lock);
         int rc = cycle(db, &fs);
         pthread_mutex_unlock(&db->cycle_lock);
+        if (fs.snap) fs.snap_served = sreq; /* its chunks are pending: the retries write them */
         int waiting_commit = req > __atomic_load_n(&db->commit_done, __ATOMIC_ACQUIRE);
-        if (rc == DASF_ELOCK_TIMEOUT && (waiting_commit || stopping == 1)) {
+        int waiting_snap = sreq > __atomic_load_n(&db->snap_done, __ATOMIC_ACQUIRE);
+        if (rc == DASF_ELOCK_TIMEOUT && (waiting_commit || waiting_snap || stopping == 1)) {
             /* Someone waits for this data: keep trying (and keep draining,
              * so recording goes on) until lock_timeout has passed. */
             double now = mono_s();
@@ -267,6 +286,7 @@ static void *flusher_main(void *arg) {
         fs.lock_wait_since = 0;
         if (stopping == 1 && rc == DASF_OK) rc = close_quiesce(db, &fs, rc);
         if (waiting_commit || stopping) finish_commits(db, req, rc);
+        if (waiting_snap) dasf_flight_answer(db, sreq, rc);
         if (stopping) break;
         dasf_clock_recalibrate(); /* when due (clock.c decides) */
         if (__atomic_load_n(&db->wake_seq, __ATOMIC_ACQUIRE) == seq) {
@@ -276,6 +296,7 @@ static void *flusher_main(void *arg) {
             dasf_futex_wait(&db->wake_seq, seq, wait);
         }
     }
+    dasf_flight_answer_rest(db); /* snapshots asked for while it closed */
     dasf_sig_library_thread(0);
     return NULL;
 }
@@ -373,6 +394,7 @@ void dasf_flusher_free_state(dasf_filedb *db) {
     }
     db->pending_tail = NULL;
     __atomic_store_n(&db->pending_bytes, 0, __ATOMIC_RELAXED);
+    dasf_flight_free(db);
     if (db->fd >= 0) close(db->fd);
     db->fd = -1;
 }
@@ -395,6 +417,7 @@ void dasf_flusher_reset_after_fork(dasf_filedb *db) {
     db->stopping = 0;
     db->commit_req = db->commit_done = 0;
     db->commit_status = 0;
+    dasf_flight_reset_after_fork(db);
     db->st_recorded = db->st_dropped = db->st_written = 0;
     db->st_chunks = db->st_bytes = db->st_flushes = 0;
     db->st_last_error = 0;
