@@ -184,10 +184,12 @@ def cli_rows(raw):
 
 def aggregate(raw):
     """The summary of a run: {part: [row, ...]} for record, e2e, reader, size,
-    cli, e2e_vs_lttng, burst; codec and python keep their programs' own objects (bench_codec.c
-    reports its own medians; python_bench.summarize() groups its objects)."""
+    cli, e2e_vs_lttng, burst; codec, python and flight keep their programs' own objects
+    (bench_codec.c and bench_flight.c report their own medians; python_bench.summarize()
+    groups its objects)."""
     return {"record": record_rows(raw), "e2e": e2e_rows(raw), "size": size_rows(raw),
             "e2e_vs_lttng": lttng_ratio_rows(raw), "burst": burst_rows(raw),
             "workers": workers_rows(raw),
             "reader": reader_rows(raw), "cli": cli_rows(raw),
-            "codec": select(raw, bench="codec"), "python": select(raw, bench="python")}
+            "codec": select(raw, bench="codec"), "python": select(raw, bench="python"),
+            "flight": select(raw, bench="flight")}

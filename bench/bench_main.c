@@ -8,6 +8,7 @@
  *   dasf-bench e2e --threads N --events TOTAL --dir DIR
  *   dasf-bench size --workload regular|random --level L --events N --dir DIR [--out F]
  *   dasf-bench burst --events N --dir DIR   (the everyday call: burst vs ring with room)
+ *   dasf-bench flight --dir DIR   (the flight recorder's record cost against the floor)
  *
  * bench/run.py runs them interleaved with the peers and builds the table.
  * Each sub-command is a row (bench_cmd) defined by its own file; this file
@@ -18,7 +19,7 @@
 
 static const bench_cmd *const cmds[] = {
     &bench_record_cmd, &bench_clock_cmd, &bench_clock_accuracy_cmd, &bench_e2e_cmd, &bench_size_cmd,
-    &bench_burst_cmd,
+    &bench_burst_cmd, &bench_flight_cmd,
 };
 
 int main(int argc, char **argv) {

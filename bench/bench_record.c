@@ -47,9 +47,7 @@ typedef struct rec_ctx {
     volatile int64_t sink;
 } rec_ctx;
 
-static inline double ts_of(uint64_t k) {
-    return 1000.0 + (double)k * 1e-7;
-}
+#define ts_of bench_ts_of
 
 static uint64_t batch_h(void *c, int t, uint64_t first, unsigned n) {
     rec_ctx *x = c;
@@ -217,29 +215,14 @@ static uint64_t batch_clock_rdtsc(void *c, int t, uint64_t first, unsigned n) {
     return 0;
 }
 
-/* The floor of any ring: the caller's loop (same arguments as path h) and
- * a 32-byte record stored into a pre-faulted 16 MiB buffer, then one
- * release store of the head index.  No TLS lookup, no checks. */
-typedef struct floor_ring {
-    uint64_t *buf;
-    uint64_t mask; /* in uint64_t words */
-    uint64_t head;
-} floor_ring;
-static floor_ring g_floor;
+/* The floor of any ring (bench_ours.h): a bare 32-byte store into a
+ * pre-faulted 16 MiB buffer with path h's caller loop. */
+static bench_floor_ring g_floor;
 
 static uint64_t batch_ring_store(void *c, int t, uint64_t first, unsigned n) {
     rec_ctx *x = c;
     (void)t;
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t k = first + i;
-        double ts = ts_of(k), dur = 5e-8;
-        uint64_t h = g_floor.head, *slot = g_floor.buf + (h & g_floor.mask);
-        memcpy(&slot[0], &ts, 8);
-        memcpy(&slot[1], &dur, 8);
-        slot[2] = x->h[k & 15] | (uint64_t)'X' << 32;
-        slot[3] = 32;
-        __atomic_store_n(&g_floor.head, h + 4, __ATOMIC_RELEASE);
-    }
+    bench_floor_store(&g_floor, x->h, first, n);
     return 0;
 }
 
@@ -251,11 +234,7 @@ static int cmd_clock(int argc, char **argv) {
     } clocks[] = {{"clock_dasf_now", batch_clock_dasf},
                   {"clock_rdtsc", batch_clock_rdtsc},
                   {"ring_store", batch_ring_store}};
-    size_t words = ((size_t)16 << 20) / 8;
-    g_floor.buf = calloc(words, 8);
-    if (!g_floor.buf) bench_die("out of memory");
-    memset(g_floor.buf, 1, words * 8); /* pre-fault */
-    g_floor.mask = words - 1;
+    bench_floor_init(&g_floor, (size_t)16 << 20);
     for (unsigned i = 0; i < 16; i++)
         x.h[i] = i + 1;
     for (size_t i = 0; i < sizeof clocks / sizeof clocks[0]; i++) {
@@ -270,7 +249,7 @@ static int cmd_clock(int argc, char **argv) {
         bench_json_str(&j, "clock_source", dasf_clock_source());
         bench_json_end(&j, stdout);
     }
-    free(g_floor.buf);
+    bench_floor_free(&g_floor);
     return 0;
 }
 

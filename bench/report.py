@@ -218,7 +218,7 @@ def latency_section(s):
             PATH_LABELS.get(r["path"], r["path"]), r["threads"], fsp(r["median_ns"]),
             fsp(r["p99_ns"]), ("<= %g" % g) if g else "", verdict(med, g) if g else "",
             extra))
-    return L + shm_lines(s)
+    return L + shm_lines(s) + flight_lines(s)
 
 
 def shm_lines(s):
@@ -237,6 +237,21 @@ def shm_lines(s):
                  "/ floor: shm %s, anonymous %s" % (
                      th, a / b if b else float("nan"),
                      "%.2fx" % (a / f) if f else "-", "%.2fx" % (b / f) if f else "-"))
+    return L
+
+
+def flight_lines(s):
+    """The flight recorder (issue 12, bench/bench_flight.c): complete_h with
+    DASF_OVERFLOW_OVERWRITE against the bare ring store and against BLOCK,
+    measured in the same run (medians over its repetitions)."""
+    L = []
+    for r in s.get("flight", []):
+        L.append("  flight recorder (overwrite, %d KiB window, %d reps): complete_h %.2f ns = "
+                 "%.2fx floor (%.2f ns); BLOCK %.2f ns = %.2fx floor; overwrite / BLOCK %.2fx%s" % (
+                     r["window_bytes"] >> 10, r["reps"], r["overwrite_ns"],
+                     r["overwrite_floor_ratio"], r["floor_ns"], r["block_ns"],
+                     r["block_floor_ratio"], r["overwrite_block_ratio"],
+                     "  ERRORS %d" % r["errors"] if r.get("errors") else ""))
     return L
 
 

@@ -55,7 +55,7 @@ def parse_args():
     ap.add_argument("--python-site", default="",
                     help="directory with the installed dasf_profiler package (run.sh)")
     ap.add_argument("--peers", default="", help="folder of the original DASF module")
-    ap.add_argument("--only", default="latency,e2e,burst,size,cli,codec,python")
+    ap.add_argument("--only", default="latency,flight,e2e,burst,size,cli,codec,python")
     return ap.parse_args()
 
 

@@ -232,6 +232,14 @@ class Runner:
             self.run([self.bin("dasf-bench"), "burst", "--events", str(n), "--dir", self.shm],
                      tag={"rep": rep})
 
+    def flight(self):
+        """Issue 12: the flight recorder's record cost against the bare ring
+        store and the BLOCK policy, all in one run (bench/bench_flight.c
+        reports its own medians over its repetitions)."""
+        reps = 3 if self.a.quick else 9
+        log("flight: %d repetitions" % reps)
+        self.run([self.bin("dasf-bench"), "flight", "--reps", str(reps), "--dir", self.shm])
+
     def size(self):
         n = 50000 if self.a.quick else self.a.size_events
         reps = self.a.size_reps
