@@ -43,19 +43,7 @@
 
 int dasf_flusher_snapshot(dasf_filedb *db) {
     if (db->overflow != DASF_OVERFLOW_OVERWRITE) return dasf_flusher_commit(db);
-    pthread_mutex_lock(&db->reg_lock);
-    int rc = dasf_flusher_start(db);
-    pthread_mutex_unlock(&db->reg_lock);
-    if (rc) return rc;
-    pthread_mutex_lock(&db->commit_lock);
-    uint64_t my = __atomic_add_fetch(&db->snap_req, 1, __ATOMIC_ACQ_REL);
-    pthread_mutex_unlock(&db->commit_lock);
-    dasf_flusher_wake(db);
-    pthread_mutex_lock(&db->commit_lock);
-    while (db->snap_done < my) pthread_cond_wait(&db->commit_cond, &db->commit_lock);
-    rc = db->snap_status;
-    pthread_mutex_unlock(&db->commit_lock);
-    return rc;
+    return dasf_flusher_request(db, &db->snap_req, &db->snap_done, &db->snap_status);
 }
 
 void dasf_flight_answer(dasf_filedb *db, uint64_t req, int rc) {

@@ -323,20 +323,25 @@ int dasf_flusher_start(dasf_filedb *db) {
     return DASF_OK;
 }
 
-int dasf_flusher_commit(dasf_filedb *db) {
+int dasf_flusher_request(dasf_filedb *db, uint64_t *req, const uint64_t *done,
+                         const int *status) {
     pthread_mutex_lock(&db->reg_lock);
     int rc = dasf_flusher_start(db);
     pthread_mutex_unlock(&db->reg_lock);
     if (rc) return rc;
     pthread_mutex_lock(&db->commit_lock);
-    uint64_t my = __atomic_add_fetch(&db->commit_req, 1, __ATOMIC_ACQ_REL);
+    uint64_t my = __atomic_add_fetch(req, 1, __ATOMIC_ACQ_REL);
     pthread_mutex_unlock(&db->commit_lock);
     dasf_flusher_wake(db);
     pthread_mutex_lock(&db->commit_lock);
-    while (db->commit_done < my) pthread_cond_wait(&db->commit_cond, &db->commit_lock);
-    rc = db->commit_status;
+    while (*done < my) pthread_cond_wait(&db->commit_cond, &db->commit_lock);
+    rc = *status;
     pthread_mutex_unlock(&db->commit_lock);
     return rc;
+}
+
+int dasf_flusher_commit(dasf_filedb *db) {
+    return dasf_flusher_request(db, &db->commit_req, &db->commit_done, &db->commit_status);
 }
 
 int dasf_flusher_stop(dasf_filedb *db, int commit) {

@@ -15,6 +15,11 @@ DASF_HIDDEN int dasf_flusher_start(dasf_filedb *db);
 DASF_HIDDEN void dasf_flusher_wake(dasf_filedb *db);
 /* Synchronous barrier (see dasf_profiler_commit). */
 DASF_HIDDEN int dasf_flusher_commit(dasf_filedb *db);
+/* One request of a kind (commits: commit_req/done/status; snapshots,
+ * flight.c: snap_*): counted under commit_lock, the flusher started and
+ * woken, answered once a cycle covered it (commit_cond).  @return its status. */
+DASF_HIDDEN int dasf_flusher_request(dasf_filedb *db, uint64_t *req, const uint64_t *done,
+                                     const int *status);
 /* Stops the flusher; commit_on_close → final drain + append. */
 DASF_HIDDEN int dasf_flusher_stop(dasf_filedb *db, int commit);
 /* Child side of fork: forget the parent's flusher-private state. */
