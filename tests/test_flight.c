@@ -317,6 +317,17 @@ Test(flight, misuse_gets_clear_errors) {
     rd_free(&f);
     dasf_profiler_destroy(p);
     cr_assert_eq(dasf_profiler_snapshot(p), DASF_ECLOSED);
+
+    /* dasf-trace record refuses the flight recorder into a legacy file
+     * before running the command (exit 2, no file). */
+    const char *bin = th_dasf_trace();
+    cr_assert(bin, "DASF_TRACE_BIN is not set");
+    const char *legacy = th_tmp_file("rec.msgpack");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' record --overflow overwrite -o '%s' -- /bin/true 2>/dev/null",
+             bin, legacy);
+    cr_assert_eq(th_run(cmd, NULL), 2);
+    cr_assert_eq(access(legacy, F_OK), -1);
 }
 
 /* ---- the encoder: snapshot metadata round trip ---------------------------------- */

@@ -352,6 +352,12 @@ static int parse_record_args(int argc, char **argv, rec_opts *o, int *cmd_at) {
         return dt_usage("-o %s: not a usable pattern (escapes: %%p %%h %%t %%n %%%%, and %%r "
                         "with --mpi)",
                         o->pattern);
+    /* The flight recorder marks its chunks as snapshots: archive only. */
+    if (o->overflow && !strcmp(o->overflow, "overwrite") &&
+        dasf_layout_level(probe, DASF_COMPRESSION_AUTO) == 0)
+        return dt_usage("--overflow overwrite needs the archive layout: -o %s names a Python "
+                        "(.msgpack) file; use a name ending in .zst",
+                        o->pattern);
     if (o->split && !strstr(o->pattern, "%p") && !dasf_path_has_counter(o->pattern))
         return dt_usage("--split needs %%p or %%n in -o, so each process gets its own file");
     if (o->signals && !signals_valid(o->signals))
