@@ -12,7 +12,6 @@
 #include "append.h"
 #include "clock.h"
 #include "flusher.h"
-#include "flight.h"
 #include "record.h"
 #include "registry.h"
 #include "ring.h"

@@ -10,7 +10,6 @@
  */
 #include "registry.h"
 #include "flusher.h"
-#include "flight.h"
 #include "ring.h"
 #include "shm.h"
 #include "workers.h"

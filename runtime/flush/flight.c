@@ -27,8 +27,8 @@
  *    the snapshots wrote and writes the rest of the window, never twice;
  *  - rings of exited threads stay until a snapshot has written their
  *    window (dasf_flight_ring_done).
+ * Its interface is in flusher.h (a part of the flusher: the cycle calls it).
  */
-#include "flight.h"
 #include "flusher.h"
 #include "shm.h"
 #include "drain.h"

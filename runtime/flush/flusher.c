@@ -18,7 +18,6 @@
  * chunk is taken back (the same invariant, one step later).
  */
 #include "flusher.h"
-#include "flight.h"
 #include "append.h"
 #include "clock.h"
 #include "ring.h"
