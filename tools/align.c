@@ -5,6 +5,7 @@
  */
 #include "align.h"
 
+#include "array.h"
 #include "messages.h"
 
 #include <stdio.h>
@@ -68,13 +69,7 @@ static int add(dt_align *a, int64_t pid, const char *host, int64_t rank, int64_t
                const dt_sync_point *p) {
     dt_sync_proc *s = find(a, pid, host);
     if (!s) {
-        if (a->n == a->cap) {
-            size_t cap = a->cap ? a->cap * 2 : 8;
-            dt_sync_proc *np = realloc(a->procs, cap * sizeof *np);
-            if (!np) return -1;
-            a->procs = np;
-            a->cap = cap;
-        }
+        if (dt_grow((void **)&a->procs, &a->cap, a->n, sizeof *a->procs)) return -1;
         s = &a->procs[a->n++];
         memset(s, 0, sizeof *s);
         s->pid = pid;
@@ -82,13 +77,7 @@ static int add(dt_align *a, int64_t pid, const char *host, int64_t rank, int64_t
     }
     s->rank = rank;
     s->size = size;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 4;
-        dt_sync_point *np = realloc(s->pts, cap * sizeof *np);
-        if (!np) return -1;
-        s->pts = np;
-        s->cap = cap;
-    }
+    if (dt_grow((void **)&s->pts, &s->cap, s->n, sizeof *s->pts)) return -1;
     /* Samples arrive in time order per process; keep them sorted anyway. */
     size_t i = s->n++;
     while (i > 0 && s->pts[i - 1].at_ns > p->at_ns) {

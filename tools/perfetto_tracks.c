@@ -162,11 +162,7 @@ static bool lane_take(pf_lane *L, int64_t s, int64_t e) {
     L->n = k;
     if (L->n == L->cap) {
         if (L->cap < PF_MAX_ROOTS) {
-            size_t nc = L->cap ? L->cap * 2 : 8;
-            pf_iv *r = realloc(L->roots, nc * sizeof *r);
-            if (!r) return false;
-            L->roots = r;
-            L->cap = nc;
+            if (dt_grow((void **)&L->roots, &L->cap, L->n, sizeof *L->roots)) return false;
         } else { /* forget the older half, remembering the range it covered */
             size_t half = L->n / 2;
             if (!L->lost) L->lost_first = L->roots[0].s;

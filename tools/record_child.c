@@ -25,13 +25,19 @@ static bool usable(const char *p, char *out) {
     return access(p, R_OK) == 0 && realpath(p, out) != NULL;
 }
 
+/* The library the environment variable var names, when it is set: 1 and
+ * out, or -1 (said on stderr); 0 when var is unset or empty. */
+static int from_env(const char *var, char *out) {
+    const char *env = getenv(var);
+    if (!env || !*env) return 0;
+    if (usable(env, out)) return 1;
+    dt_err("%s=%s: %s", var, env, strerror(errno));
+    return -1;
+}
+
 bool dt_record_find_preload(char out[PATH_MAX]) {
-    const char *env = getenv("DASF_PRELOAD");
-    if (env && *env) {
-        if (usable(env, out)) return true;
-        dt_err("DASF_PRELOAD=%s: %s", env, strerror(errno));
-        return false;
-    }
+    int got = from_env("DASF_PRELOAD", out);
+    if (got) return got > 0;
     char self[PATH_MAX], cand[PATH_MAX + 64];
     ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
     if (k > 0) {
@@ -53,12 +59,8 @@ bool dt_record_find_preload(char out[PATH_MAX]) {
 /* The MPI wrapper library: DASF_MPI_PRELOAD, or beside the preload (installed:
  * the same libdir; build tree: its mpi/ folder). */
 bool dt_record_find_mpi_lib(const char *preload, char out[PATH_MAX]) {
-    const char *env = getenv("DASF_MPI_PRELOAD");
-    if (env && *env) {
-        if (usable(env, out)) return true;
-        dt_err("DASF_MPI_PRELOAD=%s: %s", env, strerror(errno));
-        return false;
-    }
+    int got = from_env("DASF_MPI_PRELOAD", out);
+    if (got) return got > 0;
     char dir[PATH_MAX], cand[PATH_MAX + 64];
     snprintf(dir, sizeof dir, "%s", preload);
     char *slash = strrchr(dir, '/');
