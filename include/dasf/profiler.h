@@ -550,6 +550,11 @@ DASF_API int dasf_db_record(dasf_db *db, const dasf_event *ev);
 /*! dasf_db_commit() : as dasf_profiler_commit.  @return 0 or a commit
  *  status; DASF_ECLOSED after close, DASF_EINVAL when db is not one. */
 DASF_API int dasf_db_commit(dasf_db *db);
+/*! dasf_db_snapshot() : as dasf_profiler_snapshot (the flight recorder,
+ *  DASF_OVERFLOW_OVERWRITE; a commit for the other policies).  @return 0,
+ *  a commit status, DASF_ECLOSED after close, DASF_EINVAL when db is not
+ *  one, DASF_ENOTSUP for a user database. */
+DASF_API int dasf_db_snapshot(dasf_db *db);
 /*! dasf_db_close() : closes the database (for a FileDatabase:
  *  commit_on_close honoured, flusher joined) and frees it: a user
  *  database's handle goes; a FileDatabase's stays as a small shell that

@@ -413,8 +413,11 @@ static int FileDB_init(FileDB *self, PyObject *args, PyObject *kw) {
         o.overflow = DASF_OVERFLOW_BLOCK;
     } else if (strcmp(overflow, "drop") == 0) {
         o.overflow = DASF_OVERFLOW_DROP;
+    } else if (strcmp(overflow, "overwrite") == 0) {
+        o.overflow = DASF_OVERFLOW_OVERWRITE;
     } else {
-        PyErr_Format(PyExc_ValueError, "overflow must be 'block' or 'drop', got '%s'", overflow);
+        PyErr_Format(PyExc_ValueError, "overflow must be 'block', 'drop' or 'overwrite', got '%s'",
+                     overflow);
         return -1;
     }
     if (ring < 0 || pending <= 0) {
@@ -437,7 +440,8 @@ static int FileDB_init(FileDB *self, PyObject *args, PyObject *kw) {
                          "FileDatabase(%R): invalid option (commit_threshold >= 1, "
                          "lock_timeout >= 0, default_byte_size 1..8, compression_level 0..19, "
                          "ring_capacity a power of two in 64 KiB..1 GiB, "
-                         "0 < flush_interval <= 3600, compression_workers -1 (auto) or 0..%d)",
+                         "0 < flush_interval <= 3600, compression_workers -1 (auto) or 0..%d, "
+                         "overflow 'overwrite' only with the archive layout: not .msgpack)",
                          path, DASF_MAX_COMPRESSION_WORKERS);
         return -1;
     }
@@ -796,18 +800,27 @@ out:
     return r;
 }
 
-static PyObject *FileDB_commit(FileDB *self, PyObject *unused) {
-    if (!self->db) return raise_status(DASF_EINVAL, "commit");
-    if (self->closed) return raise_status(DASF_ECLOSED, "commit");
+/* commit() and snapshot(): the call without the GIL, close waiting for it. */
+static PyObject *filedb_barrier(FileDB *self, int (*fn)(dasf_db *), const char *what) {
+    if (!self->db) return raise_status(DASF_EINVAL, what);
+    if (self->closed) return raise_status(DASF_ECLOSED, what);
     dasf_db *db = self->db;
     int rc;
     self->inflight++; /* close waits for it */
     Py_BEGIN_ALLOW_THREADS
-    rc = dasf_db_commit(db);
+    rc = fn(db);
     Py_END_ALLOW_THREADS
     self->inflight--;
-    if (rc) return raise_status(rc, "commit");
+    if (rc) return raise_status(rc, what);
     Py_RETURN_NONE;
+}
+
+static PyObject *FileDB_commit(FileDB *self, PyObject *unused) {
+    return filedb_barrier(self, dasf_db_commit, "commit");
+}
+
+static PyObject *FileDB_snapshot(FileDB *self, PyObject *unused) {
+    return filedb_barrier(self, dasf_db_snapshot, "snapshot");
 }
 
 static PyObject *FileDB_close(FileDB *self, PyObject *unused) {
@@ -851,6 +864,8 @@ static PyMethodDef FileDB_methods[] = {
      METH_FASTCALL | METH_KEYWORDS, "record_duration_end_event(name, timestamp, **kwargs)"},
     {"record", (PyCFunction)FileDB_record, METH_O, "record(event): records an event object"},
     {"commit", (PyCFunction)FileDB_commit, METH_NOARGS, "commit(): every event so far to disk"},
+    {"snapshot", (PyCFunction)FileDB_snapshot, METH_NOARGS,
+     "snapshot(): overflow='overwrite': each thread's window to disk, once"},
     {"close", (PyCFunction)FileDB_close, METH_NOARGS, "close(): commit (commit_on_close), stop"},
     {"stats", (PyCFunction)FileDB_stats, METH_NOARGS, "stats(): the database's counters"},
     {NULL, NULL, 0, NULL}};

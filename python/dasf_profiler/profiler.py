@@ -235,7 +235,10 @@ class FileDatabase(EventDatabase):
       compression_level  None: by file name, the C library's rule (".msgpack" -> DASF's
                          layout; ".zst" or any other name -> compressed archive, level 1);
                          0: DASF's layout; 1..19: archive
-      overflow           "block" (default: a full ring waits, nothing lost) or "drop"
+      overflow           "block" (default: a full ring waits, nothing lost), "drop", or
+                         "overwrite": the flight recorder — each thread keeps its newest
+                         ring_capacity bytes, nothing is written until snapshot()
+                         (docs/RUNTIME.md); needs the archive layout
       ring_capacity      bytes per thread ring (power of two, 64 KiB..1 GiB; 4 MiB)
       flush_interval     seconds between background writes (1.0)
       max_pending_bytes  cap on unwritten compressed chunks held in memory (64 MiB)
@@ -293,6 +296,13 @@ class FileDatabase(EventDatabase):
         are there (fsync'ed when flush=True), or raises what stopped it (TimeoutError for
         the file lock, OSError); the events then stay in memory for the next commit."""
         self._db.commit()
+
+    def snapshot(self):
+        """overflow="overwrite" (the flight recorder): write each thread's current window —
+        what it recorded since the previous snapshot and is still in memory — once, as
+        chunks marked as a snapshot with the count of records overwritten before; other
+        policies: the same as commit()."""
+        self._db.snapshot()
 
     def get_traces(self) -> Iterable[EventTypes]:
         """The events in the file (either layout), as the event dataclasses, in file order.
@@ -405,3 +415,12 @@ class EventProfiler:
     def commit(self):
         """Commit the events to the database."""
         self.database.commit()
+
+    def snapshot(self):
+        """The flight recorder's snapshot (FileDatabase.snapshot); a commit for a database
+        without one."""
+        snap = getattr(self.database, "snapshot", None)
+        if snap is None:
+            self.database.commit()
+        else:
+            snap()

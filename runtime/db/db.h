@@ -29,7 +29,5 @@ DASF_HIDDEN int dasf_file_db_options_load(dasf_file_db_options *dst,
  * (no path, an empty one). */
 DASF_HIDDEN int dasf_file_db_target(dasf_file_db_options *dst, const dasf_file_db_options *src,
                                     const char **path);
-/* dasf_profiler_snapshot on the profiler's database. */
-DASF_HIDDEN int dasf_db_snapshot(dasf_db *db);
 
 #endif
