@@ -79,7 +79,10 @@ def row(args, ranks, events, work):
         "events": n_events, "input_bytes": in_bytes, "reps": args.reps,
         "merge_cpu_s": round(merge_s, 3), "merge_wall_s": round(statistics.median(walls), 3),
         "merge_peak_rss_kib": int(statistics.median(rsss)),
-        "floor_copy_cpu_s": round(floor_s, 3), "merge_vs_floor": round(merge_s / floor_s, 2),
+        # /usr/bin/time counts CPU in 10 ms steps: --quick's small copies can
+        # read 0, and then the ratio is unknown (None), not a division by zero.
+        "floor_copy_cpu_s": round(floor_s, 3),
+        "merge_vs_floor": round(merge_s / floor_s, 2) if floor_s > 0 else None,
         "ns_per_event": round(merge_s * 1e9 / max(n_events, 1), 1),
         "stderr": late,
     }
@@ -102,10 +105,11 @@ def main():
                               (4, 10 * args.events)):
             r = row(args, ranks, events, work)
             rows.append(r)
+            ratio = "unknown" if r["merge_vs_floor"] is None else "%.2f" % r["merge_vs_floor"]
             print("merge_scale: %2d ranks x %7d events: merge %.3f s CPU (%.0f ns/event; wall %.3f s), "
-                  "peak RSS %.1f MiB; copy floor %.3f s CPU, merge/floor %.2f%s" % (
+                  "peak RSS %.1f MiB; copy floor %.3f s CPU, merge/floor %s%s" % (
                       ranks, events, r["merge_cpu_s"], r["ns_per_event"], r["merge_wall_s"],
-                      r["merge_peak_rss_kib"] / 1024, r["floor_copy_cpu_s"], r["merge_vs_floor"],
+                      r["merge_peak_rss_kib"] / 1024, r["floor_copy_cpu_s"], ratio,
                       ("; " + r["stderr"]) if r["stderr"] else ""), flush=True)
     with open(os.path.join(args.out, "merge_scale.json"), "w") as f:
         for r in rows:
