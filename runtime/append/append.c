@@ -21,6 +21,7 @@
  * follow_symlinks lets open(2) follow a link.
  */
 #include "append.h"
+#include "archive.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -146,7 +147,7 @@ static int ensure_open(int *fdp, const char *path, int follow, int *fresh) {
  * magic, or of an 8-byte legacy length <= 2^28 (the default prefix size)
  * and its map marker. */
 static int torn_start(const uint8_t *h, size_t n, int layout) {
-    static const uint8_t magic[4] = {0x5D, 0x2A, 0x4D, 0x18};
+    static const uint8_t magic[4] = DASF_CHUNK_MAGIC_LE;
     if (layout == DASF_LAYOUT_ARCHIVE) return n < 4 && memcmp(h, magic, n) == 0;
     if (n > 9) return 0;
     for (size_t i = 0; i < n && i < 4; i++)

@@ -36,7 +36,7 @@
 
 enum { FR_BAD, FR_TORN_HDR, FR_TORN, FR_WHOLE };
 
-static const uint8_t chunk_magic[4] = {0x5D, 0x2A, 0x4D, 0x18};
+static const uint8_t chunk_magic[4] = DASF_CHUNK_MAGIC_LE;
 
 static int read_at(int fd, void *p, size_t n, uint64_t off) {
     uint8_t *b = p;

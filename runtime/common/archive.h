@@ -19,6 +19,10 @@
 /* zstd skippable frame magic carrying a chunk's metadata (0x184D2A5D: the
  * last nibble 'D' for DASF), stored little-endian like every zstd magic. */
 #define DASF_CHUNK_MAGIC 0x184D2A5Du
+/* The same four bytes as they stand in the file, for byte searches and
+ * prefix checks (resync, torn tails): an initializer,
+ * `static const uint8_t m[4] = DASF_CHUNK_MAGIC_LE;`. */
+#define DASF_CHUNK_MAGIC_LE {0x5D, 0x2A, 0x4D, 0x18}
 #define DASF_ZSTD_MAGIC 0xFD2FB528u
 #define DASF_FORMAT_VERSION 3     /* what the writer emits */
 #define DASF_FORMAT_VERSION_MIN 1 /* oldest version the reader reads */

@@ -130,7 +130,7 @@ static int chunk_meta(dasf_trace *r, uint64_t off, meta *m, uint32_t *msize, con
 }
 
 uint64_t dasf_rd_archive_resync(dasf_trace *r, uint64_t from) {
-    const uint8_t magic[4] = {0x5D, 0x2A, 0x4D, 0x18};
+    const uint8_t magic[4] = DASF_CHUNK_MAGIC_LE;
     uint64_t p = from;
     while (p + 8 <= r->size && !r->io_error) {
         size_t span;
