@@ -31,6 +31,7 @@
  *    chunks).
  */
 #include "workers.h"
+#include "workers_pool.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -46,159 +47,6 @@
 
 int dasf_pool_test_fail_start;
 
-typedef struct pool_range {
-    dasf_ring *ring;
-    uint64_t from, to; /* ring positions; from == to: only drops to report */
-    int64_t pid, tid;  /* the ring's, for its dasf.dropped marker */
-    uint64_t drops;    /* the ring's drops seen at hand-off: a marker after its records */
-} pool_range;
-
-typedef struct pool_chunk {
-    dasf_pending *pc;
-    uint64_t markers, dropped; /* dasf.dropped markers in it and the drops they carry */
-} pool_chunk;
-
-typedef struct pool_job {
-    struct pool_job *next;      /* hand-off order (the jobs list) */
-    struct pool_job *next_todo; /* not started yet */
-    uint64_t seq;
-    pool_range *ranges;
-    size_t n_ranges, cap_ranges;
-    uint64_t bytes; /* ring bytes in the ranges */
-    /* Results (the worker's until done is set under the pool lock). */
-    pool_chunk *chunks;
-    size_t n_chunks, cap_chunks;
-    uint64_t held;  /* bytes of those chunks */
-    uint64_t carry; /* drops whose marker could not be encoded (no memory) */
-    int rc;
-    int done;
-} pool_job;
-
-typedef struct pool_worker {
-    struct dasf_pool *pool;
-    pthread_t thread;
-    dasf_chunk_enc *enc;
-    dasf_drain_state *ds;
-    uint64_t markers, dropped; /* in the chunk being built */
-} pool_worker;
-
-struct dasf_pool {
-    dasf_filedb *db;
-    int n;
-    pool_worker *w;
-    pthread_mutex_t lock;
-    pthread_cond_t work; /* workers: a job queued, stop, or the fork pause over */
-    pthread_cond_t done; /* the flusher and fork_prepare: a job finished */
-    /* Under lock. */
-    pool_job *jobs_head, *jobs_tail; /* handed off, not collected, in order */
-    pool_job *todo_head, *todo_tail; /* not started */
-    size_t undone;                   /* handed off, not finished */
-    int busy;                        /* workers inside a job */
-    int paused, stop;
-    uint64_t held; /* bytes of chunks in finished, uncollected jobs (also read relaxed) */
-    /* Flusher-private. */
-    uint64_t job_bytes;
-    uint64_t next_seq;
-    size_t open; /* handed off, not collected */
-    size_t max_open;
-};
-
-/* ---- a job ------------------------------------------------------------------- */
-
-static void job_free(pool_job *j) {
-    for (size_t i = 0; i < j->n_chunks; i++) {
-        if (!j->chunks[i].pc) continue;
-        dasf_buf_free(&j->chunks[i].pc->bytes);
-        free(j->chunks[i].pc);
-    }
-    free(j->chunks);
-    free(j->ranges);
-    free(j);
-}
-
-/* The chunk the worker is building goes into the job's results. */
-static void finish_chunk(pool_worker *w, pool_job *j) {
-    size_t n = dasf_chunk_enc_count(w->enc);
-    if (n == 0) return;
-    if (j->n_chunks == j->cap_chunks) {
-        size_t cap = j->cap_chunks ? j->cap_chunks * 2 : 2;
-        pool_chunk *c = realloc(j->chunks, cap * sizeof *c);
-        if (!c) {
-            j->rc = DASF_ENOMEM; /* the events stay in the encoder: its next chunk */
-            return;
-        }
-        j->chunks = c;
-        j->cap_chunks = cap;
-    }
-    dasf_pending *pc = calloc(1, sizeof *pc);
-    if (!pc) {
-        j->rc = DASF_ENOMEM;
-        return;
-    }
-    /* No "src"/"rings" here: with workers a shared ring's space is released
-     * when its chunk comes back, before the append (docs/RUNTIME.md). */
-    dasf_chunk_origin o = {.pid = getpid(),
-                           .host = dasf_hostname(),
-                           .clock = "monotonic",
-                           .realtime_offset_ns = dasf_realtime_offset_ns(),
-                           .dropped = w->dropped};
-    int rc = dasf_chunk_enc_finish(w->enc, &o, &pc->bytes);
-    if (rc) { /* as the flusher's push_chunk: the events stay in the encoder */
-        free(pc);
-        j->rc = rc;
-        return;
-    }
-    pc->events = n;
-    j->chunks[j->n_chunks++] = (pool_chunk){pc, w->markers, w->dropped};
-    j->held += pc->bytes.len;
-    w->markers = w->dropped = 0;
-}
-
-static void add_marker(pool_worker *w, pool_job *j, int64_t pid, int64_t tid, uint64_t n) {
-    if (dasf_chunk_enc_full(w->enc)) finish_chunk(w, j);
-    if (dasf_enc_add_dropped(w->enc, pid, tid, n) == 0) {
-        w->markers++;
-        w->dropped += n;
-    } else {
-        j->carry += n; /* carried to the next chunk the flusher keeps */
-    }
-}
-
-/* How many records r holds in [t, h) (a garbled one ends the count). */
-static uint64_t records_in(const dasf_ring *r, uint64_t t, uint64_t h) {
-    uint64_t n = 0;
-    while (t < h) {
-        uint64_t size = ((const dasf_rec *)(r->buf + (t & r->mask)))->size;
-        n++;
-        if (size < DASF_REC_SIZE || size > h - t) break;
-        t += size;
-    }
-    return n;
-}
-
-/* What the flusher's drain_all does for these ranges, into w's encoder. */
-static void run_job(pool_worker *w, pool_job *j) {
-    uint64_t bad = 0;
-    for (size_t i = 0; i < j->n_ranges; i++) {
-        const pool_range *g = &j->ranges[i];
-        uint64_t t = g->from;
-        while (t < g->to) {
-            int full;
-            t = dasf_drain_span(w->enc, w->ds, g->ring, t, g->to, &bad, &full);
-            if (full) finish_chunk(w, j);
-            if (full && j->rc) { /* no memory: the rest of the range is lost, counted */
-                bad += records_in(g->ring, t, g->to);
-                break;
-            }
-        }
-        if (g->drops) add_marker(w, j, g->pid, g->tid, g->drops);
-    }
-    if (bad) {
-        __atomic_add_fetch(&w->pool->db->st_dropped, bad, __ATOMIC_RELAXED);
-        add_marker(w, j, getpid(), 0, bad);
-    }
-    finish_chunk(w, j);
-}
 
 static void *worker_main(void *arg) {
     pool_worker *w = arg;
@@ -216,7 +64,7 @@ static void *worker_main(void *arg) {
         if (!p->todo_head) p->todo_tail = NULL;
         p->busy++;
         pthread_mutex_unlock(&p->lock);
-        run_job(w, j);
+        dasf_pool_run_job(w, j);
         pthread_mutex_lock(&p->lock);
         j->done = 1;
         p->undone--;
@@ -236,7 +84,7 @@ static void *worker_main(void *arg) {
 static void pool_free(struct dasf_pool *p) {
     for (pool_job *j = p->jobs_head, *next; j; j = next) {
         next = j->next;
-        job_free(j);
+        dasf_pool_job_free(j);
     }
     for (int i = 0; i < p->n; i++) {
         if (p->w[i].enc) dasf_chunk_enc_destroy(p->w[i].enc);
@@ -411,7 +259,7 @@ int dasf_pool_dispatch(dasf_filedb *db, int barrier) {
     if (j && j->n_ranges)
         submit(p, j);
     else if (j)
-        job_free(j);
+        dasf_pool_job_free(j);
     return rc;
 }
 
@@ -458,7 +306,7 @@ int dasf_pool_collect(dasf_filedb *db, int wait) {
             __atomic_store_n(&g->ring->tail, g->to, __ATOMIC_RELEASE);
             released = 1;
         }
-        job_free(j);
+        dasf_pool_job_free(j);
     }
     /* Drops carried from thrown chunks reach the file without waiting for
      * more events (as the flusher's own push_chunk does every cycle). */
