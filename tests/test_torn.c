@@ -12,9 +12,10 @@
  *    verifies (`dasf-trace verify`);
  *  - a writer holding the lock in the middle of its write is waited for,
  *    not cut;
- *  - for real: a writer killed with SIGKILL while its file grows (inside
- *    its write()), then recovered by `dasf_recover_maps` or by the next
- *    profiler: every reported event exactly once, the file whole.
+ *  - for real: a writer (half of the rounds with 2 compression workers)
+ *    killed with SIGKILL while its file grows (inside its write()), then
+ *    recovered by `dasf_recover_maps` or by the next profiler: every
+ *    reported event exactly once, the file whole.
  *
  * CI time: about 5-15 s (debug), the kill rounds (DASF_TORN_ROUNDS,
  * default 12) most of it.
@@ -318,6 +319,7 @@ Test(torn, killed_inside_write_then_recovered) {
         char name[64];
         snprintf(name, sizeof name, "big%ld.dasf", i);
         char *trace = th_path(dir, name);
+        setenv("DASF_TEST_WORKERS", i % 4 >= 2 ? "2" : "0", 1); /* half of them with workers */
         th_child c = th_start_crash_writer(trace, "big", "0");
         cr_assert(c.pid > 0 && c.out);
         th_read_reports(&c, 1);

@@ -38,12 +38,16 @@
  *                                      flush before N batches, then wait;
  *                                      "exit": return from main after N;
  *                                      "fpe", "ill", "bus": that fault after N;
+ *                                      "commit-hold": commit after N batches,
+ *                                      report the count again, then wait;
  *                                      "big": as "loop", each odd event with a
  *                                      1500-byte random string arg "pad" too
  *                                      (chunks of ~6 MiB that zstd cannot
  *                                      shrink much: the writes take long enough
  *                                      for a test to kill the writer inside one).
- *                                      Environment: DASF_TEST_HOLD=1 thresholds
+ *                                      Environment: DASF_TEST_WORKERS=N that
+ *                                      many compression workers (else the
+ *                                      default); DASF_TEST_HOLD=1 thresholds
  *                                      of "hold" for any HOW; DASF_TEST_CRASH_
  *                                      HANDLER=1 dasf_commit_on_crash(5) after
  *                                      creating the profiler; DASF_TEST_OWN_
@@ -262,6 +266,7 @@ static int crash(const char *path, const char *how, long n) {
         o.flush_interval = 3600;
         o.ring_capacity = (size_t)4 << 20; /* 40 batches (~1 MiB for 30) never fill it */
     }
+    if (getenv("DASF_TEST_WORKERS")) o.compression_workers = atoi(getenv("DASF_TEST_WORKERS"));
     int big = !strcmp(how, "big");
     if (big) { /* chunks of 8 MiB of ring (~6 MiB written): writes of milliseconds */
         o.ring_capacity = (size_t)32 << 20;
@@ -290,6 +295,12 @@ static int crash(const char *path, const char *how, long n) {
         if (b == n && !strcmp(how, "exit")) return dasf_profiler_destroy(p) ? 4 : 0; /* commits */
         if (b == n && !strcmp(how, "hold"))
             for (;;) pause();
+        if (b == n && !strcmp(how, "commit-hold")) { /* all in the file; then wait */
+            if (dasf_profiler_commit(p)) return 5;
+            printf("%ld\n", seq);
+            fflush(stdout);
+            for (;;) pause();
+        }
         if (b == n) fault(how, path);
         for (int i = 0; i < 500; i++, seq++) {
             if (seq % 2 == 0) {

@@ -642,11 +642,10 @@ struct dasf_file_db_options {
 #define DASF_MAX_COMPRESSION_WORKERS 64
 /*! DASF_COMPRESSION_WORKERS_AUTO : compression_workers' default: one worker
  *  per 8 CPUs this process may run on, at most 8; none below 8 CPUs (a
- *  worker pays off only on a spare core), and none while the rings are in
- *  shared memory (shm_dir not ""): workers release ring space before the
- *  append, which a kill -9 could turn into lost events; an explicit count
- *  > 0 takes that trade.  dasf_compression_workers() applies the CPU rule
- *  (docs/RUNTIME.md). */
+ *  worker pays off only on a spare core).  With the rings in shared memory
+ *  workers keep kill survival as the flusher does (a shared ring's space is
+ *  released after the append).  dasf_compression_workers() applies the
+ *  rule (docs/RUNTIME.md). */
 #define DASF_COMPRESSION_WORKERS_AUTO (-1)
 #define DASF_COMPRESSION_WORKERS_DEFAULT DASF_COMPRESSION_WORKERS_AUTO
 

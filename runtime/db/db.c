@@ -336,7 +336,6 @@ int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_option
     /* The flight recorder marks its chunks (snapshot, overwritten): the
      * legacy layout has no chunk metadata to say so. */
     if (o.overflow == DASF_OVERFLOW_OVERWRITE && o.compression_level == 0) return DASF_EINVAL;
-    int workers_asked = o.compression_workers;
     o.compression_workers = dasf_compression_workers(o.compression_workers);
     dasf_filedb *f = aligned_alloc(DASF_CACHELINE, sizeof *f);
     if (!f) return DASF_ENOMEM;
@@ -376,11 +375,6 @@ int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_option
     f->abs_path = dasf_abs_path(path);
     if (base && f->abs_path && strlen(f->abs_path) < DASF_SHM_PATH_MAX) f->shm_base = strdup(base);
     f->opts.shm_dir = f->shm_base ? f->shm_base : "";
-    /* Workers release a shared ring's space when its chunk comes back, before
-     * the append (flush/workers.c): a kill could then lose those events.  So
-     * the automatic default keeps kill survival and starts none when the rings
-     * are shared; an explicit count is the caller's trade (docs/RUNTIME.md). */
-    if (workers_asked == DASF_COMPRESSION_WORKERS_AUTO && f->shm_base) f->opts.compression_workers = 0;
     /* A flight recorder drains nothing: its snapshots are encoded by the
      * flusher itself, one ring per chunk (flush/flight.c), so no workers. */
     if (o.overflow == DASF_OVERFLOW_OVERWRITE) f->opts.compression_workers = 0;

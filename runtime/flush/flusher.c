@@ -14,8 +14,9 @@
  * max_pending_bytes of unwritten chunks pile up).
  * With compression workers (workers.c) a cycle hands ring ranges to them
  * instead of encoding, and takes their chunks back in hand-off order into
- * the pending list before appending; ring space is then released when the
- * chunk is taken back (the same invariant, one step later).
+ * the pending list before appending; an anonymous ring's space is then
+ * released when the chunk is taken back (the same invariant, one step
+ * later), a shared ring's after the append, as inline.
  */
 #include "flusher.h"
 #include "append.h"
@@ -159,9 +160,12 @@ static int drain_step(dasf_filedb *db, flusher_state *fs) {
  * in the pending chunks (lost if the process is killed before they are
  * written; docs/RUNTIME.md). */
 static void release_shared(dasf_filedb *db) {
-    /* With compression workers, workers.c releases the space as their
-     * chunks come back (before the append: see docs/RUNTIME.md). */
-    if (db->pool) return;
+    /* With compression workers: the ranges of the chunks collected so far
+     * (workers.c), which were just appended too. */
+    if (db->pool) {
+        dasf_pool_release_shared(db);
+        return;
+    }
     dasf_rcu_read_lock();
     dasf_ring *r;
     DASF_LIST_EACH_RCU(dasf_ring, r, &db->rings, node) {

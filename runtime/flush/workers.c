@@ -18,7 +18,11 @@
  *    is back in the flusher with its chunks in the pending list (in order:
  *    a ring's tail only moves forward over collected ranges), so nothing
  *    is lost, and a ring with records in a job is never reaped (its head
- *    is past its tail);
+ *    is past its tail); a shared ring's (shm) space only after the append
+ *    of those chunks too (collect queues it, dasf_pool_release_shared
+ *    releases it after write_pending), as the inline drain does, and the
+ *    chunks name their shared ranges ("src"/"rings", workers_job.c): a
+ *    recoverer finds each record in the file or in the ring, never both;
  *  - per thread, events reach the file in recording order (a ring's
  *    ranges are handed off in order, jobs come back in order);
  *  - finished chunks held here count against max_pending_bytes
@@ -82,6 +86,7 @@ static void *worker_main(void *arg) {
 /* ---- the pool -------------------------------------------------------------------- */
 
 static void pool_free(struct dasf_pool *p) {
+    free(p->rel);
     for (pool_job *j = p->jobs_head, *next; j; j = next) {
         next = j->next;
         dasf_pool_job_free(j);
@@ -263,6 +268,34 @@ int dasf_pool_dispatch(dasf_filedb *db, int barrier) {
     return rc;
 }
 
+/* A shared ring's collected range, released after the append.  @return 0,
+ * or -1 without memory: then it is released now, as before the append. */
+static int queue_release(struct dasf_pool *p, dasf_ring *r, uint64_t to) {
+    if (p->n_rel && p->rel[p->n_rel - 1].ring == r) { /* the same ring again: further */
+        p->rel[p->n_rel - 1].to = to;
+        return 0;
+    }
+    if (p->n_rel == p->cap_rel) {
+        size_t cap = p->cap_rel ? p->cap_rel * 2 : 16;
+        pool_release *v = realloc(p->rel, cap * sizeof *v);
+        if (!v) return -1;
+        p->rel = v;
+        p->cap_rel = cap;
+    }
+    p->rel[p->n_rel++] = (pool_release){r, to};
+    return 0;
+}
+
+void dasf_pool_release_shared(dasf_filedb *db) {
+    struct dasf_pool *p = db->pool;
+    if (!p->n_rel) return;
+    for (size_t i = 0; i < p->n_rel; i++)
+        __atomic_store_n(&p->rel[i].ring->tail, p->rel[i].to, __ATOMIC_RELEASE);
+    p->n_rel = 0;
+    __atomic_add_fetch(&db->drain_seq, 1, __ATOMIC_RELEASE); /* producers waiting for space */
+    dasf_futex_wake(&db->drain_seq, INT32_MAX);
+}
+
 int dasf_pool_collect(dasf_filedb *db, int wait) {
     struct dasf_pool *p = db->pool;
     int rc = DASF_OK;
@@ -299,10 +332,12 @@ int dasf_pool_collect(dasf_filedb *db, int wait) {
         }
         db->drop_carry += j->carry;
         if (j->rc && !rc) rc = j->rc;
-        /* Its records are in the pending list now: their space goes back. */
+        /* Its records are in the pending list now: an anonymous ring's
+         * space goes back; a shared ring's after the append. */
         for (size_t i = 0; i < j->n_ranges; i++) {
             const pool_range *g = &j->ranges[i];
             if (g->to == g->from) continue;
+            if (g->ring->shm_index && queue_release(p, g->ring, g->to) == 0) continue;
             __atomic_store_n(&g->ring->tail, g->to, __ATOMIC_RELEASE);
             released = 1;
         }

@@ -23,9 +23,14 @@ DASF_HIDDEN int dasf_pool_start(dasf_filedb *db, int n);
  * cycle).  barrier: no bound on the queue, so a commit's records all go. */
 DASF_HIDDEN int dasf_pool_dispatch(dasf_filedb *db, int barrier);
 /* Takes finished chunks back in hand-off order into the pending list and
- * gives their ring space back (flusher thread).  wait: first waits until
+ * gives their anonymous rings' space back; shared rings' space waits for
+ * dasf_pool_release_shared (flusher thread).  wait: first waits until
  * every hand-off so far is finished. */
 DASF_HIDDEN int dasf_pool_collect(dasf_filedb *db, int wait);
+/* After the append attempt of the collected chunks (flusher thread, as
+ * the inline drain's release_shared): shared rings' space goes back, and
+ * producers waiting for it are woken. */
+DASF_HIDDEN void dasf_pool_release_shared(dasf_filedb *db);
 /* Bytes of finished chunks the workers hold (not yet collected): they count
  * against max_pending_bytes. */
 DASF_HIDDEN uint64_t dasf_pool_held_bytes(dasf_filedb *db);

@@ -42,7 +42,17 @@ typedef struct pool_worker {
     dasf_chunk_enc *enc;
     dasf_drain_state *ds;
     uint64_t markers, dropped; /* in the chunk being built */
+    dasf_ring_range ranges[DASF_CHUNK_MAX_RANGES]; /* its shared-ring ranges ("rings") */
+    size_t n_ranges;
+    uint32_t n_fallback; /* its ranges of fallen-back rings ("shm_fallback") */
 } pool_worker;
+
+/* A shared ring's space that goes back once the chunks holding its
+ * records were appended (dasf_pool_release_shared). */
+typedef struct pool_release {
+    dasf_ring *ring;
+    uint64_t to;
+} pool_release;
 
 struct dasf_pool {
     dasf_filedb *db;
@@ -63,6 +73,8 @@ struct dasf_pool {
     uint64_t next_seq;
     size_t open; /* handed off, not collected */
     size_t max_open;
+    pool_release *rel; /* collected shared ranges, in order, not yet released */
+    size_t n_rel, cap_rel;
 };
 
 /* ---- workers_job.c ------------------------------------------------------- */
