@@ -12,6 +12,7 @@
  * flusher's own chunks do, so a recoverer never writes them again.
  */
 #include "workers_pool.h"
+#include "drain.h"
 #include "shm.h"
 
 #include <stdlib.h>

@@ -6,7 +6,14 @@
 #ifndef DASF_WORKERS_POOL_H
 #define DASF_WORKERS_POOL_H
 
-#include "workers.h"
+/* Only leaf headers here: workers.c (in the flusher's include cycle)
+ * includes this one, so a flusher header here would widen the cycle. */
+#include "encode.h"
+#include "rt.h"
+
+#include <pthread.h>
+
+typedef struct dasf_drain_state dasf_drain_state; /* drain.h */
 
 typedef struct pool_range {
     dasf_ring *ring;
