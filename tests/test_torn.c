@@ -10,6 +10,9 @@
  *  - a profiler's file cut inside its last chunk at every kind of offset,
  *    then a profiler appends: the tail is cut, said on stderr, the file
  *    verifies (`dasf-trace verify`);
+ *  - a writer killed inside its write while our profiler keeps appending
+ *    to the same file: cut at our next append (a torn chunk another
+ *    writer already appended after is left, in the middle);
  *  - a writer holding the lock in the middle of its write is waited for,
  *    not cut;
  *  - for real: a writer (half of the rounds with 2 compression workers)
@@ -144,7 +147,7 @@ Test(torn, random_mixes_cut_exactly_the_torn_tail) {
         cr_assert_eq(th_write_file(path, m.file.data, m.file.len), 0);
         int fd = open(path, O_RDWR);
         cr_assert(fd >= 0);
-        cr_assert_eq(dasf_torn_tail_at(fd, m.file.len), m.tail_at,
+        cr_assert_eq(dasf_torn_tail_at(fd, 0, m.file.len), m.tail_at,
                      "mix %d: the torn tail starts at %llu (%zu bytes)", it,
                      (unsigned long long)m.tail_at, m.file.len);
         close(fd);
@@ -246,9 +249,51 @@ Test(torn, next_profiler_cuts_a_torn_tail_at_every_kind_of_offset) {
     char *path = th_path(dir, "boundary.dasf");
     cr_assert_eq(th_write_file(path, whole, (size_t)before_last), 0);
     int fd = open(path, O_RDONLY);
-    cr_assert_eq(dasf_torn_tail_at(fd, (uint64_t)before_last), (uint64_t)before_last);
+    cr_assert_eq(dasf_torn_tail_at(fd, 0, (uint64_t)before_last), (uint64_t)before_last);
     close(fd);
     free(whole);
+}
+
+/* ---- a writer killed while we keep appending to the same file ---------------------- */
+
+/* Another process appends a whole chunk and then dies inside its next
+ * write while our profiler runs: our next append cuts its torn chunk (the
+ * walk starts where our last append ended).  A torn chunk that another
+ * live writer already appended after stays: it is in the middle. */
+Test(torn, a_writer_killed_while_we_append_is_cut_at_our_next_append) {
+    unsigned seed = 11;
+    const char *path = th_tmp_file("shared.dasf");
+    dasf_file_db_options o = no_shm();
+    dasf_profiler *p;
+    cr_assert_eq(dasf_profiler_create(&p, path, &o, NULL), 0);
+    record_batch(p, 0, 200);
+    cr_assert_eq(dasf_profiler_commit(p), 0);
+    dasf_buf other = {0}, dead = {0};
+    make_chunk(&other, 200, 100, &seed);
+    make_chunk(&dead, 1 << 20, 100, &seed);
+    int fd = open(path, O_WRONLY | O_APPEND);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, other.data, other.len), (ssize_t)other.len);
+    size_t torn = dead.len / 3;
+    cr_assert_eq(write(fd, dead.data, torn), (ssize_t)torn);
+    record_batch(p, 300, 200);
+    cr_assert_eq(dasf_profiler_commit(p), 0);
+    th_seq_check ck = th_check_seqs(path, 500);
+    cr_assert_eq(ck.missing + ck.dup + ck.other + (long)ck.damaged, 0,
+                 "the torn chunk was cut at our next append (%llu damaged)",
+                 (unsigned long long)ck.damaged);
+    /* Now in the middle: torn, then another writer's whole chunk. */
+    cr_assert_eq(write(fd, dead.data, torn), (ssize_t)torn);
+    cr_assert_eq(write(fd, other.data, other.len), (ssize_t)other.len); /* seqs 200.. again */
+    record_batch(p, 500, 100);
+    cr_assert_eq(dasf_profiler_destroy(p), 0);
+    close(fd);
+    ck = th_check_seqs(path, 600);
+    cr_assert_eq(ck.missing, 0);
+    cr_assert_eq(ck.damaged, 1, "a torn chunk in the middle is left alone");
+    cr_assert_eq(ck.dup, 100, "the other writer's chunk, written twice by the test");
+    dasf_buf_free(&other);
+    dasf_buf_free(&dead);
 }
 
 /* ---- a writer in the middle of its write is not cut ----------------------------- */
@@ -351,7 +396,7 @@ Test(torn, killed_inside_write_then_recovered) {
         } else { /* the next profiler on the file */
             cr_assert_eq(stat(trace, &st), 0);
             int fd = open(trace, O_RDONLY);
-            uint64_t at = dasf_torn_tail_at(fd, (uint64_t)st.st_size);
+            uint64_t at = dasf_torn_tail_at(fd, 0, (uint64_t)st.st_size);
             close(fd);
             torn += at < (uint64_t)st.st_size;
             bytes += (uint64_t)st.st_size - at;

@@ -10,8 +10,9 @@
  * Invariants: a failed or short write is truncated back to the size the file
  * had under our lock, so readers never see a partial chunk we know about;
  * a partial chunk we could not know about (its writer was killed inside
- * its write) is cut at our first append after opening the file, under the
- * lock, when it is the file's last chunk (torn.c);
+ * its write) is cut under the lock before our append when it is the
+ * file's last chunk: looked for at our first append after opening the
+ * file, and at later ones when the file grew since ours (torn.c);
  * on any error the caller still owns its bytes and retries later.
  * Safe paths: we only ever write to a regular file.  A new file is created
  * with O_CREAT|O_EXCL|O_NOFOLLOW, an existing one opened with O_NOFOLLOW
@@ -193,11 +194,55 @@ static int write_all(int fd, const uint8_t *p, size_t len) {
     return DASF_OK;
 }
 
-/* First append after opening: a torn last chunk (a writer killed inside
- * its write) is cut, so that our chunk does not follow damage.  Said once
- * on stderr per cut; *size is the size after it. */
-static int cut_torn(int fd, const char *path, off_t *size, uint64_t *cut) {
-    int64_t c = dasf_cut_torn_tail(fd, (uint64_t)*size);
+/* Where this process's last append through fd ended: a chunk boundary of
+ * that file (nothing before it is ever cut: later appends and cuts are
+ * after it), so the next append looks only at what others appended since.
+ * By fd number; an fd is appended through by one thread at a time (its
+ * flusher, a recoverer, a writer's caller), and a slot is set afresh at
+ * the first append after opening.  Relaxed atomics: another thread may
+ * reuse a closed fd's number. */
+#define KNOWN_FDS 4096
+typedef struct known_end {
+    uint64_t dev, ino, end; /* ino 0: nothing known */
+} known_end;
+static known_end g_known[KNOWN_FDS];
+
+static int known_get(int fd, const struct stat *st, uint64_t *end) {
+    if (fd < 0 || fd >= KNOWN_FDS) return 0;
+    known_end *k = &g_known[fd];
+    if (__atomic_load_n(&k->ino, __ATOMIC_RELAXED) != (uint64_t)st->st_ino ||
+        __atomic_load_n(&k->dev, __ATOMIC_RELAXED) != (uint64_t)st->st_dev)
+        return 0;
+    *end = __atomic_load_n(&k->end, __ATOMIC_RELAXED);
+    return 1;
+}
+
+static void known_set(int fd, const struct stat *st, uint64_t end) {
+    if (fd < 0 || fd >= KNOWN_FDS) return;
+    known_end *k = &g_known[fd];
+    __atomic_store_n(&k->ino, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&k->dev, (uint64_t)st->st_dev, __ATOMIC_RELAXED);
+    __atomic_store_n(&k->end, end, __ATOMIC_RELAXED);
+    __atomic_store_n(&k->ino, (uint64_t)st->st_ino, __ATOMIC_RELAXED);
+}
+
+/* Where to look for a torn tail before this append (UINT64_MAX: nowhere):
+ * from the start at the first append after opening, from our last end when
+ * the file grew since (another writer appended, perhaps dying inside its
+ * write), from the start again when it shrank below it (cut outside the
+ * protocol).  Archive files only. */
+static uint64_t walk_from(int fd, const struct stat *st, int fresh, int layout) {
+    uint64_t end, size = (uint64_t)st->st_size;
+    if (layout != DASF_LAYOUT_ARCHIVE || size == 0) return UINT64_MAX;
+    if (fresh || !known_get(fd, st, &end)) return 0;
+    return size == end ? UINT64_MAX : size > end ? end : 0;
+}
+
+/* Before appending: a torn last chunk (a writer killed inside its write)
+ * is cut, so that our chunk does not follow damage.  Said once on stderr
+ * per cut; *size is the size after it. */
+static int cut_torn(int fd, const char *path, uint64_t from, off_t *size, uint64_t *cut) {
+    int64_t c = dasf_cut_torn_tail(fd, from, (uint64_t)*size);
     if (c <= 0) return (int)c;
     *size -= (off_t)c;
     if (cut) *cut += (uint64_t)c;
@@ -223,8 +268,8 @@ int dasf_file_append_cut(int *fdp, const char *path, int layout, const void *buf
         goto out;
     }
     rc = check_layout(fd, path, st.st_size, layout);
-    if (rc == DASF_OK && fresh && layout == DASF_LAYOUT_ARCHIVE && st.st_size > 0)
-        rc = cut_torn(fd, path, &st.st_size, cut);
+    uint64_t from = walk_from(fd, &st, fresh, layout);
+    if (rc == DASF_OK && from != UINT64_MAX) rc = cut_torn(fd, path, from, &st.st_size, cut);
     if (rc) goto out;
     fresh = 0; /* checked */
     rc = write_all(fd, buf, len);
@@ -233,6 +278,9 @@ int dasf_file_append_cut(int *fdp, const char *path, int layout, const void *buf
         /* Take back whatever part of the chunk reached the file. */
         if (ftruncate(fd, st.st_size) != 0) rc = DASF_EIO;
     }
+    /* Our chunk's end (or the size it was taken back to) is where the
+     * next append's look starts. */
+    if (rc != DASF_EIO) known_set(fd, &st, (uint64_t)st.st_size + (rc == DASF_OK ? len : 0));
 out:
     flock(fd, LOCK_UN);
 unchecked:

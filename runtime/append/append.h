@@ -18,8 +18,9 @@
  * writes all of buf in one write(), fsyncs when flush, unlocks.  On a
  * failed or short write the file is truncated back to its size before
  * the append.  fd is cached in *fdp across calls (-1 = not open yet).
- * At the first append after the file was (re)opened, an archive file's
- * torn tail (torn.c) is cut under the lock, said on stderr.
+ * An archive file's torn tail (torn.c) is cut under the lock, said on
+ * stderr: looked for at the first append after the file was (re)opened,
+ * and at later ones when the file grew since our last append ended.
  * DASF_ESYMLINK / DASF_ENOTREG for a link (without follow) / non-regular file. */
 DASF_HIDDEN int dasf_file_append(int *fdp, const char *path, int layout, const void *buf,
                                  size_t len, double lock_timeout, int flush, int follow);
@@ -40,10 +41,12 @@ DASF_HIDDEN int dasf_trace_path_remove(const char *path);
 /* Where the torn tail of the archive file fd (size bytes) starts: the last
  * chunk, when its stated length runs past the end of the file and no chunk
  * starts after it (a writer killed inside its append); size when none.
- * Only meaningful with the file lock held (torn.c says why). */
-DASF_HIDDEN uint64_t dasf_torn_tail_at(int fd, uint64_t size);
+ * The walk starts at `from`, a chunk boundary (0, or where an append of
+ * ours ended): nothing before it is looked at.  Only meaningful with the
+ * file lock held (torn.c says why). */
+DASF_HIDDEN uint64_t dasf_torn_tail_at(int fd, uint64_t from, uint64_t size);
 /* Cuts that tail (the caller holds flock LOCK_EX on fd).
  * @return the bytes cut (0: none) or DASF_EIO. */
-DASF_HIDDEN int64_t dasf_cut_torn_tail(int fd, uint64_t size);
+DASF_HIDDEN int64_t dasf_cut_torn_tail(int fd, uint64_t from, uint64_t size);
 
 #endif

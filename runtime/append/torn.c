@@ -4,7 +4,9 @@
  *
  * Called by append.c (dasf_file_append) on whatever thread appends — the
  * flusher, a recoverer, dasf_writer's caller — with the file's flock
- * LOCK_EX held, once per opening of the file, before the first append.
+ * LOCK_EX held: at the first append after opening the file (walking from
+ * its start), and at every later one when others appended since (walking
+ * from where this writer's last append ended, a chunk boundary).
  * Invariants:
  *  - only ever called under the file lock: every writer of the protocol
  *    (C and Python) writes under it, so bytes that form an incomplete
@@ -124,8 +126,8 @@ static uint64_t next_chunk(int fd, uint64_t from, uint64_t size) {
     return found;
 }
 
-uint64_t dasf_torn_tail_at(int fd, uint64_t size) {
-    uint64_t off = 0, prev = UINT64_MAX; /* prev: start of the chunk believed last */
+uint64_t dasf_torn_tail_at(int fd, uint64_t from, uint64_t size) {
+    uint64_t off = from, prev = UINT64_MAX; /* prev: start of the chunk believed last */
     while (off < size) {
         uint64_t len = 0;
         int k = frame_at(fd, off, size, &len);
@@ -150,8 +152,8 @@ uint64_t dasf_torn_tail_at(int fd, uint64_t size) {
     return size;
 }
 
-int64_t dasf_cut_torn_tail(int fd, uint64_t size) {
-    uint64_t at = dasf_torn_tail_at(fd, size);
+int64_t dasf_cut_torn_tail(int fd, uint64_t from, uint64_t size) {
+    uint64_t at = dasf_torn_tail_at(fd, from, size);
     if (at >= size) return 0;
     if (ftruncate(fd, (off_t)at) != 0) return DASF_EIO;
     return (int64_t)(size - at);
