@@ -156,6 +156,11 @@ struct dasf_filedb {
     struct cds_list_head all_node; /* on the process-wide list of open dbs */
 
     /* Flusher. */
+    /* Starts the flusher in this process if it does not run here yet
+     * (reg_lock held): flush/flusher.c's dasf_flusher_start, set at open
+     * (db.c).  ring.c calls it when it registers a ring, so the rings do
+     * not include the flusher's header (the include DAG). */
+    int (*start_flusher)(dasf_filedb *db);
     pthread_t flusher;
     int flusher_running;
     int flusher_ready; /* the thread is running flusher_main (fork waits for it) */

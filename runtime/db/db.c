@@ -355,6 +355,7 @@ int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_option
     f->thresh_bytes = thresh < f->ring_cap / 2 ? thresh : f->ring_cap / 2;
     f->overflow = o.overflow;
     f->fd = -1;
+    f->start_flusher = dasf_flusher_start; /* for ring.c (rt.h) */
     pthread_mutex_init(&f->reg_lock, NULL);
     pthread_mutex_init(&f->cycle_lock, NULL);
     pthread_mutex_init(&f->commit_lock, NULL);

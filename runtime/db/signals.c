@@ -8,13 +8,16 @@
  * blocked) does the actual commits.  See signals.h for the design.
  * A snapshot signal (dasf_snapshot_on_signal, the flight recorder) only
  * asks the committer (dasf_sig_request_async: no wait) and never runs the
- * signal's default action.  Names, lists and the environment: sigenv.c.
+ * signal's default action.  Names, lists and the environment: sigenv.c;
+ * which threads are the library's (a crash on one does not commit):
+ * common/libthread.c.
  * Invariants: the handler only does AS-safe things (atomics, futex and
  * tgkill syscalls, clock_gettime, getpid, sigaction, pthread_sigmask);
  * g_slot[sig].app always holds the disposition the program believes it
  * has, so chaining to it is exactly what would have happened without us.
  */
 #include "signals.h"
+#include "libthread.h"
 #include "registry.h"
 
 #include "rt.h"
@@ -49,10 +52,6 @@ static pid_t g_committer_pid;  /* the process whose committer thread runs */
 static int g_atfork_done;
 static int64_t g_crash_timeout_ns = DASF_CRASH_DEFAULT_TIMEOUT_NS;
 static pid_t g_crash_tid; /* the thread whose crash runs crash_actions (0: none yet) */
-/* The library's own threads (committer, flushers): a crash there must not
- * wait for them.  Slots hold a tid or 0 (taken with CAS, read AS-safely) and
- * the process it belongs to (a fork child does not have its parent's). */
-static pid_t g_lib_tid[DASF_LIB_THREADS], g_lib_pid[DASF_LIB_THREADS];
 
 void dasf_sig_set_real_sigaction(dasf_sigaction_fn fn) {
     if (fn) g_real = fn;
@@ -70,34 +69,12 @@ static int64_t mono_ns(void) {
 
 /* ---- the committer thread ------------------------------------------------------ */
 
-void dasf_sig_library_thread(int starting) {
-    pid_t me = (pid_t)syscall(SYS_gettid);
-    for (int i = 0; i < DASF_LIB_THREADS; i++) {
-        pid_t want = starting ? 0 : me;
-        if (__atomic_compare_exchange_n(&g_lib_tid[i], &want, starting ? me : 0, 0,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-            __atomic_store_n(&g_lib_pid[i], starting ? getpid() : 0, __ATOMIC_RELEASE);
-            return;
-        }
-    }
-    /* All slots taken: a crash on this thread waits its timeout, no more. */
-}
-
-static int is_library_thread(pid_t tid) {
-    pid_t pid = getpid();
-    for (int i = 0; i < DASF_LIB_THREADS; i++)
-        if (__atomic_load_n(&g_lib_tid[i], __ATOMIC_ACQUIRE) == tid &&
-            __atomic_load_n(&g_lib_pid[i], __ATOMIC_ACQUIRE) == pid)
-            return 1;
-    return 0;
-}
-
 static void *committer_main(void *arg) {
     (void)arg;
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-    dasf_sig_library_thread(1);
+    dasf_library_thread(1);
     uint32_t served = __atomic_load_n(&g_done, __ATOMIC_ACQUIRE);
     for (;;) {
         uint32_t r = __atomic_load_n(&g_req, __ATOMIC_ACQUIRE);
@@ -276,7 +253,7 @@ static void on_crash(int sig, siginfo_t *si, void *uc) {
     /* Not on the committer or a flusher (they are what a commit waits
      * for), and once: a second crash (another thread, or the program's
      * handler returning onto the same fault) goes straight on. */
-    if (!is_library_thread(me) &&
+    if (!dasf_is_library_thread(me) &&
         __atomic_compare_exchange_n(&g_crash_tid, &none, me, 0, __ATOMIC_ACQ_REL,
                                     __ATOMIC_RELAXED))
         crash_actions(sig);

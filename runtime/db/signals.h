@@ -74,10 +74,6 @@ DASF_HIDDEN void dasf_sig_chain(int sig, siginfo_t *si, void *uc);
  * library does on a crash — commit with a deadline, bounded) and then the
  * program's disposition, as above.  Idempotent.  @return 0 or a dasf_status. */
 DASF_HIDDEN int dasf_sig_install_crash(int64_t timeout_ns);
-/* The library's own threads (committer, flusher) announce themselves at
- * start (1) and exit (0): a crash on one of them does not wait for a commit
- * (it is what the commit waits for). */
-DASF_HIDDEN void dasf_sig_library_thread(int starting);
 
 /* Parses "TERM,INT,HUP,XCPU" / "SIGTERM 15" / "default" / "none" into a set
  * (bit sig).  @return 0 or DASF_EINVAL. */
@@ -95,6 +91,5 @@ DASF_HIDDEN int dasf_sig_from_env(void);
 /* A crashing program waits at most this for its commit (the shared rings
  * keep the rest): DASF_CRASH_TIMEOUT, dasf_commit_on_crash(). */
 #define DASF_CRASH_DEFAULT_TIMEOUT_NS INT64_C(2000000000) /* 2 s */
-#define DASF_LIB_THREADS 64 /* library threads a crash can tell apart */
 
 #endif

@@ -13,6 +13,7 @@
  */
 #include "drain.h"
 #include "clock.h"
+#include "futex.h"
 #include "ring.h"
 #include "shm.h"
 

@@ -5,8 +5,8 @@
 #ifndef DASF_DRAIN_H
 #define DASF_DRAIN_H
 
-#include "flusher.h"
 #include "encode.h"
+#include "rt.h"
 
 /* Per-ring string memos (dasf_enc_memo): a ring's thread records the same
  * few names and arg keys over and over, copied into the ring at a new

@@ -25,50 +25,24 @@
 #include "workers.h"
 #include "drain.h"
 #include "shm.h"
-#include "signals.h"
+#include "futex.h"
+#include "libthread.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-/* ---- futex ---------------------------------------------------------------- */
-void dasf_futex_wake(uint32_t *addr, int n) {
-    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
-}
-
-void dasf_futex_wait(uint32_t *addr, uint32_t val, double timeout_s) {
-    struct timespec ts;
-    ts.tv_sec = (time_t)timeout_s;
-    ts.tv_nsec = (long)((timeout_s - (double)ts.tv_sec) * 1e9);
-    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
-}
 
 static double mono_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-void dasf_thread_name(const char *name) {
-    /* The raw system call, not pthread_setname_np or prctl(): under
-     * `dasf-trace record` the preload wraps those to record the name, and
-     * this thread must never record into its own database (it would wait
-     * on reg_lock, which fork_prepare holds while it waits for us). */
-    syscall(SYS_prctl, PR_SET_NAME, name, 0, 0, 0);
-}
-
-void dasf_flusher_wake(dasf_filedb *db) {
-    __atomic_add_fetch(&db->wake_seq, 1, __ATOMIC_RELEASE);
-    dasf_futex_wake(&db->wake_seq, 1);
 }
 
 /* ---- the cycle --------------------------------------------------------------- */
@@ -257,7 +231,7 @@ static void *flusher_main(void *arg) {
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL); /* app signals are not ours */
     dasf_thread_name("dasf-flusher");
-    dasf_sig_library_thread(1);             /* a crash here must not wait for us */
+    dasf_library_thread(1);                 /* a crash here must not wait for us */
     __atomic_store_n(&db->flusher_ready, 1, __ATOMIC_RELEASE);
     flusher_state fs;
     memset(&fs, 0, sizeof fs);
@@ -300,7 +274,7 @@ static void *flusher_main(void *arg) {
         }
     }
     dasf_flight_answer_rest(db); /* snapshots asked for while it closed */
-    dasf_sig_library_thread(0);
+    dasf_library_thread(0);
     return NULL;
 }
 

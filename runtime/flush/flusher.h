@@ -2,8 +2,10 @@
  * flusher.h — the FileDatabase's background thread (flusher.c; not
  * installed).
  *
- * Started, woken, committed and stopped from app threads (db.c,
- * profiler.c, ring.c, registry.c); everything else runs on the flusher.
+ * Started, committed and stopped from app threads (db.c, registry.c;
+ * ring.c starts it through db->start_flusher); everything else runs on the
+ * flusher.  Waking it (dasf_flusher_wake) and the futex helpers are in
+ * common/futex.h, so the stages below the flusher need not include this.
  */
 #ifndef DASF_FLUSHER_H
 #define DASF_FLUSHER_H
@@ -12,7 +14,6 @@
 
 /* ---- flusher.c ----------------------------------------------------------- */
 DASF_HIDDEN int dasf_flusher_start(dasf_filedb *db);
-DASF_HIDDEN void dasf_flusher_wake(dasf_filedb *db);
 /* Synchronous barrier (see dasf_profiler_commit). */
 DASF_HIDDEN int dasf_flusher_commit(dasf_filedb *db);
 /* One request of a kind (commits: commit_req/done/status; snapshots,
@@ -27,10 +28,6 @@ DASF_HIDDEN void dasf_flusher_reset_after_fork(dasf_filedb *db);
 /* Frees the flusher's private state (encoder, chunk buffer, unwritten
  * chunks, file descriptor); the flusher must not be running. */
 DASF_HIDDEN void dasf_flusher_free_state(dasf_filedb *db);
-
-/* Names the calling library thread (top, perf, the bench) without going
- * through anything a preload wraps. */
-DASF_HIDDEN void dasf_thread_name(const char *name);
 
 /* ---- flight.c: the flight recorder's snapshots (DASF_OVERFLOW_OVERWRITE) ----
  * check_modules: implemented by flight.c — a part of the flusher, declared
@@ -62,10 +59,5 @@ DASF_HIDDEN int dasf_flight_ring_done(const dasf_ring *r);
  * the parent's requests. */
 DASF_HIDDEN void dasf_flight_free(dasf_filedb *db);
 DASF_HIDDEN void dasf_flight_reset_after_fork(dasf_filedb *db);
-
-/* futex helpers (the flusher sleeps on db->wake_seq, blocked producers on
- * db->drain_seq) */
-DASF_HIDDEN void dasf_futex_wake(uint32_t *addr, int n);
-DASF_HIDDEN void dasf_futex_wait(uint32_t *addr, uint32_t val, double timeout_s);
 
 #endif

@@ -36,6 +36,8 @@
  */
 #include "workers.h"
 #include "workers_pool.h"
+#include "futex.h"
+#include "libthread.h"
 
 #include <signal.h>
 #include <stdlib.h>

@@ -6,8 +6,8 @@
 #ifndef DASF_WORKERS_POOL_H
 #define DASF_WORKERS_POOL_H
 
-/* Only leaf headers here: workers.c (in the flusher's include cycle)
- * includes this one, so a flusher header here would widen the cycle. */
+/* Only leaf headers here: flusher.c includes workers.h, so a flusher
+ * header here would be an include cycle (test_modules_runtime). */
 #include "encode.h"
 #include "rt.h"
 

@@ -13,7 +13,7 @@
  * and its database are done with it.
  */
 #include "hooks.h"
-#include "flusher.h"
+#include "futex.h"
 #include "ring.h"
 #include "shm.h"
 
@@ -200,7 +200,9 @@ dasf_ring *dasf_ring_get_slow(dasf_filedb *db, int *rc) {
         *rc = DASF_ECLOSED;
         return NULL;
     }
-    int frc = dasf_flusher_start(db); /* no-op when running in this process */
+    /* The flusher (flush/, above this stage), through the pointer db.c set:
+     * a no-op when it runs in this process. */
+    int frc = db->start_flusher(db);
     if (frc) {
         pthread_mutex_unlock(&db->reg_lock);
         ring_free(r);
