@@ -17,6 +17,9 @@
 
 extern dasf_profiler *dm_prof; /* NULL: not tracing (before Init, after Finalize) */
 
+/* A span's start time: the clock only while tracing. */
+#define NOW() (dm_prof ? dasf_now() : 0.0)
+
 /* The profiler and the clock sync, after PMPI_Init / PMPI_Init_thread. */
 void dm_after_init(double t0, const char *name);
 /* The clock sync and the commit, before PMPI_Finalize; then the span. */

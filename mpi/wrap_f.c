@@ -31,8 +31,6 @@ typedef MPI_Fint F;
 extern F mpi_fortran_status_ignore_[];
 extern F mpi_fortran_statuses_ignore_[];
 
-#define NOW() (dm_prof ? dasf_now() : 0.0)
-
 /* Each Fortran name under the four spellings compilers use. */
 #define ALIASES(lower, upper, fn)                                                            \
     extern __typeof__(fn) lower __attribute__((alias(#fn)));                                 \
