@@ -61,7 +61,13 @@ def native_extension():
     elif sanitize:
         cflags.append(f"-fsanitize={sanitize}")
         ldflags.append(f"-fsanitize={sanitize}")
-    sources = [os.path.join("dasf_profiler", "_native.c")]
+    # the extension's own files: _native.c (module) and _native_*.c, one job each,
+    # sharing the private header _native.h (listed in depends: a rebuild when it
+    # changes, and shipped in the sdist with the sources)
+    sources = sorted(os.path.relpath(s, HERE)
+                     for s in glob.glob(os.path.join(HERE, "dasf_profiler", "_native*.c")))
+    native_depends = [os.path.join("dasf_profiler", "_native.h"),
+                      os.path.join("dasf_profiler", "_native.map")]
     depends = []
     macros = [("_GNU_SOURCE", None)]
     static_lib = os.environ.get("DASF_PROFILER_STATIC_LIB")
@@ -95,7 +101,7 @@ def native_extension():
     return Extension(
         "dasf_profiler._native",
         sources=sources,
-        depends=depends,
+        depends=native_depends + depends,
         include_dirs=include_dirs,
         define_macros=macros,
         libraries=libs,
