@@ -109,7 +109,6 @@ static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_native",
                                         "The C side of dasf_profiler (see docs/PYTHON.md).", -1,
                                         module_methods};
 
-PyMODINIT_FUNC PyInit__native(void);
 PyMODINIT_FUNC PyInit__native(void) {
     if (PyType_Ready(&FileDB_Type) || PyType_Ready(&Reader_Type)) return NULL;
     for (int f = 0; f < F_COUNT; f++)

@@ -11,7 +11,9 @@
  * Files: _native.c (module, globals, errors), _native_args.c (args → msgpack,
  * argument checks), _native_filedb.c (FileDB lifecycle and barriers),
  * _native_record.c (record methods, GIL hooks), _native_events.c (values and
- * events to Python), _native_reader.c (Reader).
+ * events to Python), _native_reader.c (Reader).  One header for these six small
+ * files on purpose (they are one extension, built and shipped together):
+ * check_modules: implemented by _native_*.c
  */
 #ifndef DASF_PY_NATIVE_H
 #define DASF_PY_NATIVE_H
@@ -39,6 +41,9 @@ extern PyObject *g_phase_str[128]; /* one-letter phase / scope strings */
 
 /* Maps a dasf_status onto the Python exception a user expects for it; NULL. */
 PyObject *raise_status(int rc, const char *what);
+
+/* The module's init, the extension's only exported symbol (_native.map). */
+PyMODINIT_FUNC PyInit__native(void);
 
 /* ---- args → msgpack, argument checks (_native_args.c) ----------------------------- */
 
