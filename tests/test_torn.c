@@ -155,12 +155,12 @@ Test(torn, random_mixes_cut_exactly_the_torn_tail) {
          * appended ones are there, damage in the middle is still reported. */
         dasf_buf c = {0};
         make_chunk(&c, m.whole_events, 5, &seed);
-        int afd = -1;
+        dasf_append_fd afd = {-1, 0};
         uint64_t cut = 0;
         int rc = dasf_file_append_cut(&afd, path, DASF_LAYOUT_ARCHIVE, c.data, c.len, 1.0, 0, 0,
                                       &cut);
         cr_assert_eq(rc, 0, "mix %d: append: %s", it, dasf_strerror(rc));
-        close(afd);
+        close(afd.fd);
         cr_assert_eq(cut, m.file.len - m.tail_at, "mix %d: %llu bytes cut", it,
                      (unsigned long long)cut);
         th_seq_check ck = th_check_seqs(path, m.whole_events + 5);
@@ -307,10 +307,10 @@ typedef struct appender {
 
 static void *append_thread(void *arg) {
     appender *a = arg;
-    int fd = -1;
+    dasf_append_fd fd = {-1, 0};
     a->rc = dasf_file_append_cut(&fd, a->path, DASF_LAYOUT_ARCHIVE, a->chunk->data, a->chunk->len,
                                  30.0, 0, 0, &a->cut);
-    if (fd >= 0) close(fd);
+    if (fd.fd >= 0) close(fd.fd);
     __atomic_store_n(&a->done, 1, __ATOMIC_RELEASE);
     return NULL;
 }

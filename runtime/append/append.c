@@ -194,48 +194,17 @@ static int write_all(int fd, const uint8_t *p, size_t len) {
     return DASF_OK;
 }
 
-/* Where this process's last append through fd ended: a chunk boundary of
- * that file (nothing before it is ever cut: later appends and cuts are
- * after it), so the next append looks only at what others appended since.
- * By fd number; an fd is appended through by one thread at a time (its
- * flusher, a recoverer, a writer's caller), and a slot is set afresh at
- * the first append after opening.  Relaxed atomics: another thread may
- * reuse a closed fd's number. */
-#define KNOWN_FDS 4096
-typedef struct known_end {
-    uint64_t dev, ino, end; /* ino 0: nothing known */
-} known_end;
-static known_end g_known[KNOWN_FDS];
-
-static int known_get(int fd, const struct stat *st, uint64_t *end) {
-    if (fd < 0 || fd >= KNOWN_FDS) return 0;
-    known_end *k = &g_known[fd];
-    if (__atomic_load_n(&k->ino, __ATOMIC_RELAXED) != (uint64_t)st->st_ino ||
-        __atomic_load_n(&k->dev, __ATOMIC_RELAXED) != (uint64_t)st->st_dev)
-        return 0;
-    *end = __atomic_load_n(&k->end, __ATOMIC_RELAXED);
-    return 1;
-}
-
-static void known_set(int fd, const struct stat *st, uint64_t end) {
-    if (fd < 0 || fd >= KNOWN_FDS) return;
-    known_end *k = &g_known[fd];
-    __atomic_store_n(&k->ino, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&k->dev, (uint64_t)st->st_dev, __ATOMIC_RELAXED);
-    __atomic_store_n(&k->end, end, __ATOMIC_RELAXED);
-    __atomic_store_n(&k->ino, (uint64_t)st->st_ino, __ATOMIC_RELAXED);
-}
-
 /* Where to look for a torn tail before this append (UINT64_MAX: nowhere):
  * from the start at the first append after opening, from our last end when
  * the file grew since (another writer appended, perhaps dying inside its
  * write), from the start again when it shrank below it (cut outside the
  * protocol).  Archive files only. */
-static uint64_t walk_from(int fd, const struct stat *st, int fresh, int layout) {
-    uint64_t end, size = (uint64_t)st->st_size;
+static uint64_t walk_from(const dasf_append_fd *af, const struct stat *st, int fresh,
+                          int layout) {
+    uint64_t size = (uint64_t)st->st_size;
     if (layout != DASF_LAYOUT_ARCHIVE || size == 0) return UINT64_MAX;
-    if (fresh || !known_get(fd, st, &end)) return 0;
-    return size == end ? UINT64_MAX : size > end ? end : 0;
+    if (fresh) return 0; /* af->end is not set yet */
+    return size == af->end ? UINT64_MAX : size > af->end ? af->end : 0;
 }
 
 /* Before appending: a torn last chunk (a writer killed inside its write)
@@ -253,13 +222,13 @@ static int cut_torn(int fd, const char *path, uint64_t from, off_t *size, uint64
     return DASF_OK;
 }
 
-int dasf_file_append_cut(int *fdp, const char *path, int layout, const void *buf, size_t len,
-                         double lock_timeout, int flush, int follow, uint64_t *cut) {
+int dasf_file_append_cut(dasf_append_fd *af, const char *path, int layout, const void *buf,
+                         size_t len, double lock_timeout, int flush, int follow, uint64_t *cut) {
     if (!path || (!buf && len)) return DASF_EINVAL;
     int fresh;
-    int rc = ensure_open(fdp, path, follow, &fresh);
+    int rc = ensure_open(&af->fd, path, follow, &fresh);
     if (rc) return rc;
-    int fd = *fdp;
+    int fd = af->fd;
     rc = lock_with_timeout(fd, lock_timeout);
     if (rc) goto unchecked;
     struct stat st;
@@ -268,7 +237,7 @@ int dasf_file_append_cut(int *fdp, const char *path, int layout, const void *buf
         goto out;
     }
     rc = check_layout(fd, path, st.st_size, layout);
-    uint64_t from = walk_from(fd, &st, fresh, layout);
+    uint64_t from = walk_from(af, &st, fresh, layout);
     if (rc == DASF_OK && from != UINT64_MAX) rc = cut_torn(fd, path, from, &st.st_size, cut);
     if (rc) goto out;
     fresh = 0; /* checked */
@@ -280,18 +249,18 @@ int dasf_file_append_cut(int *fdp, const char *path, int layout, const void *buf
     }
     /* Our chunk's end (or the size it was taken back to) is where the
      * next append's look starts. */
-    if (rc != DASF_EIO) known_set(fd, &st, (uint64_t)st.st_size + (rc == DASF_OK ? len : 0));
+    if (rc != DASF_EIO) af->end = (uint64_t)st.st_size + (rc == DASF_OK ? len : 0);
 out:
     flock(fd, LOCK_UN);
 unchecked:
     if (fresh) { /* the tail was not checked yet: open (and check) again next time */
         close(fd);
-        *fdp = -1;
+        af->fd = -1;
     }
     return rc;
 }
 
-int dasf_file_append(int *fdp, const char *path, int layout, const void *buf, size_t len,
-                     double lock_timeout, int flush, int follow) {
-    return dasf_file_append_cut(fdp, path, layout, buf, len, lock_timeout, flush, follow, NULL);
+int dasf_file_append(dasf_append_fd *af, const char *path, int layout, const void *buf,
+                     size_t len, double lock_timeout, int flush, int follow) {
+    return dasf_file_append_cut(af, path, layout, buf, len, lock_timeout, flush, follow, NULL);
 }

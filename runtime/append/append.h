@@ -17,17 +17,19 @@
  * lock_timeout seconds, checks that the file is empty or of `layout`,
  * writes all of buf in one write(), fsyncs when flush, unlocks.  On a
  * failed or short write the file is truncated back to its size before
- * the append.  fd is cached in *fdp across calls (-1 = not open yet).
+ * the append.  The descriptor is kept in af->fd across calls (-1 = not
+ * open yet), with where our last append through it ended (af->end).
  * An archive file's torn tail (torn.c) is cut under the lock, said on
  * stderr: looked for at the first append after the file was (re)opened,
  * and at later ones when the file grew since our last append ended.
  * DASF_ESYMLINK / DASF_ENOTREG for a link (without follow) / non-regular file. */
-DASF_HIDDEN int dasf_file_append(int *fdp, const char *path, int layout, const void *buf,
-                                 size_t len, double lock_timeout, int flush, int follow);
+DASF_HIDDEN int dasf_file_append(dasf_append_fd *af, const char *path, int layout,
+                                 const void *buf, size_t len, double lock_timeout, int flush,
+                                 int follow);
 /* The same; *cut (when not NULL) grows by the bytes of a torn tail cut. */
-DASF_HIDDEN int dasf_file_append_cut(int *fdp, const char *path, int layout, const void *buf,
-                                     size_t len, double lock_timeout, int flush, int follow,
-                                     uint64_t *cut);
+DASF_HIDDEN int dasf_file_append_cut(dasf_append_fd *af, const char *path, int layout,
+                                     const void *buf, size_t len, double lock_timeout,
+                                     int flush, int follow, uint64_t *cut);
 /* What is at path now is acceptable as a trace file to append to: nothing,
  * or a regular file (a link: DASF_ESYMLINK unless follow, then its target).
  * @return 0, DASF_ESYMLINK or DASF_ENOTREG.  Does not open anything. */

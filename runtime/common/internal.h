@@ -43,6 +43,16 @@ typedef struct dasf_buf {
     size_t len, cap;
 } dasf_buf;
 
+/* A file appended to through append/append.c: its descriptor (-1 until the
+ * next append opens it) and where this writer's last append through it
+ * ended, a chunk boundary — the next append looks for a torn tail only in
+ * what others appended after it.  `end` means something only once fd is
+ * open: every (re)opening walks the file from its start and sets it. */
+typedef struct dasf_append_fd {
+    int fd;
+    uint64_t end;
+} dasf_append_fd;
+
 DASF_HIDDEN int dasf_buf_reserve(dasf_buf *b, size_t extra);
 DASF_HIDDEN int dasf_buf_append(dasf_buf *b, const void *p, size_t n);
 DASF_HIDDEN void dasf_buf_free(dasf_buf *b);

@@ -187,7 +187,7 @@ struct dasf_filedb {
     dasf_buf chunk;
     dasf_pending *pending_head, *pending_tail;
     uint64_t pending_bytes; /* flusher writes (relaxed atomic stores), get_stats reads */
-    int fd;
+    dasf_append_fd out; /* the trace file (append.c); flusher thread */
     uint64_t dropped_unreported; /* dropped, not yet in st_dropped nor in a chunk */
     uint64_t drop_carry;  /* in st_dropped, not yet in a kept chunk (thrown chunks) */
     uint64_t enc_markers; /* dasf.dropped markers in the chunk being built */

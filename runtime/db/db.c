@@ -354,7 +354,7 @@ int dasf_file_db_open(dasf_db **out, const char *path, const dasf_file_db_option
     uint64_t thresh = (uint64_t)o.commit_threshold * DASF_REC_SIZE;
     f->thresh_bytes = thresh < f->ring_cap / 2 ? thresh : f->ring_cap / 2;
     f->overflow = o.overflow;
-    f->fd = -1;
+    f->out.fd = -1;
     f->start_flusher = dasf_flusher_start; /* for ring.c (rt.h) */
     pthread_mutex_init(&f->reg_lock, NULL);
     pthread_mutex_init(&f->cycle_lock, NULL);

@@ -24,7 +24,7 @@
 
 struct dasf_writer {
     char *path;
-    int fd;
+    dasf_append_fd out;
     int layout;
     int64_t threshold;
     double lock_timeout;
@@ -48,7 +48,7 @@ int dasf_writer_open(dasf_writer **out, const char *path, const dasf_file_db_opt
         return DASF_EINVAL;
     dasf_writer *w = calloc(1, sizeof *w);
     if (!w) return DASF_ENOMEM;
-    w->fd = -1;
+    w->out.fd = -1;
     w->path = strdup(path);
     int rc = w->path ? dasf_chunk_enc_create(&w->enc, o.compression_level, o.default_byte_size)
                      : DASF_ENOMEM;
@@ -178,7 +178,7 @@ int dasf_writer_flush(dasf_writer *w) {
     if (!w) return DASF_EINVAL;
     for (;;) {
         if (w->pending.len) {
-            int rc = dasf_file_append(&w->fd, w->path, w->layout, w->pending.data,
+            int rc = dasf_file_append(&w->out, w->path, w->layout, w->pending.data,
                                       w->pending.len, w->lock_timeout, w->flush, w->follow);
             if (rc) return rc; /* kept in pending: the next flush retries */
             w->pending.len = 0;
@@ -202,7 +202,7 @@ int dasf_writer_flush(dasf_writer *w) {
 int dasf_writer_close(dasf_writer *w) {
     if (!w) return DASF_OK;
     int rc = dasf_writer_flush(w);
-    if (w->fd >= 0) close(w->fd);
+    if (w->out.fd >= 0) close(w->out.fd);
     dasf_chunk_enc_destroy(w->enc);
     dasf_buf_free(&w->pending);
     free(w->path);

@@ -61,7 +61,7 @@ typedef struct flusher_state {
 static int write_pending(dasf_filedb *db) {
     while (db->pending_head) {
         dasf_pending *pc = db->pending_head;
-        int rc = dasf_file_append(&db->fd, db->path, db->layout, pc->bytes.data, pc->bytes.len,
+        int rc = dasf_file_append(&db->out, db->path, db->layout, pc->bytes.data, pc->bytes.len,
                                   0.0, db->opts.flush, db->opts.follow_symlinks);
         if (rc) {
             __atomic_store_n(&db->st_last_error, rc, __ATOMIC_RELAXED);
@@ -377,8 +377,8 @@ void dasf_flusher_free_state(dasf_filedb *db) {
     db->pending_tail = NULL;
     __atomic_store_n(&db->pending_bytes, 0, __ATOMIC_RELAXED);
     dasf_flight_free(db);
-    if (db->fd >= 0) close(db->fd);
-    db->fd = -1;
+    if (db->out.fd >= 0) close(db->out.fd);
+    db->out.fd = -1;
 }
 
 void dasf_flusher_reset_after_fork(dasf_filedb *db) {

@@ -62,7 +62,8 @@ static const dasf_shm_ring_hdr *ring_hdr_ok(const mapped *m) {
 }
 
 static int flush_chunk(dasf_chunk_enc *enc, const dasf_shm_ring_hdr *h, const char *src,
-                       dasf_ring_range *rg, uint64_t torn, int *fd, dasf_recover_report *rep) {
+                       dasf_ring_range *rg, uint64_t torn, dasf_append_fd *out,
+                       dasf_recover_report *rep) {
     if (dasf_chunk_enc_count(enc) == 0) return DASF_OK;
     dasf_chunk_origin o = {.pid = h->pid,
                            .host = h->host,
@@ -77,7 +78,7 @@ static int flush_chunk(dasf_chunk_enc *enc, const dasf_shm_ring_hdr *h, const ch
     dasf_buf b = {0};
     int rc = dasf_chunk_enc_finish(enc, &o, &b);
     if (rc == DASF_OK)
-        rc = dasf_file_append_cut(fd, h->path, DASF_LAYOUT_ARCHIVE, b.data, b.len, 30.0, 1, 0,
+        rc = dasf_file_append_cut(out, h->path, DASF_LAYOUT_ARCHIVE, b.data, b.len, 30.0, 1, 0,
                                   &rep->tail_cut);
     dasf_buf_free(&b);
     if (rc == DASF_OK) {
@@ -104,7 +105,7 @@ static int recover_ring(rctx *x, const mapped *m, uint64_t start) {
     dasf_chunk_enc *enc;
     int rc = dasf_chunk_enc_create(&enc, h->level, 8);
     if (rc) return rc;
-    int fd = -1;
+    dasf_append_fd out = {-1, 0};
     uint64_t torn = 0;
     dasf_ring_range rg = {h->index, start, start};
     uint64_t t = start;
@@ -126,17 +127,17 @@ static int recover_ring(rctx *x, const mapped *m, uint64_t start) {
         t += size;
         rg.to = t;
         if (dasf_chunk_enc_full(enc)) {
-            rc = flush_chunk(enc, h, x->src, &rg, torn, &fd, x->rep);
+            rc = flush_chunk(enc, h, x->src, &rg, torn, &out, x->rep);
             x->rep->torn += torn;
             torn = 0;
             rg.from = t;
         }
     }
     rg.to = t;
-    if (rc == DASF_OK) rc = flush_chunk(enc, h, x->src, &rg, torn, &fd, x->rep);
+    if (rc == DASF_OK) rc = flush_chunk(enc, h, x->src, &rg, torn, &out, x->rep);
     x->rep->torn += torn;
     dasf_chunk_enc_destroy(enc);
-    if (fd >= 0) close(fd);
+    if (out.fd >= 0) close(out.fd);
     return rc;
 }
 
