@@ -337,3 +337,39 @@ void *th_record_job(void *arg) {
     }
     return NULL;
 }
+
+void th_dump_value(char *out, size_t cap, const dasf_value *v) {
+    size_t len = strlen(out);
+    if (len + 1 >= cap) return;
+    switch (v->type) {
+    case DASF_VAL_INT:
+        snprintf(out + len, cap - len, "i%lld,", (long long)v->v.i);
+        break;
+    case DASF_VAL_UINT:
+        snprintf(out + len, cap - len, "u%llu,", (unsigned long long)v->v.u);
+        break;
+    case DASF_VAL_FLOAT:
+        snprintf(out + len, cap - len, "f%a,", v->v.f);
+        break;
+    case DASF_VAL_BOOL:
+        snprintf(out + len, cap - len, "b%d,", (int)v->v.b);
+        break;
+    case DASF_VAL_STR:
+        snprintf(out + len, cap - len, "s%.*s,", (int)v->v.str.len, v->v.str.ptr);
+        break;
+    case DASF_VAL_ARRAY:
+        snprintf(out + len, cap - len, "a%u,", (unsigned)v->v.array.n);
+        for (uint32_t i = 0; i < v->v.array.n; i++) th_dump_value(out, cap, &v->v.array.items[i]);
+        break;
+    case DASF_VAL_MAP:
+        snprintf(out + len, cap - len, "m%u,", (unsigned)v->v.map.n);
+        for (uint32_t i = 0; i < v->v.map.n; i++) {
+            th_dump_value(out, cap, &v->v.map.items[i].key);
+            th_dump_value(out, cap, &v->v.map.items[i].val);
+        }
+        break;
+    default:
+        snprintf(out + len, cap - len, "t%d,", (int)v->type);
+        break;
+    }
+}

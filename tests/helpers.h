@@ -96,6 +96,12 @@ void *th_record_job(void *j);
 /* Debian's python3 with python3-msgpack. */
 #define TH_PYTHON "/usr/bin/python3"
 
+/* Appends a text form of v to the NUL-terminated string out (cap bytes in
+ * all; truncated when full): a type letter and the value, each followed by
+ * ',', maps and arrays flattened.  Equal values give equal texts, so two
+ * read-back events can be compared as strings. */
+void th_dump_value(char *out, size_t cap, const dasf_value *v);
+
 /* dasf_value constructors for building reader-side events by hand. */
 static inline dasf_value th_v_int(int64_t i) {
     dasf_value v = {.type = DASF_VAL_INT};

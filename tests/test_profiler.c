@@ -92,42 +92,13 @@ typedef struct pair_seen {
     char argdump[64][512];
 } pair_seen;
 
-static void dump_value(char *out, size_t cap, const dasf_value *v) {
-    size_t len = strlen(out);
-    switch (v->type) {
-    case DASF_VAL_INT:
-        snprintf(out + len, cap - len, "i%lld,", (long long)v->v.i);
-        break;
-    case DASF_VAL_UINT:
-        snprintf(out + len, cap - len, "u%llu,", (unsigned long long)v->v.u);
-        break;
-    case DASF_VAL_FLOAT:
-        snprintf(out + len, cap - len, "f%a,", v->v.f);
-        break;
-    case DASF_VAL_BOOL:
-        snprintf(out + len, cap - len, "b%d,", (int)v->v.b);
-        break;
-    case DASF_VAL_STR:
-        snprintf(out + len, cap - len, "s%.*s,", (int)v->v.str.len, v->v.str.ptr);
-        break;
-    case DASF_VAL_MAP:
-        for (size_t i = 0; i < v->v.map.n; i++) {
-            dump_value(out, cap, &v->v.map.items[i].key);
-            dump_value(out, cap, &v->v.map.items[i].val);
-        }
-        break;
-    default:
-        snprintf(out + len, cap - len, "t%d,", (int)v->type);
-    }
-}
-
 static int keep_pairs(const dasf_trace_event *ev, void *user) {
     pair_seen *s = user;
     cr_assert_lt(s->n, 64);
     s->ev[s->n] = *ev;
     snprintf(s->names[s->n], sizeof s->names[0], "%s", ev->name);
     s->argdump[s->n][0] = 0;
-    dump_value(s->argdump[s->n], sizeof s->argdump[0], &ev->args);
+    th_dump_value(s->argdump[s->n], sizeof s->argdump[0], &ev->args);
     s->n++;
     return 0;
 }

@@ -125,27 +125,6 @@ typedef struct readback {
     uint64_t damaged;
 } readback;
 
-static void put_value(char *b, size_t cap, const dasf_value *v) {
-    size_t len = strlen(b);
-    switch (v->type) {
-    case DASF_VAL_INT:
-        snprintf(b + len, cap - len, "i%lld", (long long)v->v.i);
-        break;
-    case DASF_VAL_UINT:
-        snprintf(b + len, cap - len, "u%llu", (unsigned long long)v->v.u);
-        break;
-    case DASF_VAL_FLOAT:
-        snprintf(b + len, cap - len, "f%a", v->v.f);
-        break;
-    case DASF_VAL_STR:
-        snprintf(b + len, cap - len, "s%.*s", (int)v->v.str.len, v->v.str.ptr);
-        break;
-    default:
-        snprintf(b + len, cap - len, "t%d", (int)v->type);
-        break;
-    }
-}
-
 static int collect_event(const dasf_trace_event *ev, readback *rb) {
     if (strcmp(ev->name, "dasf.dropped") == 0) {
         const dasf_value *c = dasf_value_map_get(&ev->args, "count");
@@ -156,12 +135,7 @@ static int collect_event(const dasf_trace_event *ev, readback *rb) {
     char b[1024];
     snprintf(b, sizeof b, "%s|%c|%lld|%lld|%a|", ev->name, (char)ev->phase,
              (long long)ev->timestamp_ns, (long long)ev->duration_ns, ev->timestamp);
-    for (uint32_t k = 0; k < ev->args.v.map.n; k++) {
-        put_value(b, sizeof b, &ev->args.v.map.items[k].key);
-        strncat(b, "=", sizeof b - strlen(b) - 1);
-        put_value(b, sizeof b, &ev->args.v.map.items[k].val);
-        strncat(b, ",", sizeof b - strlen(b) - 1);
-    }
+    th_dump_value(b, sizeof b, &ev->args);
     if (rb->n == rb->cap) {
         rb->cap = rb->cap ? rb->cap * 2 : 1024;
         rb->v = realloc(rb->v, rb->cap * sizeof *rb->v);
